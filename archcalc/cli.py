@@ -1,0 +1,120 @@
+"""The command line: parses arguments, calls the core, prints, and owns the exit code.
+
+Exit codes: 0 success, 1 an invalid spec, 2 a usage error (argparse's own convention).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from . import __version__
+from .api import load
+from .problems import Problem, SpecError
+from .results import DTYPE_BYTES
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+SPEC_SUFFIXES = (".yaml", ".yml")
+
+
+def positive_int(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return number
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .report import SUMMARY_FORMATS
+
+    parser = argparse.ArgumentParser(
+        prog="archcalc",
+        description="Shapes, parameters, MACs and memory of a neural-network architecture declared in YAML,"
+                    " computed analytically (no deep-learning framework needed).")
+    parser.add_argument("--version", action="version", version=f"archcalc {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    summary = commands.add_parser("summary", help="per-layer output shapes, parameters, MACs and totals",
+                                  description="Print every layer's output shape, parameters and MACs, the totals,"
+                                              " and torchsummary's memory estimate.")
+    summary.add_argument("spec", metavar="SPEC", help="a YAML spec file")
+    summary.add_argument("--format", choices=sorted(SUMMARY_FORMATS), default="table")
+    summary.add_argument("--batch-size", type=positive_int, default=1, metavar="N",
+                         help="batch size of the memory estimate (default 1); counts stay per sample")
+    summary.add_argument("--dtype", choices=list(DTYPE_BYTES), default="float32",
+                         help="element type of the memory estimate (default float32)")
+    summary.set_defaults(run=run_summary)
+
+    check = commands.add_parser("check", help="validate spec files and folders (for CI)",
+                                description="Validate every spec; print PATH:LINE:COL problems."
+                                            " Exit 0 when all are valid, 1 when any is invalid.")
+    check.add_argument("paths", nargs="+", metavar="SPEC_OR_DIR",
+                       help="spec files, or folders searched recursively for *.yaml and *.yml")
+    check.set_defaults(run=run_check)
+    return parser
+
+
+def print_problems(problems: Iterable[Problem]) -> None:
+    for problem in problems:
+        print(problem, file=sys.stderr)
+
+
+def run_summary(args: argparse.Namespace) -> int:
+    from .report import SUMMARY_FORMATS
+
+    try:
+        network = load(args.spec)
+    except SpecError as error:
+        print_problems(error.problems)
+        return EXIT_INVALID
+    summary = network.summary(batch_size=args.batch_size, dtype=args.dtype)
+    sys.stdout.write(SUMMARY_FORMATS[args.format](summary))
+    return EXIT_OK
+
+
+def spec_files(paths: Sequence[str]) -> list[str]:
+    """Files as given; folders expanded recursively to their *.yaml / *.yml files, sorted."""
+    found: list[str] = []
+    for path in paths:
+        if os.path.isdir(path):
+            found += sorted(str(file) for file in Path(path).rglob("*")
+                            if file.suffix in SPEC_SUFFIXES and file.is_file())
+        else:
+            found.append(path)
+    return found
+
+
+def run_check(args: argparse.Namespace) -> int:
+    files = spec_files(args.paths)
+    invalid = errors = 0
+    for file in files:
+        try:
+            load(file)
+        except SpecError as error:
+            print_problems(error.problems)
+            invalid += 1
+            errors += len(error.problems)
+    print(f"{len(files)} file{'s' * (len(files) != 1)} checked, {invalid} with errors, {errors} error{'s' * (errors != 1)}")
+    return EXIT_INVALID if invalid else EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except BrokenPipeError:  # e.g. `archcalc summary big.yaml | head`
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    except KeyboardInterrupt:
+        return 130
+
+
+__all__ = ["build_parser", "main", "spec_files"]

@@ -1,0 +1,243 @@
+"""Formulas that compute and explain themselves.
+
+Each layer writes its shape, parameter and MAC rules once, as ordinary Python arithmetic on
+the numbers it receives. The propagator calls a rule with plain ints (fast, exact integers);
+`explain` calls the very same rule with `Symbol`s, which build an expression tree that renders
+the general formula, the formula with this layer's numbers substituted, and the value. One
+definition serves both, so the explanation cannot drift from the computation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable, Union
+
+Number = Union[int, "Expr"]
+
+# Operator precedence for parenthesization when rendering.
+_SUM, _PRODUCT, _ATOM = 1, 2, 3
+
+
+@dataclass(frozen=True)
+class Style:
+    """How an expression tree is written out (plain Unicode text or LaTeX)."""
+
+    times: str
+    minus: str
+    floor: tuple[str, str]
+    ceil: tuple[str, str]
+    fraction: Callable[[str, str], str]
+    function: Callable[[str, list[str]], str]
+    symbol: Callable[[str], str]
+
+
+def _text_symbol(name: str) -> str:
+    return name
+
+
+def _latex_symbol(name: str) -> str:
+    base, _, sub = name.partition("_")
+    return f"{base}_{{\\mathrm{{{sub}}}}}" if sub else base
+
+
+TEXT = Style(
+    times="·", minus="−", floor=("⌊", "⌋"), ceil=("⌈", "⌉"),
+    fraction=lambda top, bottom: f"{top} / {bottom}",
+    function=lambda name, args: f"{name}({', '.join(args)})",
+    symbol=_text_symbol,
+)
+LATEX = Style(
+    times=" \\cdot ", minus="-", floor=("\\left\\lfloor ", " \\right\\rfloor"), ceil=("\\left\\lceil ", " \\right\\rceil"),
+    fraction=lambda top, bottom: f"\\frac{{{top}}}{{{bottom}}}",
+    function=lambda name, args: f"\\{name}\\left({', '.join(args)}\\right)",
+    symbol=_latex_symbol,
+)
+
+
+class Expr:
+    """A node of a formula; `value` is always the exact integer result."""
+
+    value: int
+    precedence: int = _ATOM
+
+    def render(self, style: Style = TEXT, substitute: bool = False) -> str:
+        raise NotImplementedError
+
+    def __add__(self, other: Number) -> Expr:
+        return Binary("+", self, wrap(other))
+
+    def __radd__(self, other: Number) -> Expr:
+        return Binary("+", wrap(other), self)
+
+    def __sub__(self, other: Number) -> Expr:
+        return Binary("-", self, wrap(other))
+
+    def __rsub__(self, other: Number) -> Expr:
+        return Binary("-", wrap(other), self)
+
+    def __mul__(self, other: Number) -> Expr:
+        return Binary("*", self, wrap(other))
+
+    def __rmul__(self, other: Number) -> Expr:
+        return Binary("*", wrap(other), self)
+
+    def __floordiv__(self, other: Number) -> Expr:
+        return Division("floor", self, wrap(other))
+
+    def __rfloordiv__(self, other: Number) -> Expr:
+        return Division("floor", wrap(other), self)
+
+    def __int__(self) -> int:
+        return self.value
+
+    def __index__(self) -> int:
+        return self.value
+
+
+@dataclass(eq=False)
+class Symbol(Expr):
+    """A named quantity with its value: `K_h` = 5."""
+
+    name: str
+    value: int
+
+    def render(self, style: Style = TEXT, substitute: bool = False) -> str:
+        return str(self.value) if substitute else style.symbol(self.name)
+
+
+@dataclass(eq=False)
+class Constant(Expr):
+    value: int
+
+    def render(self, style: Style = TEXT, substitute: bool = False) -> str:
+        return str(self.value)
+
+
+@dataclass(eq=False)
+class Binary(Expr):
+    operator: str
+    left: Expr
+    right: Expr
+
+    def __post_init__(self) -> None:
+        a, b = self.left.value, self.right.value
+        self.value = a + b if self.operator == "+" else a - b if self.operator == "-" else a * b
+        self.precedence = _PRODUCT if self.operator == "*" else _SUM
+
+    def render(self, style: Style = TEXT, substitute: bool = False) -> str:
+        left = _operand(self.left, self.precedence, style, substitute)
+        # a − (b + c) and a·(b·c) need no extra care; a − (b − c) does: right operands of − bind tighter.
+        right_minimum = self.precedence + (self.operator == "-")
+        right = _operand(self.right, right_minimum, style, substitute)
+        if self.operator == "*":
+            return f"{left}{style.times}{right}"
+        symbol = "+" if self.operator == "+" else style.minus
+        return f"{left} {symbol} {right}"
+
+
+@dataclass(eq=False)
+class Division(Expr):
+    """⌊a / b⌋, ⌈a / b⌉ or an exact quotient a/b (divisibility checked beforehand)."""
+
+    rounding: str  # "floor", "ceil" or "exact"
+    top: Expr
+    bottom: Expr
+
+    def __post_init__(self) -> None:
+        a, b = self.top.value, self.bottom.value
+        self.value = -(-a // b) if self.rounding == "ceil" else a // b
+        self.precedence = _PRODUCT if self.rounding == "exact" else _ATOM
+
+    def render(self, style: Style = TEXT, substitute: bool = False) -> str:
+        if self.rounding == "exact":
+            top = _operand(self.top, _PRODUCT, style, substitute)
+            return f"{top}/{_operand(self.bottom, _ATOM, style, substitute)}"
+        top = self.top.render(style, substitute)
+        bottom = _operand(self.bottom, _ATOM, style, substitute)
+        if style is TEXT:
+            top = f"({top})" if self.top.precedence < _ATOM else top
+        opening, closing = style.floor if self.rounding == "floor" else style.ceil
+        return f"{opening}{style.fraction(top, bottom)}{closing}"
+
+
+@dataclass(eq=False)
+class Call(Expr):
+    function: str
+    arguments: tuple[Expr, ...]
+
+    def __post_init__(self) -> None:
+        values = [argument.value for argument in self.arguments]
+        self.value = max(values) if self.function == "max" else min(values)
+
+    def render(self, style: Style = TEXT, substitute: bool = False) -> str:
+        return style.function(self.function, [a.render(style, substitute) for a in self.arguments])
+
+
+def _operand(node: Expr, minimum: int, style: Style, substitute: bool) -> str:
+    text = node.render(style, substitute)
+    if node.precedence < minimum:
+        return f"\\left({text}\\right)" if style is LATEX else f"({text})"
+    return text
+
+
+def wrap(number: Number) -> Expr:
+    return number if isinstance(number, Expr) else Constant(number)
+
+
+def value(number: Number) -> int:
+    return number.value if isinstance(number, Expr) else number
+
+
+# Helpers that work on plain ints and on expressions alike.
+
+def ceil_div(top: Number, bottom: Number) -> Number:
+    if isinstance(top, int) and isinstance(bottom, int):
+        return -(-top // bottom)
+    return Division("ceil", wrap(top), wrap(bottom))
+
+
+def exact_div(top: Number, bottom: Number) -> Number:
+    """top / bottom where the caller has checked that bottom divides top."""
+    if isinstance(top, int) and isinstance(bottom, int):
+        return top // bottom
+    return Division("exact", wrap(top), wrap(bottom))
+
+
+def maximum(*numbers: Number) -> Number:
+    if all(isinstance(n, int) for n in numbers):
+        return max(numbers)
+    return Call("max", tuple(wrap(n) for n in numbers))
+
+
+def minimum(*numbers: Number) -> Number:
+    if all(isinstance(n, int) for n in numbers):
+        return min(numbers)
+    return Call("min", tuple(wrap(n) for n in numbers))
+
+
+def product(numbers: Iterable[Number]) -> Number:
+    numbers = list(numbers)
+    if not numbers:
+        return 1
+    result = numbers[0]
+    for number in numbers[1:]:
+        result = result * number
+    return result
+
+
+def plain(name: str, number: int) -> int:
+    """The fast binding: a named quantity is just its value."""
+    return number
+
+
+def symbolic(name: str, number: int) -> Symbol:
+    """The explaining binding: a named quantity keeps its name."""
+    return Symbol(name, number)
+
+
+Bind = Callable[[str, int], Number]
+
+__all__ = [
+    "Bind", "Expr", "LATEX", "Number", "Style", "Symbol", "TEXT", "ceil_div", "exact_div", "maximum",
+    "minimum", "plain", "product", "symbolic", "value", "wrap",
+]

@@ -1,0 +1,185 @@
+"""What every layer family shares: argument types, the `Layer` base model and its `Outcome`.
+
+A layer family module defines, side by side, its pydantic schema (the class fields), its
+shape, parameter and MAC rules (`evaluate`), written once as integer arithmetic on the
+numbers `bind` hands it (see `archcalc.formula`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated, Any, ClassVar, Sequence
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema, field_validator
+
+from ..formula import Bind, Number, value
+from ..problems import LayerError
+
+INT64_MAX = 2**63 - 1
+Shape = tuple[int, ...]
+
+
+def describe(raw: Any) -> str:
+    """A short, human description of a YAML value for error messages."""
+    if raw is None:
+        return "null"
+    if isinstance(raw, bool):
+        return f"the boolean {str(raw).lower()}"
+    if isinstance(raw, str):
+        return f"the string {raw!r}"
+    if isinstance(raw, float):
+        return f"the number {raw!r}"
+    if isinstance(raw, int):
+        return f"{raw:,}"
+    if isinstance(raw, list):
+        return "a list"
+    if isinstance(raw, dict):
+        return "a mapping"
+    return type(raw).__name__
+
+
+def _integer_checker(minimum: int) -> Any:
+    def check(raw: Any) -> int:
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            raise ValueError(f"expected an integer, got {describe(raw)}")
+        if raw < minimum:
+            raise ValueError(f"must be at least {minimum}, got {raw:,}")
+        if raw > INT64_MAX:
+            raise ValueError(f"{raw:,} is beyond the int64 range PyTorch can hold (at most {INT64_MAX:,})")
+        return raw
+    return check
+
+
+def _per_axis_checker(minimum: int) -> Any:
+    check_one = _integer_checker(minimum)
+
+    def check(raw: Any) -> int | tuple[int, ...]:
+        if isinstance(raw, (list, tuple)):
+            if not raw:
+                raise ValueError("expected an integer or a non-empty list of integers, got an empty list")
+            try:
+                return tuple(check_one(item) for item in raw)
+            except ValueError as error:
+                raise ValueError(f"list item: {error}") from None
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            raise ValueError(f"expected an integer or a list of integers (one per axis), got {describe(raw)}")
+        return check_one(raw)
+    return check
+
+
+def _integer_schema(minimum: int) -> dict[str, Any]:
+    return {"type": "integer", "minimum": minimum, "maximum": INT64_MAX}
+
+
+def _per_axis_schema(minimum: int) -> dict[str, Any]:
+    one = _integer_schema(minimum)
+    return {"anyOf": [one, {"type": "array", "items": one, "minItems": 1}]}
+
+
+def _check_real(raw: Any) -> float:
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+        raise ValueError(f"expected a number, got {describe(raw)}")
+    return float(raw)
+
+
+def _check_flag(raw: Any) -> bool:
+    if not isinstance(raw, bool):
+        raise ValueError(f"expected true or false, got {describe(raw)}")
+    return raw
+
+
+def _check_axis(raw: Any) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int):
+        raise ValueError(f"expected an axis number (an integer, the batch axis is 0), got {describe(raw)}")
+    if abs(raw) > INT64_MAX:
+        raise ValueError(f"{raw:,} is beyond the int64 range")
+    return raw
+
+
+def _check_name(raw: Any) -> str:
+    if not isinstance(raw, str) or not raw.strip():
+        raise ValueError(f"expected a non-empty name, got {describe(raw)}")
+    return raw
+
+
+# Argument types: one validator each, so every bad value gets exactly one clear message.
+Count = Annotated[int, PlainValidator(_integer_checker(1)), WithJsonSchema(_integer_schema(1))]
+Size = Annotated[int, PlainValidator(_integer_checker(0)), WithJsonSchema(_integer_schema(0))]
+PerAxisCount = Annotated[int | tuple[int, ...], PlainValidator(_per_axis_checker(1)), WithJsonSchema(_per_axis_schema(1))]
+PerAxisSize = Annotated[int | tuple[int, ...], PlainValidator(_per_axis_checker(0)), WithJsonSchema(_per_axis_schema(0))]
+Real = Annotated[float, PlainValidator(_check_real), WithJsonSchema({"type": "number"})]
+Flag = Annotated[bool, PlainValidator(_check_flag), WithJsonSchema({"type": "boolean"})]
+Axis = Annotated[int, PlainValidator(_check_axis), WithJsonSchema({"type": "integer"})]
+Name = Annotated[str, PlainValidator(_check_name), WithJsonSchema({"type": "string", "minLength": 1})]
+
+# Spec key aliases: alias → canonical argument name.
+ALIASES = {"kernel": "kernel_size"}
+
+
+def kernel_field() -> Any:
+    return Field(validation_alias=AliasChoices("kernel_size", "kernel"),
+                 description="Kernel size, an int or one per axis (`kernel` is an alias).")
+
+
+@dataclass
+class Outcome:
+    """What a layer's rules give for its inputs: output shape, parameters, MACs, buffers.
+
+    Numbers are ints, or formula expressions when the layer is being explained.
+    `axes` names the output axes for explanations (C, H, W, L, F, ...).
+    """
+
+    shape: Sequence[Number]
+    params: Number = 0
+    macs: Number = 0
+    buffers: Number = 0
+    axes: Sequence[str] = field(default_factory=tuple)
+
+
+class Layer(BaseModel):
+    """Fields and behaviour common to every layer type."""
+
+    model_config = ConfigDict(extra="forbid", defer_build=True, populate_by_name=True, frozen=True)
+
+    type: str
+    name: Name | None = Field(default=None, description="Unique layer name; default `<type>-<position>`.")
+    inputs: list[Name] | None = Field(default=None, description="Layers whose outputs feed this one (`input` = network input).")
+    trainable: Flag = Field(default=True, description="false freezes the layer: its parameters count as non-trainable.")
+
+    # How many inputs the layer takes: 1, or None for any number >= 2 (merge layers).
+    arity: ClassVar[int | None] = 1
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _lowercase_type(cls, raw: Any) -> Any:
+        return raw.lower() if isinstance(raw, str) else raw
+
+    def evaluate(self, inputs: list[Shape], bind: Bind) -> Outcome:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def per_axis(layer: Layer, key: str, raw: int | tuple[int, ...], axes: int) -> tuple[int, ...]:
+    """Expand an int-or-list argument to one value per spatial axis, as PyTorch does."""
+    if isinstance(raw, int):
+        return (raw,) * axes
+    if len(raw) != axes:
+        raise LayerError(f"{key} has {len(raw)} values but {layer.type} has {axes} spatial axes", key=key, code="argument")
+    return raw
+
+
+def require_rank(layer: Layer, shape: Shape, ranks: Sequence[int], meaning: str) -> None:
+    if len(shape) not in ranks:
+        raise LayerError(f"{layer.type} expects a {meaning} input per sample, got shape {list(shape)}"
+                         f" ({len(shape)} axes)", code="rank")
+
+
+def declared_matches(key: str, declared: int | None, actual: Number, what: str) -> None:
+    """Optional input-size arguments (in_channels, in_features, ...) must agree with the input."""
+    if declared is not None and declared != value(actual):
+        raise LayerError(f"{key} is {declared:,} but the incoming {what} is {value(actual):,}", key=key, code="mismatch")
+
+
+__all__ = [
+    "ALIASES", "Axis", "Count", "Flag", "INT64_MAX", "Layer", "Name", "Outcome", "PerAxisCount", "PerAxisSize",
+    "Real", "Shape", "Size", "declared_matches", "describe", "kernel_field", "per_axis", "require_rank",
+]

@@ -1,0 +1,146 @@
+"""Convolutions: conv1d, conv2d, conv3d (torch.nn.ConvNd).
+
+Output size per spatial axis (PyTorch's rule, floor division):
+    O = ⌊(I + 2·P − D·(K − 1) − 1) / S⌋ + 1
+`padding: same` pads D·(K − 1) in total, the odd one on the right (PyTorch), so O = I with S = 1.
+Parameters: (K₁·…·Kₙ·C_in/groups + 1)·C_out (without the +1 when bias is false).
+MACs: K₁·…·Kₙ·C_in/groups · C_out · O₁·…·Oₙ, i.e. weight elements used per output element
+times output elements; bias additions are not MACs.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import Field, PlainValidator, WithJsonSchema
+
+
+from ..formula import Bind, Number, exact_div, product, value
+from ..problems import LayerError
+from .base import (
+    Count, Flag, Layer, Outcome, PerAxisCount, Shape, _per_axis_checker, _per_axis_schema, declared_matches,
+    describe, kernel_field, per_axis, require_rank,
+)
+
+
+def _check_padding(raw: Any) -> Any:
+    if isinstance(raw, str):
+        if raw.lower() in ("same", "valid"):
+            return raw.lower()
+        raise ValueError(f"expected an integer, a list of integers, 'same' or 'valid', got {describe(raw)}")
+    return _per_axis_checker(0)(raw)
+
+
+ConvPadding = Annotated[
+    Any, PlainValidator(_check_padding),
+    WithJsonSchema({"anyOf": [_per_axis_schema(0), {"enum": ["same", "valid"]}]}),
+]
+
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+def sliding_output(size: Number, kernel: Number, stride: Number, padding: Number, dilation: Number) -> Number:
+    """O = ⌊(I + 2·P − D·(K − 1) − 1) / S⌋ + 1 (PyTorch's conv output size)."""
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def sliding_output_lr(size: Number, kernel: Number, stride: Number, left: Number, right: Number,
+                      dilation: Number) -> Number:
+    """The same with different left and right padding (`padding: same` with an even span)."""
+    return (size + left + right - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def axis_letters(axes: int) -> tuple[str, ...]:
+    return {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}[axes]
+
+
+def check_window_fits(layer: Layer, letter: str, size: int, padded: int, span: int, what: str = "kernel") -> None:
+    if padded < span:
+        raise LayerError(
+            f"{what} spans {span} along {letter} (dilation included) but the padded input is only {padded}"
+            f" (input {size})", key="kernel_size", code="too-small")
+
+
+class _ConvNd(Layer):
+    axes: ClassVar[int]
+
+    in_channels: Count | None = Field(default=None, description="Optional; must equal the incoming channel count.")
+    out_channels: Count
+    kernel_size: PerAxisCount = kernel_field()
+    stride: PerAxisCount = 1
+    padding: ConvPadding = 0
+    dilation: PerAxisCount = 1
+    groups: Count = 1
+    bias: Flag = True
+    padding_mode: Literal["zeros", "reflect", "replicate", "circular"] = "zeros"
+
+    def evaluate(self, inputs: list[Shape], bind: Bind) -> Outcome:
+        shape = inputs[0]
+        require_rank(self, shape, (self.axes + 1,), f"[C, {', '.join(axis_letters(self.axes))}]")
+        channels = shape[0]
+        declared_matches("in_channels", self.in_channels, channels, "channel count")
+        for key, count in (("in_channels", channels), ("out_channels", self.out_channels)):
+            if count % self.groups:
+                raise LayerError(f"{key} ({count:,}) is not divisible by groups ({self.groups:,})", key="groups",
+                                 code="groups")
+        kernel = per_axis(self, "kernel_size", self.kernel_size, self.axes)
+        stride = per_axis(self, "stride", self.stride, self.axes)
+        dilation = per_axis(self, "dilation", self.dilation, self.axes)
+        if self.padding == "same" and any(s != 1 for s in stride):
+            raise LayerError("padding 'same' needs stride 1 (PyTorch: not supported for strided convolutions)",
+                             key="padding", code="argument")
+        padding = (0,) * self.axes if self.padding in ("same", "valid") else per_axis(
+            self, "padding", self.padding, self.axes)
+
+        c_in, c_out, groups = bind("C_in", channels), bind("C_out", self.out_channels), bind("groups", self.groups)
+        out_sizes, kernels = [], []
+        for letter, size, k, s, p, d in zip(axis_letters(self.axes), shape[1:], kernel, stride, padding, dilation):
+            sub = letter.lower()
+            span = d * (k - 1) + 1
+            if self.padding == "same":
+                left = d * (k - 1) // 2
+                check_window_fits(self, letter, size, size + d * (k - 1), span)
+                out = sliding_output_lr(bind(f"{letter}_in", size), bind(f"K_{sub}", k), bind(f"S_{sub}", s),
+                                        bind(f"P_{sub}left", left), bind(f"P_{sub}right", d * (k - 1) - left),
+                                        bind(f"D_{sub}", d))
+            else:
+                check_window_fits(self, letter, size, size + 2 * p, span)
+                out = sliding_output(bind(f"{letter}_in", size), bind(f"K_{sub}", k), bind(f"S_{sub}", s),
+                                     bind(f"P_{sub}", p), bind(f"D_{sub}", d))
+            out_sizes.append(out)
+            kernels.append(bind(f"K_{sub}", k))
+        weights_per_output = product(kernels) * exact_div(c_in, groups)
+        params = (weights_per_output + 1) * c_out if self.bias else weights_per_output * c_out
+        output_elements = product(bind(f"{letter}_out", value(o)) for letter, o in zip(axis_letters(self.axes), out_sizes))
+        return Outcome(
+            shape=[c_out, *out_sizes],
+            params=params,
+            macs=weights_per_output * c_out * output_elements,
+            axes=("C", *axis_letters(self.axes)),
+        )
+
+
+class Conv1d(_ConvNd):
+    """torch.nn.Conv1d over [C, L]."""
+
+    type: Literal["conv1d"]
+    axes: ClassVar[int] = 1
+
+
+class Conv2d(_ConvNd):
+    """torch.nn.Conv2d over [C, H, W]."""
+
+    type: Literal["conv2d"]
+    axes: ClassVar[int] = 2
+
+
+class Conv3d(_ConvNd):
+    """torch.nn.Conv3d over [C, D, H, W]."""
+
+    type: Literal["conv3d"]
+    axes: ClassVar[int] = 3
+
+
+LAYERS = (Conv1d, Conv2d, Conv3d)
+
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "LAYERS", "axis_letters", "check_window_fits", "sliding_output"]

@@ -1,0 +1,47 @@
+"""Linear (torch.nn.Linear): applies to the last axis, like PyTorch.
+
+Output shape: [..., F_out]. Parameters: (F_in + 1)·F_out (F_in·F_out without bias).
+MACs: F_in·F_out for each row, times the number of rows (the product of the leading axes).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from ..formula import Bind, product
+from ..problems import LayerError
+from .base import Count, Flag, Layer, Outcome, Shape
+
+
+class Linear(Layer):
+    """torch.nn.Linear."""
+
+    type: Literal["linear"]
+    in_features: Count | None = Field(default=None, description="Optional; must equal the input's last axis.")
+    out_features: Count
+    bias: Flag = True
+
+    def evaluate(self, inputs: list[Shape], bind: Bind) -> Outcome:
+        shape = inputs[0]
+        if not shape:
+            raise LayerError("linear needs an input with at least one axis", code="rank")
+        if self.in_features is not None and self.in_features != shape[-1]:
+            flatten_hint = (f" (the input is {list(shape)}: flatten it first?)"
+                            if len(shape) > 1 and self.in_features == product(shape) else "")
+            raise LayerError(f"in_features is {self.in_features:,} but the incoming shape {list(shape)} has"
+                             f" {shape[-1]:,} features on its last axis{flatten_hint}", key="in_features",
+                             code="mismatch")
+        f_in, f_out = bind("F_in", shape[-1]), bind("F_out", self.out_features)
+        params = (f_in + 1) * f_out if self.bias else f_in * f_out
+        macs = f_in * f_out
+        if len(shape) > 1:
+            macs = macs * bind("rows", product(shape[:-1]))
+        return Outcome(shape=[*shape[:-1], f_out], params=params, macs=macs,
+                       axes=(*(f"A{i}" for i in range(1, len(shape))), "F"))
+
+
+LAYERS = (Linear,)
+
+__all__ = ["LAYERS", "Linear"]

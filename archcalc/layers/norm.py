@@ -1,0 +1,99 @@
+"""Normalization: batchnorm1d/2d/3d and layernorm.
+
+Batch norm over C channels: 2·C parameters (γ, β) when affine; running mean and variance
+(C each) and an int64 batch counter are buffers, not parameters. Layer norm over the trailing
+`normalized_shape`: one γ (and β with bias) per normalized element. No MACs (element-wise work).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import Field, PlainValidator, WithJsonSchema
+
+from ..formula import Bind, product
+from ..problems import LayerError
+from .conv import axis_letters
+from .base import (
+    Count, Flag, Layer, Outcome, Real, Shape, _per_axis_checker, _per_axis_schema, declared_matches, require_rank,
+)
+
+
+def _check_momentum(raw: Any) -> float | None:
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+        raise ValueError(f"expected a number or null (cumulative average), got {raw!r}")
+    return float(raw)
+
+
+Momentum = Annotated[float | None, PlainValidator(_check_momentum),
+                     WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "null"}]})]
+
+
+class _BatchNorm(Layer):
+    ranks: ClassVar[tuple[int, ...]]
+    layout: ClassVar[str]
+
+    num_features: Count | None = Field(default=None, description="Optional; must equal the incoming channels.")
+    eps: Real = 1e-5
+    momentum: Momentum = 0.1
+    affine: Flag = True
+    track_running_stats: Flag = True
+
+    def evaluate(self, inputs: list[Shape], bind: Bind) -> Outcome:
+        shape = inputs[0]
+        require_rank(self, shape, self.ranks, self.layout)
+        declared_matches("num_features", self.num_features, shape[0], "channel count")
+        channels = bind("C", shape[0])
+        params = 2 * channels if self.affine else 0
+        # running_mean and running_var, plus num_batches_tracked (one int64)
+        buffers = 2 * channels + 1 if self.track_running_stats else 0
+        return Outcome(shape=[channels, *shape[1:]], params=params, buffers=buffers,
+                       axes=("C", *(axis_letters(len(shape) - 1) if len(shape) > 1 else ())))
+
+
+class BatchNorm1d(_BatchNorm):
+    type: Literal["batchnorm1d"]
+    ranks: ClassVar[tuple[int, ...]] = (1, 2)
+    layout: ClassVar[str] = "[C] or [C, L]"
+
+
+class BatchNorm2d(_BatchNorm):
+    type: Literal["batchnorm2d"]
+    ranks: ClassVar[tuple[int, ...]] = (3,)
+    layout: ClassVar[str] = "[C, H, W]"
+
+
+class BatchNorm3d(_BatchNorm):
+    type: Literal["batchnorm3d"]
+    ranks: ClassVar[tuple[int, ...]] = (4,)
+    layout: ClassVar[str] = "[C, D, H, W]"
+
+
+class LayerNorm(Layer):
+    """torch.nn.LayerNorm: normalizes over the trailing `normalized_shape` axes."""
+
+    type: Literal["layernorm"]
+    normalized_shape: Annotated[Any, PlainValidator(_per_axis_checker(1)), WithJsonSchema(_per_axis_schema(1))]
+    eps: Real = 1e-5
+    elementwise_affine: Flag = True
+    bias: Flag = True
+
+    def evaluate(self, inputs: list[Shape], bind: Bind) -> Outcome:
+        shape = inputs[0]
+        normalized = self.normalized_shape if isinstance(self.normalized_shape, tuple) else (self.normalized_shape,)
+        if len(normalized) > len(shape) or tuple(shape[len(shape) - len(normalized):]) != normalized:
+            raise LayerError(f"normalized_shape {list(normalized)} does not match the trailing axes of the"
+                             f" incoming shape {list(shape)}", key="normalized_shape", code="mismatch")
+        elements = product(bind(f"N_{i + 1}", n) for i, n in enumerate(normalized))
+        if not self.elementwise_affine:
+            params = 0
+        else:
+            params = 2 * elements if self.bias else elements
+        return Outcome(shape=list(shape), params=params, axes=tuple(f"A{i}" for i in range(len(shape))))
+
+
+LAYERS = (BatchNorm1d, BatchNorm2d, BatchNorm3d, LayerNorm)
+
+__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LAYERS", "LayerNorm"]

@@ -1,0 +1,184 @@
+"""Pooling: max and average pooling (1d, 2d, 3d) and their adaptive forms.
+
+Output size per axis (PyTorch's pooling_output_shape):
+    O = ⌊(I + 2·P − D·(K − 1) − 1) / S⌋ + 1                      (ceil_mode false)
+    O = min(⌈(I + 2·P − D·(K − 1) − 1) / S⌉ + 1, ⌈(I + P) / S⌉)   (ceil_mode true)
+The second term of the min is PyTorch's rule that the last window must start inside the
+input or its left padding. S defaults to K; average pooling has D = 1. PyTorch also requires
+P ≤ K/2. Adaptive pooling gives the requested output size (None keeps the input size).
+Pooling has no parameters and no MACs.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import Field, PlainValidator, WithJsonSchema
+
+from ..formula import Bind, Number, ceil_div, minimum
+from ..problems import LayerError
+from .base import (
+    Count, Flag, INT64_MAX, Layer, Outcome, PerAxisCount, PerAxisSize, Shape, describe, kernel_field, per_axis,
+    require_rank,
+)
+from .conv import axis_letters, check_window_fits, sliding_output
+
+
+def pooled_ceil(size: Number, kernel: Number, stride: Number, padding: Number, dilation: Number) -> Number:
+    """ceil_mode: round up, unless that puts the last window's start past the left padding."""
+    return minimum(ceil_div(size + 2 * padding - dilation * (kernel - 1) - 1, stride) + 1,
+                   ceil_div(size + padding, stride))
+
+
+class _PoolNd(Layer):
+    axes: ClassVar[int]
+    dilated: ClassVar[bool]
+
+    kernel_size: PerAxisCount = kernel_field()
+    stride: PerAxisCount | None = Field(default=None, description="Defaults to kernel_size, as in PyTorch.")
+    padding: PerAxisSize = 0
+    ceil_mode: Flag = False
+
+    def _dilation(self) -> Any:
+        return 1
+
+    def evaluate(self, inputs: list[Shape], bind: Bind) -> Outcome:
+        shape = inputs[0]
+        letters = axis_letters(self.axes)
+        require_rank(self, shape, (self.axes + 1,), f"[C, {', '.join(letters)}]")
+        kernel = per_axis(self, "kernel_size", self.kernel_size, self.axes)
+        stride = kernel if self.stride is None else per_axis(self, "stride", self.stride, self.axes)
+        padding = per_axis(self, "padding", self.padding, self.axes)
+        dilation = per_axis(self, "dilation", self._dilation(), self.axes)
+        out_sizes = []
+        for letter, size, k, s, p, d in zip(letters, shape[1:], kernel, stride, padding, dilation):
+            if 2 * p > k:
+                raise LayerError(f"padding {p} is more than half the kernel size {k} along {letter}"
+                                 " (PyTorch requires padding ≤ kernel_size / 2)", key="padding", code="argument")
+            span = d * (k - 1) + 1
+            check_window_fits(self, letter, size, size + 2 * p, span, what="pooling window")
+            sub = letter.lower()
+            terms = (bind(f"{letter}_in", size), bind(f"K_{sub}", k), bind(f"S_{sub}", s), bind(f"P_{sub}", p),
+                     bind(f"D_{sub}", d) if self.dilated else 1)
+            out_sizes.append(pooled_ceil(*terms) if self.ceil_mode else sliding_output(*terms))
+        return Outcome(shape=[bind("C", shape[0]), *out_sizes], axes=("C", *letters))
+
+
+class _MaxPoolNd(_PoolNd):
+    dilated: ClassVar[bool] = True
+    dilation: PerAxisCount = 1
+    return_indices: Flag = False
+
+    def _dilation(self) -> Any:
+        return self.dilation
+
+
+class _AvgPoolNd(_PoolNd):
+    dilated: ClassVar[bool] = False
+    count_include_pad: Flag = True
+
+
+class MaxPool1d(_MaxPoolNd):
+    type: Literal["maxpool1d"]
+    axes: ClassVar[int] = 1
+
+
+class MaxPool2d(_MaxPoolNd):
+    type: Literal["maxpool2d"]
+    axes: ClassVar[int] = 2
+
+
+class MaxPool3d(_MaxPoolNd):
+    type: Literal["maxpool3d"]
+    axes: ClassVar[int] = 3
+
+
+class AvgPool1d(_AvgPoolNd):
+    type: Literal["avgpool1d"]
+    axes: ClassVar[int] = 1
+
+
+class AvgPool2d(_AvgPoolNd):
+    type: Literal["avgpool2d"]
+    axes: ClassVar[int] = 2
+    divisor_override: Count | None = None
+
+
+class AvgPool3d(_AvgPoolNd):
+    type: Literal["avgpool3d"]
+    axes: ClassVar[int] = 3
+    divisor_override: Count | None = None
+
+
+def _check_output_size(raw: Any) -> Any:
+    def one(item: Any) -> int | None:
+        if item is None:
+            return None
+        if isinstance(item, bool) or not isinstance(item, int):
+            raise ValueError(f"expected an integer or null (keep the input size), got {describe(item)}")
+        if not 1 <= item <= INT64_MAX:
+            raise ValueError(f"must be between 1 and {INT64_MAX:,}, got {item:,}")
+        return item
+    if isinstance(raw, (list, tuple)):
+        if not raw:
+            raise ValueError("expected an integer or a non-empty list, got an empty list")
+        return tuple(one(item) for item in raw)
+    if raw is None:
+        raise ValueError("expected an integer or a list of integers/nulls, got null")
+    return one(raw)
+
+
+_size_or_null = {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"}]}
+OutputSize = Annotated[
+    Any, PlainValidator(_check_output_size),
+    WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 1}, {"type": "array", "items": _size_or_null}]}),
+]
+
+
+class _AdaptivePoolNd(Layer):
+    """Adaptive pooling: PyTorch picks window i as [⌊i·I/O⌋, ⌈(i+1)·I/O⌉) along each axis."""
+
+    axes: ClassVar[int]
+    output_size: OutputSize
+
+    def evaluate(self, inputs: list[Shape], bind: Bind) -> Outcome:
+        shape = inputs[0]
+        letters = axis_letters(self.axes)
+        require_rank(self, shape, (self.axes + 1,), f"[C, {', '.join(letters)}]")
+        wanted = (self.output_size,) * self.axes if not isinstance(self.output_size, tuple) else self.output_size
+        if len(wanted) != self.axes:
+            raise LayerError(f"output_size has {len(wanted)} values but {self.type} has {self.axes} spatial axes",
+                             key="output_size", code="argument")
+        out_sizes = [bind(f"{letter}_in", size) if target is None else bind(f"{letter}_target", target)
+                     for letter, size, target in zip(letters, shape[1:], wanted)]
+        return Outcome(shape=[bind("C", shape[0]), *out_sizes], axes=("C", *letters))
+
+
+class _AdaptiveMaxPoolNd(_AdaptivePoolNd):
+    return_indices: Flag = False
+
+
+class AdaptiveAvgPool1d(_AdaptivePoolNd):
+    type: Literal["adaptiveavgpool1d"]
+    axes: ClassVar[int] = 1
+
+
+class AdaptiveAvgPool2d(_AdaptivePoolNd):
+    type: Literal["adaptiveavgpool2d"]
+    axes: ClassVar[int] = 2
+
+
+class AdaptiveAvgPool3d(_AdaptivePoolNd):
+    type: Literal["adaptiveavgpool3d"]
+    axes: ClassVar[int] = 3
+
+
+class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
+    type: Literal["adaptivemaxpool2d"]
+    axes: ClassVar[int] = 2
+
+
+LAYERS = (MaxPool1d, MaxPool2d, MaxPool3d, AvgPool1d, AvgPool2d, AvgPool3d,
+          AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d, AdaptiveMaxPool2d)
+
+__all__ = ["LAYERS", "pooled_ceil", *(layer.__name__ for layer in LAYERS)]

@@ -1,0 +1,50 @@
+"""Flatten (torch.nn.Flatten): merges axes start_dim..end_dim into one.
+
+Axis numbers count the batch axis as 0, as in PyTorch; the defaults (1, -1) flatten
+everything but the batch. Output size of the merged axis: the product of the merged sizes.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from ..formula import Bind, product
+from ..problems import LayerError
+from .base import Axis, Layer, Outcome, Shape
+
+
+def batch_axis(layer: Layer, key: str, dim: int, rank: int) -> int:
+    """Normalize a PyTorch axis number (batch axis = 0) for a per-sample shape of `rank` axes."""
+    full_rank = rank + 1
+    if not -full_rank <= dim < full_rank:
+        raise LayerError(f"{key} {dim} is out of range for a {full_rank}-axis tensor with the batch axis"
+                         f" (expected {-full_rank}..{full_rank - 1})", key=key, code="axis")
+    return dim + full_rank if dim < 0 else dim
+
+
+class Flatten(Layer):
+    """torch.nn.Flatten."""
+
+    type: Literal["flatten"]
+    start_dim: Axis = 1
+    end_dim: Axis = -1
+
+    def evaluate(self, inputs: list[Shape], bind: Bind) -> Outcome:
+        shape = inputs[0]
+        start = batch_axis(self, "start_dim", self.start_dim, len(shape))
+        end = batch_axis(self, "end_dim", self.end_dim, len(shape))
+        if start == 0:
+            raise LayerError("start_dim 0 would merge the batch axis into the features; per-sample counts need"
+                             " it kept (use start_dim 1)", key="start_dim", code="axis")
+        if start > end:
+            raise LayerError(f"start_dim ({self.start_dim}) comes after end_dim ({self.end_dim})", key="start_dim",
+                             code="axis")
+        # per-sample axis i is batch axis i + 1
+        merged = product(bind(f"A{axis}", shape[axis - 1]) for axis in range(start, end + 1))
+        out = [*shape[:start - 1], merged, *shape[end:]]
+        return Outcome(shape=out, axes=tuple(f"A{i + 1}" for i in range(len(out))))
+
+
+LAYERS = (Flatten,)
+
+__all__ = ["Flatten", "LAYERS", "batch_axis"]

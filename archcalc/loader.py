@@ -1,0 +1,119 @@
+"""YAML text → plain Python data that remembers where each key and item came from.
+
+Mappings load as `SourceDict` and sequences as `SourceList`: ordinary dicts and lists
+(pydantic validates them as such) that also carry 1-based (line, column) marks for their
+keys and items. PyYAML's 0-based marks are shifted exactly once, here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+try:  # the C parser is several times faster; the pure-Python one gives the same nodes
+    from yaml import CSafeLoader as _BaseLoader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as _BaseLoader
+
+Mark = tuple[int, int]
+
+
+class SourceDict(dict):
+    """A mapping with the source position of itself (`mark`) and of each key (`marks`)."""
+
+    __slots__ = ("mark", "marks")
+
+
+class SourceList(list):
+    """A sequence with the source position of itself (`mark`) and of each item (`marks`)."""
+
+    __slots__ = ("mark", "marks")
+
+
+class YamlProblem(Exception):
+    def __init__(self, message: str, mark: Mark, code: str = "yaml"):
+        super().__init__(message)
+        self.message, self.mark, self.code = message, mark, code
+
+
+def _position(node_mark: Any) -> Mark:
+    return (node_mark.line + 1, node_mark.column + 1)
+
+
+class _Loader(_BaseLoader):
+    """Safe loader that records positions and refuses duplicate keys."""
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> SourceDict:
+    loader.flatten_mapping(node)
+    mapping = SourceDict()
+    marks: dict[Any, Mark] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            duplicate = key in mapping
+        except TypeError:  # an unhashable key, e.g. `[a, b]: 1`
+            raise YamlProblem("a mapping key must be a plain value, not a list or mapping",
+                              _position(key_node.start_mark)) from None
+        if duplicate:
+            first = marks[key]
+            raise YamlProblem(f"duplicate key {key!r} (first defined at line {first[0]})",
+                              _position(key_node.start_mark), code="duplicate-key")
+        mapping[key] = loader.construct_object(value_node, deep=True)
+        marks[key] = _position(key_node.start_mark)
+    mapping.mark = _position(node.start_mark)
+    mapping.marks = marks
+    return mapping
+
+
+def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> SourceList:
+    items = SourceList(loader.construct_object(child, deep=True) for child in node.value)
+    items.mark = _position(node.start_mark)
+    items.marks = [_position(child.start_mark) for child in node.value]
+    return items
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
+_Loader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
+
+
+def parse_yaml(text: str) -> Any:
+    """Parse one YAML document; raises YamlProblem with a 1-based position."""
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader derives from the safe loader
+    except YamlProblem:
+        raise
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        position = _position(mark) if mark is not None else (1, 1)
+        what = error.problem or str(error)
+        context = f" ({error.context})" if error.context else ""
+        raise YamlProblem(f"invalid YAML: {what}{context}", position) from None
+    except yaml.YAMLError as error:
+        raise YamlProblem(f"invalid YAML: {error}", (1, 1)) from None
+
+
+def locate(data: Any, location: tuple[Any, ...], aliases: dict[str, str] | None = None) -> Mark:
+    """The position of the deepest element of `location` found in `data`.
+
+    Segments that are not keys of the current mapping are skipped: pydantic puts the union
+    tag (`conv2d`) into its locations, and the data has no such key. A key the source spells
+    with an alias (`kernel` for `kernel_size`) is found under that spelling.
+    """
+    mark: Mark = getattr(data, "mark", (1, 1))
+    current = data
+    for segment in location:
+        if isinstance(current, SourceDict) and segment not in current and aliases:
+            segment = next((alias for alias, canonical in aliases.items()
+                            if canonical == segment and alias in current), segment)
+        if isinstance(current, SourceDict) and segment in current:
+            mark = current.marks[segment]
+            current = current[segment]
+        elif isinstance(current, SourceList) and isinstance(segment, int) and 0 <= segment < len(current):
+            mark = current.marks[segment]
+            current = current[segment]
+    return mark
+
+
+__all__ = ["SourceDict", "SourceList", "YamlProblem", "locate", "parse_yaml"]

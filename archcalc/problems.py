@@ -1,0 +1,48 @@
+"""Problems are values until the edge of the program prints them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong (or worth a warning) in a spec, with its place in the YAML source.
+
+    `line` and `column` are 1-based; a problem with the file as a whole (missing, unreadable) is at 1:1.
+    """
+
+    path: str
+    line: int
+    column: int
+    message: str = field(compare=False)
+    layer: str | None = field(default=None, compare=False)
+    code: str = field(default="invalid", compare=False)
+    severity: str = field(default="error", compare=False)
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}: {self.severity}: {self.message}"
+
+
+class SpecError(Exception):
+    """A spec that cannot be analyzed; carries every problem found."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = sorted(problems)
+        super().__init__("\n".join(str(problem) for problem in self.problems))
+
+
+class LayerError(Exception):
+    """Raised by a layer rule; the propagator turns it into a located `Problem`.
+
+    `key` names the spec key to point at (e.g. "kernel_size"); None points at the layer itself.
+    """
+
+    def __init__(self, message: str, key: str | None = None, code: str = "shape"):
+        super().__init__(message)
+        self.message = message
+        self.key = key
+        self.code = code
+
+
+__all__ = ["LayerError", "Problem", "SpecError"]

@@ -1,0 +1,94 @@
+"""Spec → propagated layers: resolve each layer's inputs, apply its rules, collect problems."""
+
+from __future__ import annotations
+
+from math import prod
+from typing import Any
+
+from .formula import plain
+from .layers import ALIASES, Layer
+from .layers.base import INT64_MAX
+from .loader import locate
+from .problems import LayerError, Problem, SpecError
+from .results import LayerResult, Network
+from .spec import SpecBase
+
+NETWORK_INPUT = "input"
+
+
+def default_name(layer: Layer, index: int) -> str:
+    return f"{layer.type}-{index + 1}"
+
+
+def propagate(spec: SpecBase, data: Any, path: str) -> Network:
+    """Apply every layer's rules in order; raises SpecError with every problem found.
+
+    A layer whose input could not be computed is skipped silently: its cause is already reported.
+    """
+    problems: list[Problem] = []
+    outputs: dict[str, tuple[int, ...]] = {NETWORK_INPUT: tuple(spec.input)}
+    declared = {(layer.name or default_name(layer, i)): i for i, layer in enumerate(spec.layers)}
+    failed: set[str] = set()
+    results: list[LayerResult] = []
+    previous = NETWORK_INPUT
+
+    def report(index: int, key: str | None, message: str, code: str, name: str) -> None:
+        location = ("layers", index) + ((key,) if key else ())
+        problems.append(Problem(path, *locate(data, location, ALIASES), message, layer=name, code=code))
+
+    for index, layer in enumerate(spec.layers):
+        name = layer.name or default_name(layer, index)
+        label = f"{layer.type} {name!r}"
+        if name in outputs or name in failed:
+            first = "the network input's reserved name" if name == NETWORK_INPUT else "an earlier layer's name"
+            report(index, "name", f"{label}: name {name!r} is already {first}", "duplicate-name", name)
+            failed.add(name)
+            continue
+        sources = tuple(layer.inputs) if layer.inputs else (previous,)
+        previous = name
+        unresolved = [source for source in sources if source not in outputs]
+        for source in unresolved:
+            if source in failed:
+                continue
+            if source in declared and declared[source] >= index:
+                reason = "which comes later (a layer can only take earlier outputs)" if declared[source] > index \
+                    else "itself"
+                report(index, "inputs", f"{label}: input {source!r} refers to {reason}", "bad-reference", name)
+            else:
+                report(index, "inputs", f"{label}: unknown input {source!r}", "bad-reference", name)
+        if unresolved:
+            failed.add(name)
+            continue
+        if layer.arity is not None and len(sources) != layer.arity:
+            report(index, "inputs", f"{label}: takes {layer.arity} input, got {len(sources)}", "arity", name)
+            failed.add(name)
+            continue
+        shapes = [outputs[source] for source in sources]
+        try:
+            outcome = layer.evaluate(shapes, plain)
+            shape = tuple(outcome.shape)
+            _check_output(shape)
+        except LayerError as error:
+            report(index, error.key, f"{label}: {error.message}", error.code, name)
+            failed.add(name)
+            continue
+        params = outcome.params
+        results.append(LayerResult(
+            index=index, name=name, type=layer.type, sources=sources, input_shapes=tuple(shapes),
+            output_shape=shape, params=params, trainable_params=params if layer.trainable else 0,
+            macs=outcome.macs, buffers=outcome.buffers, spec=layer,
+        ))
+        outputs[name] = shape
+    if problems:
+        raise SpecError(problems)
+    return Network(name=spec.name, input_shape=tuple(spec.input), layers=results, path=path)
+
+
+def _check_output(shape: tuple[int, ...]) -> None:
+    if any(size < 1 for size in shape):
+        raise LayerError(f"would produce the empty or negative output shape {list(shape)}", code="too-small")
+    if prod(shape) > INT64_MAX:
+        raise LayerError(f"output shape {list(shape)} has more elements than int64 can count", code="too-large")
+
+
+__all__ = ["NETWORK_INPUT", "default_name", "propagate"]

@@ -1,0 +1,67 @@
+"""The terminal table, in the spirit of torchsummary and torchinfo."""
+
+from __future__ import annotations
+
+from ..results import LayerResult, Summary
+from .numbers import grouped, megabytes, readable, shape_text
+
+
+def _follows_previous(layer: LayerResult, previous: str) -> bool:
+    return layer.sources == (previous,)
+
+
+def columns(summary: Summary) -> list[tuple[str, str, list[str]]]:
+    """(title, alignment, cells) for each column; graph and frozen columns only when they say something."""
+    layers = summary.layers
+    previous = ["input", *(layer.name for layer in layers[:-1])]
+    wired = any(not _follows_previous(layer, before) for layer, before in zip(layers, previous))
+    frozen = any(not layer.spec.trainable for layer in layers)
+    table = [("Layer (type)", "<", [f"{layer.name} ({layer.type})" for layer in layers])]
+    if wired:
+        table.append(("Input from", "<", [
+            "" if _follows_previous(layer, before) else ", ".join(layer.sources)
+            for layer, before in zip(layers, previous)]))
+    table.append(("Output shape", "<", [shape_text(layer.output_shape) for layer in layers]))
+    table.append(("Params", ">", [grouped(layer.params) for layer in layers]))
+    if frozen:
+        table.append(("Trainable", ">", ["" if not layer.params else "yes" if layer.spec.trainable else "frozen"
+                                         for layer in layers]))
+    table.append(("MACs", ">", [grouped(layer.macs) for layer in layers]))
+    return table
+
+
+def render(summary: Summary) -> str:
+    table = columns(summary)
+    widths = [max(len(title), *(len(cell) for cell in cells)) for title, _, cells in table]
+    total_width = sum(widths) + 2 * (len(widths) - 1)
+
+    def row(cells: list[str]) -> str:
+        return "  ".join(f"{cell:{align}{width}}" for cell, (_, align, _), width in zip(cells, table, widths)).rstrip()
+
+    totals, memory = summary.totals, summary.memory
+    heading = f"{summary.name or 'network'}: input {shape_text(summary.input_shape)}"
+    lines = [heading, "=" * total_width, row([title for title, _, _ in table]), "=" * total_width]
+    lines += [row([cells[i] for _, _, cells in table]) for i in range(len(summary.layers))]
+    lines += [
+        "=" * total_width,
+        f"Total params: {grouped(totals.params)} ({readable(totals.params)})",
+        f"Trainable params: {grouped(totals.trainable_params)}",
+        f"Non-trainable params: {grouped(totals.non_trainable_params)}",
+    ]
+    if totals.buffers:
+        lines.append(f"Buffers (batch-norm running statistics, not parameters): {grouped(totals.buffers)}")
+    lines += [
+        f"Total MACs: {grouped(totals.macs)} ({readable(totals.macs)})",
+        f"Total FLOPs: {grouped(totals.flops)} ({readable(totals.flops)})",
+        "-" * total_width,
+        f"Memory estimate (torchsummary method, batch size {memory.batch_size}, {memory.dtype}):",
+        f"Input size (MB): {megabytes(memory.input_bytes)}",
+        f"Forward/backward pass size (MB): {megabytes(memory.forward_backward_bytes)}",
+        f"Params size (MB): {megabytes(memory.params_bytes)}",
+        f"Estimated total size (MB): {megabytes(memory.total_bytes)}",
+        "=" * total_width,
+    ]
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["columns", "render"]

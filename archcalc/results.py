@@ -1,0 +1,183 @@
+"""What an analysis produces: per-layer results, totals and the torchsummary memory estimate.
+
+These are plain values; formatters in `archcalc.report` read them, nothing here prints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from math import prod
+from typing import Any
+
+from .layers import Layer, Shape
+
+DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "float64": 8}
+MEBIBYTE = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class LayerResult:
+    """One layer after propagation: where its input came from and what it produced."""
+
+    index: int
+    name: str
+    type: str
+    sources: tuple[str, ...]
+    input_shapes: tuple[Shape, ...]
+    output_shape: Shape
+    params: int
+    trainable_params: int
+    macs: int
+    buffers: int
+    spec: Layer
+
+    @property
+    def non_trainable_params(self) -> int:
+        return self.params - self.trainable_params
+
+    @property
+    def flops(self) -> int:
+        return 2 * self.macs
+
+    @property
+    def output_elements(self) -> int:
+        return prod(self.output_shape)
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    params: int
+    trainable_params: int
+    non_trainable_params: int
+    macs: int
+    flops: int
+    buffers: int
+
+    @classmethod
+    def of(cls, layers: list[LayerResult]) -> Totals:
+        params = sum(layer.params for layer in layers)
+        trainable = sum(layer.trainable_params for layer in layers)
+        macs = sum(layer.macs for layer in layers)
+        return cls(params, trainable, params - trainable, macs, 2 * macs, sum(layer.buffers for layer in layers))
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryEstimate:
+    """torchsummary's estimate: input, every layer output twice (forward + gradient), parameters.
+
+    Bytes are exact integers; `*_mb` give torchsummary's MB (2**20 bytes).
+    """
+
+    batch_size: int
+    dtype: str
+    input_bytes: int
+    forward_backward_bytes: int
+    params_bytes: int
+
+    @property
+    def total_bytes(self) -> int:
+        return self.input_bytes + self.forward_backward_bytes + self.params_bytes
+
+    def mb(self, what: str) -> float:
+        return getattr(self, f"{what}_bytes") / MEBIBYTE
+
+
+@dataclass(frozen=True)
+class Network:
+    """A validated, propagated architecture: the result of `archcalc.load()`."""
+
+    name: str | None
+    input_shape: Shape
+    layers: list[LayerResult]
+    path: str = "<spec>"
+
+    @cached_property
+    def totals(self) -> Totals:
+        return Totals.of(self.layers)
+
+    @property
+    def output_shape(self) -> Shape:
+        return self.layers[-1].output_shape
+
+    def layer(self, name: str) -> LayerResult:
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise KeyError(name)
+
+    def summary(self, batch_size: int = 1, dtype: str = "float32") -> Summary:
+        return Summary(self, batch_size, dtype)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A network seen at a batch size and dtype: what `archcalc summary` reports."""
+
+    network: Network
+    batch_size: int = 1
+    dtype: str = "float32"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
+            raise ValueError(f"batch size must be a positive integer, got {self.batch_size!r}")
+        if self.dtype not in DTYPE_BYTES:
+            raise ValueError(f"unknown dtype {self.dtype!r}; choose from {', '.join(DTYPE_BYTES)}")
+
+    @property
+    def name(self) -> str | None:
+        return self.network.name
+
+    @property
+    def input_shape(self) -> Shape:
+        return self.network.input_shape
+
+    @property
+    def layers(self) -> list[LayerResult]:
+        return self.network.layers
+
+    @property
+    def totals(self) -> Totals:
+        return self.network.totals
+
+    @cached_property
+    def memory(self) -> MemoryEstimate:
+        size = DTYPE_BYTES[self.dtype]
+        outputs = sum(layer.output_elements for layer in self.layers)
+        return MemoryEstimate(
+            batch_size=self.batch_size,
+            dtype=self.dtype,
+            input_bytes=prod(self.input_shape) * self.batch_size * size,
+            forward_backward_bytes=2 * outputs * self.batch_size * size,
+            params_bytes=self.totals.params * size,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document of contract §4, with a few extra keys."""
+        totals, memory = self.totals, self.memory
+        return {
+            "name": self.name,
+            "input_shape": list(self.input_shape),
+            "output_shape": list(self.network.output_shape),
+            "layers": [
+                {
+                    "name": layer.name, "type": layer.type, "inputs": list(layer.sources),
+                    "output_shape": list(layer.output_shape), "params": layer.params,
+                    "trainable_params": layer.trainable_params, "macs": layer.macs, "buffers": layer.buffers,
+                }
+                for layer in self.layers
+            ],
+            "totals": {
+                "params": totals.params, "trainable_params": totals.trainable_params,
+                "non_trainable_params": totals.non_trainable_params, "macs": totals.macs, "flops": totals.flops,
+                "buffers": totals.buffers,
+            },
+            "memory": {
+                "batch_size": memory.batch_size, "dtype": memory.dtype, "input_bytes": memory.input_bytes,
+                "forward_backward_bytes": memory.forward_backward_bytes, "params_bytes": memory.params_bytes,
+                "total_bytes": memory.total_bytes,
+            },
+        }
+
+
+__all__ = ["DTYPE_BYTES", "LayerResult", "MemoryEstimate", "Network", "Summary", "Totals"]

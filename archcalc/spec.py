@@ -1,0 +1,150 @@
+"""The spec document as pydantic models, and the translation of validation errors into Problems.
+
+The layer list is a discriminated union on the case-insensitive `type`. Validation builds the
+union over just the layer types a spec uses (pydantic's schema construction is the main start-up
+cost); `spec_model()` with no argument gives the full model, for the JSON Schema.
+"""
+
+from __future__ import annotations
+
+import difflib
+from functools import lru_cache
+from typing import Annotated, Any, Iterable, Union
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, create_model
+
+from .layers import ALIASES, LAYER_TYPES, Layer
+from .layers.base import Count, Name, describe
+from .loader import SourceDict, locate
+from .problems import Problem
+
+# Names people reach for that PyTorch spells differently.
+SYNONYMS = {
+    "dense": "linear", "fc": "linear", "fullyconnected": "linear", "conv": "conv2d", "convolution": "conv2d",
+    "maxpool": "maxpool2d", "avgpool": "avgpool2d", "batchnorm": "batchnorm2d", "bn": "batchnorm2d",
+    "globalaveragepooling2d": "adaptiveavgpool2d", "globalavgpool": "adaptiveavgpool2d", "swish": "silu",
+    "leaky_relu": "leakyrelu", "hard_swish": "hardswish", "layer_norm": "layernorm", "conv2d_transpose": "convtranspose2d",
+}
+
+
+def layer_tag(raw: Any) -> str | None:
+    if isinstance(raw, dict):
+        kind = raw.get("type")
+        return kind.lower() if isinstance(kind, str) else None
+    return getattr(raw, "type", None)
+
+
+class SpecBase(BaseModel):
+    model_config = ConfigDict(extra="forbid", defer_build=True, frozen=True)
+
+    name: Name | None = Field(default=None, description="Free text naming the architecture.")
+    input: list[Count] = Field(min_length=1, description="Per-sample input shape, batch axis excluded: [C, H, W], [C, L], [F], ...")
+
+
+@lru_cache(maxsize=64)
+def spec_model(types: frozenset[str] | None = None) -> type[SpecBase]:
+    """The spec model whose layer union holds `types` (all known types when None)."""
+    chosen = sorted(LAYER_TYPES if types is None else types & LAYER_TYPES.keys())
+    members = tuple(Annotated[LAYER_TYPES[tag], Tag(tag)] for tag in chosen)
+    union = Annotated[Union[members], Discriminator(layer_tag)] if members else Any
+    return create_model("Spec", __base__=SpecBase,
+                        layers=(list[union], Field(min_length=1, description="The layers, in order.")))
+
+
+def used_types(data: Any) -> frozenset[str]:
+    layers = data.get("layers") if isinstance(data, dict) else None
+    if not isinstance(layers, list):
+        return frozenset()
+    return frozenset(tag for tag in map(layer_tag, layers) if tag)
+
+
+def validate(data: Any, path: str) -> tuple[SpecBase | None, list[Problem]]:
+    """Validate parsed YAML; returns the spec or the located problems."""
+    if not isinstance(data, dict):
+        return None, [Problem(path, *getattr(data, "mark", (1, 1)),
+                              f"a spec must be a mapping with 'input' and 'layers' keys, got {describe(data)}",
+                              code="structure")]
+    try:
+        return spec_model(used_types(data)).model_validate(data), []
+    except ValidationError as error:
+        return None, [_problem(path, data, detail) for detail in error.errors(include_url=False)]
+
+
+def _layer_label(data: dict, index: int) -> str:
+    raw = data["layers"][index]
+    kind = layer_tag(raw) or "layer"
+    name = raw.get("name") if isinstance(raw, dict) else None
+    return f"{kind} {name!r}" if isinstance(name, str) else f"{kind} #{index + 1}"
+
+
+def _problem(path: str, data: SourceDict, detail: dict[str, Any]) -> Problem:
+    location = tuple(detail["loc"])
+    in_layer = len(location) >= 2 and location[0] == "layers" and isinstance(location[1], int)
+    layer_class = None
+    if in_layer:
+        layer_class = LAYER_TYPES.get(layer_tag(data["layers"][location[1]]) or "")
+        key_location = location[2:]
+        if key_location and key_location[0] == layer_tag(data["layers"][location[1]]):
+            key_location = key_location[1:]  # pydantic's union tag segment
+    else:
+        key_location = location
+    message, code = _message(detail, key_location, layer_class)
+    layer_name = None
+    if in_layer:
+        message = f"{_layer_label(data, location[1])}: {message}"
+        raw = data["layers"][location[1]]
+        layer_name = raw.get("name") if isinstance(raw, dict) and isinstance(raw.get("name"), str) else None
+    line, column = locate(data, location, ALIASES)
+    return Problem(path, line, column, message, layer=layer_name, code=code)
+
+
+def _suggest(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word.lower(), list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _keys_of(layer_class: type[BaseModel] | None) -> list[str]:
+    model = layer_class or SpecBase
+    keys = list(model.model_fields)
+    keys += [alias for alias, canonical in ALIASES.items() if canonical in keys]
+    return keys if layer_class else keys + ["layers"]
+
+
+def _message(detail: dict[str, Any], location: tuple[Any, ...], layer_class: type[Layer] | None) -> tuple[str, str]:
+    kind = detail["type"]
+    key = ".".join(str(part) for part in location) if location else ""
+    raw = detail.get("input")
+    if kind == "union_tag_invalid":
+        tag = detail["ctx"]["tag"]
+        hint = f" (did you mean {SYNONYMS[tag]!r}?)" if tag in SYNONYMS else _suggest(tag, LAYER_TYPES)
+        return f"unknown layer type {raw.get('type')!r}{hint}", "unknown-type"
+    if kind == "union_tag_not_found":
+        if isinstance(raw, dict):
+            if "type" not in raw:
+                return "layer has no 'type' key", "missing-key"
+            return f"'type' must be a layer type name, got {describe(raw['type'])}", "invalid-value"
+        return f"a layer must be a mapping with a 'type' key, got {describe(raw)}", "structure"
+    if kind == "missing":
+        return f"missing required key {location[-1]!r}", "missing-key"
+    if kind == "extra_forbidden":
+        unknown = str(location[-1])
+        canonical = ALIASES.get(unknown)
+        if canonical and layer_class and canonical in layer_class.model_fields:
+            return f"{unknown!r} and {canonical!r} are the same argument; give only one", "duplicate-key"
+        where = f"{layer_class.model_fields['type'].annotation.__args__[0]}" if layer_class else "the spec"
+        return f"unknown key {unknown!r} for {where}{_suggest(unknown, _keys_of(layer_class))}", "unknown-key"
+    if kind == "too_short" and location == ("layers",):
+        return "'layers' is empty: a spec needs at least one layer", "structure"
+    if kind == "too_short":
+        return f"{key}: must not be empty", "invalid-value"
+    if kind == "list_type":
+        return f"{key}: expected a list, got {describe(raw)}", "invalid-value"
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        return f"{key or 'spec'}: expected a mapping, got {describe(raw)}", "structure"
+    if kind == "literal_error":
+        return f"{key}: expected {detail['ctx']['expected']}, got {describe(raw)}", "invalid-value"
+    message = detail["msg"].removeprefix("Value error, ")
+    return (f"{key}: {message}" if key else message), "invalid-value"
+
+
+__all__ = ["SpecBase", "layer_tag", "spec_model", "used_types", "validate"]

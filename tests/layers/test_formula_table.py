@@ -1,0 +1,146 @@
+"""Layer formula table: (layer, input shape) -> (output shape, params, MACs).
+
+Every expected value was produced by real PyTorch 2.13.0 (CPU); the PyTorch expression is in each row's comment.
+MACs = FlopCounterMode total / 2 for one sample.
+"""
+import pytest
+import archcalc
+
+ROWS = [
+    # (layer spec, input shape, output shape, params, macs)
+    pytest.param({'type': 'conv1d', 'out_channels': 8, 'kernel_size': 3}, [4, 32], [8, 30], 104, 2880,
+                 id='conv1d-plain'),  # nn.Conv1d(4, 8, 3)
+    pytest.param({'type': 'conv1d', 'out_channels': 16, 'kernel_size': 5, 'stride': 2, 'padding': 2}, [8, 50], [16, 25], 656, 16000,
+                 id='conv1d-stride-padding'),  # nn.Conv1d(8, 16, 5, stride=2, padding=2)
+    pytest.param({'type': 'conv1d', 'out_channels': 8, 'kernel_size': 3, 'dilation': 3}, [4, 40], [8, 34], 104, 3264,
+                 id='conv1d-dilation'),  # nn.Conv1d(4, 8, 3, dilation=3)
+    pytest.param({'type': 'conv1d', 'out_channels': 12, 'kernel_size': 3, 'groups': 3}, [6, 20], [12, 18], 84, 1296,
+                 id='conv1d-groups'),  # nn.Conv1d(6, 12, 3, groups=3)
+    pytest.param({'type': 'conv1d', 'out_channels': 8, 'kernel_size': 3, 'bias': False}, [4, 32], [8, 30], 96, 2880,
+                 id='conv1d-nobias'),  # nn.Conv1d(4, 8, 3, bias=False)
+    pytest.param({'type': 'conv1d', 'out_channels': 8, 'kernel_size': 5, 'padding': 'same'}, [4, 30], [8, 30], 168, 4800,
+                 id='conv1d-same-odd'),  # nn.Conv1d(4, 8, 5, padding='same')
+    pytest.param({'type': 'conv1d', 'out_channels': 8, 'kernel_size': 5, 'padding': 'valid'}, [4, 30], [8, 26], 168, 4160,
+                 id='conv1d-valid'),  # nn.Conv1d(4, 8, 5, padding='valid')
+    pytest.param({'type': 'conv2d', 'out_channels': 6, 'kernel_size': 5}, [1, 28, 28], [6, 24, 24], 156, 86400,
+                 id='conv2d-lenet'),  # nn.Conv2d(1, 6, 5)
+    pytest.param({'type': 'conv2d', 'out_channels': 32, 'kernel_size': 3, 'stride': 2, 'padding': 1}, [16, 32, 32], [32, 16, 16], 4640, 1179648,
+                 id='conv2d-stride2-pad1'),  # nn.Conv2d(16, 32, 3, stride=2, padding=1)
+    pytest.param({'type': 'conv2d', 'out_channels': 16, 'kernel_size': 3, 'dilation': 2}, [8, 20, 20], [16, 16, 16], 1168, 294912,
+                 id='conv2d-dilation2'),  # nn.Conv2d(8, 16, 3, dilation=2)
+    pytest.param({'type': 'conv2d', 'out_channels': 32, 'kernel_size': 3, 'padding': 1, 'groups': 2}, [16, 14, 14], [32, 14, 14], 2336, 451584,
+                 id='conv2d-groups2'),  # nn.Conv2d(16, 32, 3, padding=1, groups=2)
+    pytest.param({'type': 'conv2d', 'out_channels': 32, 'kernel_size': 3, 'padding': 1, 'groups': 32}, [32, 56, 56], [32, 56, 56], 320, 903168,
+                 id='conv2d-depthwise'),  # nn.Conv2d(32, 32, 3, padding=1, groups=32)
+    pytest.param({'type': 'conv2d', 'out_channels': 64, 'kernel_size': 3, 'padding': 1, 'bias': False}, [3, 32, 32], [64, 32, 32], 1728, 1769472,
+                 id='conv2d-nobias'),  # nn.Conv2d(3, 64, 3, padding=1, bias=False)
+    pytest.param({'type': 'conv2d', 'out_channels': 8, 'kernel_size': [3, 5], 'stride': [2, 1], 'padding': [1, 2]}, [4, 15, 20], [8, 8, 20], 488, 76800,
+                 id='conv2d-asymmetric'),  # nn.Conv2d(4, 8, (3, 5), stride=(2, 1), padding=(1, 2))
+    pytest.param({'type': 'conv2d', 'out_channels': 8, 'kernel_size': 4, 'padding': 'same'}, [3, 10, 10], [8, 10, 10], 392, 38400,
+                 id='conv2d-same-even-kernel'),  # nn.Conv2d(3, 8, 4, padding='same')
+    pytest.param({'type': 'conv2d', 'out_channels': 8, 'kernel_size': 4, 'padding': 'same', 'dilation': 2}, [3, 10, 10], [8, 10, 10], 392, 38400,
+                 id='conv2d-same-even-kernel-dilation2'),  # nn.Conv2d(3, 8, 4, padding='same', dilation=2)
+    pytest.param({'type': 'conv2d', 'out_channels': 8, 'kernel_size': 3, 'padding': 'valid'}, [3, 10, 12], [8, 8, 10], 224, 17280,
+                 id='conv2d-valid'),  # nn.Conv2d(3, 8, 3, padding='valid')
+    pytest.param({'type': 'conv2d', 'out_channels': 128, 'kernel_size': 1}, [64, 28, 28], [128, 28, 28], 8320, 6422528,
+                 id='conv2d-1x1'),  # nn.Conv2d(64, 128, 1)
+    pytest.param({'type': 'conv2d', 'out_channels': 4, 'kernel_size': 3, 'stride': 2}, [2, 8, 8], [4, 3, 3], 76, 648,
+                 id='conv2d-stride-floor'),  # nn.Conv2d(2, 4, 3, stride=2)
+    pytest.param({'type': 'conv2d', 'out_channels': 16, 'kernel': 3, 'padding': 1}, [3, 16, 16], [16, 16, 16], 448, 110592,
+                 id='conv2d-kernel-alias'),  # nn.Conv2d(3, 16, 3, padding=1)
+    pytest.param({'type': 'conv2d', 'in_channels': 3, 'out_channels': 64, 'kernel_size': 7, 'stride': 2, 'padding': 3, 'bias': False}, [3, 224, 224], [64, 112, 112], 9408, 118013952,
+                 id='conv2d-explicit-in-channels'),  # nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False)
+    pytest.param({'type': 'conv3d', 'out_channels': 8, 'kernel_size': 3}, [3, 8, 16, 16], [8, 6, 14, 14], 656, 762048,
+                 id='conv3d-plain'),  # nn.Conv3d(3, 8, 3)
+    pytest.param({'type': 'conv3d', 'out_channels': 16, 'kernel_size': 3, 'stride': [1, 2, 2], 'padding': [0, 1, 1]}, [8, 6, 16, 16], [16, 4, 8, 8], 3472, 884736,
+                 id='conv3d-stride-padding'),  # nn.Conv3d(8, 16, 3, stride=(1, 2, 2), padding=(0, 1, 1))
+    pytest.param({'type': 'conv3d', 'out_channels': 8, 'kernel_size': 3, 'padding': 1, 'groups': 4}, [8, 4, 8, 8], [8, 4, 8, 8], 440, 110592,
+                 id='conv3d-groups'),  # nn.Conv3d(8, 8, 3, padding=1, groups=4)
+    pytest.param({'type': 'linear', 'out_features': 10}, [784], [10], 7850, 7840,
+                 id='linear-vector'),  # nn.Linear(784, 10)
+    pytest.param({'type': 'linear', 'out_features': 32}, [4, 10, 16], [4, 10, 32], 544, 20480,
+                 id='linear-3d'),  # nn.Linear(16, 32)
+    pytest.param({'type': 'linear', 'out_features': 100, 'bias': False}, [256], [100], 25600, 25600,
+                 id='linear-nobias'),  # nn.Linear(256, 100, bias=False)
+    pytest.param({'type': 'batchnorm1d'}, [16], [16], 32, 0,
+                 id='batchnorm1d-vector'),  # nn.BatchNorm1d(16)
+    pytest.param({'type': 'batchnorm1d'}, [16, 50], [16, 50], 32, 0,
+                 id='batchnorm1d-sequence'),  # nn.BatchNorm1d(16)
+    pytest.param({'type': 'batchnorm2d'}, [64, 8, 8], [64, 8, 8], 128, 0,
+                 id='batchnorm2d'),  # nn.BatchNorm2d(64)
+    pytest.param({'type': 'batchnorm2d', 'affine': False}, [64, 8, 8], [64, 8, 8], 0, 0,
+                 id='batchnorm2d-no-affine'),  # nn.BatchNorm2d(64, affine=False)
+    pytest.param({'type': 'maxpool2d', 'kernel_size': 2}, [6, 24, 24], [6, 12, 12], 0, 0,
+                 id='maxpool2d-k2'),  # nn.MaxPool2d(2)
+    pytest.param({'type': 'maxpool2d', 'kernel_size': 3, 'stride': 2, 'padding': 1}, [64, 112, 112], [64, 56, 56], 0, 0,
+                 id='maxpool2d-resnet-stem'),  # nn.MaxPool2d(3, stride=2, padding=1)
+    pytest.param({'type': 'maxpool2d', 'kernel_size': 3, 'stride': 2, 'padding': 1, 'ceil_mode': True}, [64, 112, 112], [64, 57, 57], 0, 0,
+                 id='maxpool2d-resnet-stem-ceil'),  # nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True)
+    pytest.param({'type': 'maxpool2d', 'kernel_size': 3, 'stride': 1, 'dilation': 2}, [4, 10, 10], [4, 6, 6], 0, 0,
+                 id='maxpool2d-dilation2'),  # nn.MaxPool2d(3, stride=1, dilation=2)
+    pytest.param({'type': 'maxpool2d', 'kernel_size': 2, 'stride': 2, 'ceil_mode': True}, [3, 7, 7], [3, 4, 4], 0, 0,
+                 id='maxpool2d-ceil-adds-window'),  # nn.MaxPool2d(2, stride=2, ceil_mode=True)
+    pytest.param({'type': 'maxpool2d', 'kernel_size': 2, 'stride': 2}, [3, 7, 7], [3, 3, 3], 0, 0,
+                 id='maxpool2d-floor-same-input'),  # nn.MaxPool2d(2, stride=2)
+    pytest.param({'type': 'maxpool2d', 'kernel_size': 2, 'stride': 2, 'padding': 1, 'ceil_mode': True}, [3, 5, 5], [3, 3, 3], 0, 0,
+                 id='maxpool2d-ceil-drops-last-window'),  # nn.MaxPool2d(2, stride=2, padding=1, ceil_mode=True)
+    pytest.param({'type': 'maxpool2d', 'kernel_size': [2, 3], 'stride': [2, 1]}, [4, 10, 10], [4, 5, 8], 0, 0,
+                 id='maxpool2d-asymmetric'),  # nn.MaxPool2d((2, 3), stride=(2, 1))
+    pytest.param({'type': 'maxpool2d', 'kernel': 2}, [16, 10, 10], [16, 5, 5], 0, 0,
+                 id='maxpool2d-kernel-alias'),  # nn.MaxPool2d(2)
+    pytest.param({'type': 'avgpool2d', 'kernel_size': 2}, [6, 28, 28], [6, 14, 14], 0, 0,
+                 id='avgpool2d-k2'),  # nn.AvgPool2d(2)
+    pytest.param({'type': 'avgpool2d', 'kernel_size': 3, 'stride': 2, 'padding': 1}, [32, 15, 15], [32, 8, 8], 0, 0,
+                 id='avgpool2d-k3-s2-p1'),  # nn.AvgPool2d(3, stride=2, padding=1)
+    pytest.param({'type': 'avgpool2d', 'kernel_size': 2, 'stride': 2, 'ceil_mode': True}, [3, 7, 7], [3, 4, 4], 0, 0,
+                 id='avgpool2d-ceil-adds-window'),  # nn.AvgPool2d(2, stride=2, ceil_mode=True)
+    pytest.param({'type': 'avgpool2d', 'kernel_size': 2, 'stride': 2, 'padding': 1, 'ceil_mode': True}, [3, 5, 5], [3, 3, 3], 0, 0,
+                 id='avgpool2d-ceil-drops-last-window'),  # nn.AvgPool2d(2, stride=2, padding=1, ceil_mode=True)
+    pytest.param({'type': 'adaptiveavgpool2d', 'output_size': 1}, [512, 7, 7], [512, 1, 1], 0, 0,
+                 id='adaptiveavgpool2d-1'),  # nn.AdaptiveAvgPool2d(1)
+    pytest.param({'type': 'adaptiveavgpool2d', 'output_size': [2, 3]}, [8, 7, 10], [8, 2, 3], 0, 0,
+                 id='adaptiveavgpool2d-2x3'),  # nn.AdaptiveAvgPool2d((2, 3))
+    pytest.param({'type': 'adaptiveavgpool2d', 'output_size': 7}, [512, 14, 14], [512, 7, 7], 0, 0,
+                 id='adaptiveavgpool2d-7-from-14'),  # nn.AdaptiveAvgPool2d(7)
+    pytest.param({'type': 'adaptiveavgpool2d', 'output_size': [None, 2]}, [4, 5, 6], [4, 5, 2], 0, 0,
+                 id='adaptiveavgpool2d-none'),  # nn.AdaptiveAvgPool2d((None, 2))
+    pytest.param({'type': 'flatten'}, [16, 5, 5], [400], 0, 0,
+                 id='flatten-default'),  # nn.Flatten()
+    pytest.param({'type': 'flatten', 'start_dim': 2}, [8, 4, 5], [8, 20], 0, 0,
+                 id='flatten-start2'),  # nn.Flatten(start_dim=2)
+    pytest.param({'type': 'flatten', 'end_dim': -2}, [2, 3, 4, 5], [24, 5], 0, 0,
+                 id='flatten-end-minus2'),  # nn.Flatten(end_dim=-2)
+    pytest.param({'type': 'flatten', 'start_dim': 1, 'end_dim': 2}, [2, 3, 4, 5], [6, 4, 5], 0, 0,
+                 id='flatten-start1-end2'),  # nn.Flatten(start_dim=1, end_dim=2)
+    pytest.param({'type': 'dropout', 'p': 0.5}, [128], [128], 0, 0,
+                 id='dropout'),  # nn.Dropout(0.5)
+    pytest.param({'type': 'identity'}, [3, 4, 5], [3, 4, 5], 0, 0,
+                 id='identity'),  # nn.Identity()
+    pytest.param({'type': 'relu'}, [16, 8, 8], [16, 8, 8], 0, 0,
+                 id='relu'),  # nn.ReLU()
+    pytest.param({'type': 'relu6'}, [32, 7, 7], [32, 7, 7], 0, 0,
+                 id='relu6'),  # nn.ReLU6()
+    pytest.param({'type': 'leakyrelu', 'negative_slope': 0.2}, [64], [64], 0, 0,
+                 id='leakyrelu'),  # nn.LeakyReLU(0.2)
+    pytest.param({'type': 'gelu'}, [10, 16], [10, 16], 0, 0,
+                 id='gelu'),  # nn.GELU()
+    pytest.param({'type': 'silu'}, [24, 6, 6], [24, 6, 6], 0, 0,
+                 id='silu'),  # nn.SiLU()
+    pytest.param({'type': 'sigmoid'}, [10], [10], 0, 0,
+                 id='sigmoid'),  # nn.Sigmoid()
+    pytest.param({'type': 'tanh'}, [5, 20], [5, 20], 0, 0,
+                 id='tanh'),  # nn.Tanh()
+    pytest.param({'type': 'hardswish'}, [16, 14, 14], [16, 14, 14], 0, 0,
+                 id='hardswish'),  # nn.Hardswish()
+    pytest.param({'type': 'hardsigmoid'}, [16, 1, 1], [16, 1, 1], 0, 0,
+                 id='hardsigmoid'),  # nn.Hardsigmoid()
+    pytest.param({'type': 'softmax', 'dim': 1}, [10], [10], 0, 0,
+                 id='softmax-dim1'),  # nn.Softmax(dim=1)
+]
+
+
+@pytest.mark.parametrize("layer, input_shape, output_shape, params, macs", ROWS)
+def test_layer_formula(layer, input_shape, output_shape, params, macs):
+    result = archcalc.analyze({"input": input_shape, "layers": [layer]})
+    only = result.layers[0]
+    assert (list(only.output_shape), only.params, only.macs) == (output_shape, params, macs)
