@@ -88,7 +88,10 @@ def parse_yaml(text: str) -> Any:
         mark = error.problem_mark or error.context_mark
         position = _position(mark) if mark is not None else (1, 1)
         what = error.problem or str(error)
-        context = f" ({error.context})" if error.context else ""
+        context = f" ({error.context}"
+        if error.context_mark is not None and error.context_mark is not mark:
+            context += f" at line {error.context_mark.line + 1}, column {error.context_mark.column + 1}"
+        context = f"{context})" if error.context else ""
         raise YamlProblem(f"invalid YAML: {what}{context}", position) from None
     except yaml.YAMLError as error:
         raise YamlProblem(f"invalid YAML: {error}", (1, 1)) from None

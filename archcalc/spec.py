@@ -67,14 +67,32 @@ def validate(data: Any, path: str) -> tuple[SpecBase | None, list[Problem]]:
     try:
         return spec_model(used_types(data)).model_validate(data), []
     except ValidationError as error:
-        return None, [_problem(path, data, detail) for detail in error.errors(include_url=False)]
+        details = _without_misspelled_missing(error.errors(include_url=False))
+        return None, [_problem(path, data, detail) for detail in details]
 
 
-def _layer_label(data: dict, index: int) -> str:
+def _without_misspelled_missing(details: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Drop "missing 'kernel_size'" when the same mapping has an unknown key close to it ("kernal_size"):
+    the typo is the one problem, and its message already suggests the right spelling."""
+    unknown: dict[tuple[Any, ...], list[str]] = {}
+    for detail in details:
+        if detail["type"] == "extra_forbidden":
+            unknown.setdefault(tuple(detail["loc"][:-1]), []).append(str(detail["loc"][-1]))
+    def misspelled(detail: dict[str, Any]) -> bool:
+        parent, key = tuple(detail["loc"][:-1]), str(detail["loc"][-1])
+        return bool(difflib.get_close_matches(key, unknown.get(parent, []), n=1, cutoff=0.6))
+    return [detail for detail in details if not (detail["type"] == "missing" and misspelled(detail))]
+
+
+def _layer_label(data: dict, index: int) -> tuple[str, str | None]:
+    """How messages name a layer: its type and its (given or default) name, as propagation will."""
     raw = data["layers"][index]
-    kind = layer_tag(raw) or "layer"
-    name = raw.get("name") if isinstance(raw, dict) else None
-    return f"{kind} {name!r}" if isinstance(name, str) else f"{kind} #{index + 1}"
+    kind = layer_tag(raw)
+    if kind not in LAYER_TYPES:
+        return f"layer {index + 1}", None
+    name = raw.get("name")
+    name = name if isinstance(name, str) and name.strip() else f"{kind}-{index + 1}"
+    return f"{kind} {name!r}", name
 
 
 def _problem(path: str, data: SourceDict, detail: dict[str, Any]) -> Problem:
@@ -91,9 +109,8 @@ def _problem(path: str, data: SourceDict, detail: dict[str, Any]) -> Problem:
     message, code = _message(detail, key_location, layer_class)
     layer_name = None
     if in_layer:
-        message = f"{_layer_label(data, location[1])}: {message}"
-        raw = data["layers"][location[1]]
-        layer_name = raw.get("name") if isinstance(raw, dict) and isinstance(raw.get("name"), str) else None
+        label, layer_name = _layer_label(data, location[1])
+        message = f"{label}: {message}"
     line, column = locate(data, location, ALIASES)
     return Problem(path, line, column, message, layer=layer_name, code=code)
 
