@@ -88,6 +88,8 @@ def parse_yaml(text: str) -> Any:
         mark = error.problem_mark or error.context_mark
         position = _position(mark) if mark is not None else (1, 1)
         what = error.problem or str(error)
+        if _character_at(text, position) == "\t":
+            raise YamlProblem("invalid YAML: a tab character; YAML indents with spaces", position) from None
         context = f" ({error.context}"
         if error.context_mark is not None and error.context_mark is not mark:
             context += f" at line {error.context_mark.line + 1}, column {error.context_mark.column + 1}"
@@ -95,6 +97,12 @@ def parse_yaml(text: str) -> Any:
         raise YamlProblem(f"invalid YAML: {what}{context}", position) from None
     except yaml.YAMLError as error:
         raise YamlProblem(f"invalid YAML: {error}", (1, 1)) from None
+
+
+def _character_at(text: str, position: Mark) -> str:
+    lines = text.splitlines()
+    line, column = position
+    return lines[line - 1][column - 1:column] if 0 < line <= len(lines) else ""
 
 
 def locate(data: Any, location: tuple[Any, ...], aliases: dict[str, str] | None = None) -> Mark:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from math import prod
 from typing import Any
 
@@ -50,12 +51,13 @@ def propagate(spec: SpecBase, data: Any, path: str) -> Network:
         for source in unresolved:
             if source in failed:
                 continue
-            if source in declared and declared[source] >= index:
-                reason = "which comes later (a layer can only take earlier outputs)" if declared[source] > index \
-                    else "itself"
-                report(index, "inputs", f"{label}: input {source!r} refers to {reason}", "bad-reference", name)
+            if source in declared and declared[source] > index:
+                message = f"input {source!r} is a later layer (a layer can only take earlier outputs)"
+            elif source == name:
+                message = f"input {source!r} is the layer itself"
             else:
-                report(index, "inputs", f"{label}: unknown input {source!r}", "bad-reference", name)
+                message = f"unknown input {source!r}{_suggest(source, outputs)}"
+            report(index, "inputs", f"{label}: {message}", "bad-reference", name)
         if unresolved:
             failed.add(name)
             continue
@@ -82,6 +84,11 @@ def propagate(spec: SpecBase, data: Any, path: str) -> Network:
     if problems:
         raise SpecError(problems)
     return Network(name=spec.name, input_shape=tuple(spec.input), layers=results, path=path)
+
+
+def _suggest(name: str, known: dict[str, object]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _check_output(shape: tuple[int, ...]) -> None:

@@ -44,9 +44,10 @@ class SpecBase(BaseModel):
 @lru_cache(maxsize=64)
 def spec_model(types: frozenset[str] | None = None) -> type[SpecBase]:
     """The spec model whose layer union holds `types` (all known types when None)."""
-    chosen = sorted(LAYER_TYPES if types is None else types & LAYER_TYPES.keys())
+    # A union needs one member even when every type in the spec is unknown (each is then reported).
+    chosen = sorted(LAYER_TYPES if types is None else (types & LAYER_TYPES.keys()) or {"identity"})
     members = tuple(Annotated[LAYER_TYPES[tag], Tag(tag)] for tag in chosen)
-    union = Annotated[Union[members], Discriminator(layer_tag)] if members else Any
+    union = Annotated[Union[members], Discriminator(layer_tag)]
     return create_model("Spec", __base__=SpecBase,
                         layers=(list[union], Field(min_length=1, description="The layers, in order.")))
 
@@ -129,7 +130,7 @@ def _keys_of(layer_class: type[BaseModel] | None) -> list[str]:
 
 def _message(detail: dict[str, Any], location: tuple[Any, ...], layer_class: type[Layer] | None) -> tuple[str, str]:
     kind = detail["type"]
-    key = ".".join(str(part) for part in location) if location else ""
+    key = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location).lstrip(".")
     raw = detail.get("input")
     if kind == "union_tag_invalid":
         tag = detail["ctx"]["tag"]
