@@ -45,12 +45,34 @@ class _Loader(_BaseLoader):
     """Safe loader that records positions and refuses duplicate keys."""
 
 
+_STR, _INT = "tag:yaml.org,2002:str", "tag:yaml.org,2002:int"
+
+
+def _construct(loader: _Loader, node: yaml.Node) -> Any:
+    """construct_object, with a short cut for plain scalars (most nodes of a spec).
+
+    The short cut skips the bookkeeping PyYAML needs for anchors and recursion, which scalars
+    do not need: an aliased scalar is simply built twice.
+    """
+    if isinstance(node, yaml.ScalarNode):
+        # The two commonest scalars of a spec, built directly (PyYAML would give the same values).
+        if node.tag == _STR:
+            return node.value
+        if node.tag == _INT and node.value.isdigit() and node.value.isascii():
+            return int(node.value, 10) if node.value[0] != "0" or node.value == "0" else \
+                loader.yaml_constructors[_INT](loader, node)
+        constructor = loader.yaml_constructors.get(node.tag)
+        if constructor is not None:
+            return constructor(loader, node)
+    return loader.construct_object(node, deep=True)
+
+
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> SourceDict:
     loader.flatten_mapping(node)
     mapping = SourceDict()
     marks: dict[Any, Mark] = {}
     for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
+        key = _construct(loader, key_node)
         try:
             duplicate = key in mapping
         except TypeError:  # an unhashable key, e.g. `[a, b]: 1`
@@ -60,7 +82,7 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> SourceDict:
             first = marks[key]
             raise YamlProblem(f"duplicate key {key!r} (first defined at line {first[0]})",
                               _position(key_node.start_mark), code="duplicate-key")
-        mapping[key] = loader.construct_object(value_node, deep=True)
+        mapping[key] = _construct(loader, value_node)
         marks[key] = _position(key_node.start_mark)
     mapping.mark = _position(node.start_mark)
     mapping.marks = marks
@@ -68,7 +90,7 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> SourceDict:
 
 
 def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> SourceList:
-    items = SourceList(loader.construct_object(child, deep=True) for child in node.value)
+    items = SourceList(_construct(loader, child) for child in node.value)
     items.mark = _position(node.start_mark)
     items.marks = [_position(child.start_mark) for child in node.value]
     return items
