@@ -8,6 +8,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+
+# pydantic looks for observability plugins through every installed package's entry points the
+# first time it builds a schema; a command-line run has no use for them and pays for the scan.
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 from pathlib import Path
 from typing import Iterable, Sequence
 

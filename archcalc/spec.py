@@ -1,8 +1,9 @@
 """The spec document as pydantic models, and the translation of validation errors into Problems.
 
-The layer list is a discriminated union on the case-insensitive `type`. Validation builds the
-union over just the layer types a spec uses (pydantic's schema construction is the main start-up
-cost); `spec_model()` with no argument gives the full model, for the JSON Schema.
+The layer list is a discriminated union on `type`, which is case-insensitive: names are lowercased
+before validation. Validation builds the union over just the layer types a spec uses (pydantic's
+schema construction is the main start-up cost); `spec_model()` with no argument gives the full
+model, for the JSON Schema.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ import difflib
 from functools import lru_cache
 from typing import Annotated, Any, Iterable, Union
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from .layers import ALIASES, LAYER_TYPES, Layer
+from .layers import ALIASES, TYPE_NAMES, Layer, layer_class, type_tag
 from .layers.base import Count, Name, describe
 from .loader import SourceDict, locate
 from .problems import Problem
@@ -44,12 +45,12 @@ class SpecBase(BaseModel):
 @lru_cache(maxsize=64)
 def spec_model(types: frozenset[str] | None = None) -> type[SpecBase]:
     """The spec model whose layer union holds `types` (all known types when None)."""
-    # A union needs one member even when every type in the spec is unknown (each is then reported).
-    chosen = sorted(LAYER_TYPES if types is None else (types & LAYER_TYPES.keys()) or {"identity"})
-    members = tuple(Annotated[LAYER_TYPES[tag], Tag(tag)] for tag in chosen)
-    union = Annotated[Union[members], Discriminator(layer_tag)]
+    # A discriminated union needs two members, even when a spec uses one type or only unknown ones.
+    chosen = sorted(TYPE_NAMES if types is None else (types & set(TYPE_NAMES)) | {"identity", "relu"})
+    members = tuple(layer_class(tag) for tag in chosen)
+    layer = Annotated[Union[members], Field(discriminator="type")]
     return create_model("Spec", __base__=SpecBase,
-                        layers=(list[union], Field(min_length=1, description="The layers, in order.")))
+                        layers=(list[layer], Field(min_length=1, description="The layers, in order.")))
 
 
 def used_types(data: Any) -> frozenset[str]:
@@ -59,6 +60,17 @@ def used_types(data: Any) -> frozenset[str]:
     return frozenset(tag for tag in map(layer_tag, layers) if tag)
 
 
+def _lowercase_types(data: dict) -> dict:
+    """The document as pydantic should see it: layer `type` names lowercased (a shallow copy)."""
+    layers = data.get("layers")
+    if not isinstance(layers, list):
+        return data
+    def lowered(raw: Any) -> Any:
+        kind = raw.get("type") if isinstance(raw, dict) else None
+        return {**raw, "type": kind.lower()} if isinstance(kind, str) and not kind.islower() else raw
+    return {**data, "layers": [lowered(raw) for raw in layers]}
+
+
 def validate(data: Any, path: str) -> tuple[SpecBase | None, list[Problem]]:
     """Validate parsed YAML; returns the spec or the located problems."""
     if not isinstance(data, dict):
@@ -66,7 +78,7 @@ def validate(data: Any, path: str) -> tuple[SpecBase | None, list[Problem]]:
                               f"a spec must be a mapping with 'input' and 'layers' keys, got {describe(data)}",
                               code="structure")]
     try:
-        return spec_model(used_types(data)).model_validate(data), []
+        return spec_model(used_types(data)).model_validate(_lowercase_types(data)), []
     except ValidationError as error:
         details = _without_misspelled_missing(error.errors(include_url=False))
         return None, [_problem(path, data, detail) for detail in details]
@@ -89,7 +101,7 @@ def _layer_label(data: dict, index: int) -> tuple[str, str | None]:
     """How messages name a layer: its type and its (given or default) name, as propagation will."""
     raw = data["layers"][index]
     kind = layer_tag(raw)
-    if kind not in LAYER_TYPES:
+    if kind not in TYPE_NAMES:
         return f"layer {index + 1}", None
     name = raw.get("name")
     name = name if isinstance(name, str) and name.strip() else f"{kind}-{index + 1}"
@@ -99,15 +111,16 @@ def _layer_label(data: dict, index: int) -> tuple[str, str | None]:
 def _problem(path: str, data: SourceDict, detail: dict[str, Any]) -> Problem:
     location = tuple(detail["loc"])
     in_layer = len(location) >= 2 and location[0] == "layers" and isinstance(location[1], int)
-    layer_class = None
+    model = None
     if in_layer:
-        layer_class = LAYER_TYPES.get(layer_tag(data["layers"][location[1]]) or "")
+        tag = layer_tag(data["layers"][location[1]])
+        model = layer_class(tag) if tag in TYPE_NAMES else None
         key_location = location[2:]
         if key_location and key_location[0] == layer_tag(data["layers"][location[1]]):
             key_location = key_location[1:]  # pydantic's union tag segment
     else:
         key_location = location
-    message, code = _message(detail, key_location, layer_class)
+    message, code = _message(detail, key_location, model, in_layer)
     layer_name = None
     if in_layer:
         label, layer_name = _layer_label(data, location[1])
@@ -121,20 +134,21 @@ def _suggest(word: str, choices: Iterable[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _keys_of(layer_class: type[BaseModel] | None) -> list[str]:
-    model = layer_class or SpecBase
+def _keys_of(model_class: type[BaseModel] | None) -> list[str]:
+    model = model_class or SpecBase
     keys = list(model.model_fields)
     keys += [alias for alias, canonical in ALIASES.items() if canonical in keys]
-    return keys if layer_class else keys + ["layers"]
+    return keys if model_class else keys + ["layers"]
 
 
-def _message(detail: dict[str, Any], location: tuple[Any, ...], layer_class: type[Layer] | None) -> tuple[str, str]:
+def _message(detail: dict[str, Any], location: tuple[Any, ...], model_class: type[Layer] | None,
+             in_layer: bool) -> tuple[str, str]:
     kind = detail["type"]
     key = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location).lstrip(".")
     raw = detail.get("input")
     if kind == "union_tag_invalid":
         tag = detail["ctx"]["tag"]
-        hint = f" (did you mean {SYNONYMS[tag]!r}?)" if tag in SYNONYMS else _suggest(tag, LAYER_TYPES)
+        hint = f" (did you mean {SYNONYMS[tag]!r}?)" if tag in SYNONYMS else _suggest(tag, TYPE_NAMES)
         return f"unknown layer type {raw.get('type')!r}{hint}", "unknown-type"
     if kind == "union_tag_not_found":
         if isinstance(raw, dict):
@@ -147,16 +161,18 @@ def _message(detail: dict[str, Any], location: tuple[Any, ...], layer_class: typ
     if kind == "extra_forbidden":
         unknown = str(location[-1])
         canonical = ALIASES.get(unknown)
-        if canonical and layer_class and canonical in layer_class.model_fields:
+        if canonical and model_class and canonical in model_class.model_fields:
             return f"{unknown!r} and {canonical!r} are the same argument; give only one", "duplicate-key"
-        where = f"{layer_class.model_fields['type'].annotation.__args__[0]}" if layer_class else "the spec"
-        return f"unknown key {unknown!r} for {where}{_suggest(unknown, _keys_of(layer_class))}", "unknown-key"
+        where = type_tag(model_class) if model_class else "the spec"
+        return f"unknown key {unknown!r} for {where}{_suggest(unknown, _keys_of(model_class))}", "unknown-key"
     if kind == "too_short" and location == ("layers",):
         return "'layers' is empty: a spec needs at least one layer", "structure"
     if kind == "too_short":
         return f"{key}: must not be empty", "invalid-value"
     if kind == "list_type":
         return f"{key}: expected a list, got {describe(raw)}", "invalid-value"
+    if kind in ("model_type", "dict_type", "model_attributes_type") and in_layer and not location:
+        return f"a layer must be a mapping with a 'type' key, got {describe(raw)}", "structure"
     if kind in ("model_type", "dict_type", "model_attributes_type"):
         return f"{key or 'spec'}: expected a mapping, got {describe(raw)}", "structure"
     if kind == "literal_error":

@@ -1,19 +1,44 @@
-"""The layer types archcalc knows, one module per family; this table registers them."""
+"""The layer types archcalc knows, one module per family; this table registers them.
+
+A family module is imported only when a spec uses one of its types: defining pydantic models
+is the larger part of start-up time, and a run needs only the types its spec names.
+"""
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import get_args
 
-from . import conv, elementwise, linear, norm, pool, reshape
 from .base import ALIASES, Layer, Outcome, Shape
 
-_FAMILIES = (conv, linear, norm, pool, reshape, elementwise)
+# family module → the `type` names it defines (tests check this against each module's LAYERS)
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "conv": ("conv1d", "conv2d", "conv3d"),
+    "linear": ("linear",),
+    "norm": ("batchnorm1d", "batchnorm2d", "batchnorm3d", "layernorm"),
+    "pool": ("maxpool1d", "maxpool2d", "maxpool3d", "avgpool1d", "avgpool2d", "avgpool3d",
+             "adaptiveavgpool1d", "adaptiveavgpool2d", "adaptiveavgpool3d", "adaptivemaxpool2d"),
+    "reshape": ("flatten",),
+    "elementwise": ("identity", "dropout", "dropout1d", "dropout2d", "dropout3d", "relu", "relu6", "leakyrelu", "elu",
+                    "gelu", "silu", "mish", "sigmoid", "tanh", "hardswish", "hardsigmoid", "softmax", "logsoftmax",
+                    "prelu"),
+}
+
+TYPE_NAMES: tuple[str, ...] = tuple(sorted(tag for tags in FAMILIES.values() for tag in tags))
+_FAMILY_OF = {tag: family for family, tags in FAMILIES.items() for tag in tags}
+_loaded: dict[str, type[Layer]] = {}
 
 
-def _tag(layer_class: type[Layer]) -> str:
+def type_tag(layer_class: type[Layer]) -> str:
     return get_args(layer_class.model_fields["type"].annotation)[0]
 
 
-LAYER_TYPES: dict[str, type[Layer]] = {_tag(cls): cls for family in _FAMILIES for cls in family.LAYERS}
+def layer_class(tag: str) -> type[Layer]:
+    """The model class of a layer type name (lowercase); KeyError for an unknown name."""
+    if tag not in _loaded:
+        module = import_module(f"{__name__}.{_FAMILY_OF[tag]}")
+        _loaded.update((type_tag(cls), cls) for cls in module.LAYERS)
+    return _loaded[tag]
 
-__all__ = ["ALIASES", "LAYER_TYPES", "Layer", "Outcome", "Shape"]
+
+__all__ = ["ALIASES", "FAMILIES", "Layer", "Outcome", "Shape", "TYPE_NAMES", "layer_class", "type_tag"]

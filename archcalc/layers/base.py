@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Sequence
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
 
 from ..formula import Bind, Number, value
 from ..problems import LayerError
@@ -148,11 +148,6 @@ class Layer(BaseModel):
 
     # How many inputs the layer takes: 1, or None for any number >= 2 (merge layers).
     arity: ClassVar[int | None] = 1
-
-    @field_validator("type", mode="before")
-    @classmethod
-    def _lowercase_type(cls, raw: Any) -> Any:
-        return raw.lower() if isinstance(raw, str) else raw
 
     def evaluate(self, inputs: list[Shape], bind: Bind) -> Outcome:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""Benchmark archcalc as users run it: whole processes, side by side with the import floor.
+
+    python bench/run.py [--runs N] [--markdown]
+
+Times `archcalc summary` on every bundled spec and on generated plain CNN specs of 1,000 /
+10,000 / 100,000 layers, next to the floor `python -c "import yaml; from pydantic import BaseModel"`
+measured in the same run (runs are interleaved so that machine noise hits all commands alike),
+and the peak resident memory of each process. Prints a table and checks the targets:
+  bundled spec ≤ 1.5 × floor · 10,000 layers < 1 s · 100k/10k time ratio ≤ 12 · 100k peak < 500 MB
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+FLOOR = [sys.executable, "-c", "import yaml; from pydantic import BaseModel"]
+
+
+def archcalc_command() -> list[str]:
+    found = shutil.which("archcalc")
+    return [found] if found else [sys.executable, "-m", "archcalc"]
+
+
+def plain_cnn(layers: int) -> str:
+    """conv → batchnorm → relu, repeated, on 3×32×32, then a classifier head: `layers` layers in all."""
+    body = ["  - {type: conv2d, out_channels: 16, kernel_size: 3, padding: 1}",
+            "  - {type: batchnorm2d}", "  - {type: relu}"]
+    lines = [f"name: plain-cnn-{layers}", "input: [3, 32, 32]", "layers:"]
+    lines += [body[i % 3] for i in range(layers - 3)]
+    lines += ["  - {type: adaptiveavgpool2d, output_size: 1}", "  - {type: flatten}",
+              "  - {type: linear, out_features: 10}"]
+    return "\n".join(lines) + "\n"
+
+
+def run_once(command: list[str]) -> tuple[float, int]:
+    """Wall time in seconds and peak resident memory in bytes of one process."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed: {process.stderr.read().decode()[:500]}")
+    return elapsed, usage.ru_maxrss * 1024
+
+
+def measure(commands: dict[str, list[str]], runs: int) -> dict[str, tuple[float, int]]:
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    peaks: dict[str, int] = {name: 0 for name in commands}
+    for name, command in commands.items():  # warm-up: file cache, bytecode
+        run_once(command)
+    for _ in range(runs):
+        for name, command in commands.items():
+            elapsed, peak = run_once(command)
+            times[name].append(elapsed)
+            peaks[name] = max(peaks[name], peak)
+    return {name: (statistics.median(times[name]), peaks[name]) for name in commands}
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=7, help="timed runs per command (median reported)")
+    parser.add_argument("--large-runs", type=int, default=3, help="timed runs for the 100,000-layer spec")
+    args = parser.parse_args()
+    archcalc = archcalc_command()
+    with tempfile.TemporaryDirectory() as scratch:
+        generated = {}
+        for layers in (1_000, 10_000, 100_000):
+            path = Path(scratch) / f"plain_{layers}.yaml"
+            path.write_text(plain_cnn(layers))
+            generated[layers] = path
+        small = {"floor: import yaml + pydantic.BaseModel": FLOOR}
+        for spec in sorted((REPO / "specs").glob("*.yaml")):
+            small[f"summary specs/{spec.name}"] = [*archcalc, "summary", str(spec)]
+        for layers in (1_000, 10_000):
+            small[f"summary plain CNN, {layers:,} layers"] = [*archcalc, "summary", str(generated[layers])]
+        results = measure(small, args.runs)
+        results.update(measure({"summary plain CNN, 100,000 layers":
+                                [*archcalc, "summary", str(generated[100_000])]}, args.large_runs))
+    floor = results["floor: import yaml + pydantic.BaseModel"][0]
+    print(f"Machine: {machine()}")
+    print(f"Median of {args.runs} runs ({args.large_runs} for 100,000 layers), whole processes.\n")
+    print("| command | time | × floor | peak memory |")
+    print("|---|---:|---:|---:|")
+    for name, (seconds, peak) in results.items():
+        print(f"| {name} | {seconds * 1000:,.0f} ms | {seconds / floor:.2f} | {peak / 2**20:,.0f} MB |")
+    bundled = [seconds / floor for name, (seconds, _) in results.items() if name.startswith("summary specs/")]
+    t10k = results["summary plain CNN, 10,000 layers"][0]
+    t100k, peak100k = results["summary plain CNN, 100,000 layers"]
+    checks = [
+        (f"slowest bundled spec {max(bundled):.2f} × floor ≤ 1.5", max(bundled) <= 1.5),
+        (f"10,000 layers {t10k:.2f} s < 1 s", t10k < 1.0),
+        (f"100k/10k time ratio {t100k / t10k:.1f} ≤ 12", t100k / t10k <= 12),
+        (f"100,000-layer peak memory {peak100k / 2**20:.0f} MB < 500 MB", peak100k < 500 * 2**20),
+    ]
+    print()
+    for text, ok in checks:
+        print(f"{'PASS' if ok else 'FAIL'}  {text}")
+    return 0 if all(ok for _, ok in checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
