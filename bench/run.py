@@ -25,6 +25,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 FLOOR = [sys.executable, "-c", "import yaml; from pydantic import BaseModel"]
+# For context: the least a program that validates with pydantic pays (one model, one validation).
+ONE_MODEL = [sys.executable, "-c",
+             "import yaml\nfrom pydantic import BaseModel\nclass A(BaseModel):\n    x: int\nA(x=1)"]
 
 
 def archcalc_command() -> list[str]:
@@ -92,7 +95,8 @@ def main() -> int:
             path = Path(scratch) / f"plain_{layers}.yaml"
             path.write_text(plain_cnn(layers))
             generated[layers] = path
-        small = {"floor: import yaml + pydantic.BaseModel": FLOOR}
+        small = {"floor: import yaml + pydantic.BaseModel": FLOOR,
+                 "reference: define and validate one pydantic model": ONE_MODEL}
         for spec in sorted((REPO / "specs").glob("*.yaml")):
             small[f"summary specs/{spec.name}"] = [*archcalc, "summary", str(spec)]
         for layers in (1_000, 10_000):

@@ -9,9 +9,9 @@ from __future__ import annotations
 from importlib import import_module
 from typing import get_args
 
-from .base import ALIASES, Layer, Outcome, Shape
+from .base import ALIASES, Layer, Outcome, Shape, Variant
 
-# family module → the `type` names it defines (tests check this against each module's LAYERS)
+# family module → the `type` names it defines (a test checks this against each module's LAYERS table)
 FAMILIES: dict[str, tuple[str, ...]] = {
     "conv": ("conv1d", "conv2d", "conv3d"),
     "linear": ("linear",),
@@ -36,8 +36,8 @@ def type_tag(layer_class: type[Layer]) -> str:
 def layer_class(tag: str) -> type[Layer]:
     """The model class of a layer type name (lowercase); KeyError for an unknown name."""
     if tag not in _loaded:
-        module = import_module(f"{__name__}.{_FAMILY_OF[tag]}")
-        _loaded.update((type_tag(cls), cls) for cls in module.LAYERS)
+        made = import_module(f"{__name__}.{_FAMILY_OF[tag]}").LAYERS[tag]
+        _loaded[tag] = made.build(tag) if isinstance(made, Variant) else made
     return _loaded[tag]
 
 

@@ -8,7 +8,7 @@ numbers `bind` hands it (see `archcalc.formula`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Any, ClassVar, Sequence
+from typing import Annotated, Any, ClassVar, Literal, Sequence
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
 
@@ -153,6 +153,28 @@ class Layer(BaseModel):
         raise NotImplementedError
 
 
+class Variant:
+    """A concrete layer type made from a family base on first use: its `type` tag, class name,
+    class settings (e.g. `axes = 2`) and extra fields `{name: (annotation, default)}`.
+
+    Families declare their many small types (conv1d/2d/3d, relu, relu6, ...) as a table of
+    variants; only the types a spec uses become pydantic models, which keeps start-up short.
+    """
+
+    __slots__ = ("base", "name", "settings", "fields")
+
+    def __init__(self, base: type[Layer], name: str, fields: dict[str, tuple[Any, Any]] | None = None,
+                 **settings: Any):
+        self.base, self.name, self.settings, self.fields = base, name, settings, fields or {}
+
+    def build(self, tag: str) -> type[Layer]:
+        annotations = {"type": Literal[tag], **{key: annotation for key, (annotation, _) in self.fields.items()}}
+        namespace = {"__annotations__": annotations, "__module__": self.base.__module__,
+                     "__qualname__": self.name, "__doc__": f"torch.nn.{self.name}",
+                     **self.settings, **{key: default for key, (_, default) in self.fields.items()}}
+        return type(self.name, (self.base,), namespace)
+
+
 def per_axis(layer: Layer, key: str, raw: int | tuple[int, ...], axes: int) -> tuple[int, ...]:
     """Expand an int-or-list argument to one value per spatial axis, as PyTorch does."""
     if isinstance(raw, int):
@@ -176,5 +198,5 @@ def declared_matches(key: str, declared: int | None, actual: Number, what: str) 
 
 __all__ = [
     "ALIASES", "Axis", "Count", "Flag", "INT64_MAX", "Layer", "Name", "Outcome", "PerAxisCount", "PerAxisSize",
-    "Real", "Shape", "Size", "declared_matches", "describe", "kernel_field", "per_axis", "require_rank",
+    "Real", "Shape", "Size", "Variant", "declared_matches", "describe", "kernel_field", "per_axis", "require_rank",
 ]

@@ -18,7 +18,7 @@ from pydantic import Field, PlainValidator, WithJsonSchema
 from ..formula import Bind, Number, exact_div, product, value
 from ..problems import LayerError
 from .base import (
-    Count, Flag, Layer, Outcome, PerAxisCount, Shape, _per_axis_checker, _per_axis_schema, declared_matches,
+    Count, Flag, Layer, Outcome, PerAxisCount, Shape, Variant, _per_axis_checker, _per_axis_schema, declared_matches,
     describe, kernel_field, per_axis, require_rank,
 )
 
@@ -62,6 +62,8 @@ def check_window_fits(layer: Layer, letter: str, size: int, padded: int, span: i
 
 
 class _ConvNd(Layer):
+    """torch.nn.ConvNd over [C, *spatial] with `axes` spatial axes."""
+
     axes: ClassVar[int]
 
     in_channels: Count | None = Field(default=None, description="Optional; must equal the incoming channel count.")
@@ -120,27 +122,10 @@ class _ConvNd(Layer):
         )
 
 
-class Conv1d(_ConvNd):
-    """torch.nn.Conv1d over [C, L]."""
+LAYERS = {
+    "conv1d": Variant(_ConvNd, "Conv1d", axes=1),
+    "conv2d": Variant(_ConvNd, "Conv2d", axes=2),
+    "conv3d": Variant(_ConvNd, "Conv3d", axes=3),
+}
 
-    type: Literal["conv1d"]
-    axes: ClassVar[int] = 1
-
-
-class Conv2d(_ConvNd):
-    """torch.nn.Conv2d over [C, H, W]."""
-
-    type: Literal["conv2d"]
-    axes: ClassVar[int] = 2
-
-
-class Conv3d(_ConvNd):
-    """torch.nn.Conv3d over [C, D, H, W]."""
-
-    type: Literal["conv3d"]
-    axes: ClassVar[int] = 3
-
-
-LAYERS = (Conv1d, Conv2d, Conv3d)
-
-__all__ = ["Conv1d", "Conv2d", "Conv3d", "LAYERS", "axis_letters", "check_window_fits", "sliding_output"]
+__all__ = ["LAYERS", "axis_letters", "check_window_fits", "sliding_output", "sliding_output_lr"]

@@ -12,7 +12,7 @@ from pydantic import Field, field_validator
 
 from ..formula import Bind
 from ..problems import LayerError
-from .base import Axis, Count, Flag, Layer, Outcome, Real, Shape
+from .base import Axis, Count, Flag, Layer, Outcome, Real, Shape, Variant
 from .reshape import batch_axis
 
 
@@ -26,10 +26,6 @@ class _InPlace(_ShapePreserving):
     inplace: Flag = False
 
 
-class Identity(_ShapePreserving):
-    type: Literal["identity"]
-
-
 class _Dropout(_InPlace):
     p: Real = 0.5
 
@@ -41,69 +37,6 @@ class _Dropout(_InPlace):
         return p
 
 
-class Dropout(_Dropout):
-    type: Literal["dropout"]
-
-
-class Dropout1d(_Dropout):
-    type: Literal["dropout1d"]
-
-
-class Dropout2d(_Dropout):
-    type: Literal["dropout2d"]
-
-
-class Dropout3d(_Dropout):
-    type: Literal["dropout3d"]
-
-
-class ReLU(_InPlace):
-    type: Literal["relu"]
-
-
-class ReLU6(_InPlace):
-    type: Literal["relu6"]
-
-
-class LeakyReLU(_InPlace):
-    type: Literal["leakyrelu"]
-    negative_slope: Real = 0.01
-
-
-class ELU(_InPlace):
-    type: Literal["elu"]
-    alpha: Real = 1.0
-
-
-class GELU(_ShapePreserving):
-    type: Literal["gelu"]
-    approximate: Literal["none", "tanh"] = "none"
-
-
-class SiLU(_InPlace):
-    type: Literal["silu"]
-
-
-class Mish(_InPlace):
-    type: Literal["mish"]
-
-
-class Sigmoid(_ShapePreserving):
-    type: Literal["sigmoid"]
-
-
-class Tanh(_ShapePreserving):
-    type: Literal["tanh"]
-
-
-class Hardswish(_InPlace):
-    type: Literal["hardswish"]
-
-
-class Hardsigmoid(_InPlace):
-    type: Literal["hardsigmoid"]
-
-
 class _Softmax(_ShapePreserving):
     dim: Axis | None = Field(default=None, description="Axis (batch axis = 0); PyTorch warns when omitted.")
 
@@ -111,14 +44,6 @@ class _Softmax(_ShapePreserving):
         if self.dim is not None:
             batch_axis(self, "dim", self.dim, len(inputs[0]))
         return super().evaluate(inputs, bind)
-
-
-class Softmax(_Softmax):
-    type: Literal["softmax"]
-
-
-class LogSoftmax(_Softmax):
-    type: Literal["logsoftmax"]
 
 
 class PReLU(Layer):
@@ -138,7 +63,26 @@ class PReLU(Layer):
                        axes=tuple(f"A{i + 1}" for i in range(len(shape))))
 
 
-LAYERS = (Identity, Dropout, Dropout1d, Dropout2d, Dropout3d, ReLU, ReLU6, LeakyReLU, ELU, GELU, SiLU, Mish, Sigmoid,
-          Tanh, Hardswish, Hardsigmoid, Softmax, LogSoftmax, PReLU)
+LAYERS = {
+    "identity": Variant(_ShapePreserving, "Identity"),
+    "dropout": Variant(_Dropout, "Dropout"),
+    "dropout1d": Variant(_Dropout, "Dropout1d"),
+    "dropout2d": Variant(_Dropout, "Dropout2d"),
+    "dropout3d": Variant(_Dropout, "Dropout3d"),
+    "relu": Variant(_InPlace, "ReLU"),
+    "relu6": Variant(_InPlace, "ReLU6"),
+    "leakyrelu": Variant(_InPlace, "LeakyReLU", {"negative_slope": (Real, 0.01)}),
+    "elu": Variant(_InPlace, "ELU", {"alpha": (Real, 1.0)}),
+    "gelu": Variant(_ShapePreserving, "GELU", {"approximate": (Literal["none", "tanh"], "none")}),
+    "silu": Variant(_InPlace, "SiLU"),
+    "mish": Variant(_InPlace, "Mish"),
+    "sigmoid": Variant(_ShapePreserving, "Sigmoid"),
+    "tanh": Variant(_ShapePreserving, "Tanh"),
+    "hardswish": Variant(_InPlace, "Hardswish"),
+    "hardsigmoid": Variant(_InPlace, "Hardsigmoid"),
+    "softmax": Variant(_Softmax, "Softmax"),
+    "logsoftmax": Variant(_Softmax, "LogSoftmax"),
+    "prelu": PReLU,
+}
 
-__all__ = ["LAYERS", *(layer.__name__ for layer in LAYERS)]
+__all__ = ["LAYERS", "PReLU"]

@@ -42,6 +42,6 @@ class Linear(Layer):
                        axes=(*(f"A{i}" for i in range(1, len(shape))), "F"))
 
 
-LAYERS = (Linear,)
+LAYERS = {"linear": Linear}
 
 __all__ = ["LAYERS", "Linear"]

@@ -15,7 +15,7 @@ from ..formula import Bind, product
 from ..problems import LayerError
 from .conv import axis_letters
 from .base import (
-    Count, Flag, Layer, Outcome, Real, Shape, _per_axis_checker, _per_axis_schema, declared_matches, require_rank,
+    Count, Flag, Layer, Outcome, Real, Shape, Variant, _per_axis_checker, _per_axis_schema, declared_matches, require_rank,
 )
 
 
@@ -53,24 +53,6 @@ class _BatchNorm(Layer):
                        axes=("C", *(axis_letters(len(shape) - 1) if len(shape) > 1 else ())))
 
 
-class BatchNorm1d(_BatchNorm):
-    type: Literal["batchnorm1d"]
-    ranks: ClassVar[tuple[int, ...]] = (1, 2)
-    layout: ClassVar[str] = "[C] or [C, L]"
-
-
-class BatchNorm2d(_BatchNorm):
-    type: Literal["batchnorm2d"]
-    ranks: ClassVar[tuple[int, ...]] = (3,)
-    layout: ClassVar[str] = "[C, H, W]"
-
-
-class BatchNorm3d(_BatchNorm):
-    type: Literal["batchnorm3d"]
-    ranks: ClassVar[tuple[int, ...]] = (4,)
-    layout: ClassVar[str] = "[C, D, H, W]"
-
-
 class LayerNorm(Layer):
     """torch.nn.LayerNorm: normalizes over the trailing `normalized_shape` axes."""
 
@@ -94,6 +76,11 @@ class LayerNorm(Layer):
         return Outcome(shape=list(shape), params=params, axes=tuple(f"A{i}" for i in range(len(shape))))
 
 
-LAYERS = (BatchNorm1d, BatchNorm2d, BatchNorm3d, LayerNorm)
+LAYERS = {
+    "batchnorm1d": Variant(_BatchNorm, "BatchNorm1d", ranks=(1, 2), layout="[C] or [C, L]"),
+    "batchnorm2d": Variant(_BatchNorm, "BatchNorm2d", ranks=(3,), layout="[C, H, W]"),
+    "batchnorm3d": Variant(_BatchNorm, "BatchNorm3d", ranks=(4,), layout="[C, D, H, W]"),
+    "layernorm": LayerNorm,
+}
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LAYERS", "LayerNorm"]
+__all__ = ["LAYERS", "LayerNorm"]

@@ -18,7 +18,7 @@ from pydantic import Field, PlainValidator, WithJsonSchema
 from ..formula import Bind, Number, ceil_div, minimum
 from ..problems import LayerError
 from .base import (
-    Count, Flag, INT64_MAX, Layer, Outcome, PerAxisCount, PerAxisSize, Shape, describe, kernel_field, per_axis,
+    Count, Flag, INT64_MAX, Layer, Outcome, PerAxisCount, PerAxisSize, Shape, Variant, describe, kernel_field, per_axis,
     require_rank,
 )
 from .conv import axis_letters, check_window_fits, sliding_output
@@ -78,38 +78,6 @@ class _AvgPoolNd(_PoolNd):
     count_include_pad: Flag = True
 
 
-class MaxPool1d(_MaxPoolNd):
-    type: Literal["maxpool1d"]
-    axes: ClassVar[int] = 1
-
-
-class MaxPool2d(_MaxPoolNd):
-    type: Literal["maxpool2d"]
-    axes: ClassVar[int] = 2
-
-
-class MaxPool3d(_MaxPoolNd):
-    type: Literal["maxpool3d"]
-    axes: ClassVar[int] = 3
-
-
-class AvgPool1d(_AvgPoolNd):
-    type: Literal["avgpool1d"]
-    axes: ClassVar[int] = 1
-
-
-class AvgPool2d(_AvgPoolNd):
-    type: Literal["avgpool2d"]
-    axes: ClassVar[int] = 2
-    divisor_override: Count | None = None
-
-
-class AvgPool3d(_AvgPoolNd):
-    type: Literal["avgpool3d"]
-    axes: ClassVar[int] = 3
-    divisor_override: Count | None = None
-
-
 def _check_output_size(raw: Any) -> Any:
     def one(item: Any) -> int | None:
         if item is None:
@@ -158,27 +126,19 @@ class _AdaptiveMaxPoolNd(_AdaptivePoolNd):
     return_indices: Flag = False
 
 
-class AdaptiveAvgPool1d(_AdaptivePoolNd):
-    type: Literal["adaptiveavgpool1d"]
-    axes: ClassVar[int] = 1
+_divisor = {"divisor_override": (Count | None, None)}
 
+LAYERS = {
+    "maxpool1d": Variant(_MaxPoolNd, "MaxPool1d", axes=1),
+    "maxpool2d": Variant(_MaxPoolNd, "MaxPool2d", axes=2),
+    "maxpool3d": Variant(_MaxPoolNd, "MaxPool3d", axes=3),
+    "avgpool1d": Variant(_AvgPoolNd, "AvgPool1d", axes=1),
+    "avgpool2d": Variant(_AvgPoolNd, "AvgPool2d", _divisor, axes=2),
+    "avgpool3d": Variant(_AvgPoolNd, "AvgPool3d", _divisor, axes=3),
+    "adaptiveavgpool1d": Variant(_AdaptivePoolNd, "AdaptiveAvgPool1d", axes=1),
+    "adaptiveavgpool2d": Variant(_AdaptivePoolNd, "AdaptiveAvgPool2d", axes=2),
+    "adaptiveavgpool3d": Variant(_AdaptivePoolNd, "AdaptiveAvgPool3d", axes=3),
+    "adaptivemaxpool2d": Variant(_AdaptiveMaxPoolNd, "AdaptiveMaxPool2d", axes=2),
+}
 
-class AdaptiveAvgPool2d(_AdaptivePoolNd):
-    type: Literal["adaptiveavgpool2d"]
-    axes: ClassVar[int] = 2
-
-
-class AdaptiveAvgPool3d(_AdaptivePoolNd):
-    type: Literal["adaptiveavgpool3d"]
-    axes: ClassVar[int] = 3
-
-
-class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
-    type: Literal["adaptivemaxpool2d"]
-    axes: ClassVar[int] = 2
-
-
-LAYERS = (MaxPool1d, MaxPool2d, MaxPool3d, AvgPool1d, AvgPool2d, AvgPool3d,
-          AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d, AdaptiveMaxPool2d)
-
-__all__ = ["LAYERS", "pooled_ceil", *(layer.__name__ for layer in LAYERS)]
+__all__ = ["LAYERS", "pooled_ceil"]

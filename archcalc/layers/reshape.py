@@ -45,6 +45,6 @@ class Flatten(Layer):
         return Outcome(shape=out, axes=tuple(f"A{i + 1}" for i in range(len(out))))
 
 
-LAYERS = (Flatten,)
+LAYERS = {"flatten": Flatten}
 
 __all__ = ["Flatten", "LAYERS", "batch_axis"]
