@@ -61,8 +61,9 @@ def propagate(spec: SpecBase, data: Any, path: str) -> Network:
         if unresolved:
             failed.add(name)
             continue
-        if layer.arity is not None and len(sources) != layer.arity:
-            report(index, "inputs", f"{label}: takes {layer.arity} input, got {len(sources)}", "arity", name)
+        if (layer.arity is None and len(sources) < 2) or (layer.arity is not None and len(sources) != layer.arity):
+            wanted = "at least 2 inputs" if layer.arity is None else f"{layer.arity} input{'s' * (layer.arity != 1)}"
+            report(index, "inputs", f"{label}: takes {wanted}, got {len(sources)}", "arity", name)
             failed.add(name)
             continue
         shapes = [outputs[source] for source in sources]

@@ -13,12 +13,13 @@ from .base import ALIASES, Layer, Outcome, Shape, Variant
 
 # family module → the `type` names it defines (a test checks this against each module's LAYERS table)
 FAMILIES: dict[str, tuple[str, ...]] = {
-    "conv": ("conv1d", "conv2d", "conv3d"),
+    "conv": ("conv1d", "conv2d", "conv3d", "convtranspose1d", "convtranspose2d", "convtranspose3d"),
     "linear": ("linear",),
     "norm": ("batchnorm1d", "batchnorm2d", "batchnorm3d", "layernorm"),
     "pool": ("maxpool1d", "maxpool2d", "maxpool3d", "avgpool1d", "avgpool2d", "avgpool3d",
              "adaptiveavgpool1d", "adaptiveavgpool2d", "adaptiveavgpool3d", "adaptivemaxpool2d"),
     "reshape": ("flatten",),
+    "merge": ("add", "mul", "concat"),
     "elementwise": ("identity", "dropout", "dropout1d", "dropout2d", "dropout3d", "relu", "relu6", "leakyrelu", "elu",
                     "gelu", "silu", "mish", "sigmoid", "tanh", "hardswish", "hardsigmoid", "softmax", "logsoftmax",
                     "prelu"),

@@ -1,4 +1,4 @@
-"""Convolutions: conv1d, conv2d, conv3d (torch.nn.ConvNd).
+"""Convolutions: conv1d/2d/3d (torch.nn.ConvNd) and convtranspose1d/2d/3d.
 
 Output size per spatial axis (PyTorch's rule, floor division):
     O = ⌊(I + 2·P − D·(K − 1) − 1) / S⌋ + 1
@@ -18,7 +18,7 @@ from pydantic import Field, PlainValidator, WithJsonSchema
 from ..formula import Bind, Number, exact_div, product, value
 from ..problems import LayerError
 from .base import (
-    Count, Flag, Layer, Outcome, PerAxisCount, Shape, Variant, _per_axis_checker, _per_axis_schema, declared_matches,
+    Count, Flag, Layer, Outcome, PerAxisCount, PerAxisSize, Shape, Variant, _per_axis_checker, _per_axis_schema, declared_matches,
     describe, kernel_field, per_axis, require_rank,
 )
 
@@ -122,10 +122,80 @@ class _ConvNd(Layer):
         )
 
 
+def transposed_output(size: Number, kernel: Number, stride: Number, padding: Number, dilation: Number,
+                      output_padding: Number) -> Number:
+    """O = (I − 1)·S − 2·P + D·(K − 1) + output_padding + 1 (PyTorch's ConvTranspose output size)."""
+    return (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
+
+
+class _ConvTransposeNd(Layer):
+    """torch.nn.ConvTransposeNd: every input element is scattered through the whole kernel.
+
+    Parameters: (C_in·C_out/groups·K₁·…·Kₙ) + C_out (weight [C_in, C_out/groups, K…]).
+    MACs: input elements × C_out/groups × kernel elements (contract §2), i.e. counted on the input side.
+    """
+
+    axes: ClassVar[int]
+
+    in_channels: Count | None = Field(default=None, description="Optional; must equal the incoming channel count.")
+    out_channels: Count
+    kernel_size: PerAxisCount = kernel_field()
+    stride: PerAxisCount = 1
+    padding: PerAxisSize = 0
+    output_padding: PerAxisSize = 0
+    dilation: PerAxisCount = 1
+    groups: Count = 1
+    bias: Flag = True
+    padding_mode: Literal["zeros"] = "zeros"
+
+    def evaluate(self, inputs: list[Shape], bind: Bind) -> Outcome:
+        shape = inputs[0]
+        letters = axis_letters(self.axes)
+        require_rank(self, shape, (self.axes + 1,), f"[C, {', '.join(letters)}]")
+        channels = shape[0]
+        declared_matches("in_channels", self.in_channels, channels, "channel count")
+        for key, count in (("in_channels", channels), ("out_channels", self.out_channels)):
+            if count % self.groups:
+                raise LayerError(f"{key} ({count:,}) is not divisible by groups ({self.groups:,})", key="groups",
+                                 code="groups")
+        kernel = per_axis(self, "kernel_size", self.kernel_size, self.axes)
+        stride = per_axis(self, "stride", self.stride, self.axes)
+        padding = per_axis(self, "padding", self.padding, self.axes)
+        extra = per_axis(self, "output_padding", self.output_padding, self.axes)
+        dilation = per_axis(self, "dilation", self.dilation, self.axes)
+        c_in, c_out, groups = bind("C_in", channels), bind("C_out", self.out_channels), bind("groups", self.groups)
+        out_sizes, kernels, in_sizes = [], [], []
+        for letter, size, k, s, p, e, d in zip(letters, shape[1:], kernel, stride, padding, extra, dilation):
+            if e >= s and e >= d:
+                raise LayerError(f"output_padding {e} along {letter} must be smaller than either stride ({s}) or"
+                                 f" dilation ({d})", key="output_padding", code="argument")
+            sub = letter.lower()
+            size_in = bind(f"{letter}_in", size)
+            out = transposed_output(size_in, bind(f"K_{sub}", k), bind(f"S_{sub}", s), bind(f"P_{sub}", p),
+                                    bind(f"D_{sub}", d), bind(f"OP_{sub}", e))
+            if value(out) < 1:
+                raise LayerError(f"output size along {letter} would be {value(out)}: padding {p} removes more than"
+                                 " the transposed convolution produces", key="padding", code="too-small")
+            out_sizes.append(out)
+            kernels.append(bind(f"K_{sub}", k))
+            in_sizes.append(size_in)
+        weights_per_input = exact_div(c_out, groups) * product(kernels)
+        params = c_in * weights_per_input + c_out if self.bias else c_in * weights_per_input
+        return Outcome(
+            shape=[c_out, *out_sizes],
+            params=params,
+            macs=c_in * product(in_sizes) * weights_per_input,
+            axes=("C", *letters),
+        )
+
+
 LAYERS = {
+    "convtranspose1d": Variant(_ConvTransposeNd, "ConvTranspose1d", axes=1),
+    "convtranspose2d": Variant(_ConvTransposeNd, "ConvTranspose2d", axes=2),
+    "convtranspose3d": Variant(_ConvTransposeNd, "ConvTranspose3d", axes=3),
     "conv1d": Variant(_ConvNd, "Conv1d", axes=1),
     "conv2d": Variant(_ConvNd, "Conv2d", axes=2),
     "conv3d": Variant(_ConvNd, "Conv3d", axes=3),
 }
 
-__all__ = ["LAYERS", "axis_letters", "check_window_fits", "sliding_output", "sliding_output_lr"]
+__all__ = ["LAYERS", "axis_letters", "check_window_fits", "sliding_output", "sliding_output_lr", "transposed_output"]

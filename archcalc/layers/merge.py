@@ -1,0 +1,94 @@
+"""Merge layers: add, mul, concat — several inputs in, one output out.
+
+add: element-wise sum; every input shape must be equal.
+mul: element-wise product with PyTorch broadcasting: shapes aligned from the trailing axis (as if
+     the batch axis were there), each pair of sizes equal or one of them 1 (squeeze-excitation:
+     [C, 1, 1] · [C, H, W]).
+concat: along `dim` (batch axis = 0, default 1 = channels); all other axes must be equal.
+No parameters, no MACs.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from ..formula import Bind
+from ..problems import LayerError
+from .base import Axis, Layer, Outcome, Shape
+from .reshape import batch_axis
+
+
+def _shapes_text(shapes: list[Shape]) -> str:
+    return ", ".join(str(list(shape)) for shape in shapes)
+
+
+class Add(Layer):
+    """Element-wise sum (a + b + ...)."""
+
+    type: Literal["add"]
+    arity: ClassVar[int | None] = None
+
+    def evaluate(self, inputs: list[Shape], bind: Bind) -> Outcome:
+        if any(shape != inputs[0] for shape in inputs[1:]):
+            raise LayerError(f"inputs must have equal shapes, got {_shapes_text(inputs)}", key="inputs",
+                             code="shape-mismatch")
+        return Outcome(shape=list(inputs[0]), axes=tuple(f"A{i + 1}" for i in range(len(inputs[0]))))
+
+
+def broadcast(shapes: list[Shape]) -> tuple[int, ...] | None:
+    """PyTorch's broadcast of per-sample shapes (all have the batch axis in front), or None."""
+    rank = max(len(shape) for shape in shapes)
+    result = []
+    for axis in range(-rank, 0):
+        sizes = {shape[axis] for shape in shapes if len(shape) >= -axis} - {1}
+        if len(sizes) > 1:
+            return None
+        result.append(sizes.pop() if sizes else 1)
+    return tuple(result)
+
+
+class Mul(Layer):
+    """Element-wise product with broadcasting (a * b * ...)."""
+
+    type: Literal["mul"]
+    arity: ClassVar[int | None] = None
+
+    def evaluate(self, inputs: list[Shape], bind: Bind) -> Outcome:
+        shape = broadcast(inputs)
+        if shape is None:
+            raise LayerError(f"cannot broadcast {_shapes_text(inputs)}: sizes must be equal or 1 on each"
+                             " axis, aligned from the last", key="inputs", code="shape-mismatch")
+        return Outcome(shape=list(shape), axes=tuple(f"A{i + 1}" for i in range(len(shape))))
+
+
+class Concat(Layer):
+    """torch.cat along `dim` (batch axis = 0)."""
+
+    type: Literal["concat"]
+    arity: ClassVar[int | None] = None
+    dim: Axis = 1
+
+    def evaluate(self, inputs: list[Shape], bind: Bind) -> Outcome:
+        rank = len(inputs[0])
+        if any(len(shape) != rank for shape in inputs):
+            raise LayerError(f"inputs must have the same number of axes, got {_shapes_text(inputs)}",
+                             key="inputs", code="shape-mismatch")
+        axis = batch_axis(self, "dim", self.dim, rank)
+        if axis == 0:
+            raise LayerError("concat along dim 0 would join batches, not features", key="dim", code="axis")
+        position = axis - 1
+        for shape in inputs[1:]:
+            others = [size for i, size in enumerate(shape) if i != position]
+            if others != [size for i, size in enumerate(inputs[0]) if i != position]:
+                raise LayerError(f"concat along dim {self.dim} needs every other axis equal, got"
+                                 f" {_shapes_text(inputs)}", key="inputs", code="shape-mismatch")
+        joined = bind(f"A{axis}_1", inputs[0][position])
+        for number, shape in enumerate(inputs[1:], start=2):
+            joined = joined + bind(f"A{axis}_{number}", shape[position])
+        out = [*inputs[0][:position], joined, *inputs[0][position + 1:]]
+        return Outcome(shape=out, axes=tuple(f"A{i + 1}" for i in range(len(out))))
+
+
+LAYERS = {"add": Add, "mul": Mul, "concat": Concat}
+
+__all__ = ["Add", "Concat", "LAYERS", "Mul", "broadcast"]
