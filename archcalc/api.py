@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .expand import expand
 from .loader import YamlProblem, parse_yaml
 from .problems import Problem, SpecError
 from .propagate import propagate
@@ -65,6 +66,9 @@ def analyze(spec: dict[str, Any] | str | os.PathLike[str], batch_size: int = 1, 
 
 
 def _build(data: Any, path: str) -> Network:
+    data, problems = expand(data, path)
+    if problems:
+        raise SpecError(problems)
     spec, problems = validate(data, path)
     if problems:
         raise SpecError(problems)

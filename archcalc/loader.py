@@ -26,9 +26,13 @@ class SourceDict(dict):
 
 
 class SourceList(list):
-    """A sequence with the source position of itself (`mark`) and of each item (`marks`)."""
+    """A sequence with the source position of itself (`mark`) and of each item (`marks`).
 
-    __slots__ = ("mark", "marks")
+    A layer list made by block expansion also says, per layer, which block instances it came
+    from (`origins`), so that messages can name them.
+    """
+
+    __slots__ = ("mark", "marks", "origins")
 
 
 class YamlProblem(Exception):
@@ -127,6 +131,15 @@ def _character_at(text: str, position: Mark) -> str:
     return lines[line - 1][column - 1:column] if 0 < line <= len(lines) else ""
 
 
+def origin_note(data: Any, index: int) -> str:
+    """" (in block 'b', instance 'x', used at line N; ...)" for a layer made by block expansion."""
+    layers = data.get("layers") if isinstance(data, dict) else None
+    origins = getattr(layers, "origins", None)
+    if not origins or index >= len(origins) or not origins[index]:
+        return ""
+    return " (in " + "; in ".join(origins[index]) + ")"
+
+
 def locate(data: Any, location: tuple[Any, ...], aliases: dict[str, str] | None = None) -> Mark:
     """The position of the deepest element of `location` found in `data`.
 
@@ -149,4 +162,4 @@ def locate(data: Any, location: tuple[Any, ...], aliases: dict[str, str] | None 
     return mark
 
 
-__all__ = ["SourceDict", "SourceList", "YamlProblem", "locate", "parse_yaml"]
+__all__ = ["SourceDict", "SourceList", "YamlProblem", "locate", "origin_note", "parse_yaml"]

@@ -9,7 +9,7 @@ from typing import Any
 from .formula import plain
 from .layers import ALIASES, Layer
 from .layers.base import INT64_MAX
-from .loader import locate
+from .loader import locate, origin_note
 from .problems import LayerError, Problem, SpecError
 from .results import LayerResult, Network
 from .spec import SpecBase
@@ -35,7 +35,8 @@ def propagate(spec: SpecBase, data: Any, path: str) -> Network:
 
     def report(index: int, key: str | None, message: str, code: str, name: str) -> None:
         location = ("layers", index) + ((key,) if key else ())
-        problems.append(Problem(path, *locate(data, location, ALIASES), message, layer=name, code=code))
+        problems.append(Problem(path, *locate(data, location, ALIASES), message + origin_note(data, index),
+                                layer=name, code=code))
 
     for index, layer in enumerate(spec.layers):
         name = layer.name or default_name(layer, index)

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from .layers import ALIASES, TYPE_NAMES, Layer, layer_class, type_tag
 from .layers.base import Count, Name, describe
-from .loader import SourceDict, locate
+from .loader import SourceDict, locate, origin_note
 from .problems import Problem
 
 # Names people reach for that PyTorch spells differently.
@@ -124,7 +124,7 @@ def _problem(path: str, data: SourceDict, detail: dict[str, Any]) -> Problem:
     layer_name = None
     if in_layer:
         label, layer_name = _layer_label(data, location[1])
-        message = f"{label}: {message}"
+        message = f"{label}: {message}{origin_note(data, location[1])}"
     line, column = locate(data, location, ALIASES)
     return Problem(path, line, column, message, layer=layer_name, code=code)
 

@@ -1,0 +1,325 @@
+"""Blocks, repeats, variables and conditions: the spec as written → a flat list of layers.
+
+    variables: {width: 64}                      # spec-level; later ones may use earlier ones
+    blocks:
+      basic:                                    # a named block with parameters (null = required)
+        params: {planes: null, stride: 1, downsample: false}
+        layers:
+          - {name: conv1, type: conv2d, out_channels: "${planes}", kernel_size: 3, stride: "${stride}", padding: 1}
+          - ...
+          - {name: downsample, type: conv2d, inputs: [input], ..., if: "${downsample}"}
+          - {name: add, type: add, inputs: [bn2, downsample]}
+        output: relu                            # optional; default: the block's last layer
+    layers:
+      - {block: basic, name: layer1, repeat: 2, with: {planes: 64}}
+      - {block: basic, name: layer2, repeat: 2, with: {planes: 128}, first: {stride: 2, downsample: true}}
+
+Inside a block, `input` is the instance's input and names are local; the flat layer gets the
+instance's name as a prefix (`layer2.0.conv1`). `repeat: N` makes instances `NAME.0` … `NAME.N-1`,
+each fed by the one before; `with` arguments are evaluated for each (with `i`, the instance index),
+`first` arguments apply to instance 0 only. A layer whose `if` is false is left out, and names that
+refer to it stand for its input. The name of an instance or repeat group stands for its output.
+Every flat layer keeps the source position of the line it came from, and its `origins` say which
+instances it belongs to.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any
+
+from .expressions import ExpressionError, has_expression, substitute
+from .loader import SourceDict, SourceList, locate
+from .problems import Problem
+
+MAX_LAYERS = 1_000_000
+RESERVED = {"input", "i"}
+INSTANCE_KEYS = {"block", "name", "repeat", "with", "first", "inputs", "if"}
+
+
+class ExpansionError(Exception):
+    def __init__(self, message: str, node: Any, key: Any = None, code: str = "block"):
+        super().__init__(message)
+        self.message, self.node, self.key, self.code = message, node, key, code
+
+
+@dataclass
+class _Frame:
+    """One list of layers being expanded: the top level, or one block instance."""
+
+    scope: dict[str, Any]
+    prefix: str
+    input_name: str
+    origin: tuple[str, ...]
+    local: dict[str, str] = field(default_factory=dict)
+
+
+def needs_expansion(data: dict) -> bool:
+    if "blocks" in data or "variables" in data:
+        return True
+    layers = data.get("layers")
+    return isinstance(layers, list) and any(
+        isinstance(layer, dict) and ("block" in layer or "if" in layer or has_expression(layer)) for layer in layers)
+
+
+def expand(data: Any, path: str) -> tuple[Any, list[Problem]]:
+    """The document with `blocks`/`variables` resolved into a flat `layers` list, or problems."""
+    if not isinstance(data, dict) or not needs_expansion(data):
+        return data, []
+    try:
+        return _Expander(data).document(), []
+    except ExpansionError as error:
+        line, column = _position(error.node, error.key)
+        return None, [Problem(path, line, column, error.message, code=error.code)]
+
+
+def _position(node: Any, key: Any) -> tuple[int, int]:
+    if isinstance(node, SourceDict) and key in node:
+        return node.marks[key]
+    return getattr(node, "mark", (1, 1))
+
+
+def _suggest(word: str, choices: Any) -> str:
+    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+class _Expander:
+    def __init__(self, data: SourceDict):
+        self.data = data
+        self.blocks = self._blocks(data.get("blocks", {}))
+        self.variables = self._variables(data.get("variables", {}))
+        self.flat = SourceList()
+        self.flat.mark = getattr(data.get("layers"), "mark", (1, 1))
+        self.flat.marks, self.flat.origins = [], []
+        self.stack: list[str] = []
+
+    def document(self) -> SourceDict:
+        layers = self.data.get("layers")
+        if not isinstance(layers, list):
+            result = SourceDict((key, value) for key, value in self.data.items() if key not in ("blocks", "variables"))
+            result.mark, result.marks = self.data.mark, self.data.marks
+            return result
+        self._entries(layers, _Frame(dict(self.variables), "", "input", ()))
+        result = SourceDict()
+        result.mark, result.marks = self.data.mark, {}
+        for key, value in self.data.items():
+            if key in ("blocks", "variables"):
+                continue
+            result[key] = self.flat if key == "layers" else value
+            result.marks[key] = self.data.marks[key]
+        return result
+
+    # definitions -------------------------------------------------------------------------------
+
+    def _variables(self, raw: Any) -> dict[str, Any]:
+        if not isinstance(raw, dict):
+            raise ExpansionError("'variables' must be a mapping of names to values", self.data, "variables")
+        scope: dict[str, Any] = {}
+        for name, value in raw.items():
+            self._check_name(name, raw, "variable")
+            scope[name] = self._evaluate(value, scope, raw, name)
+        return scope
+
+    def _blocks(self, raw: Any) -> dict[str, SourceDict]:
+        if not isinstance(raw, dict):
+            raise ExpansionError("'blocks' must be a mapping of block names to definitions", self.data, "blocks")
+        for name, definition in raw.items():
+            self._check_name(name, raw, "block", identifier=False)
+            if isinstance(definition, list):
+                continue
+            if not isinstance(definition, dict):
+                raise ExpansionError(f"block {name!r} must be a list of layers or a mapping with 'layers'", raw, name)
+            unknown = set(definition) - {"params", "layers", "output"}
+            for key in unknown:
+                raise ExpansionError(f"block {name!r}: unknown key {key!r}"
+                                     f"{_suggest(key, ['params', 'layers', 'output'])}", definition, key)
+            if not isinstance(definition.get("layers"), list) or not definition["layers"]:
+                raise ExpansionError(f"block {name!r} needs a non-empty 'layers' list", definition,
+                                     "layers" if "layers" in definition else None)
+            params = definition.get("params", {})
+            if not isinstance(params, dict):
+                raise ExpansionError(f"block {name!r}: 'params' must be a mapping of names to defaults"
+                                     " (null = required)", definition, "params")
+            for param in params:
+                self._check_name(param, params, "parameter")
+        return raw
+
+    def _check_name(self, name: Any, where: Any, what: str, identifier: bool = True) -> None:
+        if not isinstance(name, str) or (identifier and not name.isidentifier()):
+            raise ExpansionError(f"{what} name {name!r} must be a plain name (letters, digits, _)", where, name)
+        if identifier and name in RESERVED:
+            raise ExpansionError(f"{what} name {name!r} is reserved", where, name)
+
+    # expansion ---------------------------------------------------------------------------------
+
+    def _evaluate(self, raw: Any, scope: dict[str, Any], node: Any, key: Any) -> Any:
+        try:
+            value = substitute(raw, scope)
+        except ExpressionError as error:
+            raise ExpansionError(f"{key}: {error}{self._where()}", node, key, code="expression") from None
+        if isinstance(raw, SourceList) and isinstance(value, list):
+            value = SourceList(value)
+            value.mark, value.marks = raw.mark, raw.marks
+        return value
+
+    def _where(self) -> str:
+        return f" (in block {self.stack[-1]!r})" if self.stack else ""
+
+    def _entries(self, entries: list, frame: _Frame) -> str:
+        """Expand a list of layer entries; returns the full name of the last output."""
+        previous = frame.input_name
+        for position, entry in enumerate(entries):
+            if not isinstance(entry, dict):
+                self._emit(entry, getattr(entries, "marks", [(1, 1)] * len(entries))[position], frame.origin)
+                continue
+            if "if" in entry:
+                keep = self._evaluate(entry["if"], frame.scope, entry, "if")
+                if not isinstance(keep, bool):
+                    raise ExpansionError(f"if: expected true or false, got {keep!r}", entry, "if")
+                if not keep:
+                    previous = self._skip(entry, position, frame, previous)
+                    continue
+            if "block" in entry:
+                previous = self._instances(entry, position, frame, previous)
+            else:
+                previous = self._layer(entry, position, frame, previous)
+        return previous
+
+    def _local_name(self, entry: SourceDict, position: int, frame: _Frame, default_base: Any) -> str:
+        if "name" in entry:
+            name = self._evaluate(entry["name"], frame.scope, entry, "name")
+            if isinstance(name, str):
+                return name
+        base = default_base.lower() if isinstance(default_base, str) else "layer"
+        return f"{base}-{position + 1}"
+
+    def _resolve(self, reference: Any, frame: _Frame, entry: SourceDict) -> Any:
+        if not isinstance(reference, str):
+            return reference
+        if reference == "input":
+            return frame.input_name
+        if reference in frame.local:
+            return frame.local[reference]
+        return frame.prefix + reference if frame.prefix else reference
+
+    def _sources(self, entry: SourceDict, frame: _Frame, previous: str) -> list[Any]:
+        if "inputs" not in entry:
+            return [previous]
+        inputs = self._evaluate(entry["inputs"], frame.scope, entry, "inputs")
+        if not isinstance(inputs, list):
+            return inputs  # validation reports it
+        return [self._resolve(reference, frame, entry) for reference in inputs]
+
+    def _skip(self, entry: SourceDict, position: int, frame: _Frame, previous: str) -> str:
+        """A left-out layer passes its input through: its name, and the next layer's default input,
+        stand for that input."""
+        name = self._local_name(entry, position, frame, entry.get("block") or entry.get("type"))
+        sources = self._sources(entry, frame, previous)
+        if not isinstance(sources, list) or len(sources) != 1:
+            raise ExpansionError(f"{name!r} is left out by its 'if' but has several inputs, so names that refer to"
+                                 " it have no single input to stand for", entry, "if")
+        frame.local[name] = sources[0]
+        return sources[0]
+
+    def _layer(self, entry: SourceDict, position: int, frame: _Frame, previous: str) -> str:
+        layer = SourceDict()
+        layer.mark, layer.marks = entry.mark, {}
+        for key, raw in entry.items():
+            if key in ("if", "name", "inputs"):
+                continue
+            layer[key] = self._evaluate(raw, frame.scope, entry, key)
+            layer.marks[key] = entry.marks[key]
+        local = self._local_name(entry, position, frame, layer.get("type"))
+        full = frame.prefix + local
+        layer["name"] = full
+        layer.marks["name"] = entry.marks.get("name", entry.mark)
+        sources = self._sources(entry, frame, previous)
+        layer["inputs"] = sources
+        layer.marks["inputs"] = entry.marks.get("inputs", entry.mark)
+        self._emit(layer, entry.mark, frame.origin)
+        frame.local[local] = full
+        return full
+
+    def _emit(self, layer: Any, mark: tuple[int, int], origin: tuple[str, ...]) -> None:
+        if len(self.flat) >= MAX_LAYERS:
+            raise ExpansionError(f"the spec expands to more than {MAX_LAYERS:,} layers", layer)
+        self.flat.append(layer)
+        self.flat.marks.append(mark)
+        self.flat.origins.append(origin)
+
+    def _instances(self, entry: SourceDict, position: int, frame: _Frame, previous: str) -> str:
+        for key in entry:
+            if key not in INSTANCE_KEYS:
+                raise ExpansionError(f"unknown key {key!r} for a block use{_suggest(key, INSTANCE_KEYS)}", entry, key)
+        block = entry["block"]
+        if not isinstance(block, str) or block not in self.blocks:
+            raise ExpansionError(f"unknown block {block!r}{_suggest(block, self.blocks)}", entry, "block",
+                                 code="unknown-block")
+        if block in self.stack:
+            chain = " → ".join([*self.stack, block])
+            raise ExpansionError(f"block {block!r} uses itself ({chain})", entry, "block", code="recursive-block")
+        group = self._local_name(entry, position, frame, block)
+        count = self._evaluate(entry.get("repeat", 1), frame.scope, entry, "repeat")
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise ExpansionError(f"repeat: expected a positive integer, got {count!r}", entry, "repeat")
+        if count > MAX_LAYERS:
+            raise ExpansionError(f"repeat: {count:,} instances is more than the {MAX_LAYERS:,}-layer limit", entry,
+                                 "repeat")
+        sources = self._sources(entry, frame, previous)
+        if not isinstance(sources, list) or len(sources) != 1:
+            raise ExpansionError("a block instance takes exactly one input", entry, "inputs")
+        definition = self.blocks[block]
+        layers = definition if isinstance(definition, list) else definition["layers"]
+        output = None if isinstance(definition, list) else definition.get("output")
+        current = sources[0]
+        for index in range(count):
+            instance = f"{group}.{index}" if "repeat" in entry else group
+            scope = self._arguments(entry, block, definition, frame, index)
+            inner = _Frame(scope, frame.prefix + instance + ".", current,
+                           (f"block {block!r}, instance {frame.prefix + instance!r}, used at line {entry.mark[0]}",
+                            *frame.origin))
+            self.stack.append(block)
+            last = self._entries(layers, inner)
+            self.stack.pop()
+            if output is not None:
+                if output not in inner.local:
+                    raise ExpansionError(f"block {block!r}: output {output!r} is not a layer of the block"
+                                         f"{_suggest(output, inner.local)}", definition, "output")
+                last = inner.local[output]
+            frame.local[instance] = last
+            current = last
+        frame.local[group] = current
+        return current
+
+    def _arguments(self, entry: SourceDict, block: str, definition: Any, frame: _Frame, index: int) -> dict[str, Any]:
+        params = {} if isinstance(definition, list) else definition.get("params", {})
+        given: dict[str, tuple[Any, Any, str]] = {}
+        caller = {**frame.scope, "i": index}
+        for group in ("with", "first"):
+            if group not in entry or (group == "first" and index != 0):
+                continue
+            arguments = entry[group]
+            if not isinstance(arguments, dict):
+                raise ExpansionError(f"{group}: expected a mapping of block parameters to values", entry, group)
+            for name, raw in arguments.items():
+                if name not in params:
+                    raise ExpansionError(f"block {block!r} has no parameter {name!r}{_suggest(name, params)}",
+                                         arguments, name, code="unknown-parameter")
+                given[name] = (self._evaluate(raw, caller, arguments, name), arguments, name)
+        scope = dict(self.variables)
+        for name, default in params.items():
+            if name in given:
+                scope[name] = given[name][0]
+            elif default is None:
+                raise ExpansionError(f"block {block!r} needs parameter {name!r} (in 'with')", entry, "block",
+                                     code="missing-parameter")
+            else:
+                self.stack.append(block)
+                scope[name] = self._evaluate(default, scope, params, name)
+                self.stack.pop()
+        return scope
+
+
+__all__ = ["MAX_LAYERS", "expand", "needs_expansion"]
