@@ -79,6 +79,7 @@ def run_summary(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     summary = network.summary(batch_size=args.batch_size, dtype=args.dtype)
     sys.stdout.write(SUMMARY_FORMATS[args.format](summary))
+    print_problems(network.warnings)
     return EXIT_OK
 
 

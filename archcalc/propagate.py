@@ -27,6 +27,7 @@ def propagate(spec: SpecBase, data: Any, path: str) -> Network:
     A layer whose input could not be computed is skipped silently: its cause is already reported.
     """
     problems: list[Problem] = []
+    warnings: list[Problem] = []
     outputs: dict[str, tuple[int, ...]] = {NETWORK_INPUT: tuple(spec.input)}
     declared = {(layer.name or default_name(layer, i)): i for i, layer in enumerate(spec.layers)}
     failed: set[str] = set()
@@ -80,12 +81,18 @@ def propagate(spec: SpecBase, data: Any, path: str) -> Network:
         results.append(LayerResult(
             index=index, name=name, type=layer.type, sources=sources, input_shapes=tuple(shapes),
             output_shape=shape, params=params, trainable_params=params if layer.trainable else 0,
-            macs=outcome.macs, buffers=outcome.buffers, spec=layer,
+            macs=outcome.macs, buffers=outcome.buffers, spec=layer, layout=outcome.layout,
+            windows=tuple(outcome.windows),
         ))
+        for message, key, code in outcome.warnings:
+            location = ("layers", index) + ((key,) if key else ())
+            warnings.append(Problem(path, *locate(data, location, ALIASES), f"{label}: {message}"
+                                    + origin_note(data, index), layer=name, code=code, severity="warning"))
         outputs[name] = shape
     if problems:
         raise SpecError(problems)
-    return Network(name=spec.name, input_shape=tuple(spec.input), layers=results, path=path)
+    return Network(name=spec.name, input_shape=tuple(spec.input), layers=results, path=path,
+                   warnings=tuple(warnings))
 
 
 def _suggest(name: str, known: dict[str, object]) -> str:

@@ -11,6 +11,8 @@ from math import prod
 from typing import Any
 
 from .layers import Layer, Shape
+from .layers.base import Window
+from .problems import Problem
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "float64": 8}
 MEBIBYTE = 1024 * 1024
@@ -31,6 +33,8 @@ class LayerResult:
     macs: int
     buffers: int
     spec: Layer
+    layout: str = "keep"
+    windows: tuple[Window, ...] = ()
 
     @property
     def non_trainable_params(self) -> int:
@@ -91,6 +95,7 @@ class Network:
     input_shape: Shape
     layers: list[LayerResult]
     path: str = "<spec>"
+    warnings: tuple[Problem, ...] = ()
 
     @cached_property
     def totals(self) -> Totals:
@@ -172,6 +177,11 @@ class Summary:
                 "non_trainable_params": totals.non_trainable_params, "macs": totals.macs, "flops": totals.flops,
                 "buffers": totals.buffers,
             },
+            "warnings": [
+                {"line": warning.line, "column": warning.column, "layer": warning.layer, "code": warning.code,
+                 "message": warning.message}
+                for warning in self.network.warnings
+            ],
             "memory": {
                 "batch_size": memory.batch_size, "dtype": memory.dtype, "input_bytes": memory.input_bytes,
                 "forward_backward_bytes": memory.forward_backward_bytes, "params_bytes": memory.params_bytes,

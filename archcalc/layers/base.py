@@ -121,12 +121,32 @@ def kernel_field() -> Any:
                  description="Kernel size, an int or one per axis (`kernel` is an alias).")
 
 
+@dataclass(frozen=True)
+class Window:
+    """One spatial axis of a sliding window, for receptive-field arithmetic."""
+
+    kernel: int
+    stride: int
+    padding: int  # left / top padding
+    dilation: int = 1
+    transposed: bool = False
+
+
+# How a layer changes the spatial layout, for receptive fields:
+KEEP = "keep"      # position for position (activations, normalization, dropout)
+SLIDE = "slide"    # sliding windows, one `Window` per spatial axis (conv, pooling)
+MERGE = "merge"    # several inputs joined position for position (add, mul, concat on channels)
+END = "end"        # the spatial layout ends (flatten, linear on the last axis)
+
+
 @dataclass
 class Outcome:
     """What a layer's rules give for its inputs: output shape, parameters, MACs, buffers.
 
     Numbers are ints, or formula expressions when the layer is being explained.
-    `axes` names the output axes for explanations (C, H, W, L, F, ...).
+    `axes` names the output axes for explanations (C, H, W, L, F, ...); `layout` and `windows`
+    describe the spatial mapping for receptive fields; `warnings` are (message, key, code) for
+    things that are legal but often a mistake.
     """
 
     shape: Sequence[Number]
@@ -134,6 +154,9 @@ class Outcome:
     macs: Number = 0
     buffers: Number = 0
     axes: Sequence[str] = field(default_factory=tuple)
+    layout: str = KEEP
+    windows: Sequence[Window] = ()
+    warnings: list[tuple[str, str | None, str]] = field(default_factory=list)
 
 
 class Layer(BaseModel):
@@ -197,6 +220,7 @@ def declared_matches(key: str, declared: int | None, actual: Number, what: str) 
 
 
 __all__ = [
-    "ALIASES", "Axis", "Count", "Flag", "INT64_MAX", "Layer", "Name", "Outcome", "PerAxisCount", "PerAxisSize",
+    "ALIASES", "Axis", "Count", "END", "Flag", "INT64_MAX", "KEEP", "Layer", "MERGE", "Name", "Outcome", "PerAxisCount",
+    "PerAxisSize", "SLIDE", "Window",
     "Real", "Shape", "Size", "Variant", "declared_matches", "describe", "kernel_field", "per_axis", "require_rank",
 ]

@@ -18,7 +18,7 @@ from pydantic import Field, PlainValidator, WithJsonSchema
 from ..formula import Bind, Number, exact_div, product, value
 from ..problems import LayerError
 from .base import (
-    Count, Flag, Layer, Outcome, PerAxisCount, PerAxisSize, Shape, Variant, _per_axis_checker, _per_axis_schema, declared_matches,
+    SLIDE, Count, Flag, Layer, Outcome, PerAxisCount, PerAxisSize, Shape, Variant, Window, _per_axis_checker, _per_axis_schema, declared_matches,
     describe, kernel_field, per_axis, require_rank,
 )
 
@@ -52,6 +52,50 @@ def sliding_output_lr(size: Number, kernel: Number, stride: Number, left: Number
 
 def axis_letters(axes: int) -> tuple[str, ...]:
     return {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}[axes]
+
+
+_UNITS = {"L": ("position", "positions"), "D": ("slice", "slices"), "H": ("row", "rows"),
+          "W": ("column", "columns")}
+
+
+def window_warnings(letter: str, size: int, kernel: int, stride: int, left: int, right: int, dilation: int,
+                    out: int, what: str = "kernel", tiling: bool = True) -> list[tuple[str, str | None, str, str]]:
+    """Legal but suspicious geometry along one axis: a stride whose windows never reach the last
+    rows of the input (the floor in the output size drops them), and windows that see only padding.
+    What the floor drops inside the right padding is harmless and not reported. Messages say
+    `{axis}` and `{units}` where the axis goes, so that equal findings on several axes can be told
+    once (`merge_axes`)."""
+    found = []
+    span = dilation * (kernel - 1) + 1
+    dropped = (size + left + right - span) % stride
+    lost = dropped - right  # dropped beyond the right padding: real input
+    if tiling and lost > 0:
+        verb = "are" if lost > 1 else "is"
+        padding = f"2·{left}" if left == right else f"{left} + {right}"
+        found.append((f"stride {stride} does not tile the input along {{axis}}: (I + 2·P − D·(K − 1) − 1) mod S ="
+                      f" ({size} + {padding} − {dilation}·({kernel} − 1) − 1) mod {stride} = {dropped}, so the last"
+                      f" {lost} {{units}} of the input {verb} never seen", "stride", "stride-tiling", letter, lost))
+    if left > dilation * (kernel - 1):
+        found.append((f"the first {what} window along {{axis}} sees only padding (padding {left} is more than"
+                      f" dilation·(kernel − 1) = {dilation * (kernel - 1)})", "padding", "padding-only-window",
+                      letter, 0))
+    last_start = (out - 1) * stride - left
+    if last_start >= size:
+        found.append((f"the last {what} window along {{axis}} starts at {last_start}, past the input's last index"
+                      f" {size - 1}: it sees only padding", "padding", "padding-only-window", letter, 0))
+    return found
+
+
+def merge_axes(found: list[tuple[str, str | None, str, str, int]]) -> list[tuple[str, str | None, str]]:
+    """One warning per distinct finding, naming every axis it holds for ("along H and W")."""
+    axes: dict[tuple[str, str | None, str, int], list[str]] = {}
+    for message, key, code, letter, count in found:
+        axes.setdefault((message, key, code, count), []).append(letter)
+    merged = []
+    for (message, key, code, count), letters in axes.items():
+        units = " and ".join(_UNITS[letter][count > 1] for letter in letters)
+        merged.append((message.format(axis=" and ".join(letters), units=units), key, code))
+    return merged
 
 
 def check_window_fits(layer: Layer, letter: str, size: int, padded: int, span: int, what: str = "kernel") -> None:
@@ -95,12 +139,13 @@ class _ConvNd(Layer):
             self, "padding", self.padding, self.axes)
 
         c_in, c_out, groups = bind("C_in", channels), bind("C_out", self.out_channels), bind("groups", self.groups)
-        out_sizes, kernels = [], []
+        out_sizes, kernels, windows, warnings = [], [], [], []
         for letter, size, k, s, p, d in zip(axis_letters(self.axes), shape[1:], kernel, stride, padding, dilation):
             sub = letter.lower()
             span = d * (k - 1) + 1
+            left, right = (d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2) if self.padding == "same" else (p, p)
+            windows.append(Window(k, s, left, d))
             if self.padding == "same":
-                left = d * (k - 1) // 2
                 check_window_fits(self, letter, size, size + d * (k - 1), span)
                 out = sliding_output_lr(bind(f"{letter}_in", size), bind(f"K_{sub}", k), bind(f"S_{sub}", s),
                                         bind(f"P_{sub}left", left), bind(f"P_{sub}right", d * (k - 1) - left),
@@ -109,6 +154,7 @@ class _ConvNd(Layer):
                 check_window_fits(self, letter, size, size + 2 * p, span)
                 out = sliding_output(bind(f"{letter}_in", size), bind(f"K_{sub}", k), bind(f"S_{sub}", s),
                                      bind(f"P_{sub}", p), bind(f"D_{sub}", d))
+            warnings += window_warnings(letter, size, k, s, left, right, d, value(out))
             out_sizes.append(out)
             kernels.append(bind(f"K_{sub}", k))
         weights_per_output = product(kernels) * exact_div(c_in, groups)
@@ -119,6 +165,7 @@ class _ConvNd(Layer):
             params=params,
             macs=weights_per_output * c_out * output_elements,
             axes=("C", *axis_letters(self.axes)),
+            layout=SLIDE, windows=windows, warnings=merge_axes(warnings),
         )
 
 
@@ -164,7 +211,7 @@ class _ConvTransposeNd(Layer):
         extra = per_axis(self, "output_padding", self.output_padding, self.axes)
         dilation = per_axis(self, "dilation", self.dilation, self.axes)
         c_in, c_out, groups = bind("C_in", channels), bind("C_out", self.out_channels), bind("groups", self.groups)
-        out_sizes, kernels, in_sizes = [], [], []
+        out_sizes, kernels, in_sizes, windows = [], [], [], []
         for letter, size, k, s, p, e, d in zip(letters, shape[1:], kernel, stride, padding, extra, dilation):
             if e >= s and e >= d:
                 raise LayerError(f"output_padding {e} along {letter} must be smaller than either stride ({s}) or"
@@ -179,6 +226,7 @@ class _ConvTransposeNd(Layer):
             out_sizes.append(out)
             kernels.append(bind(f"K_{sub}", k))
             in_sizes.append(size_in)
+            windows.append(Window(k, s, p, d, transposed=True))
         weights_per_input = exact_div(c_out, groups) * product(kernels)
         params = c_in * weights_per_input + c_out if self.bias else c_in * weights_per_input
         return Outcome(
@@ -186,6 +234,7 @@ class _ConvTransposeNd(Layer):
             params=params,
             macs=c_in * product(in_sizes) * weights_per_input,
             axes=("C", *letters),
+            layout=SLIDE, windows=windows,
         )
 
 
@@ -198,4 +247,5 @@ LAYERS = {
     "conv3d": Variant(_ConvNd, "Conv3d", axes=3),
 }
 
-__all__ = ["LAYERS", "axis_letters", "check_window_fits", "sliding_output", "sliding_output_lr", "transposed_output"]
+__all__ = ["LAYERS", "axis_letters", "check_window_fits", "sliding_output", "sliding_output_lr", "transposed_output",
+           "merge_axes", "window_warnings"]

@@ -12,7 +12,7 @@ from pydantic import Field
 
 from ..formula import Bind, product
 from ..problems import LayerError
-from .base import Count, Flag, Layer, Outcome, Shape
+from .base import END, Count, Flag, Layer, Outcome, Shape
 
 
 class Linear(Layer):
@@ -36,10 +36,14 @@ class Linear(Layer):
         f_in, f_out = bind("F_in", shape[-1]), bind("F_out", self.out_features)
         params = (f_in + 1) * f_out if self.bias else f_in * f_out
         macs = f_in * f_out
+        warnings = []
         if len(shape) > 1:
             macs = macs * bind("rows", product(shape[:-1]))
+            warnings.append((f"applied to the last axis of a {list(shape)} tensor, separately for each of the"
+                             f" {product(shape[:-1]):,} positions of the other axes: a flatten before it is often"
+                             " what was meant", None, "linear-not-flattened"))
         return Outcome(shape=[*shape[:-1], f_out], params=params, macs=macs,
-                       axes=(*(f"A{i}" for i in range(1, len(shape))), "F"))
+                       axes=(*(f"A{i}" for i in range(1, len(shape))), "F"), layout=END, warnings=warnings)
 
 
 LAYERS = {"linear": Linear}

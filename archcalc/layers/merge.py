@@ -14,7 +14,7 @@ from typing import ClassVar, Literal
 
 from ..formula import Bind
 from ..problems import LayerError
-from .base import Axis, Layer, Outcome, Shape
+from .base import END, MERGE, Axis, Layer, Outcome, Shape
 from .reshape import batch_axis
 
 
@@ -32,7 +32,7 @@ class Add(Layer):
         if any(shape != inputs[0] for shape in inputs[1:]):
             raise LayerError(f"inputs must have equal shapes, got {_shapes_text(inputs)}", key="inputs",
                              code="shape-mismatch")
-        return Outcome(shape=list(inputs[0]), axes=tuple(f"A{i + 1}" for i in range(len(inputs[0]))))
+        return Outcome(shape=list(inputs[0]), axes=tuple(f"A{i + 1}" for i in range(len(inputs[0]))), layout=MERGE)
 
 
 def broadcast(shapes: list[Shape]) -> tuple[int, ...] | None:
@@ -58,7 +58,7 @@ class Mul(Layer):
         if shape is None:
             raise LayerError(f"cannot broadcast {_shapes_text(inputs)}: sizes must be equal or 1 on each"
                              " axis, aligned from the last", key="inputs", code="shape-mismatch")
-        return Outcome(shape=list(shape), axes=tuple(f"A{i + 1}" for i in range(len(shape))))
+        return Outcome(shape=list(shape), axes=tuple(f"A{i + 1}" for i in range(len(shape))), layout=MERGE)
 
 
 class Concat(Layer):
@@ -86,7 +86,9 @@ class Concat(Layer):
         for number, shape in enumerate(inputs[1:], start=2):
             joined = joined + bind(f"A{axis}_{number}", shape[position])
         out = [*inputs[0][:position], joined, *inputs[0][position + 1:]]
-        return Outcome(shape=out, axes=tuple(f"A{i + 1}" for i in range(len(out))))
+        # joining along a spatial axis puts positions side by side: no common receptive field
+        return Outcome(shape=out, axes=tuple(f"A{i + 1}" for i in range(len(out))),
+                       layout=MERGE if position == 0 else END)
 
 
 LAYERS = {"add": Add, "mul": Mul, "concat": Concat}

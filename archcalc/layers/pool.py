@@ -15,13 +15,13 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, PlainValidator, WithJsonSchema
 
-from ..formula import Bind, Number, ceil_div, minimum
+from ..formula import Bind, Number, ceil_div, minimum, value
 from ..problems import LayerError
 from .base import (
-    Count, Flag, INT64_MAX, Layer, Outcome, PerAxisCount, PerAxisSize, Shape, Variant, describe, kernel_field, per_axis,
+    END, SLIDE, Count, Flag, INT64_MAX, Layer, Outcome, PerAxisCount, PerAxisSize, Shape, Variant, Window, describe, kernel_field, per_axis,
     require_rank,
 )
-from .conv import axis_letters, check_window_fits, sliding_output
+from .conv import axis_letters, check_window_fits, merge_axes, sliding_output, window_warnings
 
 
 def pooled_ceil(size: Number, kernel: Number, stride: Number, padding: Number, dilation: Number) -> Number:
@@ -50,7 +50,7 @@ class _PoolNd(Layer):
         stride = kernel if self.stride is None else per_axis(self, "stride", self.stride, self.axes)
         padding = per_axis(self, "padding", self.padding, self.axes)
         dilation = per_axis(self, "dilation", self._dilation(), self.axes)
-        out_sizes = []
+        out_sizes, windows, warnings = [], [], []
         for letter, size, k, s, p, d in zip(letters, shape[1:], kernel, stride, padding, dilation):
             if 2 * p > k:
                 raise LayerError(f"padding {p} is more than half the kernel size {k} along {letter}"
@@ -60,8 +60,13 @@ class _PoolNd(Layer):
             sub = letter.lower()
             terms = (bind(f"{letter}_in", size), bind(f"K_{sub}", k), bind(f"S_{sub}", s), bind(f"P_{sub}", p),
                      bind(f"D_{sub}", d) if self.dilated else 1)
-            out_sizes.append(pooled_ceil(*terms) if self.ceil_mode else sliding_output(*terms))
-        return Outcome(shape=[bind("C", shape[0]), *out_sizes], axes=("C", *letters))
+            out = pooled_ceil(*terms) if self.ceil_mode else sliding_output(*terms)
+            out_sizes.append(out)
+            windows.append(Window(k, s, p, d))
+            warnings += window_warnings(letter, size, k, s, p, p, d, value(out), what="pooling",
+                                        tiling=not self.ceil_mode)
+        return Outcome(shape=[bind("C", shape[0]), *out_sizes], axes=("C", *letters), layout=SLIDE,
+                       windows=windows, warnings=merge_axes(warnings))
 
 
 class _MaxPoolNd(_PoolNd):
@@ -119,7 +124,13 @@ class _AdaptivePoolNd(Layer):
                              key="output_size", code="argument")
         out_sizes = [bind(f"{letter}_in", size) if target is None else bind(f"{letter}_target", target)
                      for letter, size, target in zip(letters, shape[1:], wanted)]
-        return Outcome(shape=[bind("C", shape[0]), *out_sizes], axes=("C", *letters))
+        # Even windows (I divisible by O) are a plain pooling with kernel = stride = I/O; uneven ones
+        # have no single stride, so receptive-field arithmetic stops there.
+        sizes = [(size, size if target is None else target) for size, target in zip(shape[1:], wanted)]
+        even = all(size % target == 0 for size, target in sizes)
+        windows = [Window(size // target, size // target, 0) for size, target in sizes] if even else []
+        return Outcome(shape=[bind("C", shape[0]), *out_sizes], axes=("C", *letters),
+                       layout=SLIDE if even else END, windows=windows)
 
 
 class _AdaptiveMaxPoolNd(_AdaptivePoolNd):

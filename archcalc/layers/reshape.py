@@ -10,7 +10,7 @@ from typing import Literal
 
 from ..formula import Bind, product
 from ..problems import LayerError
-from .base import Axis, Layer, Outcome, Shape
+from .base import END, KEEP, Axis, Layer, Outcome, Shape
 
 
 def batch_axis(layer: Layer, key: str, dim: int, rank: int) -> int:
@@ -42,7 +42,8 @@ class Flatten(Layer):
         # per-sample axis i is batch axis i + 1
         merged = product(bind(f"A{axis}", shape[axis - 1]) for axis in range(start, end + 1))
         out = [*shape[:start - 1], merged, *shape[end:]]
-        return Outcome(shape=out, axes=tuple(f"A{i + 1}" for i in range(len(out))))
+        layout = KEEP if start == end else END
+        return Outcome(shape=out, axes=tuple(f"A{i + 1}" for i in range(len(out))), layout=layout)
 
 
 LAYERS = {"flatten": Flatten}
