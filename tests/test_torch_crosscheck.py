@@ -1,0 +1,662 @@
+"""Cross-check against PyTorch itself: every layer of every spec, rebuilt as a real torch.nn module.
+
+Optional: the module is skipped when torch is not installed (archcalc never imports it).
+
+1. A generic builder turns each layer of `archcalc.load(spec)` into the torch.nn module its `type`
+   names, with the constructor arguments the spec set (torch's own defaults for the rest; the
+   input-size arguments come from the layer's input shape), freezes it when `trainable: false`,
+   and runs the graph on `torch.zeros(1, *input)` in eval mode following `layer.sources`. Each layer
+   is then a test of its own: output shape, `sum(p.numel())`, trainable count and
+   `FlopCounterMode` total // 2 on that module alone, against archcalc's numbers. Specs are
+   discovered at collection time in `specs/` and `tests/golden/`, plus a few inline specs here
+   that use every layer type archcalc knows with unusual arguments.
+2. Hand-written torch models (no builder): LeNet-5, torchvision's ResNet-18 and a small DenseNet,
+   compared by totals and by the ordered output shapes of their leaf modules.
+
+Run: python -m pytest tests/test_torch_crosscheck.py -q   (in an environment with torch)
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+import pathlib
+import warnings
+from dataclasses import dataclass
+from typing import Callable
+
+import pytest
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # torch warns at import when numpy is absent; it needs none here
+    torch = pytest.importorskip("torch")
+    from torch import nn
+    from torch.utils.flop_counter import FlopCounterMode
+
+import archcalc
+from archcalc.layers import TYPE_NAMES
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+SPEC_DIRS = (REPO / "specs", REPO / "tests" / "golden")
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Implicit dimension choice:UserWarning",   # softmax without dim: the shape is the same
+    "ignore:dropout2d.*:UserWarning",
+)
+
+
+# --------------------------------------------------------------------------------------------
+# The builder: one torch.nn module per archcalc layer
+# --------------------------------------------------------------------------------------------
+
+class Add(nn.Module):
+    """The `add` merge layer: a + b + ..."""
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        return functools.reduce(operator.add, xs)
+
+
+class Mul(nn.Module):
+    """The `mul` merge layer: a * b * ... with broadcasting."""
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        return functools.reduce(operator.mul, xs)
+
+
+class Concat(nn.Module):
+    """The `concat` merge layer: torch.cat along `dim` (batch axis 0)."""
+
+    def __init__(self, dim: int = 1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        return torch.cat(xs, dim=self.dim)
+
+
+TORCH_CLASS: dict[str, type[nn.Module]] = {
+    "conv1d": nn.Conv1d, "conv2d": nn.Conv2d, "conv3d": nn.Conv3d,
+    "convtranspose1d": nn.ConvTranspose1d, "convtranspose2d": nn.ConvTranspose2d,
+    "convtranspose3d": nn.ConvTranspose3d,
+    "linear": nn.Linear,
+    "batchnorm1d": nn.BatchNorm1d, "batchnorm2d": nn.BatchNorm2d, "batchnorm3d": nn.BatchNorm3d,
+    "layernorm": nn.LayerNorm,
+    "maxpool1d": nn.MaxPool1d, "maxpool2d": nn.MaxPool2d, "maxpool3d": nn.MaxPool3d,
+    "avgpool1d": nn.AvgPool1d, "avgpool2d": nn.AvgPool2d, "avgpool3d": nn.AvgPool3d,
+    "adaptiveavgpool1d": nn.AdaptiveAvgPool1d, "adaptiveavgpool2d": nn.AdaptiveAvgPool2d,
+    "adaptiveavgpool3d": nn.AdaptiveAvgPool3d, "adaptivemaxpool2d": nn.AdaptiveMaxPool2d,
+    "flatten": nn.Flatten,
+    "identity": nn.Identity,
+    "dropout": nn.Dropout, "dropout1d": nn.Dropout1d, "dropout2d": nn.Dropout2d, "dropout3d": nn.Dropout3d,
+    "relu": nn.ReLU, "relu6": nn.ReLU6, "leakyrelu": nn.LeakyReLU, "elu": nn.ELU, "gelu": nn.GELU,
+    "silu": nn.SiLU, "mish": nn.Mish, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "hardswish": nn.Hardswish,
+    "hardsigmoid": nn.Hardsigmoid, "softmax": nn.Softmax, "logsoftmax": nn.LogSoftmax, "prelu": nn.PReLU,
+    "add": Add, "mul": Mul, "concat": Concat,
+}
+
+# Input-size constructor arguments archcalc infers: argument name, and how torch reads it off the input.
+INFERRED: dict[str, tuple[str, Callable[[tuple[int, ...]], int]]] = {
+    **{kind: ("in_channels", lambda shape: shape[0]) for kind in TORCH_CLASS if kind.startswith(("conv",))},
+    **{kind: ("num_features", lambda shape: shape[0]) for kind in TORCH_CLASS if kind.startswith("batchnorm")},
+    "linear": ("in_features", lambda shape: shape[-1]),
+}
+
+# Spec fields that are archcalc's own, not constructor arguments.
+NOT_ARGUMENTS = {"type", "name", "inputs", "trainable"}
+
+
+def build_module(layer: archcalc.LayerResult) -> nn.Module:
+    """The torch module for one layer: the arguments the spec set, torch's defaults for the others."""
+    kwargs = layer.spec.model_dump(exclude_unset=True, exclude=NOT_ARGUMENTS)
+    if layer.type in INFERRED:
+        argument, read = INFERRED[layer.type]
+        kwargs.setdefault(argument, read(layer.input_shapes[0]))
+    if kwargs.get("inplace"):
+        kwargs["inplace"] = False  # another branch may still read the input; in-place changes no count
+    module = TORCH_CLASS[layer.type](**kwargs)
+    if not layer.spec.trainable:
+        module.requires_grad_(False)
+    return module.eval()
+
+
+def parameter_counts(module: nn.Module) -> tuple[int, int]:
+    params = list(module.parameters())
+    return sum(p.numel() for p in params), sum(p.numel() for p in params if p.requires_grad)
+
+
+def first_tensor(out: object) -> torch.Tensor:
+    return out[0] if isinstance(out, (tuple, list)) else out  # maxpool with return_indices
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What torch reports for one layer."""
+
+    output_shape: tuple[int, ...]
+    params: int
+    trainable_params: int
+    macs: int
+
+
+@dataclass(frozen=True)
+class Run:
+    network: archcalc.Network
+    measured: dict[str, Measured]
+    failure: tuple[str, str] | None  # (layer name, error) where torch stopped
+
+
+def run_layers(network: archcalc.Network) -> Run:
+    """Build every layer and execute the graph once, measuring each module alone on its real input."""
+    last_use = {source: i for i, layer in enumerate(network.layers) for source in layer.sources}
+    values = {"input": torch.zeros(1, *network.input_shape)}
+    measured: dict[str, Measured] = {}
+    with torch.no_grad():
+        for i, layer in enumerate(network.layers):
+            try:
+                module = build_module(layer)
+                inputs = [values[source] for source in layer.sources]
+                with FlopCounterMode(display=False) as counter:
+                    out = first_tensor(module(*inputs))
+            except Exception as error:  # noqa: BLE001 - reported by the test of this layer
+                return Run(network, measured, (layer.name, f"{type(error).__name__}: {error}"))
+            flops = counter.get_total_flops()
+            assert flops % 2 == 0, f"{layer.name}: odd FLOP count {flops}"
+            measured[layer.name] = Measured(tuple(out.shape[1:]), *parameter_counts(module), flops // 2)
+            values[layer.name] = out
+            for source in set(layer.sources):
+                if last_use[source] == i:
+                    del values[source]
+    return Run(network, measured, None)
+
+
+class GraphModule(nn.Module):
+    """A whole spec as one nn.Module (the builder's modules, wired by `sources`)."""
+
+    def __init__(self, network: archcalc.Network):
+        super().__init__()
+        self.wiring = [(layer.name, layer.sources) for layer in network.layers]
+        self.layers = nn.ModuleList(build_module(layer) for layer in network.layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        values = {"input": x}
+        for (name, sources), module in zip(self.wiring, self.layers):
+            values[name] = first_tensor(module(*(values[source] for source in sources)))
+        return values[self.wiring[-1][0]]
+
+
+# --------------------------------------------------------------------------------------------
+# Specs: the files in specs/ and tests/golden/, found at collection time, and inline ones
+# --------------------------------------------------------------------------------------------
+
+# Every layer type, with arguments off the beaten path: per-axis lists, dilation, groups, `same`
+# padding with an even kernel, ceil_mode, output_padding, broadcasting mul, linear on a 3-d input.
+INLINE_SPECS: dict[str, str] = {
+    "inline/image2d": """
+name: image2d
+input: [4, 17, 23]
+layers:
+  - {name: conv_axes, type: conv2d, out_channels: 8, kernel_size: [3, 5], stride: [2, 1], padding: [1, 2], dilation: [1, 2]}
+  - {name: conv_grouped, type: Conv2d, out_channels: 12, kernel: 3, padding: same, groups: 4, bias: false}
+  - {name: conv_same_even, type: conv2d, out_channels: 12, kernel_size: 4, padding: same, dilation: 1}
+  - {name: conv_same_dilated, type: conv2d, out_channels: 6, kernel_size: [2, 3], padding: same, dilation: [3, 2]}
+  - {name: conv_valid, type: conv2d, in_channels: 6, out_channels: 6, kernel_size: 2, stride: 3, padding: valid}
+  - {name: conv_reflect, type: conv2d, out_channels: 6, kernel_size: 3, padding: 1, padding_mode: reflect}
+  - {name: conv_depthwise, type: conv2d, out_channels: 12, kernel_size: 3, groups: 6, padding: 1, trainable: false}
+  - {name: up, type: convtranspose2d, out_channels: 6, kernel_size: 3, stride: 2, padding: 1, output_padding: 1}
+  - {name: up_odd, type: ConvTranspose2d, out_channels: 4, kernel_size: [2, 4], stride: [3, 2], dilation: 2, groups: 2, bias: false}
+  - {name: bn_plain, type: batchnorm2d, affine: false}
+  - {name: bn_untracked, type: batchnorm2d, track_running_stats: false, momentum: null}
+  - {name: pool_ceil, type: maxpool2d, kernel_size: 3, stride: 2, padding: 1, ceil_mode: true}
+  - {name: pool_dilated, type: maxpool2d, kernel_size: 2, stride: 1, dilation: 2, return_indices: true}
+  - {name: avg_ceil, type: avgpool2d, kernel_size: 3, stride: 2, padding: 1, ceil_mode: true, count_include_pad: false, divisor_override: 3}
+  - {name: ln, type: layernorm, normalized_shape: [5, 7]}
+  - {name: ln_nobias, type: layernorm, normalized_shape: 7, bias: false}
+  - {name: ln_plain, type: layernorm, normalized_shape: 7, elementwise_affine: false}
+  - {name: prelu_c, type: prelu, num_parameters: 4}
+  - {name: prelu_1, type: PReLU, init: 0.1}
+  - {type: relu, inplace: true}
+  - {type: relu6}
+  - {type: leakyrelu, negative_slope: 0.2}
+  - {type: elu, alpha: 0.5}
+  - {type: gelu, approximate: tanh}
+  - {type: silu}
+  - {type: mish}
+  - {type: sigmoid}
+  - {type: tanh}
+  - {type: hardswish}
+  - {type: hardsigmoid}
+  - {type: identity}
+  - {type: dropout, p: 0.3}
+  - {name: drop2d, type: dropout2d}
+  - {name: softmax_c, type: softmax, dim: 1}
+  - {name: logsoftmax_w, type: logsoftmax, dim: -1}
+  - {name: squeeze, type: adaptiveavgpool2d, output_size: 1, inputs: [drop2d]}
+  - {name: excite, type: conv2d, out_channels: 4, kernel_size: 1}
+  - {name: gate, type: hardsigmoid}
+  - {name: scale, type: mul, inputs: [drop2d, gate]}
+  - {name: residual, type: add, inputs: [scale, drop2d, softmax_c]}
+  - {name: wide, type: concat, dim: -1, inputs: [residual, logsoftmax_w]}
+  - {name: deep, type: concat, inputs: [wide, wide, wide]}
+  - {name: adapt_partial, type: adaptiveavgpool2d, output_size: [3, null]}
+  - {name: adapt_max, type: adaptivemaxpool2d, output_size: [2, 3]}
+  - {name: rows, type: flatten, start_dim: 2}
+  - {name: per_row, type: linear, out_features: 7}
+  - {name: flat, type: flatten}
+  - {name: head, type: linear, out_features: 5, bias: false}
+""",
+    "inline/signal1d": """
+input: [3, 50]
+layers:
+  - {name: conv, type: conv1d, out_channels: 8, kernel_size: 5, stride: 2, padding: 3, dilation: 2}
+  - {name: conv_same, type: conv1d, out_channels: 8, kernel_size: 6, padding: same, padding_mode: circular, groups: 2}
+  - {name: bn, type: batchnorm1d}
+  - {name: up, type: convtranspose1d, out_channels: 6, kernel_size: 4, stride: 3, output_padding: 2, padding: 1}
+  - {name: pool, type: maxpool1d, kernel_size: 4, stride: 3, ceil_mode: true, padding: 2}
+  - {name: avg, type: avgpool1d, kernel_size: 3, stride: 2, ceil_mode: true, padding: 1}
+  - {name: drop, type: dropout1d, p: 0.1}
+  - {name: prelu, type: prelu, num_parameters: 6}
+  - {name: adapt, type: adaptiveavgpool1d, output_size: 4}
+  - {name: ln, type: layernorm, normalized_shape: 4}
+  - {name: per_channel, type: linear, out_features: 9}
+  - {name: flat, type: flatten}
+  - {name: bn_vec, type: batchnorm1d, trainable: false}
+  - {name: fc, type: linear, out_features: 3}
+  - {name: softmax, type: softmax}
+""",
+    "inline/volume3d": """
+input: [2, 6, 9, 10]
+layers:
+  - {name: conv, type: conv3d, out_channels: 4, kernel_size: [1, 3, 3], padding: [0, 1, 1], stride: [1, 2, 1]}
+  - {name: conv_same, type: conv3d, out_channels: 4, kernel_size: 2, padding: same, bias: false}
+  - {name: bn, type: batchnorm3d}
+  - {name: up, type: convtranspose3d, out_channels: 3, kernel_size: [2, 3, 1], stride: 2, padding: [0, 1, 0]}
+  - {name: drop, type: dropout3d}
+  - {name: pool, type: maxpool3d, kernel_size: [2, 2, 3], stride: [1, 2, 2], ceil_mode: true}
+  - {name: avg, type: avgpool3d, kernel_size: 2, padding: 1, divisor_override: 2}
+  - {name: adapt, type: adaptiveavgpool3d, output_size: [2, null, 3]}
+  - {type: flatten, start_dim: 1, end_dim: 2}
+  - {type: flatten}
+  - {type: linear, out_features: 4}
+""",
+    "inline/vector": """
+input: [16]
+layers:
+  - {name: a, type: linear, out_features: 12}
+  - {name: ln, type: layernorm, normalized_shape: 12}
+  - {name: bn, type: batchnorm1d}
+  - {name: b, type: linear, out_features: 12, inputs: [input]}
+  - {name: scalar, type: linear, out_features: 1, inputs: [input]}
+  - {name: gated, type: mul, inputs: [bn, b, scalar]}
+  - {name: both, type: concat, inputs: [gated, a, input]}
+  - {name: prelu, type: prelu, num_parameters: 40}
+  - {name: out, type: linear, out_features: 2, trainable: false}
+  - {type: logsoftmax, dim: 1}
+""",
+}
+
+# A DenseNet-style network (torchvision's _DenseLayer / _Transition, tiny): used by the builder
+# tests and by the hand-written `TinyDenseNet` below.
+TINY_DENSENET = """
+name: tiny-densenet
+input: [3, 32, 32]
+variables: {growth: 8, bn_size: 4}
+blocks:
+  dense_layer:
+    layers:
+      - {name: norm1, type: batchnorm2d}
+      - {name: relu1, type: relu, inplace: true}
+      - {name: conv1, type: conv2d, out_channels: "${bn_size * growth}", kernel_size: 1, bias: false}
+      - {name: norm2, type: batchnorm2d}
+      - {name: relu2, type: relu, inplace: true}
+      - {name: conv2, type: conv2d, out_channels: "${growth}", kernel_size: 3, padding: 1, bias: false}
+      - {name: cat, type: concat, inputs: [input, conv2]}
+  transition:
+    params: {out: null}
+    layers:
+      - {name: norm, type: batchnorm2d}
+      - {name: relu, type: relu}
+      - {name: conv, type: conv2d, out_channels: "${out}", kernel_size: 1, bias: false}
+      - {name: pool, type: avgpool2d, kernel_size: 2, stride: 2}
+layers:
+  - {name: conv0, type: conv2d, out_channels: 16, kernel_size: 3, padding: 1, bias: false, trainable: false}
+  - {name: norm0, type: batchnorm2d, trainable: false}
+  - {name: relu0, type: relu}
+  - {block: dense_layer, name: denseblock1, repeat: 3}
+  - {block: transition, name: transition1, with: {out: 20}}
+  - {block: dense_layer, name: denseblock2, repeat: 4}
+  - {name: norm5, type: batchnorm2d}
+  - {name: relu5, type: relu}
+  - {name: pool5, type: adaptiveavgpool2d, output_size: [1, 1]}
+  - {name: flatten, type: flatten}
+  - {name: classifier, type: linear, out_features: 10}
+"""
+INLINE_SPECS["inline/tiny_densenet"] = TINY_DENSENET
+
+
+def spec_files() -> list[pathlib.Path]:
+    return sorted(path for folder in SPEC_DIRS for pattern in ("*.yaml", "*.yml") for path in folder.glob(pattern))
+
+
+def spec_id(path: pathlib.Path) -> str:
+    return f"{path.parent.name}/{path.stem}"
+
+
+SPEC_LOADERS: dict[str, Callable[[], archcalc.Network]] = {
+    **{spec_id(path): functools.partial(archcalc.load, path) for path in spec_files()},
+    **{key: functools.partial(archcalc.loads, text, key) for key, text in INLINE_SPECS.items()},
+}
+
+
+@functools.lru_cache(maxsize=None)
+def load_spec(key: str) -> archcalc.Network:
+    return SPEC_LOADERS[key]()
+
+
+@functools.lru_cache(maxsize=None)
+def run_spec(key: str) -> Run:
+    return run_layers(load_spec(key))
+
+
+def layer_params() -> list:
+    """One (spec, layer) case per layer of every spec; one failing case for a spec that does not load."""
+    cases = []
+    for key in SPEC_LOADERS:
+        try:
+            names = [layer.name for layer in load_spec(key).layers]
+        except Exception as error:  # noqa: BLE001 - the test reports it
+            cases.append(pytest.param(key, None, id=f"{key}:<does not load: {type(error).__name__}>"))
+            continue
+        cases.extend(pytest.param(key, name, id=f"{key}:{name}") for name in names)
+    return cases
+
+
+# --------------------------------------------------------------------------------------------
+# 1. Builder tests: every layer of every spec
+# --------------------------------------------------------------------------------------------
+
+def test_every_archcalc_type_has_a_torch_module():
+    assert sorted(set(TYPE_NAMES) - set(TORCH_CLASS)) == []
+
+
+@pytest.mark.parametrize(("key", "name"), layer_params())
+def test_layer_matches_torch(key: str, name: str | None) -> None:
+    if name is None:
+        load_spec.cache_clear()
+        load_spec(key)  # raises: the spec does not load
+        pytest.fail(f"{key} failed to load at collection time but loads now")
+    run = run_spec(key)
+    layer = run.network.layer(name)
+    where = (f"{key}: layer {name!r} ({layer.type}, inputs {list(layer.sources)} with shapes "
+             f"{[list(shape) for shape in layer.input_shapes]})")
+    if name not in run.measured:
+        failed, error = run.failure
+        if failed == name:
+            pytest.fail(f"{where}: torch could not build or run it: {error}")
+        pytest.skip(f"not reached: torch failed earlier, at layer {failed!r}")
+    torch_side = run.measured[name]
+    mismatches = [
+        f"{what}: archcalc {ours}, torch {theirs}"
+        for what, ours, theirs in (
+            ("output shape", list(layer.output_shape), list(torch_side.output_shape)),
+            ("params", layer.params, torch_side.params),
+            ("trainable params", layer.trainable_params, torch_side.trainable_params),
+            ("MACs", layer.macs, torch_side.macs),
+        )
+        if ours != theirs
+    ]
+    assert not mismatches, f"{where}: " + "; ".join(mismatches)
+
+
+@pytest.mark.parametrize("key", list(SPEC_LOADERS))
+def test_network_totals_match_torch(key: str) -> None:
+    """The whole spec as one nn.Module: totals and the network output, as in the README's claim."""
+    network = load_spec(key)
+    model = GraphModule(network).eval()
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        out = model(torch.zeros(1, *network.input_shape))
+    params, trainable = parameter_counts(model)
+    totals = network.totals
+    got = {"output shape": list(out.shape[1:]), "params": params, "trainable params": trainable,
+           "MACs": counter.get_total_flops() // 2}
+    want = {"output shape": list(network.output_shape), "params": totals.params,
+            "trainable params": totals.trainable_params, "MACs": totals.macs}
+    assert got == want, f"{key}: archcalc {want} vs torch {got}"
+
+
+# --------------------------------------------------------------------------------------------
+# 2. Hand-written models, no builder
+# --------------------------------------------------------------------------------------------
+
+class LeNet5(nn.Module):
+    """LeNet-5 on 1x32x32 with ReLU and max pooling (specs/lenet5.yaml)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 6, 5)
+        self.relu1 = nn.ReLU()
+        self.pool1 = nn.MaxPool2d(2)
+        self.conv2 = nn.Conv2d(6, 16, 5)
+        self.relu2 = nn.ReLU()
+        self.pool2 = nn.MaxPool2d(2)
+        self.flatten = nn.Flatten()
+        self.fc1 = nn.Linear(16 * 5 * 5, 120)
+        self.relu3 = nn.ReLU()
+        self.fc2 = nn.Linear(120, 84)
+        self.relu4 = nn.ReLU()
+        self.fc3 = nn.Linear(84, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pool1(self.relu1(self.conv1(x)))
+        x = self.pool2(self.relu2(self.conv2(x)))
+        x = self.flatten(x)
+        x = self.relu3(self.fc1(x))
+        x = self.relu4(self.fc2(x))
+        return self.fc3(x)
+
+
+class BasicBlock(nn.Module):
+    """torchvision.models.resnet.BasicBlock; the residual sum is an `Add` module so hooks see it."""
+
+    expansion = 1
+
+    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None):
+        super().__init__()
+        self.conv1 = nn.Conv2d(inplanes, planes, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(planes, planes, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.downsample = downsample
+        self.add = Add()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        identity = x
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        if self.downsample is not None:
+            identity = self.downsample(x)
+        return self.relu(self.add(out, identity))
+
+
+class ResNet18(nn.Module):
+    """torchvision.models.resnet18 (11,689,512 parameters, 1.81 GFLOPS in torchvision's table)."""
+
+    def __init__(self, num_classes: int = 1000):
+        super().__init__()
+        self.inplanes = 64
+        self.conv1 = nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
+        self.layer1 = self._make_layer(64, 2)
+        self.layer2 = self._make_layer(128, 2, stride=2)
+        self.layer3 = self._make_layer(256, 2, stride=2)
+        self.layer4 = self._make_layer(512, 2, stride=2)
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.flatten = nn.Flatten()
+        self.fc = nn.Linear(512, num_classes)
+
+    def _make_layer(self, planes: int, blocks: int, stride: int = 1) -> nn.Sequential:
+        downsample = None
+        if stride != 1 or self.inplanes != planes:
+            downsample = nn.Sequential(nn.Conv2d(self.inplanes, planes, 1, stride=stride, bias=False),
+                                       nn.BatchNorm2d(planes))
+        layers = [BasicBlock(self.inplanes, planes, stride, downsample)]
+        self.inplanes = planes
+        layers += [BasicBlock(planes, planes) for _ in range(1, blocks)]
+        return nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.fc(self.flatten(self.avgpool(x)))
+
+
+class DenseLayer(nn.Module):
+    """torchvision's _DenseLayer (bottleneck), concatenating its input and its new features."""
+
+    def __init__(self, channels: int, growth: int, bn_size: int):
+        super().__init__()
+        self.norm1 = nn.BatchNorm2d(channels)
+        self.relu1 = nn.ReLU(inplace=True)
+        self.conv1 = nn.Conv2d(channels, bn_size * growth, 1, bias=False)
+        self.norm2 = nn.BatchNorm2d(bn_size * growth)
+        self.relu2 = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(bn_size * growth, growth, 3, padding=1, bias=False)
+        self.cat = Concat(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        new = self.conv2(self.relu2(self.norm2(self.conv1(self.relu1(self.norm1(x))))))
+        return self.cat(x, new)
+
+
+class Transition(nn.Sequential):
+    """torchvision's _Transition."""
+
+    def __init__(self, channels: int, out: int):
+        super().__init__()
+        self.norm = nn.BatchNorm2d(channels)
+        self.relu = nn.ReLU()
+        self.conv = nn.Conv2d(channels, out, 1, bias=False)
+        self.pool = nn.AvgPool2d(2, stride=2)
+
+
+class TinyDenseNet(nn.Module):
+    """A small DenseNet (growth 8, bn_size 4, blocks of 3 and 4 layers, frozen stem): TINY_DENSENET."""
+
+    def __init__(self, growth: int = 8, bn_size: int = 4, num_classes: int = 10):
+        super().__init__()
+        self.conv0 = nn.Conv2d(3, 16, 3, padding=1, bias=False)
+        self.norm0 = nn.BatchNorm2d(16)
+        self.relu0 = nn.ReLU()
+        for module in (self.conv0, self.norm0):
+            module.requires_grad_(False)
+        channels = 16
+        block1 = []
+        for _ in range(3):
+            block1.append(DenseLayer(channels, growth, bn_size))
+            channels += growth
+        self.denseblock1 = nn.Sequential(*block1)
+        self.transition1 = Transition(channels, 20)
+        channels = 20
+        block2 = []
+        for _ in range(4):
+            block2.append(DenseLayer(channels, growth, bn_size))
+            channels += growth
+        self.denseblock2 = nn.Sequential(*block2)
+        self.norm5 = nn.BatchNorm2d(channels)
+        self.relu5 = nn.ReLU()
+        self.pool5 = nn.AdaptiveAvgPool2d((1, 1))
+        self.flatten = nn.Flatten()
+        self.classifier = nn.Linear(channels, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.relu0(self.norm0(self.conv0(x)))
+        x = self.denseblock2(self.transition1(self.denseblock1(x)))
+        return self.classifier(self.flatten(self.pool5(self.relu5(self.norm5(x)))))
+
+
+@dataclass(frozen=True)
+class HandRun:
+    calls: list[tuple[str, tuple[int, ...], int]]  # leaf module name, output shape, its params, in call order
+    output_shape: tuple[int, ...]
+    params: int
+    trainable_params: int
+    macs: int
+
+
+def run_hand_model(model: nn.Module, input_shape: tuple[int, ...]) -> HandRun:
+    calls: list[tuple[str, tuple[int, ...], int]] = []
+    hooks = [
+        module.register_forward_hook(
+            lambda mod, args, out, name=name: calls.append(
+                (name, tuple(first_tensor(out).shape[1:]), parameter_counts(mod)[0])))
+        for name, module in model.named_modules() if not list(module.children())
+    ]
+    try:
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            out = model.eval()(torch.zeros(1, *input_shape))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return HandRun(calls, tuple(out.shape[1:]), *parameter_counts(model), counter.get_total_flops() // 2)
+
+
+def compare_with_spec(run: HandRun, network: archcalc.Network, label: str) -> None:
+    totals = network.totals
+    theirs = {"params": run.params, "trainable params": run.trainable_params, "MACs": run.macs,
+              "output shape": list(run.output_shape)}
+    ours = {"params": totals.params, "trainable params": totals.trainable_params, "MACs": totals.macs,
+            "output shape": list(network.output_shape)}
+    assert ours == theirs, f"{label}: archcalc {ours} vs hand-written torch model {theirs}"
+
+    torch_calls = [(shape, params) for _, shape, params in run.calls]
+    archcalc_layers = [(layer.output_shape, layer.params) for layer in network.layers]
+    if torch_calls != archcalc_layers:
+        at = next((i for i, (a, b) in enumerate(zip(torch_calls, archcalc_layers)) if a != b),
+                  min(len(torch_calls), len(archcalc_layers)))
+        rows = []
+        for i in range(max(0, at - 2), min(max(len(run.calls), len(network.layers)), at + 3)):
+            mine = (f"{run.calls[i][0]} {list(run.calls[i][1])} {run.calls[i][2]:,} params"
+                    if i < len(run.calls) else "-")
+            spec = (f"{network.layers[i].name} {list(network.layers[i].output_shape)} {network.layers[i].params:,} params"
+                    if i < len(network.layers) else "-")
+            rows.append(f"  #{i}: torch {mine}  |  archcalc {spec}")
+        pytest.fail(f"{label}: leaf modules ({len(torch_calls)} calls) and spec layers ({len(archcalc_layers)})"
+                    f" differ first at #{at}:\n" + "\n".join(rows))
+
+
+def test_hand_written_lenet5_matches_spec():
+    network = archcalc.load(REPO / "specs" / "lenet5.yaml")
+    run = run_hand_model(LeNet5(), network.input_shape)
+    assert (run.params, run.macs) == (61_706, 416_520)  # the numbers quoted in the spec's header
+    compare_with_spec(run, network, "specs/lenet5.yaml")
+
+
+@functools.lru_cache(maxsize=None)
+def resnet18_run() -> HandRun:
+    return run_hand_model(ResNet18(), (3, 224, 224))
+
+
+def test_hand_written_resnet18_is_torchvisions():
+    run = resnet18_run()
+    assert run.params == 11_689_512                  # torchvision's resnet18 weights table
+    assert round(run.macs / 1e9, 2) == 1.81          # its "GFLOPS" column (MACs)
+    assert len(run.calls) == 4 + 8 * 7 + 3 * 2 + 3   # stem, 8 blocks (3 with a downsample), head
+
+
+def test_hand_written_resnet18_matches_spec():
+    path = REPO / "specs" / "resnet18.yaml"
+    if not path.exists():
+        pytest.skip("specs/resnet18.yaml does not exist yet: nothing to compare the hand-written ResNet-18 with")
+    network = archcalc.load(path)
+    if tuple(network.input_shape) != (3, 224, 224):
+        pytest.fail(f"specs/resnet18.yaml: input {list(network.input_shape)}, expected [3, 224, 224]")
+    compare_with_spec(resnet18_run(), network, "specs/resnet18.yaml")
+
+
+def test_hand_written_densenet_matches_spec():
+    network = archcalc.loads(TINY_DENSENET, "<tiny-densenet>")
+    run = run_hand_model(TinyDenseNet(), network.input_shape)
+    assert run.trainable_params < run.params  # the frozen stem is seen as frozen on both sides
+    compare_with_spec(run, network, "TINY_DENSENET")
