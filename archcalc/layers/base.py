@@ -175,6 +175,10 @@ class Layer(BaseModel):
     def evaluate(self, inputs: list[Shape], bind: Bind) -> Outcome:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def notes(self, inputs: list[Shape]) -> list[str]:
+        """Sentences that explain what the formulas cannot show (used by `archcalc explain`)."""
+        return []
+
 
 class Variant:
     """A concrete layer type made from a family base on first use: its `type` tag, class name,
@@ -196,6 +200,14 @@ class Variant:
                      "__qualname__": self.name, "__doc__": f"torch.nn.{self.name}",
                      **self.settings, **{key: default for key, (_, default) in self.fields.items()}}
         return type(self.name, (self.base,), namespace)
+
+
+_AXIS_NAMES = {1: ("F",), 2: ("C", "L"), 3: ("C", "H", "W"), 4: ("C", "D", "H", "W")}
+
+
+def axis_names(rank: int) -> tuple[str, ...]:
+    """Names for the axes of a per-sample shape in explanations: [F], [C, L], [C, H, W], [C, D, H, W]."""
+    return _AXIS_NAMES.get(rank, tuple(f"A{i + 1}" for i in range(rank)))
 
 
 def per_axis(layer: Layer, key: str, raw: int | tuple[int, ...], axes: int) -> tuple[int, ...]:
@@ -222,5 +234,5 @@ def declared_matches(key: str, declared: int | None, actual: Number, what: str) 
 __all__ = [
     "ALIASES", "Axis", "Count", "END", "Flag", "INT64_MAX", "KEEP", "Layer", "MERGE", "Name", "Outcome", "PerAxisCount",
     "PerAxisSize", "SLIDE", "Window",
-    "Real", "Shape", "Size", "Variant", "declared_matches", "describe", "kernel_field", "per_axis", "require_rank",
+    "Real", "Shape", "Size", "Variant", "axis_names", "declared_matches", "describe", "kernel_field", "per_axis", "require_rank",
 ]

@@ -168,6 +168,19 @@ class _ConvNd(Layer):
             layout=SLIDE, windows=windows, warnings=merge_axes(warnings),
         )
 
+    def notes(self, inputs: list[Shape]) -> list[str]:
+        notes = _conv_notes(self, inputs[0][0])
+        if self.padding == "same":
+            kernel = per_axis(self, "kernel_size", self.kernel_size, self.axes)
+            dilation = per_axis(self, "dilation", self.dilation, self.axes)
+            for letter, k, d in zip(axis_letters(self.axes), kernel, dilation):
+                total = d * (k - 1)
+                notes.append(f"padding 'same' along {letter}: D·(K − 1) = {d}·({k} − 1) = {total} padded in all,"
+                             f" {total // 2} before and {total - total // 2} after (PyTorch puts an odd one after)")
+        elif self.padding == "valid":
+            notes.append("padding 'valid' means no padding")
+        return notes
+
 
 def transposed_output(size: Number, kernel: Number, stride: Number, padding: Number, dilation: Number,
                       output_padding: Number) -> Number:
@@ -236,6 +249,22 @@ class _ConvTransposeNd(Layer):
             axes=("C", *letters),
             layout=SLIDE, windows=windows,
         )
+
+    def notes(self, inputs: list[Shape]) -> list[str]:
+        return [*_conv_notes(self, inputs[0][0]),
+                "every input element is scattered through the whole kernel, so MACs are counted on the input side:"
+                " C_in·(input positions)·C_out/groups·(kernel elements)"]
+
+
+def _conv_notes(layer: Layer, channels: int) -> list[str]:
+    notes = []
+    if layer.groups > 1:
+        kind = "depthwise: one filter per input channel" if layer.groups == channels else \
+            f"{layer.groups} groups: each output channel sees C_in/groups = {channels // layer.groups} input channels"
+        notes.append(f"groups = {layer.groups} ({kind})")
+    if not layer.bias:
+        notes.append("bias: false, so no + C_out bias parameters")
+    return notes
 
 
 LAYERS = {

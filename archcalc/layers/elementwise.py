@@ -12,14 +12,14 @@ from pydantic import Field, field_validator
 
 from ..formula import Bind
 from ..problems import LayerError
-from .base import Axis, Count, Flag, Layer, Outcome, Real, Shape, Variant
+from .base import Axis, Count, Flag, Layer, Outcome, Real, Shape, Variant, axis_names
 from .reshape import batch_axis
 
 
 class _ShapePreserving(Layer):
     def evaluate(self, inputs: list[Shape], bind: Bind) -> Outcome:
         shape = inputs[0]
-        return Outcome(shape=list(shape), axes=tuple(f"A{i + 1}" for i in range(len(shape))))
+        return Outcome(shape=list(shape), axes=axis_names(len(shape)))
 
 
 class _InPlace(_ShapePreserving):
@@ -35,6 +35,11 @@ class _Dropout(_InPlace):
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"dropout probability has to be between 0 and 1, got {p}")
         return p
+
+
+    def notes(self, inputs: list[Shape]) -> list[str]:
+        return [f"zeroes elements with probability p = {self.p} while training and scales the rest by 1/(1 − p);"
+                " no parameters, and the identity at inference"]
 
 
 class _Softmax(_ShapePreserving):
@@ -60,7 +65,7 @@ class PReLU(Layer):
             raise LayerError(f"num_parameters is {self.num_parameters:,} but must be 1 or the channel count"
                              f" ({channels:,})", key="num_parameters", code="mismatch")
         return Outcome(shape=list(shape), params=bind("slopes", self.num_parameters),
-                       axes=tuple(f"A{i + 1}" for i in range(len(shape))))
+                       axes=axis_names(len(shape)))
 
 
 LAYERS = {

@@ -12,7 +12,7 @@ from pydantic import Field
 
 from ..formula import Bind, product
 from ..problems import LayerError
-from .base import END, Count, Flag, Layer, Outcome, Shape
+from .base import END, Count, Flag, Layer, Outcome, Shape, axis_names
 
 
 class Linear(Layer):
@@ -43,7 +43,13 @@ class Linear(Layer):
                              f" {product(shape[:-1]):,} positions of the other axes: a flatten before it is often"
                              " what was meant", None, "linear-not-flattened"))
         return Outcome(shape=[*shape[:-1], f_out], params=params, macs=macs,
-                       axes=(*(f"A{i}" for i in range(1, len(shape))), "F"), layout=END, warnings=warnings)
+                       axes=(*axis_names(len(shape))[:-1], "F"), layout=END, warnings=warnings)
+
+    def notes(self, inputs: list[Shape]) -> list[str]:
+        notes = ["a weight matrix F_out × F_in" + (" and a bias vector F_out" if self.bias else ", no bias")]
+        if len(inputs[0]) > 1:
+            notes.append("applied to the last axis, once for each position of the other axes (rows)")
+        return notes
 
 
 LAYERS = {"linear": Linear}

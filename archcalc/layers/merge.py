@@ -14,7 +14,7 @@ from typing import ClassVar, Literal
 
 from ..formula import Bind
 from ..problems import LayerError
-from .base import END, MERGE, Axis, Layer, Outcome, Shape
+from .base import END, MERGE, Axis, Layer, Outcome, Shape, axis_names
 from .reshape import batch_axis
 
 
@@ -32,7 +32,10 @@ class Add(Layer):
         if any(shape != inputs[0] for shape in inputs[1:]):
             raise LayerError(f"inputs must have equal shapes, got {_shapes_text(inputs)}", key="inputs",
                              code="shape-mismatch")
-        return Outcome(shape=list(inputs[0]), axes=tuple(f"A{i + 1}" for i in range(len(inputs[0]))), layout=MERGE)
+        return Outcome(shape=list(inputs[0]), axes=axis_names(len(inputs[0])), layout=MERGE)
+
+    def notes(self, inputs: list[Shape]) -> list[str]:
+        return [f"element-wise sum of {len(inputs)} inputs of equal shape: no parameters, no MACs"]
 
 
 def broadcast(shapes: list[Shape]) -> tuple[int, ...] | None:
@@ -58,7 +61,12 @@ class Mul(Layer):
         if shape is None:
             raise LayerError(f"cannot broadcast {_shapes_text(inputs)}: sizes must be equal or 1 on each"
                              " axis, aligned from the last", key="inputs", code="shape-mismatch")
-        return Outcome(shape=list(shape), axes=tuple(f"A{i + 1}" for i in range(len(shape))), layout=MERGE)
+        return Outcome(shape=list(shape), axes=axis_names(len(shape)), layout=MERGE)
+
+    def notes(self, inputs: list[Shape]) -> list[str]:
+        return ["element-wise product with broadcasting: shapes are aligned from the last axis, and on each axis"
+                " the sizes are equal or one of them is 1 (stretched); " + " · ".join(str(list(s)) for s in inputs)
+                + f" → {list(broadcast(inputs) or ())}"]
 
 
 class Concat(Layer):
@@ -82,13 +90,18 @@ class Concat(Layer):
             if others != [size for i, size in enumerate(inputs[0]) if i != position]:
                 raise LayerError(f"concat along dim {self.dim} needs every other axis equal, got"
                                  f" {_shapes_text(inputs)}", key="inputs", code="shape-mismatch")
-        joined = bind(f"A{axis}_1", inputs[0][position])
+        name = axis_names(rank)[position]
+        joined = bind(f"{name}_1", inputs[0][position])
         for number, shape in enumerate(inputs[1:], start=2):
-            joined = joined + bind(f"A{axis}_{number}", shape[position])
+            joined = joined + bind(f"{name}_{number}", shape[position])
         out = [*inputs[0][:position], joined, *inputs[0][position + 1:]]
         # joining along a spatial axis puts positions side by side: no common receptive field
-        return Outcome(shape=out, axes=tuple(f"A{i + 1}" for i in range(len(out))),
+        return Outcome(shape=out, axes=axis_names(len(out)),
                        layout=MERGE if position == 0 else END)
+
+    def notes(self, inputs: list[Shape]) -> list[str]:
+        return [f"joins {len(inputs)} inputs along dim {self.dim} (batch axis = 0): the sizes on that axis add up,"
+                " every other axis must be equal"]
 
 
 LAYERS = {"add": Add, "mul": Mul, "concat": Concat}

@@ -13,10 +13,11 @@ from pydantic import Field, PlainValidator, WithJsonSchema
 
 from ..formula import Bind, product
 from ..problems import LayerError
-from .conv import axis_letters
 from .base import (
-    Count, Flag, Layer, Outcome, Real, Shape, Variant, _per_axis_checker, _per_axis_schema, declared_matches, require_rank,
+    Count, Flag, Layer, Outcome, Real, Shape, Variant, _per_axis_checker, _per_axis_schema, axis_names,
+    declared_matches, require_rank,
 )
+from .conv import axis_letters
 
 
 def _check_momentum(raw: Any) -> float | None:
@@ -53,6 +54,15 @@ class _BatchNorm(Layer):
                        axes=("C", *(axis_letters(len(shape) - 1) if len(shape) > 1 else ())))
 
 
+    def notes(self, inputs: list[Shape]) -> list[str]:
+        notes = ["params: γ (scale) and β (shift), one each per channel" if self.affine else
+                 "affine: false, so no γ and β parameters"]
+        if self.track_running_stats:
+            notes.append("buffers: running_mean and running_var (C each) and num_batches_tracked (1);"
+                         " PyTorch keeps them in the state dict, but they are not parameters")
+        return notes
+
+
 class LayerNorm(Layer):
     """torch.nn.LayerNorm: normalizes over the trailing `normalized_shape` axes."""
 
@@ -68,12 +78,18 @@ class LayerNorm(Layer):
         if len(normalized) > len(shape) or tuple(shape[len(shape) - len(normalized):]) != normalized:
             raise LayerError(f"normalized_shape {list(normalized)} does not match the trailing axes of the"
                              f" incoming shape {list(shape)}", key="normalized_shape", code="mismatch")
-        elements = product(bind(f"N_{i + 1}", n) for i, n in enumerate(normalized))
+        names = axis_names(len(shape))[len(shape) - len(normalized):]
+        elements = product(bind(name, n) for name, n in zip(names, normalized))
         if not self.elementwise_affine:
             params = 0
         else:
             params = 2 * elements if self.bias else elements
-        return Outcome(shape=list(shape), params=params, axes=tuple(f"A{i}" for i in range(len(shape))))
+        return Outcome(shape=list(shape), params=params, axes=axis_names(len(shape)))
+
+    def notes(self, inputs: list[Shape]) -> list[str]:
+        return ["normalizes over the trailing normalized_shape axes of each sample; params: one γ"
+                + (" and one β" if self.bias else "") + " per normalized element" if self.elementwise_affine else
+                "elementwise_affine: false, so no parameters"]
 
 
 LAYERS = {

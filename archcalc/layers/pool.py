@@ -69,6 +69,16 @@ class _PoolNd(Layer):
                        windows=windows, warnings=merge_axes(warnings))
 
 
+    def notes(self, inputs: list[Shape]) -> list[str]:
+        notes = []
+        if self.stride is None:
+            notes.append("stride not given: it defaults to kernel_size, as in PyTorch")
+        if self.ceil_mode:
+            notes.append("ceil_mode: the output size rounds up, so the last window may run past the padded input;"
+                         " PyTorch drops it if it would start past the input and its left padding, hence the min()")
+        return notes
+
+
 class _MaxPoolNd(_PoolNd):
     dilated: ClassVar[bool] = True
     dilation: PerAxisCount = 1
@@ -131,6 +141,19 @@ class _AdaptivePoolNd(Layer):
         windows = [Window(size // target, size // target, 0) for size, target in sizes] if even else []
         return Outcome(shape=[bind("C", shape[0]), *out_sizes], axes=("C", *letters),
                        layout=SLIDE if even else END, windows=windows)
+
+
+    def notes(self, inputs: list[Shape]) -> list[str]:
+        notes = []
+        wanted = (self.output_size,) * self.axes if not isinstance(self.output_size, tuple) else self.output_size
+        for letter, size, target in zip(axis_letters(self.axes), inputs[0][1:], wanted):
+            target = size if target is None else target
+            windows = [(i * size // target, -(-(i + 1) * size // target)) for i in range(target)]
+            shown = ", ".join(f"[{start}, {end})" for start, end in windows[:4])
+            more = f", … ({target} windows)" if target > 4 else ""
+            notes.append(f"along {letter}, output i pools input [⌊i·I/O⌋, ⌈(i + 1)·I/O⌉) with I = {size}, O = {target}:"
+                         f" {shown}{more}")
+        return notes
 
 
 class _AdaptiveMaxPoolNd(_AdaptivePoolNd):

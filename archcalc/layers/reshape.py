@@ -10,7 +10,7 @@ from typing import Literal
 
 from ..formula import Bind, product
 from ..problems import LayerError
-from .base import END, KEEP, Axis, Layer, Outcome, Shape
+from .base import END, KEEP, Axis, Layer, Outcome, Shape, axis_names
 
 
 def batch_axis(layer: Layer, key: str, dim: int, rank: int) -> int:
@@ -40,10 +40,16 @@ class Flatten(Layer):
             raise LayerError(f"start_dim ({self.start_dim}) comes after end_dim ({self.end_dim})", key="start_dim",
                              code="axis")
         # per-sample axis i is batch axis i + 1
-        merged = product(bind(f"A{axis}", shape[axis - 1]) for axis in range(start, end + 1))
+        names = axis_names(len(shape))
+        merged = product(bind(names[axis - 1], shape[axis - 1]) for axis in range(start, end + 1))
         out = [*shape[:start - 1], merged, *shape[end:]]
         layout = KEEP if start == end else END
-        return Outcome(shape=out, axes=tuple(f"A{i + 1}" for i in range(len(out))), layout=layout)
+        return Outcome(shape=out, axes=axis_names(len(out)), layout=layout)
+
+    def notes(self, inputs: list[Shape]) -> list[str]:
+        start = batch_axis(self, "start_dim", self.start_dim, len(inputs[0]))
+        end = batch_axis(self, "end_dim", self.end_dim, len(inputs[0]))
+        return [f"merges axes {start}..{end} of the input (axis numbers count the batch axis as 0, as in PyTorch)"]
 
 
 LAYERS = {"flatten": Flatten}
