@@ -190,8 +190,10 @@ class _Expander:
     def _local_name(self, entry: SourceDict, position: int, frame: _Frame, default_base: Any) -> str:
         if "name" in entry:
             name = self._evaluate(entry["name"], frame.scope, entry, "name")
-            if isinstance(name, str):
-                return name
+            if not isinstance(name, str) or not name.strip():
+                raise ExpansionError(f"name: expected a non-empty name, got {name!r}", entry, "name",
+                                     code="invalid-value")
+            return name
         base = default_base.lower() if isinstance(default_base, str) else "layer"
         return f"{base}-{position + 1}"
 
@@ -213,14 +215,13 @@ class _Expander:
         return [self._resolve(reference, frame, entry) for reference in inputs]
 
     def _skip(self, entry: SourceDict, position: int, frame: _Frame, previous: str) -> str:
-        """A left-out layer passes its input through: its name, and the next layer's default input,
-        stand for that input."""
+        """A left-out layer passes its (first) input through: its name, and the next layer's default
+        input, stand for that input."""
         name = self._local_name(entry, position, frame, entry.get("block") or entry.get("type"))
         sources = self._sources(entry, frame, previous)
-        if not isinstance(sources, list) or len(sources) != 1:
-            raise ExpansionError(f"{name!r} is left out by its 'if' but has several inputs, so names that refer to"
-                                 " it have no single input to stand for", entry, "if")
-        frame.local[name] = sources[0]
+        if not isinstance(sources, list) or not sources:
+            raise ExpansionError(f"{name!r} is left out by its 'if' and has no input to stand for", entry, "if")
+        frame.local[name] = sources[0]  # a left-out merge stands for its first input
         return sources[0]
 
     def _layer(self, entry: SourceDict, position: int, frame: _Frame, previous: str) -> str:

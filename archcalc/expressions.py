@@ -34,7 +34,7 @@ def make_divisible(value: float, divisor: int = 8, min_value: int | None = None)
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "min": min, "max": max, "abs": abs, "int": int, "round": round, "floor": math.floor, "ceil": math.ceil,
-    "make_divisible": make_divisible,
+    "str": lambda value: _text(value), "make_divisible": make_divisible,
 }
 
 _BINARY = {

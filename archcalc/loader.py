@@ -7,6 +7,7 @@ keys and items. PyYAML's 0-based marks are shifted exactly once, here.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -100,6 +101,11 @@ def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> SourceList:
     return items
 
 
+# YAML 1.1 (PyYAML) reads `1e-5` as a string: its floats need a dot. PyTorch prints `eps=1e-05`,
+# so accept YAML 1.2's exponent floats too.
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"))
 _Loader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 _Loader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
 

@@ -203,7 +203,7 @@ ERRORS = [
         layers:
           - {type: linear, out_features: "${open('x')}"}
         """, "4:20: error: out_features: only these functions can be called: abs, ceil, floor, int,"
-             " make_divisible, max, min, round", id="call-not-allowed"),
+             " make_divisible, max, min, round, str", id="call-not-allowed"),
     pytest.param("""\
         input: [8]
         blocks:
@@ -253,3 +253,37 @@ ERRORS = [
 @pytest.mark.parametrize("text, expected", ERRORS)
 def test_graph_and_block_errors(text, expected, write_spec, capsys):
     assert run_check(write_spec, capsys, text) == (1, [expected])
+
+
+def test_left_out_merge_stands_for_its_first_input():
+    network = archcalc.loads(textwrap.dedent("""\
+        input: [8, 4, 4]
+        blocks:
+          inverted:
+            params: {residual: true}
+            layers:
+              - {name: conv, type: conv2d, out_channels: 8, kernel_size: 1}
+              - {name: add, type: add, inputs: [conv, input], if: "${residual}"}
+              - {name: out, type: relu}
+        layers:
+          - {block: inverted, name: a}
+          - {block: inverted, name: b, with: {residual: false}}
+        """))
+    assert network.layer("a.out").sources == ("a.add",)
+    assert network.layer("b.out").sources == ("b.conv",)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("input: [4]\nvariables: {a: 1}\nlayers:\n  - {name: 5, type: relu}\n",
+     "4:6: error: name: expected a non-empty name, got 5"),
+    ("input: [4]\nvariables: {k: 3}\nlayers:\n  - {name: \"${k}\", type: relu}\n",
+     "4:6: error: name: expected a non-empty name, got 3"),
+], ids=["number", "expression-giving-a-number"])
+def test_names_must_be_text_with_blocks_too(text, expected, write_spec, capsys):
+    assert run_check(write_spec, capsys, text) == (1, [expected])
+
+
+def test_str_builds_names_and_exponent_floats_parse():
+    network = archcalc.loads("input: [4, 8, 8]\nvariables: {k: 7}\nlayers:\n"
+                             "  - {name: \"${'features.' + str(k)}\", type: batchnorm2d, eps: 1e-5}\n")
+    assert network.layers[0].name == "features.7" and network.layers[0].spec.eps == 1e-5

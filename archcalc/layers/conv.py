@@ -58,23 +58,37 @@ _UNITS = {"L": ("position", "positions"), "D": ("slice", "slices"), "H": ("row",
           "W": ("column", "columns")}
 
 
+_COVERAGE_LIMIT = 1_000_000  # taps to enumerate; beyond it (huge inputs) coverage is not checked
+
+
 def window_warnings(letter: str, size: int, kernel: int, stride: int, left: int, right: int, dilation: int,
-                    out: int, what: str = "kernel", tiling: bool = True) -> list[tuple[str, str | None, str, str]]:
-    """Legal but suspicious geometry along one axis: a stride whose windows never reach the last
-    rows of the input (the floor in the output size drops them), and windows that see only padding.
-    What the floor drops inside the right padding is harmless and not reported. Messages say
-    `{axis}` and `{units}` where the axis goes, so that equal findings on several axes can be told
-    once (`merge_axes`)."""
+                    out: int, what: str = "kernel", tiling: bool = True) -> list[tuple[str, str | None, str, str, int]]:
+    """Legal but suspicious geometry along one axis: input positions that no window ever sees
+    (the floor in the output size drops the last ones; a kernel narrower than its stride, or
+    dilation, skips some in between) and windows that see only padding. Padding that no window
+    sees is harmless and not reported. Messages say `{axis}` and `{units}` where the axis goes, so
+    that equal findings on several axes can be told once (`merge_axes`)."""
     found = []
-    span = dilation * (kernel - 1) + 1
-    dropped = (size + left + right - span) % stride
-    lost = dropped - right  # dropped beyond the right padding: real input
-    if tiling and lost > 0:
-        verb = "are" if lost > 1 else "is"
-        padding = f"2·{left}" if left == right else f"{left} + {right}"
-        found.append((f"stride {stride} does not tile the input along {{axis}}: (I + 2·P − D·(K − 1) − 1) mod S ="
-                      f" ({size} + {padding} − {dilation}·({kernel} − 1) − 1) mod {stride} = {dropped}, so the last"
-                      f" {lost} {{units}} of the input {verb} never seen", "stride", "stride-tiling", letter, lost))
+    if out * kernel <= _COVERAGE_LIMIT:
+        seen = {start + tap for start in range(-left, (out - 1) * stride - left + 1, stride)
+                for tap in range(0, dilation * (kernel - 1) + 1, dilation)}
+        seen = {position for position in seen if 0 <= position < size}
+        last = max(seen, default=-1)
+        tail = size - 1 - last
+        between = size - len(seen) - tail
+        if tiling and tail > 0:
+            dropped = (size + left + right - dilation * (kernel - 1) - 1) % stride
+            padding = f"2·{left}" if left == right else f"{left} + {right}"
+            verb = "are" if tail > 1 else "is"
+            found.append((f"stride {stride} does not tile the input along {{axis}}: (I + 2·P − D·(K − 1) − 1) mod S"
+                          f" = ({size} + {padding} − {dilation}·({kernel} − 1) − 1) mod {stride} = {dropped}, so the"
+                          f" last {tail} {{units}} of the input {verb} never seen", "stride", "stride-tiling", letter,
+                          tail))
+        if between > 0:
+            why = (f"the kernel spans {dilation * (kernel - 1) + 1}, less than the stride {stride}"
+                   if dilation * (kernel - 1) + 1 < stride else f"dilation {dilation} leaves gaps between kernel taps")
+            found.append((f"{between} of the {size} input {{units}} along {{axis}} fall between windows and are never"
+                          f" seen: {why}", "stride", "skipped-input", letter, between))
     if left > dilation * (kernel - 1):
         found.append((f"the first {what} window along {{axis}} sees only padding (padding {left} is more than"
                       f" dilation·(kernel − 1) = {dilation * (kernel - 1)})", "padding", "padding-only-window",
