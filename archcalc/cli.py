@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 an invalid spec, 2 a usage error (argparse's own conven
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import sys
 
@@ -53,7 +54,25 @@ def build_parser() -> argparse.ArgumentParser:
                          help="batch size of the memory estimate (default 1); counts stay per sample")
     summary.add_argument("--dtype", choices=list(DTYPE_BYTES), default="float32",
                          help="element type of the memory estimate (default float32)")
+    summary.add_argument("--receptive-field", action="store_true",
+                         help="add receptive-field columns: size, effective stride (jump), centre of the first output")
     summary.set_defaults(run=run_summary)
+
+    explain = commands.add_parser("explain", help="every number as formula, substituted formula and value",
+                                  description="Explain every layer's output shape, parameters and MACs: the general"
+                                              " formula, the same formula with the layer's numbers, and the result.")
+    explain.add_argument("spec", metavar="SPEC", help="a YAML spec file")
+    explain.add_argument("--layer", action="append", metavar="NAME", default=[],
+                         help="explain only this layer (repeatable)")
+    explain.add_argument("--format", choices=["text", "markdown", "json"], default="text",
+                         help="text (Unicode), markdown (with LaTeX math) or json")
+    explain.set_defaults(run=run_explain)
+
+    formulas = commands.add_parser("formulas", help="the formula reference of every layer type",
+                                   description="Print the formulas of every layer type, with a worked example each"
+                                               " (docs/formulas.md is this command's markdown output).")
+    formulas.add_argument("--format", choices=["text", "markdown"], default="text")
+    formulas.set_defaults(run=run_formulas)
 
     check = commands.add_parser("check", help="validate spec files and folders (for CI)",
                                 description="Validate every spec; print PATH:LINE:COL problems."
@@ -77,9 +96,36 @@ def run_summary(args: argparse.Namespace) -> int:
     except SpecError as error:
         print_problems(error.problems)
         return EXIT_INVALID
-    summary = network.summary(batch_size=args.batch_size, dtype=args.dtype)
+    summary = network.summary(batch_size=args.batch_size, dtype=args.dtype, receptive_field=args.receptive_field)
     sys.stdout.write(SUMMARY_FORMATS[args.format](summary))
     print_problems(network.warnings)
+    return EXIT_OK
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    from .explain import explain
+    from .report.explain_format import EXPLAIN_FORMATS
+
+    try:
+        network = load(args.spec)
+    except SpecError as error:
+        print_problems(error.problems)
+        return EXIT_INVALID
+    known = [layer.name for layer in network.layers]
+    for name in args.layer:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            print(f"archcalc explain: error: {args.spec} has no layer named {name!r}{hint}", file=sys.stderr)
+            return EXIT_USAGE
+    sys.stdout.write(EXPLAIN_FORMATS[args.format](explain(network, args.layer)))
+    return EXIT_OK
+
+
+def run_formulas(args: argparse.Namespace) -> int:
+    from .reference import render_reference
+
+    sys.stdout.write(render_reference(args.format))
     return EXIT_OK
 
 

@@ -111,8 +111,8 @@ class Network:
                 return layer
         raise KeyError(name)
 
-    def summary(self, batch_size: int = 1, dtype: str = "float32") -> Summary:
-        return Summary(self, batch_size, dtype)
+    def summary(self, batch_size: int = 1, dtype: str = "float32", receptive_field: bool = False) -> Summary:
+        return Summary(self, batch_size, dtype, receptive_field)
 
 
 @dataclass(frozen=True)
@@ -122,6 +122,7 @@ class Summary:
     network: Network
     batch_size: int = 1
     dtype: str = "float32"
+    receptive_field: bool = False  # whether formatters show receptive-field columns
 
     def __post_init__(self) -> None:
         if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
@@ -146,6 +147,12 @@ class Summary:
         return self.network.totals
 
     @cached_property
+    def receptive_fields(self) -> dict[str, Any]:
+        from .receptive import receptive_fields
+
+        return receptive_fields(self.network)
+
+    @cached_property
     def memory(self) -> MemoryEstimate:
         size = DTYPE_BYTES[self.dtype]
         outputs = sum(layer.output_elements for layer in self.layers)
@@ -160,7 +167,8 @@ class Summary:
     def to_dict(self) -> dict[str, Any]:
         """The JSON document of contract §4, with a few extra keys."""
         totals, memory = self.totals, self.memory
-        return {
+        fields = self.receptive_fields if self.receptive_field else {}
+        document = {
             "name": self.name,
             "input_shape": list(self.input_shape),
             "output_shape": list(self.network.output_shape),
@@ -169,6 +177,7 @@ class Summary:
                     "name": layer.name, "type": layer.type, "inputs": list(layer.sources),
                     "output_shape": list(layer.output_shape), "params": layer.params,
                     "trainable_params": layer.trainable_params, "macs": layer.macs, "buffers": layer.buffers,
+                    **({"receptive_field": _field_json(fields.get(layer.name))} if self.receptive_field else {}),
                 }
                 for layer in self.layers
             ],
@@ -188,6 +197,15 @@ class Summary:
                 "total_bytes": memory.total_bytes,
             },
         }
+        return document
+
+
+def _field_json(field: Any) -> Any:
+    if field is None:
+        return None
+    return {"axes": list(field.axes), "size": [axis.size for axis in field.fields],
+            "stride": [axis.stride for axis in field.fields], "padding": [axis.padding for axis in field.fields],
+            "center": [float(axis.center) for axis in field.fields]}
 
 
 __all__ = ["DTYPE_BYTES", "LayerResult", "MemoryEstimate", "Network", "Summary", "Totals"]

@@ -162,7 +162,7 @@ class _ConvNd(Layer):
             if self.padding == "same":
                 check_window_fits(self, letter, size, size + d * (k - 1), span)
                 out = sliding_output_lr(bind(f"{letter}_in", size), bind(f"K_{sub}", k), bind(f"S_{sub}", s),
-                                        bind(f"P_{sub}left", left), bind(f"P_{sub}right", d * (k - 1) - left),
+                                        bind("P_before", left), bind("P_after", d * (k - 1) - left),
                                         bind(f"D_{sub}", d))
             else:
                 check_window_fits(self, letter, size, size + 2 * p, span)
@@ -288,6 +288,24 @@ LAYERS = {
     "conv1d": Variant(_ConvNd, "Conv1d", axes=1),
     "conv2d": Variant(_ConvNd, "Conv2d", axes=2),
     "conv3d": Variant(_ConvNd, "Conv3d", axes=3),
+}
+
+# Worked examples for the formula reference (docs/formulas.md): (case, arguments, input shapes).
+EXAMPLES = {
+    "conv1d": [("", {"out_channels": 8, "kernel_size": 5, "stride": 2, "padding": 2}, [[4, 50]])],
+    "conv2d": [("", {"out_channels": 6, "kernel_size": 5}, [[1, 28, 28]]),
+               ("stride, padding and dilation", {"out_channels": 32, "kernel_size": 3, "stride": 2, "padding": 2,
+                                                 "dilation": 2}, [[16, 32, 32]]),
+               ("grouped (depthwise), no bias", {"out_channels": 32, "kernel_size": 3, "padding": 1, "groups": 32,
+                                                 "bias": False}, [[32, 56, 56]]),
+               ("padding 'same' with an even kernel", {"out_channels": 8, "kernel_size": 4, "padding": "same"},
+                [[3, 10, 10]])],
+    "conv3d": [("", {"out_channels": 8, "kernel_size": 3, "stride": [1, 2, 2], "padding": 1}, [[3, 8, 32, 32]])],
+    "convtranspose1d": [("", {"out_channels": 6, "kernel_size": 5, "stride": 3}, [[4, 10]])],
+    "convtranspose2d": [("", {"out_channels": 32, "kernel_size": 3, "stride": 2, "padding": 1,
+                              "output_padding": 1}, [[64, 16, 16]])],
+    "convtranspose3d": [("", {"out_channels": 2, "kernel_size": 3, "stride": 2, "padding": 1, "output_padding": 1},
+                         [[4, 3, 4, 5]])],
 }
 
 __all__ = ["LAYERS", "axis_letters", "check_window_fits", "sliding_output", "sliding_output_lr", "transposed_output",

@@ -90,4 +90,10 @@ LAYERS = {
     "prelu": PReLU,
 }
 
+# Worked examples for the formula reference (docs/formulas.md): (case, arguments, input shapes).
+EXAMPLES = {tag: [("", {}, [[64, 28, 28]])] for tag in LAYERS}
+EXAMPLES["prelu"] = [("one slope per channel", {"num_parameters": 64}, [[64, 28, 28]])]
+EXAMPLES["softmax"] = [("", {"dim": 1}, [[10]])]
+EXAMPLES["logsoftmax"] = [("", {"dim": 1}, [[10]])]
+
 __all__ = ["LAYERS", "PReLU"]

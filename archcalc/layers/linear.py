@@ -54,4 +54,10 @@ class Linear(Layer):
 
 LAYERS = {"linear": Linear}
 
+# Worked examples for the formula reference (docs/formulas.md): (case, arguments, input shapes).
+EXAMPLES = {
+    "linear": [("", {"out_features": 120}, [[400]]),
+               ("on a sequence (last axis)", {"out_features": 64, "bias": False}, [[10, 32]])],
+}
+
 __all__ = ["LAYERS", "Linear"]

@@ -106,4 +106,11 @@ class Concat(Layer):
 
 LAYERS = {"add": Add, "mul": Mul, "concat": Concat}
 
+# Worked examples for the formula reference (docs/formulas.md): (case, arguments, input shapes).
+EXAMPLES = {
+    "add": [("", {}, [[256, 56, 56], [256, 56, 56]])],
+    "mul": [("squeeze-excitation", {}, [[96, 28, 28], [96, 1, 1]])],
+    "concat": [("", {}, [[64, 28, 28], [32, 28, 28], [32, 28, 28]])],
+}
+
 __all__ = ["Add", "Concat", "LAYERS", "Mul", "broadcast"]

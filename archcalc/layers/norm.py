@@ -99,4 +99,12 @@ LAYERS = {
     "layernorm": LayerNorm,
 }
 
+# Worked examples for the formula reference (docs/formulas.md): (case, arguments, input shapes).
+EXAMPLES = {
+    "batchnorm1d": [("", {}, [[64, 100]])],
+    "batchnorm2d": [("", {}, [[64, 56, 56]]), ("affine false", {"affine": False}, [[64, 56, 56]])],
+    "batchnorm3d": [("", {}, [[16, 4, 8, 8]])],
+    "layernorm": [("", {"normalized_shape": 512}, [[49, 512]])],
+}
+
 __all__ = ["LAYERS", "LayerNorm"]

@@ -175,4 +175,21 @@ LAYERS = {
     "adaptivemaxpool2d": Variant(_AdaptiveMaxPoolNd, "AdaptiveMaxPool2d", axes=2),
 }
 
+# Worked examples for the formula reference (docs/formulas.md): (case, arguments, input shapes).
+EXAMPLES = {
+    "maxpool1d": [("", {"kernel_size": 3, "stride": 2}, [[16, 50]])],
+    "maxpool2d": [("", {"kernel_size": 3, "stride": 2, "padding": 1}, [[64, 112, 112]]),
+                  ("ceil_mode", {"kernel_size": 2, "stride": 2, "padding": 1, "ceil_mode": True}, [[8, 5, 5]])],
+    "maxpool3d": [("", {"kernel_size": 2}, [[8, 4, 16, 16]])],
+    "avgpool1d": [("", {"kernel_size": 4}, [[16, 50]])],
+    "avgpool2d": [("", {"kernel_size": 2, "stride": 2}, [[64, 7, 7]]),
+                  ("ceil_mode", {"kernel_size": 3, "stride": 2, "ceil_mode": True}, [[96, 54, 54]])],
+    "avgpool3d": [("", {"kernel_size": 2}, [[8, 4, 16, 16]])],
+    "adaptiveavgpool1d": [("", {"output_size": 4}, [[16, 10]])],
+    "adaptiveavgpool2d": [("global", {"output_size": 1}, [[512, 7, 7]]),
+                          ("uneven windows", {"output_size": [3, 2]}, [[8, 7, 5]])],
+    "adaptiveavgpool3d": [("", {"output_size": 1}, [[8, 4, 7, 7]])],
+    "adaptivemaxpool2d": [("", {"output_size": 2}, [[8, 5, 5]])],
+}
+
 __all__ = ["LAYERS", "pooled_ceil"]

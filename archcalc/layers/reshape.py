@@ -54,4 +54,9 @@ class Flatten(Layer):
 
 LAYERS = {"flatten": Flatten}
 
+# Worked examples for the formula reference (docs/formulas.md): (case, arguments, input shapes).
+EXAMPLES = {
+    "flatten": [("", {}, [[16, 5, 5]]), ("start_dim 2", {"start_dim": 2}, [[64, 7, 7]])],
+}
+
 __all__ = ["Flatten", "LAYERS", "batch_axis"]

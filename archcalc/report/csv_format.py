@@ -13,10 +13,15 @@ HEADER = ("name", "type", "inputs", "output_shape", "params", "trainable_params"
 def render(summary: Summary) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(HEADER)
+    fields = summary.receptive_fields if summary.receptive_field else None
+    writer.writerow(HEADER + (("rf_size", "rf_stride", "rf_center") if fields is not None else ()))
     for layer in summary.layers:
-        writer.writerow((layer.name, layer.type, " ".join(layer.sources), "x".join(map(str, layer.output_shape)),
-                         layer.params, layer.trainable_params, layer.macs, layer.flops, layer.buffers))
+        row = [layer.name, layer.type, " ".join(layer.sources), "x".join(map(str, layer.output_shape)),
+               layer.params, layer.trainable_params, layer.macs, layer.flops, layer.buffers]
+        if fields is not None:
+            field = fields.get(layer.name)
+            row += ["", "", ""] if field is None else [field.text("size"), field.text("stride"), field.text("center")]
+        writer.writerow(row)
     return buffer.getvalue()
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from ..explain import Explanation, Quantity
 from ..formula import LATEX, TEXT
 from ..receptive import ReceptiveField
+from ..results import _field_json as field_json
 from .numbers import shape_text
 
 
@@ -79,14 +80,6 @@ def markdown(explanations: list[Explanation]) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
-def _field_json(field: ReceptiveField | None) -> Any:
-    if field is None:
-        return None
-    return {"axes": list(field.axes), "size": [axis.size for axis in field.fields],
-            "stride": [axis.stride for axis in field.fields], "padding": [axis.padding for axis in field.fields],
-            "center": [float(axis.center) for axis in field.fields]}
-
-
 def json_document(explanations: list[Explanation]) -> str:
     layers = []
     for explanation in explanations:
@@ -99,7 +92,7 @@ def json_document(explanations: list[Explanation]) -> str:
                             "value": quantity.value, "note": quantity.note or None}
                            for quantity in explanation.quantities],
             "notes": list(explanation.notes),
-            "receptive_field": _field_json(explanation.receptive_field),
+            "receptive_field": field_json(explanation.receptive_field),
             "warnings": [warning.message for warning in explanation.warnings],
         })
     return json.dumps({"layers": layers}, indent=2, ensure_ascii=False) + "\n"

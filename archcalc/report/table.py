@@ -27,6 +27,10 @@ def columns(summary: Summary) -> list[tuple[str, str, list[str]]]:
         table.append(("Trainable", ">", ["" if not layer.params else "yes" if layer.spec.trainable else "frozen"
                                          for layer in layers]))
     table.append(("MACs", ">", [grouped(layer.macs) for layer in layers]))
+    if summary.receptive_field:
+        fields = [summary.receptive_fields.get(layer.name) for layer in layers]
+        for title, what in (("RF size", "size"), ("RF jump", "stride"), ("RF center", "center")):
+            table.append((title, ">", ["" if field is None else field.text(what) for field in fields]))
     return table
 
 
