@@ -97,7 +97,7 @@ TORCH_CLASS: dict[str, type[nn.Module]] = {
 
 # Input-size constructor arguments archcalc infers: argument name, and how torch reads it off the input.
 INFERRED: dict[str, tuple[str, Callable[[tuple[int, ...]], int]]] = {
-    **{kind: ("in_channels", lambda shape: shape[0]) for kind in TORCH_CLASS if kind.startswith(("conv",))},
+    **{kind: ("in_channels", lambda shape: shape[0]) for kind in TORCH_CLASS if kind.startswith("conv")},
     **{kind: ("num_features", lambda shape: shape[0]) for kind in TORCH_CLASS if kind.startswith("batchnorm")},
     "linear": ("in_features", lambda shape: shape[-1]),
 }
@@ -160,9 +160,8 @@ def run_layers(network: archcalc.Network) -> Run:
                     out = first_tensor(module(*inputs))
             except Exception as error:  # noqa: BLE001 - reported by the test of this layer
                 return Run(network, measured, (layer.name, f"{type(error).__name__}: {error}"))
-            flops = counter.get_total_flops()
-            assert flops % 2 == 0, f"{layer.name}: odd FLOP count {flops}"
-            measured[layer.name] = Measured(tuple(out.shape[1:]), *parameter_counts(module), flops // 2)
+            macs = counter.get_total_flops() // 2
+            measured[layer.name] = Measured(tuple(out.shape[1:]), *parameter_counts(module), macs)
             values[layer.name] = out
             for source in set(layer.sources):
                 if last_use[source] == i:
