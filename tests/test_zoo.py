@@ -1,0 +1,61 @@
+"""The spec zoo against published tables.
+
+Parameters must equal torchvision's exactly; MACs must round to torchvision's "GFLOPS" column (which
+counts multiply-accumulates) at its published precision. Both columns: torchvision's model
+documentation table (https://pytorch.org/vision/stable/models.html), the same figures as each
+weight's meta["num_params"] and meta["_ops"] in torchvision 0.29. The exact MACs are
+FlopCounterMode / 2 of torchvision 0.29.1's model at 1×3×224×224 (torch 2.14.1), measured when
+the specs were written.
+"""
+
+import pytest
+
+import archcalc
+from conftest import REPO
+
+ZOO = [
+    # (spec, published params, published GFLOPS, exact MACs from torchvision)
+    ("alexnet", 61_100_840, 0.71, 714_188_480),
+    ("vgg16", 138_357_544, 15.47, 15_470_264_320),
+    ("vgg11_bn", 132_868_840, 7.61, 7_609_090_048),
+    ("resnet18", 11_689_512, 1.81, 1_814_073_344),
+    ("resnet50", 25_557_032, 4.09, 4_089_184_256),
+    ("resnext50_32x4d", 25_028_904, 4.23, 4_230_479_872),
+    ("squeezenet1_1", 1_235_496, 0.35, 349_151_936),
+]
+
+
+@pytest.mark.parametrize("spec, params, gflops, macs", ZOO, ids=[row[0] for row in ZOO])
+def test_zoo_matches_torchvision(spec, params, gflops, macs):
+    network = archcalc.load(REPO / "specs" / f"{spec}.yaml")
+    assert network.totals.params == params
+    assert round(network.totals.macs / 1e9, 2) == gflops
+    assert network.totals.macs == macs
+    assert network.output_shape == (1000,)
+
+
+def test_lenet5_matches_the_tutorial():
+    """LeNet-5 on 32x32: 2,572 conv + 59,134 linear parameters ("How to calculate number of trainable parameters?")."""
+    network = archcalc.load(REPO / "specs" / "lenet5.yaml")
+    conv = sum(layer.params for layer in network.layers if layer.type == "conv2d")
+    linear = sum(layer.params for layer in network.layers if layer.type == "linear")
+    assert (conv, linear, network.totals.params) == (2_572, 59_134, 61_706)
+
+
+@pytest.mark.parametrize("flat, blocks", [("resnet18_flat", "resnet18")])
+def test_generated_flat_spec_equals_the_block_spec(flat, blocks):
+    """tests/specs/flat/ holds specs written as a code generator writes them (tools/fx_to_spec.py: one layer
+    per torch.fx node, every input named); the readable block specs must give the same network."""
+    flat_network = archcalc.load(REPO / "tests" / "specs" / "flat" / f"{flat}.yaml")
+    block_network = archcalc.load(REPO / "specs" / f"{blocks}.yaml")
+    assert flat_network.totals == block_network.totals
+    assert [(layer.name, layer.type, layer.sources, layer.output_shape, layer.params, layer.macs)
+            for layer in flat_network.layers] == \
+           [(layer.name, layer.type, layer.sources, layer.output_shape, layer.params, layer.macs)
+            for layer in block_network.layers]
+
+
+def test_every_bundled_spec_names_its_source():
+    for spec in sorted((REPO / "specs").glob("*.yaml")):
+        header = spec.read_text(encoding="utf-8").split("\nname:")[0]
+        assert header.startswith("#") and any(word in header for word in ("torchvision", "Source", "et al.")), spec
