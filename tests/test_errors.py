@@ -192,3 +192,31 @@ def test_missing_file(tmp_path, capsys):
     spec = tmp_path / "nowhere.yaml"
     assert main(["summary", str(spec)]) == 1
     assert capsys.readouterr().err.splitlines() == [f"{spec}:1:1: error: no such file"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("input: [1, 2, 8, 8]\nlayers:\n  - {type: avgpool3d, kernel_size: 3, padding: 1}\n",
+     "3:23: error: avgpool3d 'avgpool3d-1': input size 2 along D is smaller than kernel size 3 (PyTorch's avgpool3d"
+     " checks the unpadded input)"),
+    ("input: [2, 3]\nlayers:\n  - {type: conv1d, out_channels: 3, kernel_size: 3, padding: 3, padding_mode: reflect}\n",
+     "3:53: error: conv1d 'conv1d-1': padding_mode reflect needs padding smaller than the input along L, got padding 3"
+     " for size 3"),
+    ("input: [4, 10]\nlayers:\n  - {type: adaptiveavgpool1d, output_size: [null]}\n",
+     "3:31: error: adaptiveavgpool1d 'adaptiveavgpool1d-1': output_size of a 1d adaptive pooling must be an integer"
+     " (PyTorch takes no null there)"),
+    ("input: [4, 8, 8]\nlayers:\n  - {type: dropout1d}\n",
+     "3:5: error: dropout1d 'dropout1d-1': dropout1d expects a [C, L] input per sample, got shape [4, 8, 8] (3 axes)"),
+], ids=["avgpool3d-unpadded", "reflect-padding", "adaptive1d-null", "dropout1d-rank"])
+def test_inputs_pytorch_refuses(text, expected, write_spec, capsys):
+    """Found by running thousands of random layers through PyTorch (tests/test_torch_crosscheck.py's builder)."""
+    spec = write_spec(text)
+    assert main(["summary", str(spec)]) == 1
+    assert capsys.readouterr().err.splitlines() == [f"{spec}:{expected}"]
+
+
+def test_ceil_mode_window_may_be_larger_than_the_input():
+    import archcalc
+
+    summary = archcalc.analyze({"input": [1, 2, 2], "layers": [{"type": "maxpool2d", "kernel_size": 3, "stride": 2,
+                                                                 "ceil_mode": True}]})
+    assert summary.layers[0].output_shape == (1, 1, 1)  # torch.nn.MaxPool2d(3, 2, ceil_mode=True) on 1x1x2x2

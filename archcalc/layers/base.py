@@ -222,7 +222,7 @@ def per_axis(layer: Layer, key: str, raw: int | tuple[int, ...], axes: int) -> t
 def require_rank(layer: Layer, shape: Shape, ranks: Sequence[int], meaning: str) -> None:
     if len(shape) not in ranks:
         raise LayerError(f"{layer.type} expects a {meaning} input per sample, got shape {list(shape)}"
-                         f" ({len(shape)} axis{'es' * (len(shape) != 1)})", code="rank")
+                         f" ({len(shape)} {'axis' if len(shape) == 1 else 'axes'})", code="rank")
 
 
 def declared_matches(key: str, declared: int | None, actual: Number, what: str) -> None:

@@ -159,6 +159,12 @@ class _ConvNd(Layer):
             span = d * (k - 1) + 1
             left, right = (d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2) if self.padding == "same" else (p, p)
             windows.append(Window(k, s, left, d))
+            if self.padding_mode == "reflect" and max(left, right) >= size:
+                raise LayerError(f"padding_mode reflect needs padding smaller than the input along {letter}, got"
+                                 f" padding {max(left, right)} for size {size}", key="padding", code="argument")
+            if self.padding_mode == "circular" and max(left, right) > size:
+                raise LayerError(f"padding_mode circular cannot wrap around more than once along {letter}: padding"
+                                 f" {max(left, right)} for size {size}", key="padding", code="argument")
             if self.padding == "same":
                 check_window_fits(self, letter, size, size + d * (k - 1), span)
                 out = sliding_output_lr(bind(f"{letter}_in", size), bind(f"K_{sub}", k), bind(f"S_{sub}", s),

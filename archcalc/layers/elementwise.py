@@ -6,13 +6,13 @@ Only PReLU has parameters: one slope, or one per channel.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator
 
 from ..formula import Bind
 from ..problems import LayerError
-from .base import Axis, Count, Flag, Layer, Outcome, Real, Shape, Variant, axis_names
+from .base import Axis, Count, Flag, Layer, Outcome, Real, Shape, Variant, axis_names, require_rank
 from .reshape import batch_axis
 
 
@@ -27,7 +27,13 @@ class _InPlace(_ShapePreserving):
 
 
 class _Dropout(_InPlace):
+    ranks: ClassVar[tuple[int, ...] | None] = None  # per-sample ranks PyTorch accepts (channel-wise dropout)
     p: Real = 0.5
+
+    def evaluate(self, inputs: list[Shape], bind: Bind) -> Outcome:
+        if self.ranks is not None:
+            require_rank(self, inputs[0], self.ranks, {2: "[C, L]", 3: "[C, H, W]", 4: "[C, D, H, W]"}[self.ranks[0]])
+        return super().evaluate(inputs, bind)
 
     @field_validator("p")
     @classmethod
@@ -71,9 +77,9 @@ class PReLU(Layer):
 LAYERS = {
     "identity": Variant(_ShapePreserving, "Identity"),
     "dropout": Variant(_Dropout, "Dropout"),
-    "dropout1d": Variant(_Dropout, "Dropout1d"),
-    "dropout2d": Variant(_Dropout, "Dropout2d"),
-    "dropout3d": Variant(_Dropout, "Dropout3d"),
+    "dropout1d": Variant(_Dropout, "Dropout1d", ranks=(2,)),
+    "dropout2d": Variant(_Dropout, "Dropout2d", ranks=(3,)),
+    "dropout3d": Variant(_Dropout, "Dropout3d", ranks=(4,)),
     "relu": Variant(_InPlace, "ReLU"),
     "relu6": Variant(_InPlace, "ReLU6"),
     "leakyrelu": Variant(_InPlace, "LeakyReLU", {"negative_slope": (Real, 0.01)}),
@@ -92,6 +98,8 @@ LAYERS = {
 
 # Worked examples for the formula reference (docs/formulas.md): (case, arguments, input shapes).
 EXAMPLES = {tag: [("", {}, [[64, 28, 28]])] for tag in LAYERS}
+EXAMPLES["dropout1d"] = [("", {}, [[64, 100]])]
+EXAMPLES["dropout3d"] = [("", {}, [[16, 4, 8, 8]])]
 EXAMPLES["prelu"] = [("one slope per channel", {"num_parameters": 64}, [[64, 28, 28]])]
 EXAMPLES["softmax"] = [("", {"dim": 1}, [[10]])]
 EXAMPLES["logsoftmax"] = [("", {"dim": 1}, [[10]])]

@@ -57,6 +57,11 @@ class Mul(Layer):
     arity: ClassVar[int | None] = None
 
     def evaluate(self, inputs: list[Shape], bind: Bind) -> Outcome:
+        if any(len(shape) != len(inputs[0]) for shape in inputs):
+            # with the batch axis in front, a shorter shape would align its batch axis with a feature axis
+            raise LayerError(f"inputs must have the same number of axes, got {_shapes_text(inputs)} (with the batch"
+                             " axis in front, PyTorch would broadcast the batch against a feature axis)",
+                             key="inputs", code="shape-mismatch")
         shape = broadcast(inputs)
         if shape is None:
             raise LayerError(f"cannot broadcast {_shapes_text(inputs)}: sizes must be equal or 1 on each"

@@ -33,6 +33,7 @@ def pooled_ceil(size: Number, kernel: Number, stride: Number, padding: Number, d
 class _PoolNd(Layer):
     axes: ClassVar[int]
     dilated: ClassVar[bool]
+    unpadded_check: ClassVar[bool] = False
 
     kernel_size: PerAxisCount = kernel_field()
     stride: PerAxisCount | None = Field(default=None, description="Defaults to kernel_size, as in PyTorch.")
@@ -56,11 +57,18 @@ class _PoolNd(Layer):
                 raise LayerError(f"padding {p} is more than half the kernel size {k} along {letter}"
                                  " (PyTorch requires padding ≤ kernel_size / 2)", key="padding", code="argument")
             span = d * (k - 1) + 1
-            check_window_fits(self, letter, size, size + 2 * p, span, what="pooling window")
+            if not self.ceil_mode:
+                check_window_fits(self, letter, size, size + 2 * p, span, what="pooling window")
+            if self.unpadded_check and size < k:
+                raise LayerError(f"input size {size} along {letter} is smaller than kernel size {k} (PyTorch's"
+                                 f" {self.type} checks the unpadded input)", key="kernel_size", code="too-small")
             sub = letter.lower()
             terms = (bind(f"{letter}_in", size), bind(f"K_{sub}", k), bind(f"S_{sub}", s), bind(f"P_{sub}", p),
                      bind(f"D_{sub}", d) if self.dilated else 1)
             out = pooled_ceil(*terms) if self.ceil_mode else sliding_output(*terms)
+            if value(out) < 1:
+                raise LayerError(f"output size along {letter} would be {value(out)}: the pooling window (span {span})"
+                                 f" does not fit the padded input ({size + 2 * p})", key="kernel_size", code="too-small")
             out_sizes.append(out)
             windows.append(Window(k, s, p, d))
             warnings += window_warnings(letter, size, k, s, p, p, d, value(out), what="pooling",
@@ -129,6 +137,9 @@ class _AdaptivePoolNd(Layer):
         letters = axis_letters(self.axes)
         require_rank(self, shape, (self.axes + 1,), f"[C, {', '.join(letters)}]")
         wanted = (self.output_size,) * self.axes if not isinstance(self.output_size, tuple) else self.output_size
+        if self.axes == 1 and None in wanted:
+            raise LayerError("output_size of a 1d adaptive pooling must be an integer (PyTorch takes no null there)",
+                             key="output_size", code="argument")
         if len(wanted) != self.axes:
             raise LayerError(f"output_size has {len(wanted)} values but {self.type} has {self.axes} spatial axes",
                              key="output_size", code="argument")
@@ -168,7 +179,7 @@ LAYERS = {
     "maxpool3d": Variant(_MaxPoolNd, "MaxPool3d", axes=3),
     "avgpool1d": Variant(_AvgPoolNd, "AvgPool1d", axes=1),
     "avgpool2d": Variant(_AvgPoolNd, "AvgPool2d", _divisor, axes=2),
-    "avgpool3d": Variant(_AvgPoolNd, "AvgPool3d", _divisor, axes=3),
+    "avgpool3d": Variant(_AvgPoolNd, "AvgPool3d", _divisor, axes=3, unpadded_check=True),
     "adaptiveavgpool1d": Variant(_AdaptivePoolNd, "AdaptiveAvgPool1d", axes=1),
     "adaptiveavgpool2d": Variant(_AdaptivePoolNd, "AdaptiveAvgPool2d", axes=2),
     "adaptiveavgpool3d": Variant(_AdaptivePoolNd, "AdaptiveAvgPool3d", axes=3),

@@ -55,7 +55,7 @@ MERGES = [
     pytest.param({"type": "add"}, [[8, 4, 4], [8, 4, 4], [8, 4, 4]], [8, 4, 4], id="add-three"),
     pytest.param({"type": "mul"}, [[8, 4, 4], [8, 1, 1]], [8, 4, 4], id="mul-squeeze-excitation"),
     pytest.param({"type": "mul"}, [[1, 5], [3, 1]], [3, 5], id="mul-broadcast-both"),
-    pytest.param({"type": "mul"}, [[2, 3, 4], [4]], [2, 3, 4], id="mul-trailing-alignment"),
+    pytest.param({"type": "mul"}, [[2, 3, 4], [1, 1, 4]], [2, 3, 4], id="mul-trailing-alignment"),
     pytest.param({"type": "concat"}, [[8, 4, 4], [16, 4, 4]], [24, 4, 4], id="concat-channels"),
     pytest.param({"type": "concat", "dim": 3}, [[8, 4, 4], [8, 4, 2]], [8, 4, 6], id="concat-width"),
     pytest.param({"type": "concat", "dim": -1}, [[10, 3], [10, 5], [10, 1]], [10, 9], id="concat-last"),
@@ -80,3 +80,13 @@ def test_squeeze_excitation_in_a_spec():
     ]})
     assert summary.network.layer("scale").output_shape == (16, 8, 8)
     assert summary.totals.params == (16 + 1) * 4 + (4 + 1) * 16
+
+
+def test_mul_of_different_ranks_is_refused():
+    """[5] * [3, 5] works in PyTorch at batch 1 only: with the batch axis, [N, 5] * [N, 3, 5] aligns N with 3."""
+    import pytest as _pytest
+    from archcalc.problems import LayerError
+
+    layer = layer_class("mul").model_validate({"type": "mul"})
+    with _pytest.raises(LayerError, match="same number of axes"):
+        layer.evaluate([(5,), (3, 5)], plain)
