@@ -110,12 +110,51 @@ _Loader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 _Loader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
 
 
+MAX_DEPTH = 100           # nesting of collections; libyaml's recursive composer crashes on very deep input
+MAX_VALUES = 1_000_000    # values after aliases are expanded ("billion laughs")
+_QUOTED = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\n]|\'\')*\'|#[^\n]*')
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def _check_depth(text: str) -> None:
+    """Refuse deeply nested documents before libyaml sees them (it recurses in C and can overflow)."""
+    depth = deepest = 0
+    for bracket in _BRACKETS.findall(_QUOTED.sub("", text)):
+        depth = max(0, depth + (1 if bracket in "[{" else -1))
+        deepest = max(deepest, depth)
+    if deepest > MAX_DEPTH:
+        raise YamlProblem(f"the document nests more than {MAX_DEPTH} levels of [ ] or {{ }}", (1, 1), code="too-deep")
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.lstrip(" -")
+        if len(line) - len(stripped) > 4 * MAX_DEPTH:
+            raise YamlProblem(f"line {number} is indented or nested more than {4 * MAX_DEPTH} columns deep",
+                              (number, 1), code="too-deep")
+
+
+def _expanded_size(data: Any, limit: int) -> int:
+    """How many values `data` holds with every alias expanded, counting shared parts once per use."""
+    sizes: dict[int, int] = {}
+
+    def size(value: Any) -> int:
+        if not isinstance(value, (list, dict)):
+            return 1
+        known = sizes.get(id(value))
+        if known is None:
+            children = value.values() if isinstance(value, dict) else value
+            known = sizes[id(value)] = min(limit + 1, 1 + sum(size(child) for child in children))
+        return known
+    return size(data)
+
+
 def parse_yaml(text: str) -> Any:
     """Parse one YAML document; raises YamlProblem with a 1-based position."""
+    _check_depth(text)
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader derives from the safe loader
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader derives from the safe loader
     except YamlProblem:
         raise
+    except RecursionError:
+        raise YamlProblem("the document is nested too deeply", (1, 1), code="too-deep") from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         position = _position(mark) if mark is not None else (1, 1)
@@ -129,6 +168,10 @@ def parse_yaml(text: str) -> Any:
         raise YamlProblem(f"invalid YAML: {what}{context}", position) from None
     except yaml.YAMLError as error:
         raise YamlProblem(f"invalid YAML: {error}", (1, 1)) from None
+    if "*" in text and _expanded_size(data, MAX_VALUES) > MAX_VALUES:
+        raise YamlProblem(f"YAML aliases expand this document to more than {MAX_VALUES:,} values (an alias bomb?)",
+                          (1, 1), code="alias-bomb")
+    return data
 
 
 def _character_at(text: str, position: Mark) -> str:
