@@ -49,9 +49,9 @@ def loads(text: str, path: str = "<string>") -> Network:
     return _build(data, path)
 
 
-def load(path: str | os.PathLike[str]) -> Network:
-    """Parse, validate and propagate a spec file."""
-    return loads(read_spec_text(path), str(path))
+def load(path: str | os.PathLike[str], max_bytes: int = MAX_SPEC_BYTES) -> Network:
+    """Parse, validate and propagate a spec file (refused unread when larger than `max_bytes`)."""
+    return loads(read_spec_text(path, max_bytes), str(path))
 
 
 def analyze(spec: dict[str, Any] | str | os.PathLike[str], batch_size: int = 1, dtype: str = "float32") -> Summary:

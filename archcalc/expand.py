@@ -53,6 +53,7 @@ class _Frame:
     input_name: str
     origin: tuple[str, ...]
     local: dict[str, str] = field(default_factory=dict)
+    parent: _Frame | None = None
 
 
 def needs_expansion(data: dict) -> bool:
@@ -94,6 +95,7 @@ class _Expander:
         self.flat.mark = getattr(data.get("layers"), "mark", (1, 1))
         self.flat.marks, self.flat.origins = [], []
         self.stack: list[str] = []
+        self.emitted: set[str] = set()
 
     def document(self) -> SourceDict:
         layers = self.data.get("layers")
@@ -202,8 +204,15 @@ class _Expander:
             return reference
         if reference == "input":
             return frame.input_name
-        if reference in frame.local:
-            return frame.local[reference]
+        # a local name; else a name of an enclosing instance (blocks can be handed outer layers by name,
+        # e.g. a U-Net's skip connection); else a full name already made; else a local name still to come
+        outer: _Frame | None = frame
+        while outer is not None:
+            if reference in outer.local:
+                return outer.local[reference]
+            outer = outer.parent
+        if reference in self.emitted:
+            return reference
         return frame.prefix + reference if frame.prefix else reference
 
     def _sources(self, entry: SourceDict, frame: _Frame, previous: str) -> list[Any]:
@@ -247,6 +256,8 @@ class _Expander:
         if len(self.flat) >= MAX_LAYERS:
             raise ExpansionError(f"the spec expands to more than {MAX_LAYERS:,} layers", layer)
         self.flat.append(layer)
+        if isinstance(layer, dict) and isinstance(layer.get("name"), str):
+            self.emitted.add(layer["name"])
         self.flat.marks.append(mark)
         self.flat.origins.append(origin)
 
@@ -261,7 +272,9 @@ class _Expander:
         if block in self.stack:
             chain = " → ".join([*self.stack, block])
             raise ExpansionError(f"block {block!r} uses itself ({chain})", entry, "block", code="recursive-block")
-        group = self._local_name(entry, position, frame, block)
+        # a name with an expression is a template, evaluated for each instance (with `i`): `denselayer${i + 1}`
+        templated = "name" in entry and has_expression(entry["name"])
+        group = None if templated else self._local_name(entry, position, frame, block)
         count = self._evaluate(entry.get("repeat", 1), frame.scope, entry, "repeat")
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise ExpansionError(f"repeat: expected a positive integer, got {count!r}", entry, "repeat")
@@ -276,11 +289,14 @@ class _Expander:
         output = None if isinstance(definition, list) else definition.get("output")
         current = sources[0]
         for index in range(count):
-            instance = f"{group}.{index}" if "repeat" in entry else group
+            if templated:
+                instance = self._local_name(entry, position, _Frame({**frame.scope, "i": index}, "", "", ()), block)
+            else:
+                instance = f"{group}.{index}" if "repeat" in entry else group
             scope = self._arguments(entry, block, definition, frame, index)
             inner = _Frame(scope, frame.prefix + instance + ".", current,
                            (f"block {block!r}, instance {frame.prefix + instance!r}, used at line {entry.mark[0]}",
-                            *frame.origin))
+                            *frame.origin), parent=frame)
             self.stack.append(block)
             last = self._entries(layers, inner)
             self.stack.pop()
@@ -291,7 +307,8 @@ class _Expander:
                 last = inner.local[output]
             frame.local[instance] = last
             current = last
-        frame.local[group] = current
+        if group is not None:
+            frame.local[group] = current
         return current
 
     def _arguments(self, entry: SourceDict, block: str, definition: Any, frame: _Frame, index: int) -> dict[str, Any]:

@@ -63,8 +63,10 @@ def propagate(spec: SpecBase, data: Any, path: str) -> Network:
         if unresolved:
             failed.add(name)
             continue
-        if (layer.arity is None and len(sources) < 2) or (layer.arity is not None and len(sources) != layer.arity):
-            wanted = "at least 2 inputs" if layer.arity is None else f"{layer.arity} input{'s' * (layer.arity != 1)}"
+        if (layer.arity is None and len(sources) < layer.min_inputs) or \
+                (layer.arity is not None and len(sources) != layer.arity):
+            wanted = f"at least {layer.min_inputs} inputs" if layer.arity is None else \
+                f"{layer.arity} input{'s' * (layer.arity != 1)}"
             report(index, "inputs", f"{label}: takes {wanted}, got {len(sources)}", "arity", name)
             failed.add(name)
             continue
@@ -92,7 +94,7 @@ def propagate(spec: SpecBase, data: Any, path: str) -> Network:
     if problems:
         raise SpecError(problems)
     return Network(name=spec.name, input_shape=tuple(spec.input), layers=results, path=path,
-                   warnings=tuple(warnings))
+                   warnings=tuple(warnings), expect=spec.expect, source=data)
 
 
 def _suggest(name: str, known: dict[str, object]) -> str:

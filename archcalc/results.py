@@ -5,7 +5,7 @@ These are plain values; formatters in `archcalc.report` read them, nothing here 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from math import prod
 from typing import Any
@@ -96,6 +96,8 @@ class Network:
     layers: list[LayerResult]
     path: str = "<spec>"
     warnings: tuple[Problem, ...] = ()
+    expect: Any = field(default=None, repr=False)   # the spec's `expect:` budgets (archcalc.budgets.Expect)
+    source: Any = field(default=None, repr=False)   # the parsed YAML, to locate problems found later
 
     @cached_property
     def totals(self) -> Totals:

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Iterable, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from .layers import ALIASES, TYPE_NAMES, Layer, layer_class, type_tag
+from .budgets import Expect
 from .layers.base import Count, Name, describe
 from .loader import SourceDict, locate, origin_note
 from .problems import Problem
@@ -40,6 +41,7 @@ class SpecBase(BaseModel):
 
     name: Name | None = Field(default=None, description="Free text naming the architecture.")
     input: list[Count] = Field(min_length=1, description="Per-sample input shape, batch axis excluded: [C, H, W], [C, L], [F], ...")
+    expect: Expect | None = Field(default=None, description="Budgets and expectations checked by `archcalc check`.")
 
 
 @lru_cache(maxsize=64)

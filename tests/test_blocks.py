@@ -287,3 +287,32 @@ def test_str_builds_names_and_exponent_floats_parse():
     network = archcalc.loads("input: [4, 8, 8]\nvariables: {k: 7}\nlayers:\n"
                              "  - {name: \"${'features.' + str(k)}\", type: batchnorm2d, eps: 1e-5}\n")
     assert network.layers[0].name == "features.7" and network.layers[0].spec.eps == 1e-5
+
+
+def test_name_templates_outer_references_and_single_input_concat():
+    network = archcalc.loads(textwrap.dedent("""\
+        input: [4, 16, 16]
+        blocks:
+          dense:
+            layers:
+              - {name: conv, type: conv2d, out_channels: 2, kernel_size: 3, padding: 1}
+              - {name: cat, type: concat, inputs: [input, conv]}
+          up:
+            params: {skip: null}
+            layers:
+              - {name: up, type: convtranspose2d, out_channels: 4, kernel_size: 2, stride: 2}
+              - {name: cat, type: concat, inputs: ["${skip}", up]}
+        layers:
+          - {name: stem, type: conv2d, out_channels: 4, kernel_size: 3, padding: 1}
+          - {name: only, type: concat, inputs: [stem]}
+          - {block: dense, name: "denselayer${i + 1}", repeat: 3}
+          - {name: down, type: maxpool2d, kernel_size: 2}
+          - {block: up, name: up1, with: {skip: denselayer3}}
+        """))
+    names = [layer.name for layer in network.layers]
+    assert names[2:8] == ["denselayer1.conv", "denselayer1.cat", "denselayer2.conv", "denselayer2.cat",
+                          "denselayer3.conv", "denselayer3.cat"]
+    assert network.layer("only").output_shape == (4, 16, 16)
+    # the block was handed an outer layer by name: the skip connection of a U-Net
+    assert network.layer("up1.cat").sources == ("denselayer3.cat", "up1.up")
+    assert network.layer("up1.cat").output_shape == (14, 16, 16)

@@ -168,9 +168,11 @@ class Layer(BaseModel):
     name: Name | None = Field(default=None, description="Unique layer name; default `<type>-<position>`.")
     inputs: list[Name] | None = Field(default=None, description="Layers whose outputs feed this one (`input` = network input).")
     trainable: Flag = Field(default=True, description="false freezes the layer: its parameters count as non-trainable.")
+    expect_output_shape: list[Count] | None = Field(default=None, description="Checked by `archcalc check`.")
 
-    # How many inputs the layer takes: 1, or None for any number >= 2 (merge layers).
+    # How many inputs the layer takes: 1, or None for several (merge layers: at least `min_inputs`).
     arity: ClassVar[int | None] = 1
+    min_inputs: ClassVar[int] = 2
 
     def evaluate(self, inputs: list[Shape], bind: Bind) -> Outcome:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -79,6 +79,7 @@ class Concat(Layer):
 
     type: Literal["concat"]
     arity: ClassVar[int | None] = None
+    min_inputs: ClassVar[int] = 1  # torch.cat([x]) is legal (DenseNet's first dense layer does it)
     dim: Axis = 1
 
     def evaluate(self, inputs: list[Shape], bind: Bind) -> Outcome:

@@ -1,0 +1,104 @@
+"""`archcalc check`: validate many spec files, collecting every problem of each, printing nothing.
+
+A file's problems are its load errors (YAML, schema, expansion and shape errors, each with its
+position) or, when it loads, its teaching warnings and the budgets and expectations it breaks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from .api import MAX_SPEC_BYTES, load
+from .budgets import check_budgets
+from .problems import Problem, SpecError
+
+SPEC_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class FileReport:
+    path: str
+    problems: tuple[Problem, ...]
+
+    @property
+    def errors(self) -> int:
+        return sum(problem.severity == "error" for problem in self.problems)
+
+    @property
+    def warnings(self) -> int:
+        return sum(problem.severity == "warning" for problem in self.problems)
+
+    @property
+    def valid(self) -> bool:
+        return self.errors == 0
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    files: tuple[FileReport, ...]
+
+    @property
+    def invalid_files(self) -> int:
+        return sum(not report.valid for report in self.files)
+
+    @property
+    def errors(self) -> int:
+        return sum(report.errors for report in self.files)
+
+    @property
+    def warnings(self) -> int:
+        return sum(report.warnings for report in self.files)
+
+    def summary_line(self) -> str:
+        def count(number: int, word: str) -> str:
+            return f"{number} {word}{'s' * (number != 1)}"
+        return (f"{count(len(self.files), 'file')} checked, {self.invalid_files} with errors,"
+                f" {count(self.errors, 'error')}, {count(self.warnings, 'warning')}")
+
+
+def _excluded(path: Path, patterns: Sequence[str]) -> bool:
+    text = path.as_posix()
+    return any(fnmatch.fnmatch(text, pattern) or fnmatch.fnmatch(path.name, pattern)
+               or fnmatch.fnmatch(text, f"*/{pattern}") for pattern in patterns)
+
+
+def spec_files(paths: Iterable[str], exclude: Sequence[str] = ()) -> list[str]:
+    """Files as given; folders searched recursively for *.yaml / *.yml (hidden folders skipped), sorted."""
+    found: list[str] = []
+    for given in paths:
+        if not os.path.isdir(given):
+            if not _excluded(Path(given), exclude):
+                found.append(given)
+            continue
+        for folder, subfolders, files in os.walk(given):
+            subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
+            for name in sorted(files):
+                path = Path(folder) / name
+                if path.suffix in SPEC_SUFFIXES and not _excluded(path, exclude):
+                    found.append(str(path))
+    return found
+
+
+def check_file(path: str, max_bytes: int = MAX_SPEC_BYTES, strict: bool = False) -> FileReport:
+    try:
+        network = load(path, max_bytes)
+    except SpecError as error:
+        problems = list(error.problems)
+    else:
+        problems = sorted([*network.warnings, *check_budgets(network)])
+    if strict:
+        problems = [dataclasses.replace(problem, severity="error") for problem in problems]
+    return FileReport(path, tuple(problems))
+
+
+def check_paths(paths: Iterable[str], exclude: Sequence[str] = (), max_bytes: int = MAX_SPEC_BYTES,
+                strict: bool = False) -> CheckResult:
+    return CheckResult(tuple(check_file(path, max_bytes, strict) for path in spec_files(paths, exclude)))
+
+
+__all__ = ["CheckResult", "FileReport", "check_file", "check_paths", "spec_files"]
