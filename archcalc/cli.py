@@ -13,7 +13,6 @@ import sys
 # pydantic looks for observability plugins through every installed package's entry points the
 # first time it builds a schema; a command-line run has no use for them and pays for the scan.
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-from pathlib import Path
 from typing import Iterable, Sequence
 
 from . import __version__
@@ -22,7 +21,6 @@ from .problems import Problem, SpecError
 from .results import DTYPE_BYTES
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
-SPEC_SUFFIXES = (".yaml", ".yml")
 
 
 def positive_int(text: str) -> int:
@@ -75,11 +73,23 @@ def build_parser() -> argparse.ArgumentParser:
     formulas.set_defaults(run=run_formulas)
 
     check = commands.add_parser("check", help="validate spec files and folders (for CI)",
-                                description="Validate every spec; print PATH:LINE:COL problems."
-                                            " Exit 0 when all are valid, 1 when any is invalid.")
+                                description="Validate every spec: YAML, schema, shapes, budgets (`expect:`) and"
+                                            " teaching warnings. Exit 0 when all are valid, 1 when any is invalid.")
     check.add_argument("paths", nargs="+", metavar="SPEC_OR_DIR",
                        help="spec files, or folders searched recursively for *.yaml and *.yml")
+    check.add_argument("--exclude", action="append", default=[], metavar="GLOB",
+                       help="skip files whose path or name matches (repeatable), e.g. 'drafts/*'")
+    check.add_argument("--format", choices=["text", "github", "json", "junit"], default=None,
+                       help="text (default; github inside GitHub Actions), github, json or junit")
+    check.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    check.add_argument("--max-bytes", type=size_in_bytes, default=None, metavar="SIZE",
+                       help="refuse files larger than this, unread (default 8MiB; accepts 512KB, 16MiB, ...)")
     check.set_defaults(run=run_check)
+
+    schema = commands.add_parser("schema", help="print the JSON Schema of the spec format (for editors)",
+                                 description="Print the JSON Schema of archcalc specs, for the YAML language server"
+                                             " (completion and inline errors in editors) and other validators.")
+    schema.set_defaults(run=run_schema)
     return parser
 
 
@@ -129,30 +139,39 @@ def run_formulas(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def spec_files(paths: Sequence[str]) -> list[str]:
-    """Files as given; folders expanded recursively to their *.yaml / *.yml files, sorted."""
-    found: list[str] = []
-    for path in paths:
-        if os.path.isdir(path):
-            found += sorted(str(file) for file in Path(path).rglob("*")
-                            if file.suffix in SPEC_SUFFIXES and file.is_file())
-        else:
-            found.append(path)
-    return found
+def size_in_bytes(text: str) -> int:
+    from .budgets import BYTE_SUFFIXES, parse_amount
+
+    try:
+        number = parse_amount(text, BYTE_SUFFIXES, "size in bytes")
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive size, got {text!r}")
+    return number
 
 
 def run_check(args: argparse.Namespace) -> int:
-    files = spec_files(args.paths)
-    invalid = errors = 0
-    for file in files:
-        try:
-            load(file)
-        except SpecError as error:
-            print_problems(error.problems)
-            invalid += 1
-            errors += len(error.problems)
-    print(f"{len(files)} file{'s' * (len(files) != 1)} checked, {invalid} with errors, {errors} error{'s' * (errors != 1)}")
-    return EXIT_INVALID if invalid else EXIT_OK
+    from .api import MAX_SPEC_BYTES
+    from .check import check_paths
+    from .report.check_format import CHECK_FORMATS
+
+    chosen = args.format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
+    result = check_paths(args.paths, exclude=args.exclude, max_bytes=args.max_bytes or MAX_SPEC_BYTES,
+                         strict=args.strict)
+    out, err = CHECK_FORMATS[chosen](result)
+    sys.stderr.write(err)
+    sys.stdout.write(out)
+    return EXIT_INVALID if result.invalid_files else EXIT_OK
+
+
+def run_schema(args: argparse.Namespace) -> int:
+    import json
+
+    from .schema import json_schema
+
+    sys.stdout.write(json.dumps(json_schema(), indent=2) + "\n")
+    return EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -168,4 +187,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-__all__ = ["build_parser", "main", "spec_files"]
+__all__ = ["build_parser", "main"]

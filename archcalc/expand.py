@@ -97,8 +97,38 @@ class _Expander:
         self.stack: list[str] = []
         self.emitted: set[str] = set()
 
+    def _static_size(self, entries: Any, seen: tuple[str, ...] = ()) -> int:
+        """How many layers `entries` expand to, from literal (or spec-variable) repeat counts, without
+        expanding: a hostile `repeat` nest is refused before any work. Unknown counts count as 1."""
+        total = 0
+        for entry in entries if isinstance(entries, list) else ():
+            if not isinstance(entry, dict) or "block" not in entry:
+                total += 1
+                continue
+            block = entry["block"]
+            definition = self.blocks.get(block) if isinstance(block, str) else None
+            if definition is None or block in seen:
+                total += 1
+                continue
+            try:
+                count = substitute(entry.get("repeat", 1), self.variables)
+            except ExpressionError:
+                count = 1
+            count = count if isinstance(count, int) and not isinstance(count, bool) and count > 0 else 1
+            layers = definition if isinstance(definition, list) else definition.get("layers")
+            made = count * self._static_size(layers, (*seen, block))
+            if made > MAX_LAYERS:
+                raise ExpansionError(f"repeat: {count:,} instance{'s' * (count != 1)} of block {block!r} make"
+                                     f" {made:,} layers, more than the {MAX_LAYERS:,}-layer limit", entry,
+                                     "repeat" if "repeat" in entry else "block", code="too-large")
+            total += made
+        return total
+
     def document(self) -> SourceDict:
         layers = self.data.get("layers")
+        if isinstance(layers, list) and self._static_size(layers) > MAX_LAYERS:
+            raise ExpansionError(f"the spec expands to more than {MAX_LAYERS:,} layers", self.data, "layers",
+                                 code="too-large")  # each use is within the limit, but not all of them together
         if not isinstance(layers, list):
             result = SourceDict((key, value) for key, value in self.data.items() if key not in ("blocks", "variables"))
             result.mark, result.marks = self.data.mark, self.data.marks
@@ -109,9 +139,20 @@ class _Expander:
         for key, value in self.data.items():
             if key in ("blocks", "variables"):
                 continue
-            result[key] = self.flat if key == "layers" else value
+            if key == "layers":
+                value = self.flat
+            elif key in ("input", "name"):
+                value = self._evaluate(value, self.variables, self.data, key)
+            elif key == "expect" and isinstance(value, SourceDict):
+                value = self._evaluated_mapping(value)
+            result[key] = value
             result.marks[key] = self.data.marks[key]
         return result
+
+    def _evaluated_mapping(self, raw: SourceDict) -> SourceDict:
+        mapping = SourceDict((key, self._evaluate(value, self.variables, raw, key)) for key, value in raw.items())
+        mapping.mark, mapping.marks = raw.mark, raw.marks
+        return mapping
 
     # definitions -------------------------------------------------------------------------------
 

@@ -103,9 +103,9 @@ def _layer_label(data: dict, index: int) -> tuple[str, str | None]:
     """How messages name a layer: its type and its (given or default) name, as propagation will."""
     raw = data["layers"][index]
     kind = layer_tag(raw)
+    name = raw.get("name") if isinstance(raw, dict) else None
     if kind not in TYPE_NAMES:
-        return f"layer {index + 1}", None
-    name = raw.get("name")
+        return (f"layer {name!r}", name) if isinstance(name, str) and name.strip() else (f"layer {index + 1}", None)
     name = name if isinstance(name, str) and name.strip() else f"{kind}-{index + 1}"
     return f"{kind} {name!r}", name
 

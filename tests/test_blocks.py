@@ -246,7 +246,8 @@ ERRORS = [
           unit: [{type: relu}]
         layers:
           - {block: unit, repeat: 10000000}
-        """, "5:19: error: repeat: 10,000,000 instances is more than the 1,000,000-layer limit", id="repeat-limit"),
+        """, "5:19: error: repeat: 10,000,000 instances of block 'unit' make 10,000,000 layers, more than the"
+             " 1,000,000-layer limit", id="repeat-limit"),
 ]
 
 

@@ -99,17 +99,3 @@ def test_usage_errors_exit_2(argv, capsys):
         main(argv)
     assert stop.value.code == 2
     assert "usage:" in capsys.readouterr().err
-
-
-def test_check_folder_exit_codes(tmp_path, capsys):
-    good = tmp_path / "specs"
-    good.mkdir()
-    (good / "a.yaml").write_text((GOLDEN / "lenet32.yaml").read_text())
-    (good / "nested").mkdir()
-    (good / "nested" / "b.yml").write_text((GOLDEN / "mlp_16_4_2_1.yaml").read_text())
-    (good / "notes.txt").write_text("not a spec")
-    assert run(capsys, "check", str(good)) == (0, "2 files checked, 0 with errors, 0 errors\n", "")
-    (good / "nested" / "c.yaml").write_text("input: [8]\nlayers:\n  - {type: rleu}\n")
-    code, out, err = run(capsys, "check", str(good))
-    assert (code, out) == (1, "3 files checked, 1 with errors, 1 error\n")
-    assert err == f"{good / 'nested' / 'c.yaml'}:3:5: error: layer 1: unknown layer type 'rleu' (did you mean 'relu'?)\n"

@@ -181,6 +181,19 @@ class Layer(BaseModel):
         """Sentences that explain what the formulas cannot show (used by `archcalc explain`)."""
         return []
 
+    # Training memory (archcalc.memory); the vocabulary is in archcalc.layers.autograd.
+    def saved(self, context: Any) -> Any:
+        """What PyTorch's autograd keeps from this layer for backward: an `autograd.Backward`."""
+        raise NotImplementedError(f"{self.type} has no training-memory rule")
+
+    def parameter_tensors(self) -> int:
+        """How many parameter tensors the layer has (optimizers keep state per tensor)."""
+        return 0
+
+    def buffer_tensors(self, inputs: list[Shape]) -> list[tuple[int, str]]:
+        """(elements, dtype) of each buffer tensor; dtype "" is the model's dtype."""
+        return []
+
 
 class Variant:
     """A concrete layer type made from a family base on first use: its `type` tag, class name,

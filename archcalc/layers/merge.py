@@ -14,6 +14,7 @@ from typing import ClassVar, Literal
 
 from ..formula import Bind
 from ..problems import LayerError
+from .autograd import NEW, NOTHING, Backward, Context, Kept, batched
 from .base import END, MERGE, Axis, Layer, Outcome, Shape, axis_names
 from .reshape import batch_axis
 
@@ -36,6 +37,10 @@ class Add(Layer):
 
     def notes(self, inputs: list[Shape]) -> list[str]:
         return [f"element-wise sum of {len(inputs)} inputs of equal shape: no parameters, no MACs"]
+
+    def saved(self, context: Context) -> Backward:
+        """AddBackward0 keeps nothing; the sum is a new tensor (a + b + c is summed left to right)."""
+        return NOTHING
 
 
 def broadcast(shapes: list[Shape]) -> tuple[int, ...] | None:
@@ -73,6 +78,21 @@ class Mul(Layer):
                 " the sizes are equal or one of them is 1 (stretched); " + " · ".join(str(list(s)) for s in inputs)
                 + f" → {list(broadcast(inputs) or ())}"]
 
+    def saved(self, context: Context) -> Backward:
+        """MulBackward0 keeps each factor whose partner needs a gradient (dL/da = grad·b needs b). Several
+        inputs multiply left to right, a·b·c = (a·b)·c, so the partial product a·b may be kept too."""
+        grads, kept = context.grads, []
+        left, left_grad, left_shape = Kept("input 1", 0), grads[0], context.inputs[0]
+        for i in range(1, len(grads)):
+            if grads[i]:
+                kept.append(left)
+            if left_grad:
+                kept.append(Kept(f"input {i + 1}", i))
+            left_grad = left_grad or grads[i]
+            left_shape = broadcast([left_shape, context.inputs[i]]) or left_shape
+            left = Kept(f"product of inputs 1–{i + 1}", NEW, batched(left_shape))
+        return Backward(tuple(kept))
+
 
 class Concat(Layer):
     """torch.cat along `dim` (batch axis = 0)."""
@@ -109,6 +129,10 @@ class Concat(Layer):
         return [f"joins {len(inputs)} inputs along dim {self.dim} (batch axis = 0): the sizes on that axis add up,"
                 " every other axis must be equal"]
 
+    def saved(self, context: Context) -> Backward:
+        """CatBackward0 keeps only sizes; the result is a new tensor."""
+        return NOTHING
+
 
 LAYERS = {"add": Add, "mul": Mul, "concat": Concat}
 
@@ -117,6 +141,21 @@ EXAMPLES = {
     "add": [("", {}, [[256, 56, 56], [256, 56, 56]])],
     "mul": [("squeeze-excitation", {}, [[96, 28, 28], [96, 1, 1]])],
     "concat": [("", {}, [[64, 28, 28], [32, 28, 28], [32, 28, 28]])],
+}
+
+# Training memory (docs/memory.md): the measured facts behind the `saved` rules above.
+MEMORY_FACTS = {
+    "add": "AddBackward0 keeps nothing, with or without broadcasting or frozen branches. The sum is a new tensor"
+           " (with more than two inputs, a + b + c is computed as (a + b) + c).",
+    "mul": "MulBackward0 keeps b if a needs a gradient and a if b does (dL/da = grad·b): both factors when both"
+           " need one, only the other factor when one does — a factor that needs no gradient is kept for its"
+           " partner's sake, and counts 0 B when a layer before already keeps that storage (the network input"
+           " kept by the first convolution). More than two factors multiply left to right, (a·b)·c, so the"
+           " partial product a·b is kept when c needs a gradient. Measured: both factors [2, 4, 6, 6] needing"
+           " a gradient 2,304 B; squeeze-excitation [2, C, 1, 1]·[2, C, H, W]: both kept, the small one"
+           " usually already by its sigmoid.",
+    "concat": "CatBackward0 keeps only the sizes; the result is a new tensor, which the next layer that needs it"
+              " keeps.",
 }
 
 __all__ = ["Add", "Concat", "LAYERS", "Mul", "broadcast"]

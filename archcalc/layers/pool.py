@@ -17,6 +17,7 @@ from pydantic import Field, PlainValidator, WithJsonSchema
 
 from ..formula import Bind, Number, ceil_div, minimum, value
 from ..problems import LayerError
+from .autograd import KEEP_INPUT, NEW, NOTHING, Backward, Context, Kept, batched
 from .base import (
     END, SLIDE, Count, Flag, INT64_MAX, Layer, Outcome, PerAxisCount, PerAxisSize, Shape, Variant, Window, describe, kernel_field, per_axis,
     require_rank,
@@ -95,10 +96,22 @@ class _MaxPoolNd(_PoolNd):
     def _dilation(self) -> Any:
         return self.dilation
 
+    def saved(self, context: Context) -> Backward:
+        """MaxPool{2,3}DWithIndicesBackward0 keeps the input and the int64 argmax indices (output-shaped)."""
+        return _keep_input_and_indices(context)
+
 
 class _AvgPoolNd(_PoolNd):
     dilated: ClassVar[bool] = False
     count_include_pad: Flag = True
+
+    def saved(self, context: Context) -> Backward:
+        """AvgPool{2,3}DBackward0 keeps the input (1d pooling runs the 2d kernel on a view of it)."""
+        if not context.grads[0]:
+            return NOTHING
+        if self.axes == 3 and context.device == "cpu" and context.dtype != "float32":
+            return Backward(KEEP_INPUT.kept, notes=(f"PyTorch has no {context.dtype} avg_pool3d on CPU",))
+        return KEEP_INPUT
 
 
 def _check_output_size(raw: Any) -> Any:
@@ -166,9 +179,26 @@ class _AdaptivePoolNd(Layer):
                          f" {shown}{more}")
         return notes
 
+    def saved(self, context: Context) -> Backward:
+        """Adaptive average pooling keeps its input, except to a single position per channel: PyTorch then
+        takes a mean over the spatial axes, whose backward keeps only sizes."""
+        if not context.grads[0] or all(size == 1 for size in context.output[1:]):
+            return NOTHING
+        return KEEP_INPUT
+
 
 class _AdaptiveMaxPoolNd(_AdaptivePoolNd):
     return_indices: Flag = False
+
+    def saved(self, context: Context) -> Backward:
+        """AdaptiveMaxPool2DBackward0 keeps the input and the int64 indices, also for a 1×1 output."""
+        return _keep_input_and_indices(context)
+
+
+def _keep_input_and_indices(context: Context) -> Backward:
+    if not context.grads[0]:
+        return NOTHING
+    return Backward((Kept("input", 0), Kept("indices", NEW, batched(context.output), "int64")))
 
 
 _divisor = {"divisor_override": (Count | None, None)}
@@ -201,6 +231,32 @@ EXAMPLES = {
                           ("uneven windows", {"output_size": [3, 2]}, [[8, 7, 5]])],
     "adaptiveavgpool3d": [("", {"output_size": 1}, [[8, 4, 7, 7]])],
     "adaptivemaxpool2d": [("", {"output_size": 2}, [[8, 5, 5]])],
+}
+
+# Training memory (docs/memory.md): the measured facts behind the `saved` rules above.
+_MAX = ("Max{dims}WithIndicesBackward0 keeps the input and the argmax indices, int64 (8 B each) and shaped like the"
+        " output, when the input requires a gradient (pooling has no parameters: before the first trainable layer"
+        " it keeps nothing). It does not keep its output. After a ReLU the input is the ReLU's kept output, so"
+        " the pool adds only its indices.")
+MEMORY_FACTS = {
+    "maxpool1d": _MAX.format(dims="Pool2D") + " 1d pooling runs the 2d kernel on a [N, C, 1, L] view of the"
+                 " same storage. Measured: kernel 2 on [2, 4, 10] keeps 320 + 320 B.",
+    "maxpool2d": _MAX.format(dims="Pool2D") + " Measured: kernel 2 on [2, 4, 6, 6] keeps 1,152 + 576 B.",
+    "maxpool3d": _MAX.format(dims="Pool3D") + " Measured: kernel 2 on [2, 4, 4, 6, 6] keeps 4,608 + 1,152 B.",
+    "avgpool1d": "AvgPool2DBackward0 keeps the input (a [N, C, 1, L] view) when it requires a gradient."
+                 " Measured: [2, 4, 10] → 320 B.",
+    "avgpool2d": "AvgPool2DBackward0 keeps the input when it requires a gradient. Measured: [2, 4, 6, 6] → 1,152 B.",
+    "avgpool3d": "AvgPool3DBackward0 keeps the input when it requires a gradient. Measured: [2, 4, 4, 6, 6] →"
+                 " 4,608 B. PyTorch 2.13 has no float16/bfloat16 avg_pool3d on CPU.",
+    **{tag: "Adaptive average pooling keeps its input when it requires a gradient — except when every output"
+            " size is 1 (global average pooling): PyTorch then computes a mean over the spatial axes, whose"
+            " MeanBackward keeps only sizes, so the layer keeps nothing and the next layer keeps the small"
+            " [N, C, 1, ...] output. Measured: output 1 keeps 0 B in 1d, 2d and 3d; output 3 on [2, 4, 10]"
+            " 320 B; output (1, None) on [2, 4, 6, 6] 1,152 B." for tag in ("adaptiveavgpool1d", "adaptiveavgpool2d",
+                                                                             "adaptiveavgpool3d")},
+    "adaptivemaxpool2d": "AdaptiveMaxPool2DBackward0 keeps the input and int64 indices shaped like the output,"
+                         " also for a 1×1 output. Measured: output 3 on [2, 4, 6, 6] keeps 1,152 + 576 B; output"
+                         " 1 keeps 1,152 + 64 B.",
 }
 
 __all__ = ["LAYERS", "pooled_ceil"]

@@ -10,6 +10,7 @@ from typing import Literal
 
 from ..formula import Bind, product
 from ..problems import LayerError
+from .autograd import ALIAS, Backward, Context
 from .base import END, KEEP, Axis, Layer, Outcome, Shape, axis_names
 
 
@@ -51,12 +52,23 @@ class Flatten(Layer):
         end = batch_axis(self, "end_dim", self.end_dim, len(inputs[0]))
         return [f"merges axes {start}..{end} of the input (axis numbers count the batch axis as 0, as in PyTorch)"]
 
+    def saved(self, context: Context) -> Backward:
+        """A view of its (contiguous) input: the same storage, nothing kept."""
+        return ALIAS
+
 
 LAYERS = {"flatten": Flatten}
 
 # Worked examples for the formula reference (docs/formulas.md): (case, arguments, input shapes).
 EXAMPLES = {
     "flatten": [("", {}, [[16, 5, 5]]), ("start_dim 2", {"start_dim": 2}, [[64, 7, 7]])],
+}
+
+# Training memory (docs/memory.md): the measured fact behind the `saved` rule above.
+MEMORY_FACTS = {
+    "flatten": "A view: the output is the input's storage, and ViewBackward keeps only sizes. A layer that keeps"
+               " the flattened tensor keeps the same storage as one that keeps the unflattened one (ReLU → flatten"
+               " → linear: the linear adds 0 B).",
 }
 
 __all__ = ["Flatten", "LAYERS", "batch_axis"]
