@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from .expand import expand
-from .loader import YamlProblem, parse_yaml
+from .loader import YamlProblem, as_source, parse_yaml
 from .problems import Problem, SpecError
 from .propagate import propagate
 from .results import Network, Summary
@@ -57,7 +57,7 @@ def load(path: str | os.PathLike[str], max_bytes: int = MAX_SPEC_BYTES) -> Netwo
 def analyze(spec: dict[str, Any] | str | os.PathLike[str], batch_size: int = 1, dtype: str = "float32") -> Summary:
     """Summarize a spec given as a dict, YAML text or a file path."""
     if isinstance(spec, dict):
-        network = _build(spec, "<dict>")
+        network = _build(as_source(spec), "<dict>")
     elif isinstance(spec, Path) or (isinstance(spec, str) and "\n" not in spec and spec.endswith((".yaml", ".yml"))):
         network = load(spec)
     else:

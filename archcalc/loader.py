@@ -166,8 +166,13 @@ def parse_yaml(text: str) -> Any:
             context += f" at line {error.context_mark.line + 1}, column {error.context_mark.column + 1}"
         context = f"{context})" if error.context else ""
         raise YamlProblem(f"invalid YAML: {what}{context}", position) from None
+    except yaml.reader.ReaderError as error:  # a character YAML does not allow, e.g. a control character
+        before = text[:error.position]
+        position = (before.count("\n") + 1, error.position - (before.rfind("\n") + 1) + 1)
+        raise YamlProblem(f"invalid YAML: character #x{error.character:04x} is not allowed ({error.reason})",
+                          position) from None
     except yaml.YAMLError as error:
-        raise YamlProblem(f"invalid YAML: {error}", (1, 1)) from None
+        raise YamlProblem(f"invalid YAML: {' '.join(str(error).split())}", (1, 1)) from None
     if "*" in text and _expanded_size(data, MAX_VALUES) > MAX_VALUES:
         raise YamlProblem(f"YAML aliases expand this document to more than {MAX_VALUES:,} values (an alias bomb?)",
                           (1, 1), code="alias-bomb")
@@ -178,6 +183,21 @@ def _character_at(text: str, position: Mark) -> str:
     lines = text.splitlines()
     line, column = position
     return lines[line - 1][column - 1:column] if 0 < line <= len(lines) else ""
+
+
+def as_source(data: Any) -> Any:
+    """Plain dicts and lists (e.g. from the Python API) as SourceDict/SourceList without positions (1:1)."""
+    if isinstance(data, (SourceDict, SourceList)):
+        return data
+    if isinstance(data, dict):
+        mapping = SourceDict((key, as_source(value)) for key, value in data.items())
+        mapping.mark, mapping.marks = (1, 1), {key: (1, 1) for key in data}
+        return mapping
+    if isinstance(data, list):
+        items = SourceList(as_source(item) for item in data)
+        items.mark, items.marks = (1, 1), [(1, 1)] * len(data)
+        return items
+    return data
 
 
 def origin_note(data: Any, index: int) -> str:
@@ -211,4 +231,4 @@ def locate(data: Any, location: tuple[Any, ...], aliases: dict[str, str] | None 
     return mark
 
 
-__all__ = ["SourceDict", "SourceList", "YamlProblem", "locate", "origin_note", "parse_yaml"]
+__all__ = ["SourceDict", "SourceList", "YamlProblem", "as_source", "locate", "origin_note", "parse_yaml"]

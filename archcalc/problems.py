@@ -20,6 +20,11 @@ class Problem:
     code: str = field(default="invalid", compare=False)
     severity: str = field(default="error", compare=False)
 
+    def __post_init__(self) -> None:
+        # one problem, one line: CI tools read these line by line
+        if "\n" in self.message or "\r" in self.message:
+            object.__setattr__(self, "message", " ".join(self.message.split()))
+
     def __str__(self) -> str:
         return f"{self.path}:{self.line}:{self.column}: {self.severity}: {self.message}"
 

@@ -1,0 +1,415 @@
+"""Training memory: what PyTorch holds between the forward and the backward pass.
+
+Every layer type states what autograd keeps from it for backward (`saved()` in its family module,
+vocabulary in `archcalc.layers.autograd`). This module walks the network in order and adds what
+only the graph knows:
+
+* which tensors require a gradient: none of the network input's; a layer's output does when one of
+  its inputs does or it has trainable parameters. Layers before the first trainable parameter build
+  no graph and keep nothing.
+* which tensors are one storage: a view (flatten), the input itself (identity, dropout p = 0) and an
+  in-place result share their input's storage. Each storage is counted once, in the first layer
+  that keeps it; later layers list it with `first_saved_by`.
+* parameters, their gradients (trainable ones), the optimizer's state, buffers and the input batch.
+
+Everything but batch-norm statistics grows linearly with the batch size, so the total is
+`fixed_bytes + batch_size × per_sample_bytes` and the largest batch that fits a budget is closed form.
+The rules were measured with PyTorch 2.13 on CPU (saved_tensors_hooks, each storage once); see
+docs/memory.md (`render_memory_doc()` in archcalc.memory_doc).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from math import prod
+from typing import Any
+
+from .layers.autograd import BATCH, MODEL, NEW, OUTPUT, Context
+from .results import Network
+
+DTYPES = {"float32": 4, "float16": 2, "bfloat16": 2}
+OPTIMIZERS = ("none", "sgd", "momentum", "adam", "adamw")
+DEVICES = ("cpu", "cuda")
+ELEMENT_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int64": 8, "bool": 1, "uint8": 1}
+ADAM_STEP_BYTES = 4  # torch.optim.Adam's per-parameter `step`: a 0-dim float32 tensor
+
+# What the figure leaves out, on every device and on CUDA only.
+NOT_MODELLED = (
+    "the gradients and temporaries alive during the backward pass itself (this is the memory held between"
+    " forward and backward: the floor of the training peak, not the peak)",
+    "the optimizer's temporaries during step(), the network output and the loss",
+)
+NOT_MODELLED_CUDA = (
+    "the CUDA caching allocator's rounding (blocks of 512 B, small tensors carved from 2 MiB segments)"
+    " and fragmentation",
+    "cuDNN workspaces and cuDNN batch-norm reserve buffers, and the CUDA context itself",
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Results
+# --------------------------------------------------------------------------------------------
+
+@dataclass(slots=True)
+class SavedTensor:
+    """One tensor a layer keeps for backward, at a batch size."""
+
+    what: str
+    shape: tuple[int, ...]
+    dtype: str
+    bytes: int
+    first_saved_by: str | None = None          # the earlier layer that keeps this storage (counted there)
+    shared_with: list[tuple[str, str]] = field(default_factory=list)  # later (layer, what) keeping it
+    source: str | None = None                  # for a kept input: the layer that produced it
+
+    @property
+    def counted(self) -> bool:
+        return self.first_saved_by is None
+
+    def to_dict(self) -> dict[str, Any]:
+        entry: dict[str, Any] = {"what": self.what, "shape": list(self.shape), "dtype": self.dtype,
+                                 "bytes": self.bytes}
+        if self.first_saved_by is not None:
+            entry["first_saved_by"] = self.first_saved_by
+        if self.source is not None:
+            entry["from"] = self.source
+        if self.shared_with:
+            entry["shared_with"] = [{"layer": layer, "what": what} for layer, what in self.shared_with]
+        return entry
+
+
+@dataclass(slots=True)
+class LayerMemory:
+    """What one layer keeps for backward, at a batch size."""
+
+    name: str
+    type: str
+    saved_activation_bytes: int
+    saved: list[SavedTensor]
+    requires_grad: bool        # whether autograd records the layer: an input or a parameter needs a gradient
+    output_shared: bool        # the output is the input's storage (view, alias, in place)
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        document = {"name": self.name, "type": self.type, "saved_activation_bytes": self.saved_activation_bytes,
+                    "saved": [entry.to_dict() for entry in self.saved], "requires_grad": self.requires_grad}
+        if self.notes:
+            document["notes"] = list(self.notes)
+        return document
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryTotals:
+    saved_activation_bytes: int
+    parameter_bytes: int
+    gradient_bytes: int
+    optimizer_state_bytes: int
+    buffer_bytes: int
+    input_bytes: int
+    total_bytes: int
+    optimizer_host_bytes: int = 0   # CUDA: Adam's step counters live in host memory, outside total_bytes
+
+    def to_dict(self) -> dict[str, int]:
+        return {"saved_activation_bytes": self.saved_activation_bytes, "parameter_bytes": self.parameter_bytes,
+                "gradient_bytes": self.gradient_bytes, "optimizer_state_bytes": self.optimizer_state_bytes,
+                "buffer_bytes": self.buffer_bytes, "input_bytes": self.input_bytes, "total_bytes": self.total_bytes,
+                "optimizer_host_bytes": self.optimizer_host_bytes}
+
+
+@dataclass(frozen=True, slots=True)
+class Fit:
+    """The largest batch whose total fits a budget: ⌊(budget − fixed) / per_sample⌋, 0 when batch 1 does not."""
+
+    budget_bytes: int
+    batch_size: int
+    fixed_bytes: int
+    per_sample_bytes: int
+
+    def to_dict(self) -> dict[str, int]:
+        return {"budget_bytes": self.budget_bytes, "batch_size": self.batch_size, "fixed_bytes": self.fixed_bytes,
+                "per_sample_bytes": self.per_sample_bytes}
+
+
+@dataclass
+class TrainingMemory:
+    """`archcalc memory`: per-layer saved activations and the totals, at one batch size."""
+
+    name: str | None
+    batch_size: int
+    dtype: str
+    device: str
+    optimizer: str
+    input_shape: tuple[int, ...]
+    layers: list[LayerMemory]
+    totals: MemoryTotals
+    fixed_bytes: int
+    per_sample_bytes: int
+    trainable_tensors: int
+    warnings: list[str]
+    fit: Fit | None = None
+
+    def layer(self, name: str) -> LayerMemory:
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise KeyError(name)
+
+    @property
+    def not_modelled(self) -> tuple[str, ...]:
+        return NOT_MODELLED + (NOT_MODELLED_CUDA if self.device == "cuda" else ())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document of contract §5, with a few extra keys."""
+        document: dict[str, Any] = {
+            "name": self.name, "batch_size": self.batch_size, "dtype": self.dtype, "device": self.device,
+            "optimizer": self.optimizer, "input_shape": list(self.input_shape),
+            "layers": [layer.to_dict() for layer in self.layers],
+            "totals": self.totals.to_dict(),
+        }
+        if self.fit is not None:
+            document["fit"] = self.fit.to_dict()
+        document["fixed_bytes"] = self.fixed_bytes
+        document["per_sample_bytes"] = self.per_sample_bytes
+        document["warnings"] = list(self.warnings)
+        document["not_modelled"] = list(self.not_modelled)
+        return document
+
+
+# --------------------------------------------------------------------------------------------
+# The pass: batch-size independent, then instantiated at a batch size
+# --------------------------------------------------------------------------------------------
+
+class _Entry:
+    """A kept tensor before the batch size is known: bytes = fixed + per_sample × batch."""
+
+    __slots__ = ("layer", "what", "storage", "shape", "dtype", "per_sample", "fixed", "first_by", "shared", "source")
+
+    def __init__(self, layer: str, what: str, storage: int, shape: tuple[int, ...], dtype: str, per_sample: int,
+                 fixed: int, source: str | None):
+        self.layer, self.what, self.storage, self.shape, self.dtype = layer, what, storage, shape, dtype
+        self.per_sample, self.fixed, self.source = per_sample, fixed, source
+        self.first_by: str | None = None
+        self.shared: list[tuple[str, str]] | None = None
+
+
+class _LayerPlan:
+    __slots__ = ("name", "type", "entries", "requires_grad", "output_shared", "notes")
+
+    def __init__(self, name: str, type_: str, entries: list[_Entry], requires_grad: bool, output_shared: bool,
+                 notes: tuple[str, ...]):
+        self.name, self.type, self.entries = name, type_, entries
+        self.requires_grad, self.output_shared, self.notes = requires_grad, output_shared, notes
+
+
+@dataclass
+class MemoryPlan:
+    """The batch-size independent part: which storages each layer keeps, and the fixed totals."""
+
+    network: Network
+    dtype: str
+    device: str
+    layers: list[_LayerPlan]
+    saved_per_sample: int
+    saved_fixed: int
+    input_per_sample: int
+    input_kept: bool
+    parameter_bytes: int
+    gradient_bytes: int
+    trainable_tensors: int
+    buffer_bytes: int
+    warnings: list[str]
+
+    def optimizer_bytes(self, optimizer: str) -> tuple[int, int]:
+        """(device bytes, host bytes) of the optimizer state after the first step()."""
+        if optimizer in ("none", "sgd"):
+            return 0, 0
+        if optimizer == "momentum":
+            return self.gradient_bytes, 0                      # momentum_buffer, parameter-shaped
+        steps = ADAM_STEP_BYTES * self.trainable_tensors       # exp_avg, exp_avg_sq, and a float32 step each
+        if self.device == "cuda":                              # not capturable/fused: `step` lives on the CPU
+            return 2 * self.gradient_bytes, steps
+        return 2 * self.gradient_bytes + steps, 0
+
+    def fixed_bytes(self, optimizer: str) -> int:
+        return (self.parameter_bytes + self.gradient_bytes + self.optimizer_bytes(optimizer)[0] + self.buffer_bytes
+                + self.saved_fixed)
+
+    @property
+    def per_sample_bytes(self) -> int:
+        return self.saved_per_sample + (0 if self.input_kept else self.input_per_sample)
+
+    def at(self, batch_size: int, optimizer: str, fit: Fit | None = None) -> TrainingMemory:
+        batch = check_batch_size(batch_size)
+        check_choice("optimizer", optimizer, OPTIMIZERS)
+        layers = []
+        for plan in self.layers:
+            saved, counted = [], 0
+            for entry in plan.entries:
+                size = entry.fixed + entry.per_sample * batch
+                shape = tuple(batch if axis == BATCH else axis for axis in entry.shape)
+                saved.append(SavedTensor(entry.what, shape, entry.dtype, size, entry.first_by, entry.shared or [],
+                                         entry.source))
+                if entry.first_by is None:
+                    counted += size
+            layers.append(LayerMemory(plan.name, plan.type, counted, saved, plan.requires_grad, plan.output_shared,
+                                      plan.notes))
+        device_state, host_state = self.optimizer_bytes(optimizer)
+        fixed, per_sample = self.fixed_bytes(optimizer), self.per_sample_bytes
+        totals = MemoryTotals(
+            saved_activation_bytes=self.saved_fixed + self.saved_per_sample * batch,
+            parameter_bytes=self.parameter_bytes, gradient_bytes=self.gradient_bytes,
+            optimizer_state_bytes=device_state, buffer_bytes=self.buffer_bytes,
+            input_bytes=self.input_per_sample * batch, total_bytes=fixed + per_sample * batch,
+            optimizer_host_bytes=host_state)
+        return TrainingMemory(
+            name=self.network.name, batch_size=batch, dtype=self.dtype, device=self.device, optimizer=optimizer,
+            input_shape=(batch, *self.network.input_shape), layers=layers, totals=totals, fixed_bytes=fixed,
+            per_sample_bytes=per_sample, trainable_tensors=self.trainable_tensors, warnings=list(self.warnings),
+            fit=fit)
+
+    def fit(self, budget_bytes: int, optimizer: str) -> TrainingMemory:
+        """The largest batch size whose total fits the budget; the result describes batch 1 if none does."""
+        if isinstance(budget_bytes, bool) or not isinstance(budget_bytes, int) or budget_bytes < 1:
+            raise ValueError(f"the budget must be a positive number of bytes, got {budget_bytes!r}")
+        check_choice("optimizer", optimizer, OPTIMIZERS)
+        fixed, per_sample = self.fixed_bytes(optimizer), self.per_sample_bytes
+        largest = (budget_bytes - fixed) // per_sample if budget_bytes >= fixed + per_sample else 0
+        return self.at(max(largest, 1), optimizer, Fit(budget_bytes, largest, fixed, per_sample))
+
+
+def plan_memory(network: Network, dtype: str = "float32", device: str = "cuda") -> MemoryPlan:
+    """Walk the network once: what each layer keeps, which storages are shared, the fixed totals."""
+    check_choice("dtype", dtype, tuple(DTYPES))
+    check_choice("device", device, DEVICES)
+    size = DTYPES[dtype]
+    element_bytes = {**ELEMENT_BYTES, MODEL: size}
+    input_per_sample = prod(network.input_shape) * size
+    per_sample = [input_per_sample]                     # storage id → bytes per sample (0 = the input batch)
+    fixed = [0]                                         # storage id → bytes independent of the batch size
+    tensors: dict[str, tuple[int, bool]] = {"input": (0, False)}   # output name → (storage, requires grad)
+    first: dict[int, _Entry] = {}                       # storage → the entry that counts it
+    layers: list[_LayerPlan] = []
+    warnings: list[str] = []
+    saved_per_sample = saved_fixed = 0
+    parameter_elements = trainable_elements = trainable_tensors = buffer_bytes = 0
+
+    for layer in network.layers:
+        spec, name, sources = layer.spec, layer.name, layer.sources
+        inputs = [tensors[source] for source in sources]
+        grads = tuple(grad for _, grad in inputs)
+        trainable = layer.trainable_params > 0
+        requires_grad = trainable or True in grads
+        rule = spec.saved(Context(layer.input_shapes, layer.output_shape, grads, trainable, dtype, device))
+
+        if rule.alias is None:
+            output = len(per_sample)
+            per_sample.append(prod(layer.output_shape) * size)
+            fixed.append(0)
+        else:
+            output = inputs[rule.alias][0]
+            if rule.in_place and output in first:
+                keeper = first[output]
+                warnings.append(
+                    f"{name} ({layer.type}) overwrites in place a tensor that {keeper.layer} keeps for backward"
+                    f" ({keeper.what}): PyTorch's backward would fail (\"a variable needed for gradient computation"
+                    " has been modified by an inplace operation\")")
+
+        entries = []
+        for kept in rule.kept:
+            source = None
+            if kept.source >= 0:
+                storage, shape, element = inputs[kept.source][0], (BATCH, *layer.input_shapes[kept.source]), dtype
+                source = sources[kept.source]
+            elif kept.source == OUTPUT:
+                storage, shape, element = output, (BATCH, *layer.output_shape), dtype
+            else:
+                storage, shape, element = len(per_sample), kept.shape, kept.dtype or dtype
+                nbytes = element_bytes[kept.dtype]
+                for axis in shape:
+                    if axis != BATCH:
+                        nbytes *= axis
+                batched = BATCH in shape
+                per_sample.append(nbytes if batched else 0)
+                fixed.append(0 if batched else nbytes)
+            entry = _Entry(name, kept.what, storage, shape, element, per_sample[storage], fixed[storage], source)
+            owner = first.get(storage)
+            if owner is None:
+                first[storage] = entry
+                saved_per_sample += entry.per_sample
+                saved_fixed += entry.fixed
+            else:
+                entry.first_by = owner.layer
+                if owner.shared is None:
+                    owner.shared = []
+                owner.shared.append((name, kept.what))
+            entries.append(entry)
+
+        layers.append(_LayerPlan(name, layer.type, entries, requires_grad, rule.alias is not None, rule.notes))
+        tensors[name] = (output, requires_grad)
+        parameter_elements += layer.params
+        if trainable:
+            trainable_elements += layer.trainable_params
+            trainable_tensors += spec.parameter_tensors()
+        for elements, element in spec.buffer_tensors(list(layer.input_shapes)):
+            buffer_bytes += elements * element_bytes[element]
+
+    return MemoryPlan(
+        network=network, dtype=dtype, device=device, layers=layers, saved_per_sample=saved_per_sample,
+        saved_fixed=saved_fixed, input_per_sample=input_per_sample, input_kept=0 in first,
+        parameter_bytes=parameter_elements * size, gradient_bytes=trainable_elements * size,
+        trainable_tensors=trainable_tensors, buffer_bytes=buffer_bytes, warnings=warnings)
+
+
+def training_memory(network: Network, batch_size: int = 1, dtype: str = "float32", optimizer: str = "adam",
+                    device: str = "cuda", fit: int | str | None = None) -> TrainingMemory:
+    """What training `network` holds between forward and backward. With `fit` (bytes, or text such as
+    "24GiB"), the largest batch size whose total fits it, and the memory at that batch size."""
+    check_batch_size(batch_size)
+    check_choice("optimizer", optimizer, OPTIMIZERS)
+    plan = plan_memory(network, dtype, device)
+    if fit is not None:
+        return plan.fit(parse_budget(fit) if isinstance(fit, str) else fit, optimizer)
+    return plan.at(batch_size, optimizer)
+
+
+# --------------------------------------------------------------------------------------------
+# Arguments
+# --------------------------------------------------------------------------------------------
+
+def check_batch_size(batch_size: Any) -> int:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch size must be a positive integer, got {batch_size!r}")
+    return batch_size
+
+
+def check_choice(what: str, value: Any, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ValueError(f"unknown {what} {value!r}; choose from {', '.join(choices)}")
+    return value
+
+
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+_BUDGET = re.compile(r"\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([a-zA-Z]*)\s*")
+
+
+def parse_budget(text: str) -> int:
+    """`24GiB`, `8GB`, `512MiB`, `1.5 GiB`, `1000000` (bytes) → bytes (rounded down); ValueError otherwise."""
+    match = _BUDGET.fullmatch(text)
+    unit = match.group(2).lower() if match else None
+    if match is None or unit not in _UNITS:
+        raise ValueError(f"expected a memory size such as 24GiB, 8GB, 512MiB or a number of bytes, got {text!r}")
+    try:
+        amount = int(Decimal(match.group(1)) * _UNITS[unit])
+    except InvalidOperation:  # pragma: no cover - the pattern admits only decimal numbers
+        raise ValueError(f"not a number: {match.group(1)!r}") from None
+    if amount < 1:
+        raise ValueError(f"the budget must be at least one byte, got {text!r}")
+    return amount
+
+
+__all__ = ["DEVICES", "DTYPES", "Fit", "LayerMemory", "MemoryPlan", "MemoryTotals", "NOT_MODELLED",
+           "NOT_MODELLED_CUDA", "OPTIMIZERS", "SavedTensor", "TrainingMemory", "parse_budget", "plan_memory",
+           "training_memory"]
