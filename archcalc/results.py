@@ -116,6 +116,15 @@ class Network:
     def summary(self, batch_size: int = 1, dtype: str = "float32", receptive_field: bool = False) -> Summary:
         return Summary(self, batch_size, dtype, receptive_field)
 
+    def memory(self, batch_size: int = 1, dtype: str = "float32", optimizer: str = "adam", device: str = "cuda",
+               fit: int | str | None = None) -> Any:
+        """Training memory (`archcalc memory`): what PyTorch keeps between forward and backward, per layer,
+        plus parameters, gradients, optimizer state, buffers and the input batch; a
+        `archcalc.memory.TrainingMemory`. With `fit` (bytes or "24GiB"), at the largest batch that fits."""
+        from .memory import training_memory
+
+        return training_memory(self, batch_size, dtype, optimizer, device, fit)
+
 
 @dataclass(frozen=True)
 class Summary:

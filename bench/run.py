@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """Benchmark archcalc as users run it: whole processes, side by side with the import floor.
 
-    python bench/run.py [--runs N] [--markdown]
+    python bench/run.py [--runs N] [--torch-python PATH]
 
 Times `archcalc summary` on every bundled spec and on generated plain CNN specs of 1,000 /
 10,000 / 100,000 layers, next to the floor `python -c "import yaml; from pydantic import BaseModel"`
 measured in the same run (runs are interleaved so that machine noise hits all commands alike),
-and the peak resident memory of each process. Prints a table and checks the targets:
-  bundled spec ≤ 1.5 × floor · 10,000 layers < 1 s · 100k/10k time ratio ≤ 12 · 100k peak < 500 MB
+and the peak resident memory of each process; `archcalc check` on a folder of 1,000 generated specs;
+and, when a Python with torch and torchinfo is given (or is this one), torchinfo's summary of the
+same ResNet-50 as a whole process (bench/torchinfo_resnet50.py). Prints a table and checks the targets:
+  LeNet-5 ≤ 1.5 × floor · every zoo spec ≤ 1.7 × floor · 10,000 layers < 1 s · 100k/10k time ratio ≤ 12
+  · 100k peak < 500 MB · check of 1,000 specs < 5 s · ResNet-50 ≥ 25 × faster than torchinfo
 """
 
 from __future__ import annotations
@@ -46,26 +49,47 @@ def plain_cnn(layers: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_once(command: list[str]) -> tuple[float, int]:
+def check_folder(folder: Path, count: int = 1_000) -> None:
+    """`count` small specs: plain CNNs of varied depth and width, a tenth of them invalid."""
+    for number in range(count):
+        depth, width = 3 + number % 7, 8 * (1 + number % 5)
+        lines = [f"name: generated-{number}", "input: [3, 32, 32]", "layers:"]
+        for _ in range(depth):
+            lines += [f"  - {{type: conv2d, out_channels: {width}, kernel_size: 3, padding: 1}}",
+                      "  - {type: batchnorm2d}", "  - {type: relu}"]
+        lines += ["  - {type: adaptiveavgpool2d, output_size: 1}", "  - {type: flatten}",
+                  f"  - {{type: linear, {'in_features: 7, ' if number % 10 == 0 else ''}out_features: 10}}"]
+        (folder / f"spec_{number:04d}.yaml").write_text("\n".join(lines) + "\n")
+
+
+def torch_python(given: str | None) -> str | None:
+    """A Python that imports torch, torchinfo and numpy, or None."""
+    for candidate in ([given] if given else [sys.executable]):
+        probe = subprocess.run([candidate, "-c", "import torch, torchinfo, numpy"], capture_output=True)
+        if probe.returncode == 0:
+            return candidate
+    return None
+
+
+def run_once(command: list[str], expect: int = 0) -> tuple[float, int]:
     """Wall time in seconds and peak resident memory in bytes of one process."""
     start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - start
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed: {process.stderr.read().decode()[:500]}")
+    if os.waitstatus_to_exitcode(status) != expect:
+        raise SystemExit(f"{' '.join(command)} exited {os.waitstatus_to_exitcode(status)}, expected {expect}")
     return elapsed, usage.ru_maxrss * 1024
 
 
-def measure(commands: dict[str, list[str]], runs: int) -> dict[str, tuple[float, int]]:
+def measure(commands: dict[str, list[str]], runs: int, expect: int = 0) -> dict[str, tuple[float, int]]:
     times: dict[str, list[float]] = {name: [] for name in commands}
     peaks: dict[str, int] = {name: 0 for name in commands}
     for name, command in commands.items():  # warm-up: file cache, bytecode
-        run_once(command)
+        run_once(command, expect)
     for _ in range(runs):
         for name, command in commands.items():
-            elapsed, peak = run_once(command)
+            elapsed, peak = run_once(command, expect)
             times[name].append(elapsed)
             peaks[name] = max(peaks[name], peak)
     return {name: (statistics.median(times[name]), peaks[name]) for name in commands}
@@ -87,6 +111,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=7, help="timed runs per command (median reported)")
     parser.add_argument("--large-runs", type=int, default=3, help="timed runs for the 100,000-layer spec")
+    parser.add_argument("--torch-python", help="a Python with torch, torchinfo and numpy, for the comparison")
     args = parser.parse_args()
     archcalc = archcalc_command()
     with tempfile.TemporaryDirectory() as scratch:
@@ -104,6 +129,15 @@ def main() -> int:
         results = measure(small, args.runs)
         results.update(measure({"summary plain CNN, 100,000 layers":
                                 [*archcalc, "summary", str(generated[100_000])]}, args.large_runs))
+        folder = Path(scratch) / "many"
+        folder.mkdir()
+        check_folder(folder)
+        results.update(measure({"check, 1,000 specs in one process": [*archcalc, "check", str(folder)]},
+                               args.large_runs, expect=1))
+        other = torch_python(args.torch_python)
+        if other:
+            results.update(measure({"torchinfo.summary, ResNet-50 (torch + torchinfo process)":
+                                    [other, str(REPO / "bench" / "torchinfo_resnet50.py")]}, args.large_runs))
     floor = results["floor: import yaml + pydantic.BaseModel"][0]
     print(f"Machine: {machine()}")
     print(f"Median of {args.runs} runs ({args.large_runs} for 100,000 layers), whole processes.\n")
@@ -111,15 +145,25 @@ def main() -> int:
     print("|---|---:|---:|---:|")
     for name, (seconds, peak) in results.items():
         print(f"| {name} | {seconds * 1000:,.0f} ms | {seconds / floor:.2f} | {peak / 2**20:,.0f} MB |")
-    bundled = [seconds / floor for name, (seconds, _) in results.items() if name.startswith("summary specs/")]
+    zoo = [seconds / floor for name, (seconds, _) in results.items() if name.startswith("summary specs/")]
+    lenet = results["summary specs/lenet5.yaml"][0] / floor
     t10k = results["summary plain CNN, 10,000 layers"][0]
     t100k, peak100k = results["summary plain CNN, 100,000 layers"]
+    checked = results["check, 1,000 specs in one process"][0]
     checks = [
-        (f"slowest bundled spec {max(bundled):.2f} × floor ≤ 1.5", max(bundled) <= 1.5),
+        (f"LeNet-5 {lenet:.2f} × floor ≤ 1.5", lenet <= 1.5),
+        (f"slowest zoo spec {max(zoo):.2f} × floor ≤ 1.7", max(zoo) <= 1.7),
+        (f"check of 1,000 specs {checked:.2f} s < 5 s", checked < 5),
         (f"10,000 layers {t10k:.2f} s < 1 s", t10k < 1.0),
         (f"100k/10k time ratio {t100k / t10k:.1f} ≤ 12", t100k / t10k <= 12),
         (f"100,000-layer peak memory {peak100k / 2**20:.0f} MB < 500 MB", peak100k < 500 * 2**20),
     ]
+    torchinfo = results.get("torchinfo.summary, ResNet-50 (torch + torchinfo process)")
+    if torchinfo:
+        ratio = torchinfo[0] / results["summary specs/resnet50.yaml"][0]
+        checks.append((f"ResNet-50: archcalc {ratio:.0f} × faster than torchinfo ≥ 25", ratio >= 25))
+    else:
+        print("\n(no Python with torch + torchinfo: give --torch-python for the torchinfo comparison)")
     print()
     for text, ok in checks:
         print(f"{'PASS' if ok else 'FAIL'}  {text}")

@@ -76,17 +76,16 @@ class _Dropout(_InPlace):
         channel dropout's mask has one value per (sample, channel). p = 0 returns the input itself."""
         if self.p == 0:
             return ALIAS
-        shape, notes = context.inputs[0], ()
+        shape = context.inputs[0]
         if self.p == 1:
             mask = Kept("zeros", NEW, ())  # input * zeros([]): a 0-dim tensor of the model's dtype
         elif self.type == "dropout":
             fused = context.device == "cuda" and not self.inplace
             mask = Kept("mask", NEW, batched(shape), "bool" if fused else "")
         else:
-            template, notes = _feature_mask(self.type, shape)
-            mask = Kept("mask", NEW, template)
+            mask = Kept("mask", NEW, _feature_mask(shape))
         kept = (mask,) if context.grads[0] else ()
-        return Backward(kept, 0 if self.inplace else None, self.inplace, notes)
+        return Backward(kept, 0 if self.inplace else None, self.inplace)
 
 
 class _Softmax(_ShapePreserving):
@@ -162,20 +161,10 @@ ALIAS_IN_PLACE = Backward(alias=0, in_place=True)
 _IN_PLACE_KEEPS_OUTPUT = Backward((Kept("output", OUTPUT),), 0, True)
 
 
-def _feature_mask(tag: str, shape: Shape) -> tuple[tuple[int, ...], tuple[str, ...]]:
-    """The mask of channel dropout: PyTorch's dropout1d/3d treat an input without their batched rank as
-    unbatched and add a leading axis (so the batch axis is taken for channels); the mask is
-    [first axis, second axis, 1, ...] of what feature_dropout sees."""
-    rank, notes = len(shape) + 1, ()
-    seen = batched(shape)
-    if tag == "dropout1d":
-        if rank == 2:
-            seen = (1, BATCH, *shape)
-        elif rank != 3:
-            notes = (f"PyTorch's dropout1d rejects a {rank}-D input (it takes [N, C, L] or [C, L])",)
-    elif tag == "dropout3d" and rank != 5:
-        seen = (1, BATCH, *shape)
-    return (seen[0], seen[1], *(1,) * (len(seen) - 2)), notes
+def _feature_mask(shape: Shape) -> tuple[int, ...]:
+    """Channel dropout's mask: one value per (sample, channel), [N, C, 1, ...]."""
+    return (BATCH, shape[0], *(1,) * (len(shape) - 1))
+
 
 # Worked examples for the formula reference (docs/formulas.md): (case, arguments, input shapes).
 EXAMPLES = {tag: [("", {}, [[64, 28, 28]])] for tag in LAYERS}
@@ -199,13 +188,11 @@ MEMORY_FACTS = {
                " unfused path on every device: the same input-dtype mask, and the output is the input's storage."
                " p = 0 returns the input (nothing kept); p = 1 multiplies by a 0-dim zero tensor (4 B in float32)."
                " Measured (CPU, float32): [2, 4, 6, 6] keeps 1,152 B, in place too.",
-    **{tag: "Channel dropout (feature_dropout, never fused, same on CPU and CUDA) keeps a mask of the input's dtype"
-            " with one value per (sample, channel): [N, C, 1, ...]. PyTorch's dropout1d on a 2-D [N, F] input"
-            " and dropout3d on anything but 5-D treat it as unbatched and add a leading axis, so the mask has one"
-            " value per sample: [1, N, 1, ...]. In place the output is the input's storage. p = 0 keeps nothing;"
-            " p = 1 a 0-dim zero tensor. Measured (float32): dropout2d on [2, 4, 6, 6] 32 B; dropout1d on"
-            " [2, 4, 10] 32 B and on [2, 12] 8 B; dropout3d on [2, 4, 4, 6, 6] 32 B and on [2, 4, 6, 6] 8 B;"
-            " dropout2d on [2, 12] 96 B." for tag in ("dropout1d", "dropout2d", "dropout3d")},
+    **{tag: "Channel dropout (feature_dropout: never fused, the same on CPU and CUDA) keeps a mask of the input's"
+            " dtype with one value per (sample, channel), [N, C, 1, ...], when the input requires a gradient; in"
+            " place the output is the input's storage. p = 0 keeps nothing; p = 1 a 0-dim zero tensor. Measured"
+            " (float32): dropout1d on [2, 4, 10] 32 B, dropout2d on [2, 4, 6, 6] 32 B, dropout3d on"
+            " [2, 4, 4, 6, 6] 32 B, in place too." for tag in ("dropout1d", "dropout2d", "dropout3d")},
     "relu": _OUTPUT.format(node="ReluBackward0", tag="relu") + " In place (ReLU(inplace=True)) the output is the"
             " input's storage, kept once: still 1,152 B, and 0 B in the next conv. An in-place ReLU may not"
             " overwrite a tensor another layer keeps (after a ReLU, sigmoid, ...): PyTorch's backward fails.",

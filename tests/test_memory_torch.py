@@ -1,0 +1,436 @@
+"""Training memory against PyTorch itself: what autograd really keeps, per layer, at two batch sizes.
+
+Optional: skipped when torch is not installed (archcalc never imports it).
+
+Every spec here (inline specs that use every layer type with its in-place, frozen, p = 0/1, 1×1 and
+bias-free variants and branching blocks, plus every bundled spec and golden example) is built as
+real torch modules in training mode, with `inplace` kept as the spec says. One forward pass runs under
+`torch.autograd.graph.saved_tensors_hooks`; every tensor autograd saves is attributed to the layer
+running at that moment, each storage counted once, in the first layer that saves it, parameter and
+buffer storages excluded — the method of ../shared/examples' `training_memory`. archcalc's bytes
+must be equal, per layer and in total. Then, on valid graphs, one real backward pass and one step
+of torch.optim.Adam / AdamW / SGD: parameter, gradient, optimizer-state and buffer bytes must equal
+archcalc's totals.
+
+Run: python -m pytest tests/test_memory_torch.py -q   (in an environment with torch)
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+import pathlib
+import warnings
+
+import pytest
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # torch warns at import when numpy is absent; it needs none here
+    torch = pytest.importorskip("torch")
+    from torch import nn
+
+import archcalc
+from archcalc.layers import TYPE_NAMES
+from archcalc.memory import plan_memory, training_memory
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Implicit dimension choice:UserWarning",
+    "ignore:dropout2d.*:UserWarning",
+    "ignore:Using padding=.same. with even kernel:UserWarning",
+)
+
+TORCH_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+class Add(nn.Module):
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        return functools.reduce(operator.add, xs)
+
+
+class Mul(nn.Module):
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        return functools.reduce(operator.mul, xs)
+
+
+class Concat(nn.Module):
+    def __init__(self, dim: int = 1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        return torch.cat(xs, dim=self.dim)
+
+
+TORCH_CLASS = {
+    "conv1d": nn.Conv1d, "conv2d": nn.Conv2d, "conv3d": nn.Conv3d, "convtranspose1d": nn.ConvTranspose1d,
+    "convtranspose2d": nn.ConvTranspose2d, "convtranspose3d": nn.ConvTranspose3d, "linear": nn.Linear,
+    "batchnorm1d": nn.BatchNorm1d, "batchnorm2d": nn.BatchNorm2d, "batchnorm3d": nn.BatchNorm3d,
+    "layernorm": nn.LayerNorm, "maxpool1d": nn.MaxPool1d, "maxpool2d": nn.MaxPool2d, "maxpool3d": nn.MaxPool3d,
+    "avgpool1d": nn.AvgPool1d, "avgpool2d": nn.AvgPool2d, "avgpool3d": nn.AvgPool3d,
+    "adaptiveavgpool1d": nn.AdaptiveAvgPool1d, "adaptiveavgpool2d": nn.AdaptiveAvgPool2d,
+    "adaptiveavgpool3d": nn.AdaptiveAvgPool3d, "adaptivemaxpool2d": nn.AdaptiveMaxPool2d, "flatten": nn.Flatten,
+    "identity": nn.Identity, "dropout": nn.Dropout, "dropout1d": nn.Dropout1d, "dropout2d": nn.Dropout2d,
+    "dropout3d": nn.Dropout3d, "relu": nn.ReLU, "relu6": nn.ReLU6, "leakyrelu": nn.LeakyReLU, "elu": nn.ELU,
+    "gelu": nn.GELU, "silu": nn.SiLU, "mish": nn.Mish, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh,
+    "hardswish": nn.Hardswish, "hardsigmoid": nn.Hardsigmoid, "softmax": nn.Softmax, "logsoftmax": nn.LogSoftmax,
+    "prelu": nn.PReLU, "add": Add, "mul": Mul, "concat": Concat,
+}
+INFERRED = {
+    **{kind: ("in_channels", lambda shape: shape[0]) for kind in TORCH_CLASS if kind.startswith("conv")},
+    **{kind: ("num_features", lambda shape: shape[0]) for kind in TORCH_CLASS if kind.startswith("batchnorm")},
+    "linear": ("in_features", lambda shape: shape[-1]),
+}
+NOT_ARGUMENTS = {"type", "name", "inputs", "trainable"}
+
+
+def build_module(layer: archcalc.LayerResult) -> nn.Module:
+    """The torch module of one layer: the spec's arguments (in-place included), torch's defaults otherwise."""
+    kwargs = layer.spec.model_dump(exclude_unset=True, exclude=NOT_ARGUMENTS, by_alias=False)
+    if layer.type in INFERRED:
+        argument, read = INFERRED[layer.type]
+        kwargs.setdefault(argument, read(layer.input_shapes[0]))
+    module = TORCH_CLASS[layer.type](**kwargs)
+    if not layer.spec.trainable:
+        module.requires_grad_(False)
+    return module
+
+
+class GraphModule(nn.Module):
+    def __init__(self, network: archcalc.Network):
+        super().__init__()
+        self.wiring = [(layer.name, layer.sources) for layer in network.layers]
+        self.layers = nn.ModuleList(build_module(layer) for layer in network.layers)
+
+    def forward(self, x: torch.Tensor, on_layer=None) -> torch.Tensor:
+        values = {"input": x}
+        for (name, sources), module in zip(self.wiring, self.layers):
+            if on_layer is not None:
+                on_layer(name)
+            out = module(*(values[source] for source in sources))
+            values[name] = out[0] if isinstance(out, tuple) else out
+        return values[self.wiring[-1][0]]
+
+
+def measure(network: archcalc.Network, batch: int, dtype: str = "float32") -> tuple[dict[str, int], GraphModule]:
+    """Bytes each layer saves for backward: storages counted once, in the first layer saving them."""
+    torch.manual_seed(0)
+    model = GraphModule(network).to(TORCH_DTYPES[dtype]).train()
+    excluded = {t.untyped_storage().data_ptr() for t in [*model.parameters(), *model.buffers()]}
+    current = ["<none>"]
+    saved: list[tuple[str, int, int, torch.Tensor]] = []
+
+    def pack(tensor: torch.Tensor) -> torch.Tensor:
+        storage = tensor.untyped_storage()
+        saved.append((current[0], storage.data_ptr(), storage.nbytes(), tensor))
+        return tensor
+
+    x = torch.randn(batch, *network.input_shape).to(TORCH_DTYPES[dtype])
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        model(x, on_layer=lambda name: current.__setitem__(0, name))
+    per_layer = {layer.name: 0 for layer in network.layers}
+    counted: set[int] = set()
+    for layer, pointer, nbytes, _ in saved:
+        if pointer in excluded or pointer in counted:
+            continue
+        counted.add(pointer)
+        per_layer[layer] += nbytes
+    return per_layer, model
+
+
+def predicted(network: archcalc.Network, batch: int, dtype: str = "float32") -> dict[str, int]:
+    memory = training_memory(network, batch_size=batch, dtype=dtype, optimizer="adam", device="cpu")
+    return {layer.name: layer.saved_activation_bytes for layer in memory.layers}
+
+
+# --------------------------------------------------------------------------------------------
+# Specs
+# --------------------------------------------------------------------------------------------
+
+SPECS: dict[str, str] = {
+    # 2-d image: every activation out of place and in place, pools, dropouts, frozen layers, a head
+    "image2d": """
+input: [3, 12, 12]
+layers:
+  - {name: stem, type: conv2d, out_channels: 8, kernel_size: 3, padding: 1}
+  - {name: bn, type: batchnorm2d}
+  - {name: relu_, type: relu, inplace: true}
+  - {name: pool, type: maxpool2d, kernel_size: 2}
+  - {name: frozen, type: conv2d, out_channels: 8, kernel_size: 3, padding: 1, trainable: false}
+  - {name: relu6_, type: relu6, inplace: true}
+  - {name: c2, type: conv2d, out_channels: 8, kernel_size: 1, bias: false}
+  - {name: silu_, type: silu, inplace: true}
+  - {name: hswish_, type: hardswish, inplace: true}
+  - {name: hsig_, type: hardsigmoid, inplace: true}
+  - {name: mish_, type: mish, inplace: true}
+  - {name: c3, type: conv2d, out_channels: 8, kernel_size: 1}
+  - {name: lrelu_, type: leakyrelu, negative_slope: 0.1, inplace: true}
+  - {name: c3b, type: conv2d, out_channels: 8, kernel_size: 1}
+  - {name: elu_, type: elu, inplace: true}
+  - {name: c4, type: conv2d, out_channels: 8, kernel_size: 1}
+  - {name: prelu, type: prelu, num_parameters: 8}
+  - {name: gelu, type: gelu}
+  - {name: relu6, type: relu6}
+  - {name: silu, type: silu}
+  - {name: hswish, type: hardswish}
+  - {name: hsig, type: hardsigmoid}
+  - {name: mish, type: mish}
+  - {name: lrelu, type: leakyrelu}
+  - {name: elu, type: elu}
+  - {name: tanh, type: tanh}
+  - {name: sig, type: sigmoid}
+  - {name: drop, type: dropout, p: 0.3}
+  - {name: drop_, type: dropout, p: 0.5, inplace: true}
+  - {name: drop0, type: dropout, p: 0.0}
+  - {name: drop2d, type: dropout2d, p: 0.2}
+  - {name: drop2d_, type: dropout2d, inplace: true}
+  - {name: ident, type: identity}
+  - {name: bn_plain, type: batchnorm2d, affine: false}
+  - {name: bn_frozen, type: batchnorm2d, trainable: false}
+  - {name: bn_untracked, type: batchnorm2d, track_running_stats: false}
+  - {name: avg, type: avgpool2d, kernel_size: 2, stride: 1}
+  - {name: adapt, type: adaptiveavgpool2d, output_size: [3, null]}
+  - {name: amax, type: adaptivemaxpool2d, output_size: 2}
+  - {name: up, type: convtranspose2d, out_channels: 4, kernel_size: 2, stride: 2}
+  - {name: amax1, type: adaptivemaxpool2d, output_size: 1}
+  - {name: gap_src, type: conv2d, out_channels: 6, kernel_size: 1, inputs: [up]}
+  - {name: gap, type: adaptiveavgpool2d, output_size: 1}
+  - {name: flat, type: flatten}
+  - {name: fc, type: linear, out_features: 10}
+  - {name: ln, type: layernorm, normalized_shape: 10}
+  - {name: bn1d, type: batchnorm1d}
+  - {name: relu, type: relu}
+  - {name: fc_frozen, type: linear, out_features: 10, trainable: false}
+  - {name: softmax, type: softmax, dim: 1}
+  - {name: fc2, type: linear, out_features: 5, bias: false}
+  - {name: logsoftmax, type: logsoftmax, dim: -1}
+""",
+    # a network whose first layers build no graph: nothing is kept until the first trainable parameter
+    "late_start": """
+input: [3, 10, 10]
+layers:
+  - {type: relu}
+  - {type: maxpool2d, kernel_size: 2}
+  - {type: dropout, p: 0.5}
+  - {type: conv2d, out_channels: 4, kernel_size: 3, trainable: false}
+  - {type: batchnorm2d, trainable: false}
+  - {type: relu6, inplace: true}
+  - {type: dropout2d, inplace: true}
+  - {type: conv2d, out_channels: 4, kernel_size: 1}
+  - {type: conv2d, out_channels: 4, kernel_size: 1, trainable: false}
+  - {type: relu}
+  - {type: conv2d, out_channels: 4, kernel_size: 1, trainable: false}
+  - {type: flatten}
+  - {type: linear, out_features: 3, trainable: false}
+""",
+    "first_prelu": """
+input: [4, 5, 5]
+layers:
+  - {type: prelu}
+  - {type: avgpool2d, kernel_size: 2}
+  - {type: relu, inplace: true}
+  - {type: flatten}
+  - {type: linear, out_features: 3}
+""",
+    "first_linear_frozen_weight_path": """
+input: [6]
+layers:
+  - {name: f, type: linear, out_features: 8, trainable: false}
+  - {name: r, type: relu}
+  - {name: t, type: linear, out_features: 8}
+  - {name: f2, type: linear, out_features: 8, trainable: false}
+  - {name: d, type: dropout}
+  - {name: f3, type: linear, out_features: 4, trainable: false}
+""",
+    "signal1d": """
+input: [3, 24]
+layers:
+  - {name: conv, type: conv1d, out_channels: 6, kernel_size: 3, padding: 1}
+  - {name: bn, type: batchnorm1d}
+  - {name: relu, type: relu, inplace: true}
+  - {name: pool, type: maxpool1d, kernel_size: 2}
+  - {name: avg, type: avgpool1d, kernel_size: 3, stride: 1, padding: 1}
+  - {name: drop, type: dropout1d, p: 0.3}
+  - {name: drop_, type: dropout1d, inplace: true}
+  - {name: up, type: convtranspose1d, out_channels: 4, kernel_size: 2, stride: 2, bias: false}
+  - {name: ln, type: layernorm, normalized_shape: 24}
+  - {name: ln2, type: layernorm, normalized_shape: [4, 24], elementwise_affine: false}
+  - {name: ln3, type: layernorm, normalized_shape: 24, bias: false}
+  - {name: adapt, type: adaptiveavgpool1d, output_size: 5}
+  - {name: gap, type: adaptiveavgpool1d, output_size: 1}
+  - {name: drop1d, type: dropout1d, p: 1.0}
+  - {name: flat, type: flatten}
+  - {name: fc, type: linear, out_features: 3}
+""",
+    "volume3d": """
+input: [2, 6, 8, 8]
+layers:
+  - {name: conv, type: conv3d, out_channels: 4, kernel_size: 3, padding: 1}
+  - {name: bn, type: batchnorm3d}
+  - {name: relu, type: relu}
+  - {name: pool, type: maxpool3d, kernel_size: 2}
+  - {name: drop, type: dropout3d}
+  - {name: drop_, type: dropout3d, p: 0.2, inplace: true}
+  - {name: up, type: convtranspose3d, out_channels: 3, kernel_size: 2, stride: 2}
+  - {name: avg, type: avgpool3d, kernel_size: 2}
+  - {name: adapt, type: adaptiveavgpool3d, output_size: [2, 2, 1]}
+  - {name: gap, type: adaptiveavgpool3d, output_size: 1}
+  - {name: flat, type: flatten}
+  - {name: fc, type: linear, out_features: 2}
+""",
+    # vectors and sequences: linear on 3-d input, dropout1d/2d/3d on ranks they treat as unbatched, merges
+    "vector": """
+input: [5, 12]
+layers:
+  - {name: a, type: linear, out_features: 12}
+  - {name: ln, type: layernorm, normalized_shape: 12}
+  - {name: gelu, type: gelu, approximate: tanh}
+  - {name: d1, type: dropout1d, p: 0.5}
+  - {name: d1_, type: dropout1d, inplace: true}
+  - {name: flat, type: flatten}
+  - {name: b, type: linear, out_features: 16}
+  - {name: bn, type: batchnorm1d}
+  - {name: c, type: linear, out_features: 16, inputs: [flat]}
+  - {name: e, type: linear, out_features: 16, inputs: [flat], trainable: false}
+  - {name: gated, type: mul, inputs: [bn, c, e]}
+  - {name: sum, type: add, inputs: [gated, c, e]}
+  - {name: both, type: concat, inputs: [sum, e, b]}
+  - {name: p1, type: dropout, p: 1.0}
+  - {name: sm, type: softmax}
+  - {name: out, type: linear, out_features: 2}
+""",
+    # branches: residual with in-place ReLU after the sum, squeeze-excitation, dense concatenation,
+    # mul with the (no-grad) network input, a frozen branch, p = 1 channel dropout
+    "branches": """
+input: [8, 6, 6]
+layers:
+  - {name: scale_in, type: mul, inputs: [input, input]}
+  - {name: c0, type: conv2d, out_channels: 8, kernel_size: 3, padding: 1, inputs: [input]}
+  - {name: c1, type: conv2d, out_channels: 8, kernel_size: 3, padding: 1, bias: false}
+  - {name: bn1, type: batchnorm2d}
+  - {name: r1, type: relu, inplace: true}
+  - {name: c2, type: conv2d, out_channels: 8, kernel_size: 3, padding: 1, bias: false}
+  - {name: bn2, type: batchnorm2d}
+  - {name: res, type: add, inputs: [bn2, c0]}
+  - {name: r2, type: relu, inplace: true}
+  - {name: squeeze, type: adaptiveavgpool2d, output_size: 1}
+  - {name: fc1, type: conv2d, out_channels: 2, kernel_size: 1}
+  - {name: act, type: silu}
+  - {name: fc2, type: conv2d, out_channels: 8, kernel_size: 1}
+  - {name: gate, type: sigmoid}
+  - {name: excite, type: mul, inputs: [r2, gate]}
+  - {name: with_input, type: mul, inputs: [excite, scale_in]}
+  - {name: frozen_branch, type: conv2d, out_channels: 8, kernel_size: 1, inputs: [input], trainable: false}
+  - {name: mixed, type: mul, inputs: [frozen_branch, with_input]}
+  - {name: dense, type: concat, inputs: [mixed, c0, input]}
+  - {name: bn3, type: batchnorm2d}
+  - {name: relu3, type: relu, inplace: true}
+  - {name: drop_all, type: dropout2d, p: 1.0}
+  - {name: c3, type: conv2d, out_channels: 4, kernel_size: 1}
+  - {name: pool, type: avgpool2d, kernel_size: 2}
+  - {name: flat, type: flatten}
+  - {name: head, type: linear, out_features: 3}
+""",
+    # in-place layers right after layers that keep their output: PyTorch's backward would refuse these,
+    # but the forward pass (and so what is saved) is well defined, and archcalc warns
+    "invalid_in_place": """
+input: [3, 6, 6]
+layers:
+  - {name: c, type: conv2d, out_channels: 4, kernel_size: 3}
+  - {name: r, type: relu}
+  - {name: r_, type: relu, inplace: true}
+  - {name: s_, type: silu, inplace: true}
+  - {name: sig, type: sigmoid}
+  - {name: d_, type: dropout, inplace: true}
+  - {name: c2, type: conv2d, out_channels: 4, kernel_size: 1}
+  - {name: x_, type: relu, inplace: true, inputs: [input]}
+""",
+}
+
+SPEC_FILES = sorted([*(REPO / "specs").glob("*.yaml"), *(REPO / "tests" / "golden").glob("*.yaml")])
+
+
+@functools.lru_cache(maxsize=None)
+def network(key: str) -> archcalc.Network:
+    if key in SPECS:
+        return archcalc.loads(SPECS[key], key)
+    return archcalc.load(key)
+
+
+def test_inline_specs_use_every_layer_type():
+    used = {layer.type for key in SPECS for layer in network(key).layers}
+    assert sorted(set(TYPE_NAMES) - used) == []
+
+
+@pytest.mark.parametrize("batch", [2, 3])
+@pytest.mark.parametrize("key", list(SPECS))
+def test_saved_bytes_match_torch(key: str, batch: int) -> None:
+    net = network(key)
+    measured, _ = measure(net, batch)
+    assert predicted(net, batch) == measured
+    assert sum(measured.values()) == training_memory(net, batch, device="cpu").totals.saved_activation_bytes
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("key", [key for key in SPECS if key != "volume3d"])  # no half avg_pool3d on CPU
+def test_saved_bytes_match_torch_in_half_precision(key: str, dtype: str) -> None:
+    net = network(key)
+    measured, _ = measure(net, 2, dtype)
+    assert predicted(net, 2, dtype) == measured
+
+
+@pytest.mark.parametrize("path", SPEC_FILES, ids=lambda path: f"{path.parent.name}/{path.stem}")
+def test_bundled_specs_match_torch(path: pathlib.Path) -> None:
+    """Real architectures (ResNet-50, DenseNet-121, MobileNet, EfficientNet, VGG, U-Net, ...), exact per layer."""
+    net = network(str(path))
+    measured, _ = measure(net, 2)
+    assert predicted(net, 2) == measured
+
+
+def test_invalid_in_place_layers_are_flagged() -> None:
+    warned = " ".join(plan_memory(network("invalid_in_place"), device="cpu").warnings)
+    for name in ("r_ (relu)", "s_ (silu)", "d_ (dropout)", "x_ (relu)"):
+        assert name in warned
+    assert "c2 (conv2d)" not in warned
+    for key in ("image2d", "branches", "signal1d", "vector"):
+        assert plan_memory(network(key), device="cpu").warnings == []
+
+
+# --------------------------------------------------------------------------------------------
+# Parameters, gradients, optimizer state and buffers after one real step
+# --------------------------------------------------------------------------------------------
+
+OPTIMIZER_FACTORIES = {
+    "adam": lambda params: torch.optim.Adam(params, lr=1e-3),
+    "adamw": lambda params: torch.optim.AdamW(params, lr=1e-3),
+    "momentum": lambda params: torch.optim.SGD(params, lr=1e-3, momentum=0.9),
+    "sgd": lambda params: torch.optim.SGD(params, lr=1e-3),
+}
+
+
+def tensor_bytes(tensors) -> int:
+    return sum(tensor.numel() * tensor.element_size() for tensor in tensors)
+
+
+@pytest.mark.parametrize("optimizer", list(OPTIMIZER_FACTORIES))
+@pytest.mark.parametrize(("key", "dtype"), [("image2d", "float32"), ("branches", "float32"),
+                                            ("late_start", "float32"), ("signal1d", "bfloat16"),
+                                            (str(REPO / "tests" / "golden" / "cifar_vgg_bn.yaml"), "float32")])
+def test_state_after_one_optimizer_step(key: str, dtype: str, optimizer: str) -> None:
+    net = network(key)
+    _, model = measure(net, 2, dtype)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    step = OPTIMIZER_FACTORIES[optimizer](trainable)
+    x = torch.randn(2, *net.input_shape).to(TORCH_DTYPES[dtype])
+    model(x).float().sum().backward()
+    step.step()
+    state = [value for per_param in step.state.values() for value in per_param.values() if torch.is_tensor(value)]
+    got = {
+        "parameter_bytes": tensor_bytes(model.parameters()),
+        "gradient_bytes": tensor_bytes(p.grad for p in model.parameters() if p.grad is not None),
+        "optimizer_state_bytes": tensor_bytes(state),
+        "buffer_bytes": tensor_bytes(model.buffers()),
+    }
+    totals = training_memory(net, 2, dtype=dtype, optimizer=optimizer, device="cpu").totals
+    assert {key: getattr(totals, key) for key in got} == got
