@@ -26,7 +26,7 @@ from decimal import Decimal, InvalidOperation
 from math import prod
 from typing import Any
 
-from .layers.autograd import BATCH, MODEL, NEW, OUTPUT, Context
+from .layers.autograd import BATCH, MODEL, OUTPUT, Context
 from .results import Network
 
 DTYPES = {"float32": 4, "float16": 2, "bfloat16": 2}
@@ -37,8 +37,7 @@ ADAM_STEP_BYTES = 4  # torch.optim.Adam's per-parameter `step`: a 0-dim float32 
 
 # What the figure leaves out, on every device and on CUDA only.
 NOT_MODELLED = (
-    "the gradients and temporaries alive during the backward pass itself (this is the memory held between"
-    " forward and backward: the floor of the training peak, not the peak)",
+    "the gradients and temporaries alive during the backward pass itself",
     "the optimizer's temporaries during step(), the network output and the loss",
 )
 NOT_MODELLED_CUDA = (
@@ -147,6 +146,7 @@ class TrainingMemory:
     fixed_bytes: int
     per_sample_bytes: int
     trainable_tensors: int
+    input_kept: bool           # whether a layer keeps the input batch (then it is among the saved activations)
     warnings: list[str]
     fit: Fit | None = None
 
@@ -266,8 +266,8 @@ class MemoryPlan:
         return TrainingMemory(
             name=self.network.name, batch_size=batch, dtype=self.dtype, device=self.device, optimizer=optimizer,
             input_shape=(batch, *self.network.input_shape), layers=layers, totals=totals, fixed_bytes=fixed,
-            per_sample_bytes=per_sample, trainable_tensors=self.trainable_tensors, warnings=list(self.warnings),
-            fit=fit)
+            per_sample_bytes=per_sample, trainable_tensors=self.trainable_tensors, input_kept=self.input_kept,
+            warnings=list(self.warnings), fit=fit)
 
     def fit(self, budget_bytes: int, optimizer: str) -> TrainingMemory:
         """The largest batch size whose total fits the budget; the result describes batch 1 if none does."""
@@ -397,6 +397,8 @@ _BUDGET = re.compile(r"\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([a-zA-Z]*)\s*")
 
 def parse_budget(text: str) -> int:
     """`24GiB`, `8GB`, `512MiB`, `1.5 GiB`, `1000000` (bytes) → bytes (rounded down); ValueError otherwise."""
+    if text.strip().startswith("-"):
+        raise ValueError(f"the budget must be positive, got {text!r}")
     match = _BUDGET.fullmatch(text)
     unit = match.group(2).lower() if match else None
     if match is None or unit not in _UNITS:

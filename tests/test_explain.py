@@ -46,15 +46,16 @@ def test_lenet_explained_step_by_step(capsys):
     assert main(["explain", str(REPO / "specs" / "lenet5.yaml")]) == 0
     out = capsys.readouterr().out
     for line in [
-        "conv1 (conv2d): [1, 32, 32] from input → [6, 28, 28]",
-        "  H_out = ⌊(H_in + 2·P_h − D_h·(K_h − 1) − 1) / S_h⌋ + 1 = ⌊(32 + 2·0 − 1·(5 − 1) − 1) / 1⌋ + 1 = 28",
+        "conv1 (conv2d): [1, 28, 28] from input → [6, 24, 24]",
+        "  H_out = ⌊(H_in + 2·P_h − D_h·(K_h − 1) − 1) / S_h⌋ + 1 = ⌊(28 + 2·0 − 1·(5 − 1) − 1) / 1⌋ + 1 = 24",
         "  params = (K_h·K_w·C_in/groups + 1)·C_out = (5·5·1/1 + 1)·6 = 156",
-        "  MACs = K_h·K_w·C_in/groups·C_out·H_out·W_out = 5·5·1/1·6·28·28 = 117,600",
+        "  MACs = K_h·K_w·C_in/groups·C_out·H_out·W_out = 5·5·1/1·6·24·24 = 86,400",
+        "pool1 (maxpool2d): [6, 24, 24] from relu1 → [6, 12, 12]",
         "  note: stride not given: it defaults to kernel_size, as in PyTorch",
-        "flatten-7 (flatten): [16, 5, 5] from maxpool2d-6 → [400]",
-        "  F_out = C·H·W = 16·5·5 = 400",
-        "  params = (F_in + 1)·F_out = (400 + 1)·120 = 48,120",
-        "fc3 (linear): [84] from relu-11 → [10]",
+        "flatten (flatten): [16, 4, 4] from pool2 → [256]",
+        "  F_out = C·H·W = 16·4·4 = 256",
+        "  params = (F_in + 1)·F_out = (256 + 1)·120 = 30,840",
+        "fc3 (linear): [84] from relu4 → [10]",
         "  MACs = F_in·F_out = 84·10 = 840",
     ]:
         assert line in out.splitlines()
@@ -67,13 +68,13 @@ def test_explain_named_layers_markdown_and_json(capsys):
     assert out.startswith("### `conv2` (conv2d)")
     assert ("- $H_{\\mathrm{out}} = \\left\\lfloor \\frac{H_{\\mathrm{in}} + 2 \\cdot P_{\\mathrm{h}} - D_{\\mathrm{h}}"
             " \\cdot \\left(K_{\\mathrm{h}} - 1\\right) - 1}{S_{\\mathrm{h}}} \\right\\rfloor + 1 = \\left\\lfloor"
-            " \\frac{14 + 2 \\cdot 0 - 1 \\cdot \\left(5 - 1\\right) - 1}{1} \\right\\rfloor + 1 = 10$") in out
+            " \\frac{12 + 2 \\cdot 0 - 1 \\cdot \\left(5 - 1\\right) - 1}{1} \\right\\rfloor + 1 = 8$") in out
     assert main(["explain", spec, "--layer", "fc1", "--layer", "conv1", "--format", "json"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert [layer["name"] for layer in document["layers"]] == ["conv1", "fc1"]
     params = next(q for q in document["layers"][1]["quantities"] if q["quantity"] == "params")
-    assert params == {"quantity": "params", "formula": "(F_in + 1)·F_out", "substituted": "(400 + 1)·120",
-                      "latex": "\\left(F_{\\mathrm{in}} + 1\\right) \\cdot F_{\\mathrm{out}}", "value": 48120,
+    assert params == {"quantity": "params", "formula": "(F_in + 1)·F_out", "substituted": "(256 + 1)·120",
+                      "latex": "\\left(F_{\\mathrm{in}} + 1\\right) \\cdot F_{\\mathrm{out}}", "value": 30840,
                       "note": None}
 
 

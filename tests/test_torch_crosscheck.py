@@ -430,7 +430,7 @@ def test_network_totals_match_torch(key: str) -> None:
 # --------------------------------------------------------------------------------------------
 
 class LeNet5(nn.Module):
-    """LeNet-5 on 1x32x32 with ReLU and max pooling (specs/lenet5.yaml)."""
+    """LeNet-5 on 1x28x28 with ReLU and max pooling (specs/lenet5.yaml)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -441,7 +441,7 @@ class LeNet5(nn.Module):
         self.relu2 = nn.ReLU()
         self.pool2 = nn.MaxPool2d(2)
         self.flatten = nn.Flatten()
-        self.fc1 = nn.Linear(16 * 5 * 5, 120)
+        self.fc1 = nn.Linear(16 * 4 * 4, 120)
         self.relu3 = nn.ReLU()
         self.fc2 = nn.Linear(120, 84)
         self.relu4 = nn.ReLU()

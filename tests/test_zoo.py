@@ -34,12 +34,13 @@ def test_zoo_matches_torchvision(spec, params, gflops, macs):
     assert network.output_shape == (1000,)
 
 
-def test_lenet5_matches_the_tutorial():
-    """LeNet-5 on 32x32: 2,572 conv + 59,134 linear parameters ("How to calculate number of trainable parameters?")."""
+def test_lenet5_matches_the_contract_example():
+    """LeNet-5 on 28x28, the spec contract's example: conv1 [6, 24, 24], 156 params, 86,400 MACs; totals 44,426
+    parameters and 281,640 MACs (the tutorial "Understanding Parameters and FLOPS Count of ML Model")."""
     network = archcalc.load(REPO / "specs" / "lenet5.yaml")
-    conv = sum(layer.params for layer in network.layers if layer.type == "conv2d")
-    linear = sum(layer.params for layer in network.layers if layer.type == "linear")
-    assert (conv, linear, network.totals.params) == (2_572, 59_134, 61_706)
+    conv1 = network.layer("conv1")
+    assert (conv1.output_shape, conv1.params, conv1.macs) == ((6, 24, 24), 156, 86_400)
+    assert (network.totals.params, network.totals.macs) == (44_426, 281_640)
 
 
 @pytest.mark.parametrize("flat, blocks", [("resnet18_flat", "resnet18")])

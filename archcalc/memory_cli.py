@@ -1,0 +1,101 @@
+"""`archcalc memory`: the command-line wiring of the training-memory report (`archcalc.memory`).
+
+`archcalc.cli.build_parser` adds the subcommand with `add_parser(commands)`; `run` prints the report
+and returns the exit code: 0 success, 1 an invalid spec (PATH:LINE:COL problems on stderr), 2 a usage
+error (argparse's: a bad batch size, dtype, optimizer, device or budget; never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any, Sequence
+
+from .memory import DEVICES, DTYPES, OPTIMIZERS, parse_budget
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+FORMATS = ("text", "json", "markdown")
+
+
+def batch_size(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return number
+
+
+def budget(text: str) -> int:
+    try:
+        return parse_budget(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the `memory` subcommand to `archcalc`'s subparsers."""
+    memory = subparsers.add_parser(
+        "memory", help="training memory: what autograd keeps for backward, parameters, gradients, optimizer state",
+        description="What training holds between the forward and the backward pass: per layer, the tensors"
+                    " PyTorch's autograd keeps for backward (each storage counted once), then parameters,"
+                    " gradients, optimizer state, buffers and the input batch. With --fit, the largest batch size"
+                    " whose total fits a memory budget.")
+    memory.add_argument("spec", metavar="SPEC", help="a YAML spec file")
+    memory.add_argument("--batch-size", type=batch_size, default=1, metavar="N", help="batch size (default 1)")
+    memory.add_argument("--dtype", choices=list(DTYPES), default="float32",
+                        help="dtype of the whole model and its input (default float32)")
+    memory.add_argument("--optimizer", choices=list(OPTIMIZERS), default="adam",
+                        help="optimizer state to count: none, sgd (none), momentum (1 buffer), adam/adamw (2 moments"
+                             " and a step counter per parameter); default adam")
+    memory.add_argument("--device", choices=list(DEVICES), default="cuda",
+                        help="cpu (measured exactly) or cuda (CUDA kernels' differences, from PyTorch's sources);"
+                             " default cuda")
+    memory.add_argument("--format", choices=list(FORMATS), default="text")
+    memory.add_argument("--fit", type=budget, metavar="BUDGET",
+                        help="report the largest batch size whose total fits BUDGET (24GiB, 8GB, 512MiB or bytes);"
+                             " replaces --batch-size")
+    memory.set_defaults(run=run)
+    return memory
+
+
+def run(args: argparse.Namespace) -> int:
+    from .api import load
+    from .cli import print_problems
+    from .memory import plan_memory
+    from .problems import SpecError
+    from .report.memory_format import MEMORY_FORMATS
+
+    try:
+        network = load(args.spec)
+    except SpecError as error:
+        print_problems(error.problems)
+        return EXIT_INVALID
+    plan = plan_memory(network, args.dtype, args.device)
+    memory = plan.fit(args.fit, args.optimizer) if args.fit is not None else plan.at(args.batch_size, args.optimizer)
+    sys.stdout.write(MEMORY_FORMATS[args.format](memory))
+    print_problems(network.warnings)
+    return EXIT_OK
+
+
+def _debug_main(argv: Sequence[str] | None = None) -> int:
+    """`archcalc` with the memory subcommand added, until cli.build_parser adds it itself."""
+    from . import cli
+
+    parser = cli.build_parser()
+    commands = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
+    if "memory" not in commands.choices:
+        add_parser(commands)
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(_debug_main())
