@@ -18,7 +18,7 @@ from typing import Iterable, Sequence
 from . import __version__
 from .api import load
 from .problems import Problem, SpecError
-from .results import DTYPE_BYTES
+from .results import DTYPE_BYTES, Network
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -98,13 +98,20 @@ def print_problems(problems: Iterable[Problem]) -> None:
         print(problem, file=sys.stderr)
 
 
+def load_or_report(path: str) -> Network | None:
+    """The spec's network, or None after printing its problems."""
+    try:
+        return load(path)
+    except SpecError as error:
+        print_problems(error.problems)
+        return None
+
+
 def run_summary(args: argparse.Namespace) -> int:
     from .report import SUMMARY_FORMATS
 
-    try:
-        network = load(args.spec)
-    except SpecError as error:
-        print_problems(error.problems)
+    network = load_or_report(args.spec)
+    if network is None:
         return EXIT_INVALID
     summary = network.summary(batch_size=args.batch_size, dtype=args.dtype, receptive_field=args.receptive_field)
     sys.stdout.write(SUMMARY_FORMATS[args.format](summary))
@@ -116,10 +123,8 @@ def run_explain(args: argparse.Namespace) -> int:
     from .explain import explain
     from .report.explain_format import EXPLAIN_FORMATS
 
-    try:
-        network = load(args.spec)
-    except SpecError as error:
-        print_problems(error.problems)
+    network = load_or_report(args.spec)
+    if network is None:
         return EXIT_INVALID
     known = [layer.name for layer in network.layers]
     for name in args.layer:

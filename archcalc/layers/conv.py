@@ -120,6 +120,18 @@ def check_window_fits(layer: Layer, letter: str, size: int, padded: int, span: i
             f" (input {size})", key="kernel_size", code="too-small")
 
 
+def check_channels(layer: Layer, shape: Shape) -> int:
+    """A convolution's input rank, declared in_channels and groups, as PyTorch checks them; the channels."""
+    require_rank(layer, shape, (layer.axes + 1,), f"[C, {', '.join(axis_letters(layer.axes))}]")
+    channels = shape[0]
+    declared_matches("in_channels", layer.in_channels, channels, "channel count")
+    for key, count in (("in_channels", channels), ("out_channels", layer.out_channels)):
+        if count % layer.groups:
+            raise LayerError(f"{key} ({count:,}) is not divisible by groups ({layer.groups:,})", key="groups",
+                             code="groups")
+    return channels
+
+
 class _ConvNd(Layer):
     """torch.nn.ConvNd over [C, *spatial] with `axes` spatial axes."""
 
@@ -137,13 +149,7 @@ class _ConvNd(Layer):
 
     def evaluate(self, inputs: list[Shape], bind: Bind) -> Outcome:
         shape = inputs[0]
-        require_rank(self, shape, (self.axes + 1,), f"[C, {', '.join(axis_letters(self.axes))}]")
-        channels = shape[0]
-        declared_matches("in_channels", self.in_channels, channels, "channel count")
-        for key, count in (("in_channels", channels), ("out_channels", self.out_channels)):
-            if count % self.groups:
-                raise LayerError(f"{key} ({count:,}) is not divisible by groups ({self.groups:,})", key="groups",
-                                 code="groups")
+        channels = check_channels(self, shape)
         kernel = per_axis(self, "kernel_size", self.kernel_size, self.axes)
         stride = per_axis(self, "stride", self.stride, self.axes)
         dilation = per_axis(self, "dilation", self.dilation, self.axes)
@@ -240,13 +246,7 @@ class _ConvTransposeNd(Layer):
     def evaluate(self, inputs: list[Shape], bind: Bind) -> Outcome:
         shape = inputs[0]
         letters = axis_letters(self.axes)
-        require_rank(self, shape, (self.axes + 1,), f"[C, {', '.join(letters)}]")
-        channels = shape[0]
-        declared_matches("in_channels", self.in_channels, channels, "channel count")
-        for key, count in (("in_channels", channels), ("out_channels", self.out_channels)):
-            if count % self.groups:
-                raise LayerError(f"{key} ({count:,}) is not divisible by groups ({self.groups:,})", key="groups",
-                                 code="groups")
+        channels = check_channels(self, shape)
         kernel = per_axis(self, "kernel_size", self.kernel_size, self.axes)
         stride = per_axis(self, "stride", self.stride, self.axes)
         padding = per_axis(self, "padding", self.padding, self.axes)
