@@ -77,19 +77,21 @@ def window_warnings(letter: str, size: int, kernel: int, stride: int, left: int,
         last = max(seen, default=-1)
         tail = size - 1 - last
         between = size - len(seen) - tail
-        if tiling and tail > 0:
-            dropped = (size + left + right - dilation * (kernel - 1) - 1) % stride
+        dropped = (size + left + right - dilation * (kernel - 1) - 1) % stride
+        if between > 0:
+            why = (f"the kernel spans {dilation * (kernel - 1) + 1}, less than the stride {stride}"
+                   if dilation * (kernel - 1) + 1 < stride else f"dilation {dilation} leaves gaps between kernel taps")
+            unseen = between + (tail if tiling else 0)
+            also = f"; the floor also drops the last {tail}" if tiling and tail > 0 else ""
+            found.append((f"{unseen} of the {size} input {{units}} along {{axis}} are never seen: {why}"
+                          f" ({between} fall between windows{also})", "stride", "skipped-input", letter, unseen))
+        elif tiling and tail > 0:
             padding = f"2·{left}" if left == right else f"{left} + {right}"
             verb = "are" if tail > 1 else "is"
             found.append((f"stride {stride} does not tile the input along {{axis}}: (I + 2·P − D·(K − 1) − 1) mod S"
                           f" = ({size} + {padding} − {dilation}·({kernel} − 1) − 1) mod {stride} = {dropped}, so the"
                           f" last {tail} {{units}} of the input {verb} never seen", "stride", "stride-tiling", letter,
                           tail))
-        if between > 0:
-            why = (f"the kernel spans {dilation * (kernel - 1) + 1}, less than the stride {stride}"
-                   if dilation * (kernel - 1) + 1 < stride else f"dilation {dilation} leaves gaps between kernel taps")
-            found.append((f"{between} of the {size} input {{units}} along {{axis}} fall between windows and are never"
-                          f" seen: {why}", "stride", "skipped-input", letter, between))
     if left > dilation * (kernel - 1):
         found.append((f"the first {what} window along {{axis}} sees only padding (padding {left} is more than"
                       f" dilation·(kernel − 1) = {dilation * (kernel - 1)})", "padding", "padding-only-window",
