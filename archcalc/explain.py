@@ -8,9 +8,9 @@ summary, so the two cannot disagree.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Sequence
 
-from .formula import LATEX, TEXT, Expr, Number, Style, Symbol, symbolic, value
+from .formula import TEXT, Expr, Number, Style, Symbol, symbolic, value
 from .problems import Problem
 from .receptive import ReceptiveField, receptive_fields
 from .results import LayerResult, Network
@@ -100,8 +100,6 @@ def check_consistency(explanation: Explanation) -> list[str]:
     return found
 
 
-STYLES = {"text": TEXT, "latex": LATEX}
-
-__all__ = ["Explanation", "Quantity", "STYLES", "check_consistency", "explain", "explain_layer"]
+__all__ = ["Explanation", "Quantity", "check_consistency", "explain", "explain_layer"]
 
 

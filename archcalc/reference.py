@@ -11,7 +11,7 @@ from importlib import import_module
 from .api import analyze
 from .explain import explain
 from .layers import FAMILIES
-from .report.explain_format import _latex_label, _text_line
+from .report.explain_format import latex_label, text_line
 from .formula import LATEX
 
 TITLES = {"conv": "Convolutions", "linear": "Linear", "norm": "Normalization", "pool": "Pooling",
@@ -73,7 +73,7 @@ def render_reference(style: str = "markdown") -> str:
             lines += [f"*{case or 'Example'}*: `{{{_arguments_text(arguments)}}}` on {inputs}"
                       f" → {list(explanation.layer.output_shape)}", ""]
             for quantity in explanation.quantities:
-                parts = [_latex_label(quantity.label)]
+                parts = [latex_label(quantity.label)]
                 if quantity.formula(LATEX):
                     parts.append(quantity.formula(LATEX))
                 if quantity.substituted(LATEX):
@@ -85,7 +85,7 @@ def render_reference(style: str = "markdown") -> str:
             lines.append("")
         else:
             lines += [f"{heading}: {{{_arguments_text(arguments)}}} on {inputs}"]
-            lines += [f"  {_text_line(quantity)}" for quantity in explanation.quantities]
+            lines += [f"  {text_line(quantity)}" for quantity in explanation.quantities]
             lines += [f"  note: {note}" for note in explanation.notes]
             lines.append("")
         type_shown = tag

@@ -19,7 +19,7 @@ def _header(explanation: Explanation) -> str:
     return f"{layer.name} ({layer.type}): {inputs} from {sources} → {shape_text(layer.output_shape)}"
 
 
-def _text_line(quantity: Quantity) -> str:
+def text_line(quantity: Quantity) -> str:
     parts = [quantity.label]
     formula, substituted = quantity.formula(TEXT), quantity.substituted(TEXT)
     if formula:
@@ -41,7 +41,7 @@ def text(explanations: list[Explanation]) -> str:
     blocks = []
     for explanation in explanations:
         lines = [_header(explanation)]
-        lines += [f"  {_text_line(quantity)}" for quantity in explanation.quantities]
+        lines += [f"  {text_line(quantity)}" for quantity in explanation.quantities]
         lines += [f"  note: {note}" for note in explanation.notes]
         if explanation.receptive_field is not None:
             lines.append(f"  {field_sentence(explanation.receptive_field)}")
@@ -50,7 +50,7 @@ def text(explanations: list[Explanation]) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
-def _latex_label(label: str) -> str:
+def latex_label(label: str) -> str:
     base, _, sub = label.partition("_")
     return f"{base}_{{\\mathrm{{{sub}}}}}" if sub else f"\\mathrm{{{label}}}"
 
@@ -63,7 +63,7 @@ def markdown(explanations: list[Explanation]) -> str:
         lines = [f"### `{layer.name}` ({layer.type})", "",
                  f"{inputs} → `{shape_text(layer.output_shape)}`", ""]
         for quantity in explanation.quantities:
-            parts = [_latex_label(quantity.label)]
+            parts = [latex_label(quantity.label)]
             formula, substituted = quantity.formula(LATEX), quantity.substituted(LATEX)
             if formula:
                 parts.append(formula)
@@ -100,4 +100,4 @@ def json_document(explanations: list[Explanation]) -> str:
 
 EXPLAIN_FORMATS = {"text": text, "markdown": markdown, "json": json_document}
 
-__all__ = ["EXPLAIN_FORMATS", "field_sentence"]
+__all__ = ["EXPLAIN_FORMATS", "field_sentence", "latex_label", "text_line"]
