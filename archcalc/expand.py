@@ -54,6 +54,7 @@ class _Frame:
     origin: tuple[str, ...]
     local: dict[str, str] = field(default_factory=dict)
     parent: _Frame | None = None
+    own: frozenset[str] = frozenset()  # names the list declares literally, so they shadow outer names
 
 
 def needs_expansion(data: dict) -> bool:
@@ -212,6 +213,8 @@ class _Expander:
 
     def _entries(self, entries: list, frame: _Frame) -> str:
         """Expand a list of layer entries; returns the full name of the last output."""
+        frame.own = frozenset(entry["name"] for entry in entries if isinstance(entry, dict)
+                              and isinstance(entry.get("name"), str) and not has_expression(entry["name"]))
         previous = frame.input_name
         for position, entry in enumerate(entries):
             if not isinstance(entry, dict):
@@ -245,9 +248,13 @@ class _Expander:
             return reference
         if reference == "input":
             return frame.input_name
-        # a local name; else a name of an enclosing instance (blocks can be handed outer layers by name,
+        # a local name (made, or still to come); else a name of an enclosing instance (blocks can be handed outer layers by name,
         # e.g. a U-Net's skip connection); else a full name already made; else a local name still to come
-        outer: _Frame | None = frame
+        if reference in frame.local:
+            return frame.local[reference]
+        if reference in frame.own:  # one of this list's own layers, still to come
+            return frame.prefix + reference
+        outer: _Frame | None = frame.parent
         while outer is not None:
             if reference in outer.local:
                 return outer.local[reference]
@@ -271,7 +278,8 @@ class _Expander:
         sources = self._sources(entry, frame, previous)
         if not isinstance(sources, list) or not sources:
             raise ExpansionError(f"{name!r} is left out by its 'if' and has no input to stand for", entry, "if")
-        frame.local[name] = sources[0]  # a left-out merge stands for its first input
+        # a left-out merge stands for its first input; a kept layer of the same name keeps its name
+        frame.local.setdefault(name, sources[0])
         return sources[0]
 
     def _layer(self, entry: SourceDict, position: int, frame: _Frame, previous: str) -> str:

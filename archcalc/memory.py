@@ -20,11 +20,9 @@ docs/memory.md (`render_memory_doc()` in archcalc.memory_doc).
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass
 from math import prod
-from typing import Any
+from typing import Any, NamedTuple
 
 from .layers.autograd import BATCH, MODEL, OUTPUT, Context
 from .results import Network
@@ -51,17 +49,16 @@ NOT_MODELLED_CUDA = (
 # Results
 # --------------------------------------------------------------------------------------------
 
-@dataclass(slots=True)
-class SavedTensor:
+class SavedTensor(NamedTuple):
     """One tensor a layer keeps for backward, at a batch size."""
 
     what: str
     shape: tuple[int, ...]
     dtype: str
     bytes: int
-    first_saved_by: str | None = None          # the earlier layer that keeps this storage (counted there)
-    shared_with: list[tuple[str, str]] = field(default_factory=list)  # later (layer, what) keeping it
-    source: str | None = None                  # for a kept input: the layer that produced it
+    first_saved_by: str | None = None              # the earlier layer that keeps this storage (counted there)
+    shared_with: tuple[tuple[str, str], ...] = ()  # later (layer, what) keeping the same storage
+    source: str | None = None                      # for a kept input: the layer (or "input") that produced it
 
     @property
     def counted(self) -> bool:
@@ -79,16 +76,15 @@ class SavedTensor:
         return entry
 
 
-@dataclass(slots=True)
-class LayerMemory:
+class LayerMemory(NamedTuple):
     """What one layer keeps for backward, at a batch size."""
 
     name: str
     type: str
     saved_activation_bytes: int
-    saved: list[SavedTensor]
+    saved: tuple[SavedTensor, ...]
     requires_grad: bool        # whether autograd records the layer: an input or a parameter needs a gradient
-    output_shared: bool        # the output is the input's storage (view, alias, in place)
+    output_shared: bool        # the output is the input's storage (a view, the input itself, in place)
     notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
@@ -160,14 +156,15 @@ class TrainingMemory:
     def not_modelled(self) -> tuple[str, ...]:
         return NOT_MODELLED + (NOT_MODELLED_CUDA if self.device == "cuda" else ())
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON document of contract §5, with a few extra keys."""
+    def to_dict(self, layers: bool = True) -> dict[str, Any]:
+        """The JSON document of contract §5, with a few extra keys (`layers=False`: without the layers)."""
         document: dict[str, Any] = {
             "name": self.name, "batch_size": self.batch_size, "dtype": self.dtype, "device": self.device,
             "optimizer": self.optimizer, "input_shape": list(self.input_shape),
-            "layers": [layer.to_dict() for layer in self.layers],
-            "totals": self.totals.to_dict(),
         }
+        if layers:
+            document["layers"] = [layer.to_dict() for layer in self.layers]
+        document["totals"] = self.totals.to_dict()
         if self.fit is not None:
             document["fit"] = self.fit.to_dict()
         document["fixed_bytes"] = self.fixed_bytes
@@ -248,13 +245,15 @@ class MemoryPlan:
             saved, counted = [], 0
             for entry in plan.entries:
                 size = entry.fixed + entry.per_sample * batch
-                shape = tuple(batch if axis == BATCH else axis for axis in entry.shape)
-                saved.append(SavedTensor(entry.what, shape, entry.dtype, size, entry.first_by, entry.shared or [],
-                                         entry.source))
+                shape = entry.shape
+                if shape and shape[0] == BATCH:   # rules put the batch axis first
+                    shape = (batch, *shape[1:])
+                saved.append(SavedTensor(entry.what, shape, entry.dtype, size, entry.first_by,
+                                         tuple(entry.shared) if entry.shared else (), entry.source))
                 if entry.first_by is None:
                     counted += size
-            layers.append(LayerMemory(plan.name, plan.type, counted, saved, plan.requires_grad, plan.output_shared,
-                                      plan.notes))
+            layers.append(LayerMemory(plan.name, plan.type, counted, tuple(saved), plan.requires_grad,
+                                      plan.output_shared, plan.notes))
         device_state, host_state = self.optimizer_bytes(optimizer)
         fixed, per_sample = self.fixed_bytes(optimizer), self.per_sample_bytes
         totals = MemoryTotals(
@@ -294,11 +293,17 @@ def plan_memory(network: Network, dtype: str = "float32", device: str = "cuda") 
     warnings: list[str] = []
     saved_per_sample = saved_fixed = 0
     parameter_elements = trainable_elements = trainable_tensors = buffer_bytes = 0
+    live = reaching_output(network)
+    dead_keepers: list[str] = []
 
     for layer in network.layers:
         spec, name, sources = layer.spec, layer.name, layer.sources
-        inputs = [tensors[source] for source in sources]
-        grads = tuple(grad for _, grad in inputs)
+        if len(sources) == 1:
+            inputs = [tensors[sources[0]]]
+            grads = (inputs[0][1],)
+        else:
+            inputs = [tensors[source] for source in sources]
+            grads = tuple([grad for _, grad in inputs])
         trainable = layer.trainable_params > 0
         requires_grad = trainable or True in grads
         rule = spec.saved(Context(layer.input_shapes, layer.output_shape, grads, trainable, dtype, device))
@@ -309,7 +314,7 @@ def plan_memory(network: Network, dtype: str = "float32", device: str = "cuda") 
             fixed.append(0)
         else:
             output = inputs[rule.alias][0]
-            if rule.in_place and output in first:
+            if rule.in_place and output in first and first[output].layer in live:
                 keeper = first[output]
                 warnings.append(
                     f"{name} ({layer.type}) overwrites in place a tensor that {keeper.layer} keeps for backward"
@@ -346,20 +351,36 @@ def plan_memory(network: Network, dtype: str = "float32", device: str = "cuda") 
                 owner.shared.append((name, kept.what))
             entries.append(entry)
 
+        if entries and name not in live:
+            dead_keepers.append(name)
         layers.append(_LayerPlan(name, layer.type, entries, requires_grad, rule.alias is not None, rule.notes))
         tensors[name] = (output, requires_grad)
         parameter_elements += layer.params
         if trainable:
             trainable_elements += layer.trainable_params
             trainable_tensors += spec.parameter_tensors()
-        for elements, element in spec.buffer_tensors(list(layer.input_shapes)):
+        for elements, element in spec.buffer_tensors(layer.input_shapes):
             buffer_bytes += elements * element_bytes[element]
 
+    if dead_keepers:
+        shown = ", ".join(dead_keepers[:3]) + (f" and {len(dead_keepers) - 3} more" if len(dead_keepers) > 3 else "")
+        warnings.append(f"{shown} keep tensors for backward but their outputs never reach the network output:"
+                        " PyTorch frees those when the forward pass ends; they are counted here as"
+                        " saved_tensors_hooks see them")
     return MemoryPlan(
         network=network, dtype=dtype, device=device, layers=layers, saved_per_sample=saved_per_sample,
         saved_fixed=saved_fixed, input_per_sample=input_per_sample, input_kept=0 in first,
         parameter_bytes=parameter_elements * size, gradient_bytes=trainable_elements * size,
         trainable_tensors=trainable_tensors, buffer_bytes=buffer_bytes, warnings=warnings)
+
+
+def reaching_output(network: Network) -> set[str]:
+    """Names of the layers (and "input") whose output the network output depends on."""
+    live = {network.layers[-1].name}
+    for layer in reversed(network.layers):
+        if layer.name in live:
+            live.update(layer.sources)
+    return live
 
 
 def training_memory(network: Network, batch_size: int = 1, dtype: str = "float32", optimizer: str = "adam",
@@ -390,23 +411,14 @@ def check_choice(what: str, value: Any, choices: tuple[str, ...]) -> str:
     return value
 
 
-_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
-          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
-_BUDGET = re.compile(r"\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([a-zA-Z]*)\s*")
-
-
 def parse_budget(text: str) -> int:
-    """`24GiB`, `8GB`, `512MiB`, `1.5 GiB`, `1000000` (bytes) → bytes (rounded down); ValueError otherwise."""
-    if text.strip().startswith("-"):
+    """`24GiB`, `8GB`, `512MiB`, `1.5GiB`, `1000000` (bytes) → bytes, exactly (the units of `archcalc check`'s
+    budgets); ValueError for anything else, zero or negative."""
+    from .budgets import BYTE_SUFFIXES, parse_amount
+
+    if isinstance(text, str) and text.strip().startswith("-"):
         raise ValueError(f"the budget must be positive, got {text!r}")
-    match = _BUDGET.fullmatch(text)
-    unit = match.group(2).lower() if match else None
-    if match is None or unit not in _UNITS:
-        raise ValueError(f"expected a memory size such as 24GiB, 8GB, 512MiB or a number of bytes, got {text!r}")
-    try:
-        amount = int(Decimal(match.group(1)) * _UNITS[unit])
-    except InvalidOperation:  # pragma: no cover - the pattern admits only decimal numbers
-        raise ValueError(f"not a number: {match.group(1)!r}") from None
+    amount = parse_amount(text, BYTE_SUFFIXES, "memory budget")
     if amount < 1:
         raise ValueError(f"the budget must be at least one byte, got {text!r}")
     return amount

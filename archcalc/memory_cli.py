@@ -8,6 +8,7 @@ error (argparse's: a bad batch size, dtype, optimizer, device or budget; never a
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from typing import Any, Sequence
@@ -73,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
     except SpecError as error:
         print_problems(error.problems)
         return EXIT_INVALID
+    gc.freeze()  # the loaded network lives to the end: later collections need not walk its objects again
     plan = plan_memory(network, args.dtype, args.device)
     memory = plan.fit(args.fit, args.optimizer) if args.fit is not None else plan.at(args.batch_size, args.optimizer)
     sys.stdout.write(MEMORY_FORMATS[args.format](memory))

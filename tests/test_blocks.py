@@ -317,3 +317,36 @@ def test_name_templates_outer_references_and_single_input_concat():
     # the block was handed an outer layer by name: the skip connection of a U-Net
     assert network.layer("up1.cat").sources == ("denselayer3.cat", "up1.up")
     assert network.layer("up1.cat").output_shape == (14, 16, 16)
+
+
+def test_a_blocks_own_layers_shadow_outer_names_even_when_defined_later(write_spec, capsys):
+    code, lines = run_check(write_spec, capsys, """\
+        input: [4, 8, 8]
+        blocks:
+          b:
+            - {name: merge, type: add, inputs: [input, later]}
+            - {name: later, type: relu}
+        layers:
+          - {name: later, type: conv2d, out_channels: 4, kernel_size: 1}
+          - {block: b, name: blk}
+        """)
+    assert (code, lines) == (1, ["4:32: error: add 'blk.merge': input 'blk.later' is a later layer (a layer can only"
+                                 " take earlier outputs) (in block 'b', instance 'blk', used at line 8)"])
+
+
+def test_a_left_out_layer_does_not_hide_a_kept_one_of_the_same_name():
+    network = archcalc.loads(textwrap.dedent("""\
+        input: [4, 8, 8]
+        blocks:
+          b:
+            params: {one: false}
+            layers:
+              - {name: cat, type: concat, inputs: [input], if: "${one}"}
+              - {name: cat, type: concat, inputs: [input, input], if: "${not one}"}
+              - {name: out, type: relu, inputs: [cat]}
+        layers:
+          - {block: b, name: x, with: {one: true}}
+          - {block: b, name: y}
+        """))
+    assert network.layer("x.out").sources == ("x.cat",) and network.layer("x.out").output_shape == (4, 8, 8)
+    assert network.layer("y.out").sources == ("y.cat",) and network.layer("y.out").output_shape == (8, 8, 8)

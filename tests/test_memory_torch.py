@@ -193,8 +193,7 @@ layers:
   - {name: adapt, type: adaptiveavgpool2d, output_size: [3, null]}
   - {name: amax, type: adaptivemaxpool2d, output_size: 2}
   - {name: up, type: convtranspose2d, out_channels: 4, kernel_size: 2, stride: 2}
-  - {name: amax1, type: adaptivemaxpool2d, output_size: 1}
-  - {name: gap_src, type: conv2d, out_channels: 6, kernel_size: 1, inputs: [up]}
+  - {name: gap_src, type: conv2d, out_channels: 6, kernel_size: 1}
   - {name: gap, type: adaptiveavgpool2d, output_size: 1}
   - {name: flat, type: flatten}
   - {name: fc, type: linear, out_features: 10}
@@ -319,7 +318,8 @@ layers:
   - {name: act, type: silu}
   - {name: fc2, type: conv2d, out_channels: 8, kernel_size: 1}
   - {name: gate, type: sigmoid}
-  - {name: excite, type: mul, inputs: [r2, gate]}
+  - {name: amax1, type: adaptivemaxpool2d, output_size: 1, inputs: [r2]}
+  - {name: excite, type: mul, inputs: [r2, gate, amax1]}
   - {name: with_input, type: mul, inputs: [excite, scale_in]}
   - {name: frozen_branch, type: conv2d, out_channels: 8, kernel_size: 1, inputs: [input], trainable: false}
   - {name: mixed, type: mul, inputs: [frozen_branch, with_input]}
@@ -345,6 +345,8 @@ layers:
   - {name: d_, type: dropout, inplace: true}
   - {name: c2, type: conv2d, out_channels: 4, kernel_size: 1}
   - {name: x_, type: relu, inplace: true, inputs: [input]}
+  - {name: c3, type: conv2d, out_channels: 4, kernel_size: 3}
+  - {name: out, type: add, inputs: [c2, c3]}
 """,
 }
 
@@ -392,7 +394,7 @@ def test_invalid_in_place_layers_are_flagged() -> None:
     warned = " ".join(plan_memory(network("invalid_in_place"), device="cpu").warnings)
     for name in ("r_ (relu)", "s_ (silu)", "d_ (dropout)", "x_ (relu)"):
         assert name in warned
-    assert "c2 (conv2d)" not in warned
+    assert "c2 (conv2d)" not in warned and "never reach the network output" not in warned
     for key in ("image2d", "branches", "signal1d", "vector"):
         assert plan_memory(network(key), device="cpu").warnings == []
 
@@ -434,3 +436,78 @@ def test_state_after_one_optimizer_step(key: str, dtype: str, optimizer: str) ->
     }
     totals = training_memory(net, 2, dtype=dtype, optimizer=optimizer, device="cpu").totals
     assert {key: getattr(totals, key) for key in got} == got
+
+
+@pytest.mark.parametrize("key", list(SPECS))
+def test_parameter_and_buffer_tensors_per_layer(key: str) -> None:
+    """Each layer's parameter tensor count (Adam keeps a step counter per tensor) and buffer bytes."""
+    net = network(key)
+    for layer in net.layers:
+        module = build_module(layer)
+        assert layer.spec.parameter_tensors() == len(list(module.parameters())), layer.name
+        buffers = sum(elements * (8 if dtype == "int64" else 4) for elements, dtype in
+                      layer.spec.buffer_tensors(layer.input_shapes))
+        assert buffers == tensor_bytes(module.buffers()), layer.name
+
+
+# In-place layers that PyTorch's backward refuses (and those it accepts): archcalc warns exactly for the former.
+IN_PLACE_CASES = {
+    "relu then in-place relu": (True, """
+  - {type: conv2d, out_channels: 4, kernel_size: 3}
+  - {type: relu}
+  - {type: relu, inplace: true}"""),
+    "in-place relu on the input a convolution keeps": (True, """
+  - {name: c, type: conv2d, out_channels: 4, kernel_size: 3}
+  - {type: relu, inplace: true, inputs: [input]}
+  - {name: d, type: conv2d, out_channels: 4, kernel_size: 3}
+  - {type: add, inputs: [c, d]}"""),
+    "sigmoid then in-place dropout": (True, """
+  - {type: conv2d, out_channels: 4, kernel_size: 3}
+  - {type: sigmoid}
+  - {type: dropout, inplace: true}"""),
+    "in-place relu then in-place silu": (True, """
+  - {type: conv2d, out_channels: 4, kernel_size: 3}
+  - {type: relu, inplace: true}
+  - {type: silu, inplace: true}"""),
+    "relu, dropout p=0, in-place relu6": (True, """
+  - {type: conv2d, out_channels: 4, kernel_size: 3}
+  - {type: relu}
+  - {type: dropout, p: 0.0}
+  - {type: relu6, inplace: true}"""),
+    "in-place relu on a factor mul keeps": (True, """
+  - {name: a, type: conv2d, out_channels: 4, kernel_size: 3}
+  - {name: b, type: conv2d, out_channels: 4, kernel_size: 3, inputs: [input]}
+  - {name: m, type: mul, inputs: [a, b]}
+  - {name: r, type: relu, inplace: true, inputs: [a]}
+  - {type: add, inputs: [m, r]}"""),
+    "in-place silu then in-place relu": (False, """
+  - {type: conv2d, out_channels: 4, kernel_size: 3}
+  - {type: silu, inplace: true}
+  - {type: relu, inplace: true}"""),
+    "max pool then in-place relu": (False, """
+  - {type: conv2d, out_channels: 4, kernel_size: 3}
+  - {type: maxpool2d, kernel_size: 2}
+  - {type: relu, inplace: true}"""),
+    "batch norm then in-place relu, frozen linear then in-place relu": (False, """
+  - {type: conv2d, out_channels: 4, kernel_size: 3}
+  - {type: batchnorm2d}
+  - {type: relu, inplace: true}
+  - {type: flatten}
+  - {type: linear, out_features: 5, trainable: false}
+  - {type: relu, inplace: true}"""),
+}
+
+
+@pytest.mark.parametrize("case", list(IN_PLACE_CASES))
+def test_in_place_warning_iff_backward_fails(case: str) -> None:
+    refused, layers = IN_PLACE_CASES[case]
+    net = archcalc.loads("input: [3, 6, 6]\nlayers:" + layers, case)
+    model = GraphModule(net).train()
+    try:
+        model(torch.randn(2, 3, 6, 6)).sum().backward()
+        failed = False
+    except RuntimeError as error:
+        assert "modified by an inplace operation" in str(error)
+        failed = True
+    warned = any("overwrites in place" in warning for warning in plan_memory(net, device="cpu").warnings)
+    assert failed == warned == refused

@@ -34,7 +34,7 @@ FUNCTIONS = {
     F.relu: "relu",
     F.adaptive_avg_pool2d: "adaptiveavgpool2d",
 }
-# the name of a function layer: torch.fx's name for the call (DenseNet's F.relu is `relu`)
+# a function layer is named <innermost module>.<short name>, or just <short name> at the top level
 SHORT = {"add": "add", "flatten": "flatten", "concat": "cat", "relu": "relu",
          "adaptiveavgpool2d": "adaptive_avg_pool2d"}
 

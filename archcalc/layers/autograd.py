@@ -72,7 +72,7 @@ class Context(NamedTuple):
     def stats_dtype(self) -> str:
         """Normalization statistics: the input's dtype on CPU; float32 (the accumulation type) for
         float16/bfloat16 on CUDA."""
-        return "float32" if self.device == "cuda" else MODEL
+        return "float32" if self.device == "cuda" and self.dtype != "float32" else MODEL
 
 
 # Shared, immutable answers: most layers keep one of these.

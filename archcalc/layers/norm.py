@@ -70,14 +70,12 @@ class _BatchNorm(Layer):
             return NOTHING
         shape = context.inputs[0]
         channels, dtype = (shape[0],), context.stats_dtype
-        notes = []
+        notes = ()
         if context.device == "cuda" and self.affine and len(shape) > 1 and context.dtype == "float32":
-            notes.append("on CUDA this batch norm runs in cuDNN, whose reserve buffer is not modelled")
-        if all(size == 1 for size in shape[1:]):
-            notes.append("at batch size 1 PyTorch refuses to train it: batch norm needs more than one value per"
-                         " channel")
-        return Backward((Kept("input", 0), Kept("mean", NEW, channels, dtype), Kept("invstd", NEW, channels, dtype)),
-                        notes=tuple(notes))
+            notes = (_CUDNN_RESERVE,)
+        if max(shape[1:], default=1) == 1:
+            notes += (_ONE_VALUE,)
+        return Backward((_INPUT, Kept("mean", NEW, channels, dtype), Kept("invstd", NEW, channels, dtype)), notes=notes)
 
     def parameter_tensors(self) -> int:
         return 2 if self.affine else 0
@@ -125,11 +123,15 @@ class LayerNorm(Layer):
         axes = len(self.normalized_shape) if isinstance(self.normalized_shape, tuple) else 1
         rows = batched((*shape[:len(shape) - axes], *(1,) * axes))
         dtype = context.stats_dtype
-        return Backward((Kept("input", 0), Kept("mean", NEW, rows, dtype), Kept("rstd", NEW, rows, dtype)))
+        return Backward((_INPUT, Kept("mean", NEW, rows, dtype), Kept("rstd", NEW, rows, dtype)))
 
     def parameter_tensors(self) -> int:
         return (2 if self.bias else 1) if self.elementwise_affine else 0
 
+
+_INPUT = Kept("input", 0)
+_CUDNN_RESERVE = "on CUDA this batch norm runs in cuDNN, whose reserve buffer is not modelled"
+_ONE_VALUE = "at batch size 1 PyTorch refuses to train it: batch norm needs more than one value per channel"
 
 LAYERS = {
     "batchnorm1d": Variant(_BatchNorm, "BatchNorm1d", ranks=(1, 2), layout="[C] or [C, L]"),

@@ -180,10 +180,31 @@ def render_markdown(memory: TrainingMemory) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _tensor_json(tensor: SavedTensor, text: Callable[[str], str] = json.encoder.encode_basestring_ascii) -> str:
+    extra = ""
+    if tensor.first_saved_by is not None:
+        extra += f', "first_saved_by": {text(tensor.first_saved_by)}'
+    if tensor.source is not None:
+        extra += f', "from": {text(tensor.source)}'
+    if tensor.shared_with:
+        extra += ', "shared_with": [' + ", ".join(f'{{"layer": {text(layer)}, "what": {text(what)}}}'
+                                                   for layer, what in tensor.shared_with) + "]"
+    return (f'{{"what": {text(tensor.what)}, "shape": [{", ".join(map(str, tensor.shape))}],'
+            f' "dtype": {text(tensor.dtype)}, "bytes": {tensor.bytes}{extra}}}')
+
+
+def _layer_json(layer: LayerMemory, text: Callable[[str], str] = json.encoder.encode_basestring_ascii) -> str:
+    notes = f', "notes": {json.dumps(list(layer.notes))}' if layer.notes else ""
+    return (f'{{"name": {text(layer.name)}, "type": {text(layer.type)}, "saved_activation_bytes":'
+            f' {layer.saved_activation_bytes}, "saved": [{", ".join(map(_tensor_json, layer.saved))}],'
+            f' "requires_grad": {"true" if layer.requires_grad else "false"}{notes}}}')
+
+
 def render_json(memory: TrainingMemory) -> str:
-    """One object, one layer per line (each piece by the C encoder, as the summary's JSON)."""
-    document = memory.to_dict()
-    layers = ",\n    ".join(map(json.dumps, document.pop("layers")))
+    """One object, one layer per line. Layers are written here directly (the same text json.dumps gives
+    for `LayerMemory.to_dict()`, a test checks it): 10,000-layer specs are common enough."""
+    document = memory.to_dict(layers=False)
+    layers = ",\n    ".join(map(_layer_json, memory.layers))
     fields = [f"  {json.dumps(key)}: {json.dumps(value)}" for key, value in document.items()]
     fields.insert(6, f'  "layers": [\n    {layers}\n  ]')
     return "{\n" + ",\n".join(fields) + "\n}\n"
