@@ -22,6 +22,10 @@ ZOO = [
     ("resnet50", 25_557_032, 4.09, 4_089_184_256),
     ("resnext50_32x4d", 25_028_904, 4.23, 4_230_479_872),
     ("squeezenet1_1", 1_235_496, 0.35, 349_151_936),
+    ("mobilenet_v2", 3_504_872, 0.30, 300_774_272),
+    ("mobilenet_v3_small", 2_542_856, 0.06, 56_510_400),
+    ("efficientnet_b0", 5_288_548, 0.39, 385_814_752),
+    ("densenet121", 7_978_856, 2.83, 2_834_161_664),
 ]
 
 
@@ -32,6 +36,18 @@ def test_zoo_matches_torchvision(spec, params, gflops, macs):
     assert round(network.totals.macs / 1e9, 2) == gflops
     assert network.totals.macs == macs
     assert network.output_shape == (1000,)
+
+
+def test_unet_matches_its_pytorch_reference():
+    """specs/unet.yaml: milesial/Pytorch-UNet's layout (bilinear=False) at base width 16 on 3x128x128. No published
+    table at this size: the numbers come from that layout built in plain PyTorch (sum(p.numel()), FlopCounterMode / 2);
+    at base 64 the same spec gives milesial's 31,037,698 parameters."""
+    text = (REPO / "specs" / "unet.yaml").read_text()
+    network = archcalc.loads(text)
+    assert (network.totals.params, network.totals.macs) == (1_942_594, 758_382_592)
+    assert network.output_shape == (2, 128, 128)
+    assert "  base: 16\n" in text
+    assert archcalc.loads(text.replace("  base: 16\n", "  base: 64\n")).totals.params == 31_037_698
 
 
 def test_lenet5_matches_the_contract_example():
@@ -60,3 +76,16 @@ def test_every_bundled_spec_names_its_source():
     for spec in sorted((REPO / "specs").glob("*.yaml")):
         header = spec.read_text(encoding="utf-8").split("\nname:")[0]
         assert header.startswith("#") and any(word in header for word in ("torchvision", "Source", "et al.")), spec
+
+
+def test_generated_flat_densenet_equals_the_block_spec():
+    """The same for DenseNet-121, except for the concatenations: torch.fx joins each dense block's whole list of
+    features in one torch.cat (named where torchvision calls it), the block spec chains two-input concats, so
+    names and wiring of those layers differ while every shape, parameter and MAC agrees."""
+    flat_network = archcalc.load(REPO / "tests" / "specs" / "flat" / "densenet121_flat.yaml")
+    block_network = archcalc.load(REPO / "specs" / "densenet121.yaml")
+    assert flat_network.totals == block_network.totals
+    assert [(layer.type, layer.output_shape, layer.params, layer.macs) for layer in flat_network.layers] == \
+           [(layer.type, layer.output_shape, layer.params, layer.macs) for layer in block_network.layers]
+    assert [layer.name for layer in flat_network.layers if layer.type != "concat"] == \
+           [layer.name for layer in block_network.layers if layer.type != "concat"]
