@@ -90,6 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
                                  description="Print the JSON Schema of archcalc specs, for the YAML language server"
                                              " (completion and inline errors in editors) and other validators.")
     schema.set_defaults(run=run_schema)
+
+    from .memory_cli import add_parser as add_memory_parser
+
+    add_memory_parser(commands)
     return parser
 
 
