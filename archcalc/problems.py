@@ -21,9 +21,12 @@ class Problem:
     severity: str = field(default="error", compare=False)
 
     def __post_init__(self) -> None:
-        # one problem, one line: CI tools read these line by line
-        if "\n" in self.message or "\r" in self.message:
-            object.__setattr__(self, "message", " ".join(self.message.split()))
+        # One problem, one line: CI tools read these line by line. Whitespace runs become one space and
+        # other unprintable characters (from the spec's own text) are escaped, as `\x1e`.
+        if not self.message.isprintable():
+            folded = " ".join(self.message.split())
+            object.__setattr__(self, "message", "".join(
+                character if character.isprintable() else repr(character)[1:-1] for character in folded))
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}:{self.column}: {self.severity}: {self.message}"
