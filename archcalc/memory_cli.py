@@ -8,25 +8,14 @@ error (argparse's: a bad batch size, dtype, optimizer, device or budget; never a
 from __future__ import annotations
 
 import argparse
-import gc
-import os
 import sys
-from typing import Any, Sequence
+from typing import Any
 
+from .cli import positive_int
 from .memory import DEVICES, DTYPES, OPTIMIZERS, parse_budget
 
-EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_INVALID = 0, 1
 FORMATS = ("text", "json", "markdown")
-
-
-def batch_size(text: str) -> int:
-    try:
-        number = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return number
 
 
 def budget(text: str) -> int:
@@ -45,7 +34,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                     " gradients, optimizer state, buffers and the input batch. With --fit, the largest batch size"
                     " whose total fits a memory budget.")
     memory.add_argument("spec", metavar="SPEC", help="a YAML spec file")
-    memory.add_argument("--batch-size", type=batch_size, default=1, metavar="N", help="batch size (default 1)")
+    memory.add_argument("--batch-size", type=positive_int, default=1, metavar="N", help="batch size (default 1)")
     memory.add_argument("--dtype", choices=list(DTYPES), default="float32",
                         help="dtype of the whole model and its input (default float32)")
     memory.add_argument("--optimizer", choices=list(OPTIMIZERS), default="adam",
@@ -63,41 +52,15 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .api import load
-    from .cli import print_problems
+    from .cli import load_or_report, print_problems
     from .memory import plan_memory
-    from .problems import SpecError
     from .report.memory_format import MEMORY_FORMATS
 
-    try:
-        network = load(args.spec)
-    except SpecError as error:
-        print_problems(error.problems)
+    network = load_or_report(args.spec)
+    if network is None:
         return EXIT_INVALID
-    gc.freeze()  # the loaded network lives to the end: later collections need not walk its objects again
     plan = plan_memory(network, args.dtype, args.device)
     memory = plan.fit(args.fit, args.optimizer) if args.fit is not None else plan.at(args.batch_size, args.optimizer)
     sys.stdout.write(MEMORY_FORMATS[args.format](memory))
     print_problems(network.warnings)
     return EXIT_OK
-
-
-def _debug_main(argv: Sequence[str] | None = None) -> int:
-    """`archcalc` with the memory subcommand added, until cli.build_parser adds it itself."""
-    from . import cli
-
-    parser = cli.build_parser()
-    commands = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
-    if "memory" not in commands.choices:
-        add_parser(commands)
-    args = parser.parse_args(argv)
-    try:
-        return args.run(args)
-    except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return EXIT_OK
-
-
-if __name__ == "__main__":
-    sys.exit(_debug_main())

@@ -11,7 +11,7 @@ from __future__ import annotations
 from importlib import import_module
 
 from .layers import FAMILIES
-from .layers.autograd import BATCH, MODEL, NEW, OUTPUT, Backward, Context
+from .layers.autograd import BATCH, MODEL, OUTPUT, Backward, Context
 from .memory import ADAM_STEP_BYTES, NOT_MODELLED, NOT_MODELLED_CUDA
 from .reference import TITLES, example_network
 

@@ -4,7 +4,6 @@ Run as a whole process, like `archcalc summary specs/resnet50.yaml`: import torc
 model, summarize it at 1x3x224x224. Needs torch, torchinfo and numpy (not archcalc's dependencies).
 """
 
-import torch
 import torchinfo
 from torch import nn
 

@@ -6,7 +6,6 @@ tests/golden/check/; ARCHCALC_REGENERATE=1 rewrites them (then read the diff).
 """
 
 import os
-import pathlib
 import subprocess
 import sys
 import time

@@ -17,7 +17,6 @@ import pytest
 import archcalc
 from archcalc.layers import FAMILIES, TYPE_NAMES
 from archcalc.memory import DEVICES, DTYPES, OPTIMIZERS, parse_budget, plan_memory, training_memory
-from archcalc.memory_cli import _debug_main
 from archcalc.memory_doc import CASES, render_memory_doc
 from archcalc.report.memory_format import render_json, render_markdown, render_text
 from conftest import GOLDEN, REPO, SHARED_EXAMPLES
@@ -33,12 +32,9 @@ def examples() -> list:
 
 
 def run_cli(argv: list[str]) -> int:
-    """`archcalc ARGV`, through cli.main once it has the memory command, else a parser that adds it."""
     from archcalc import cli
 
-    commands = next(action for action in cli.build_parser()._actions if hasattr(action, "choices")
-                    and isinstance(action.choices, dict))
-    return cli.main(argv) if "memory" in commands.choices else _debug_main(argv)
+    return cli.main(argv)
 
 
 def memory_json(capsys, *argv: str) -> dict:
