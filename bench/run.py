@@ -10,7 +10,8 @@ and the peak resident memory of each process; `archcalc check` on a folder of 1,
 and, when a Python with torch and torchinfo is given (or is this one), torchinfo's summary of the
 same ResNet-50 as a whole process (bench/torchinfo_resnet50.py). Prints a table and checks the targets:
   LeNet-5 ≤ 1.5 × floor · every zoo spec ≤ 1.7 × floor · 10,000 layers < 1 s · 100k/10k time ratio ≤ 12
-  · 100k peak < 500 MB · check of 1,000 specs < 5 s · ResNet-50 ≥ 25 × faster than torchinfo
+  · 100k peak < 500 MB · check of 1,000 specs < 5 s · memory of 10,000 layers < 1 s
+  · ResNet-50 ≥ 25 × faster than torchinfo
 """
 
 from __future__ import annotations
@@ -126,6 +127,7 @@ def main() -> int:
             small[f"summary specs/{spec.name}"] = [*archcalc, "summary", str(spec)]
         for layers in (1_000, 10_000):
             small[f"summary plain CNN, {layers:,} layers"] = [*archcalc, "summary", str(generated[layers])]
+        small["memory plain CNN, 10,000 layers"] = [*archcalc, "memory", str(generated[10_000]), "--batch-size", "32"]
         results = measure(small, args.runs)
         results.update(measure({"summary plain CNN, 100,000 layers":
                                 [*archcalc, "summary", str(generated[100_000])]}, args.large_runs))
@@ -154,6 +156,8 @@ def main() -> int:
         (f"LeNet-5 {lenet:.2f} × floor ≤ 1.5", lenet <= 1.5),
         (f"slowest zoo spec {max(zoo):.2f} × floor ≤ 1.7", max(zoo) <= 1.7),
         (f"check of 1,000 specs {checked:.2f} s < 5 s", checked < 5),
+        (f"memory, 10,000 layers {results['memory plain CNN, 10,000 layers'][0]:.2f} s < 1 s",
+         results["memory plain CNN, 10,000 layers"][0] < 1),
         (f"10,000 layers {t10k:.2f} s < 1 s", t10k < 1.0),
         (f"100k/10k time ratio {t100k / t10k:.1f} ≤ 12", t100k / t10k <= 12),
         (f"100,000-layer peak memory {peak100k / 2**20:.0f} MB < 500 MB", peak100k < 500 * 2**20),
