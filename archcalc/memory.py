@@ -24,12 +24,9 @@ from dataclasses import dataclass
 from math import prod
 from typing import Any, NamedTuple
 
-from .layers.autograd import BATCH, MODEL, OUTPUT, Context
+from .layers.autograd import BATCH, DEVICES, DTYPES, MODEL, OPTIMIZERS, OUTPUT, Context
 from .results import Network
 
-DTYPES = {"float32": 4, "float16": 2, "bfloat16": 2}
-OPTIMIZERS = ("none", "sgd", "momentum", "adam", "adamw")
-DEVICES = ("cpu", "cuda")
 ELEMENT_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int64": 8, "bool": 1, "uint8": 1}
 ADAM_STEP_BYTES = 4  # torch.optim.Adam's per-parameter `step`: a 0-dim float32 tensor
 

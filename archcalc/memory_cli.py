@@ -12,13 +12,15 @@ import sys
 from typing import Any
 
 from .cli import positive_int
-from .memory import DEVICES, DTYPES, OPTIMIZERS, parse_budget
+from .layers.autograd import DEVICES, DTYPES, OPTIMIZERS
 
 EXIT_OK, EXIT_INVALID = 0, 1
 FORMATS = ("text", "json", "markdown")
 
 
 def budget(text: str) -> int:
+    from .memory import parse_budget
+
     try:
         return parse_budget(text)
     except ValueError as error:

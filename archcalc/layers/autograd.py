@@ -23,6 +23,13 @@ NEW = -2         # Kept.source: a tensor the layer allocates (mask, indices, sta
 MODEL = ""       # Kept.dtype: the model's dtype (--dtype)
 
 
+
+# The training set-ups `archcalc memory` models (its command-line choices live here, with the
+# vocabulary, so that building the command line does not import the memory pass itself).
+DTYPES = {"float32": 4, "float16": 2, "bfloat16": 2}
+OPTIMIZERS = ("none", "sgd", "momentum", "adam", "adamw")
+DEVICES = ("cpu", "cuda")
+
 class Kept(NamedTuple):
     """One tensor a layer keeps for backward.
 
