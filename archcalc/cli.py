@@ -55,7 +55,28 @@ def build_parser() -> argparse.ArgumentParser:
                          help="element type of the memory estimate (default float32)")
     summary.add_argument("--receptive-field", action="store_true",
                          help="add receptive-field columns: size, effective stride (jump), centre of the first output")
+    summary.add_argument("--convention", metavar="NAME", default=None,
+                         help="also report MACs, parameters and memory as this tool counts them, at --batch-size"
+                              " (pytorch, torchvision, fvcore, ptflops-pytorch, thop, torchinfo, keras, ...;"
+                              " docs/conventions.md)")
     summary.set_defaults(run=run_summary)
+
+    compare = commands.add_parser("compare", help="totals under every counting convention, differences itemized",
+                                  description="Count the network as popular tools do (docs/conventions.md) and"
+                                              " itemize each difference from the default by layer type.")
+    compare.add_argument("spec", metavar="SPEC", help="a YAML spec file")
+    compare.add_argument("--conventions", metavar="A,B,...", default=None,
+                         help="comma-separated conventions (default: all)")
+    compare.add_argument("--batch-size", type=positive_int, default=1, metavar="N")
+    compare.add_argument("--format", choices=["text", "markdown", "json"], default="text")
+    compare.set_defaults(run=run_compare)
+
+    conventions = commands.add_parser("conventions", help="the counting conventions' rule tables (docs/conventions.md)",
+                                      description="Print docs/conventions.md: every convention's per-layer rules,"
+                                                  " and the reconciliation of an example spec.")
+    conventions.add_argument("--example", metavar="SPEC", default="specs/resnet50.yaml",
+                             help="spec of the worked example (default specs/resnet50.yaml)")
+    conventions.set_defaults(run=run_conventions)
 
     explain = commands.add_parser("explain", help="every number as formula, substituted formula and value",
                                   description="Explain every layer's output shape, parameters and MACs: the general"
@@ -119,8 +140,46 @@ def run_summary(args: argparse.Namespace) -> int:
     if network is None:
         return EXIT_INVALID
     summary = network.summary(batch_size=args.batch_size, dtype=args.dtype, receptive_field=args.receptive_field)
-    sys.stdout.write(SUMMARY_FORMATS[args.format](summary))
+    output = SUMMARY_FORMATS[args.format](summary)
+    if args.convention is not None:
+        from .report.compare_format import with_convention
+
+        if args.format == "csv":
+            print("archcalc summary: error: --convention is not available with --format csv", file=sys.stderr)
+            return EXIT_USAGE
+        try:
+            output = with_convention(output, args.format, network.counts(args.convention, args.batch_size))
+        except ValueError as error:
+            print(f"archcalc summary: error: {error}", file=sys.stderr)
+            return EXIT_USAGE
+    sys.stdout.write(output)
     print_problems(network.warnings)
+    return EXIT_OK
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    from .conventions import CONVENTIONS
+    from .report.compare_format import render_compare
+
+    names = list(CONVENTIONS) if args.conventions is None else [n.strip() for n in args.conventions.split(",") if n.strip()]
+    network = load_or_report(args.spec)
+    if network is None:
+        return EXIT_INVALID
+    try:
+        sys.stdout.write(render_compare(network, names, args.batch_size, args.format))
+    except ValueError as error:
+        print(f"archcalc compare: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_OK
+
+
+def run_conventions(args: argparse.Namespace) -> int:
+    from .report.compare_format import render_docs
+
+    network = load_or_report(args.example)
+    if network is None:
+        return EXIT_INVALID
+    sys.stdout.write(render_docs(network, args.example))
     return EXIT_OK
 
 

@@ -116,6 +116,13 @@ class Network:
     def summary(self, batch_size: int = 1, dtype: str = "float32", receptive_field: bool = False) -> Summary:
         return Summary(self, batch_size, dtype, receptive_field)
 
+    def counts(self, convention: str = "pytorch", batch_size: int = 1) -> Any:
+        """MACs, parameters and memory as a tool counts them (`archcalc compare`, docs/conventions.md): an
+        `archcalc.conventions.Counts` with totals and per-layer itemized counts, for the whole batch."""
+        from .conventions import count
+
+        return count(self, convention, batch_size)
+
     def memory(self, batch_size: int = 1, dtype: str = "float32", optimizer: str = "adam", device: str = "cuda",
                fit: int | str | None = None) -> Any:
         """Training memory (`archcalc memory`): what PyTorch keeps between forward and backward, per layer,

@@ -30,6 +30,7 @@ with warnings.catch_warnings():
     from torch import nn
 
 import archcalc
+from archcalc.layers import Layer
 from archcalc.layers import TYPE_NAMES
 from archcalc.memory import plan_memory, training_memory
 
@@ -82,7 +83,8 @@ INFERRED = {
     **{kind: ("num_features", lambda shape: shape[0]) for kind in TORCH_CLASS if kind.startswith("batchnorm")},
     "linear": ("in_features", lambda shape: shape[-1]),
 }
-NOT_ARGUMENTS = {"type", "name", "inputs", "trainable"}
+# archcalc's own layer fields (type, name, inputs, trainable, expect_output_shape, call), not PyTorch's
+NOT_ARGUMENTS = set(Layer.model_fields)
 
 
 def build_module(layer: archcalc.LayerResult) -> nn.Module:

@@ -34,6 +34,7 @@ with warnings.catch_warnings():
     from torch.utils.flop_counter import FlopCounterMode
 
 import archcalc
+from archcalc.layers import Layer
 from archcalc.layers import TYPE_NAMES
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
@@ -103,7 +104,8 @@ INFERRED: dict[str, tuple[str, Callable[[tuple[int, ...]], int]]] = {
 }
 
 # Spec fields that are archcalc's own, not constructor arguments.
-NOT_ARGUMENTS = {"type", "name", "inputs", "trainable"}
+# archcalc's own layer fields (type, name, inputs, trainable, expect_output_shape, call), not PyTorch's
+NOT_ARGUMENTS = set(Layer.model_fields)
 
 
 def build_module(layer: archcalc.LayerResult) -> nn.Module:

@@ -169,6 +169,11 @@ class Layer(BaseModel):
     inputs: list[Name] | None = Field(default=None, description="Layers whose outputs feed this one (`input` = network input).")
     trainable: Flag = Field(default=True, description="false freezes the layer: its parameters count as non-trainable.")
     expect_output_shape: list[Count] | None = Field(default=None, description="Checked by `archcalc check`.")
+    call: Literal["module", "function", "operator"] | None = Field(
+        default=None, description="How the PyTorch model calls the layer: an nn.Module, a torch /"
+        " torch.nn.functional function, or an operator or tensor method (`x + y`, `x.relu()`). Only the hook-based"
+        " counting conventions depend on it (docs/conventions.md); default module, operator for add, mul, concat and"
+        " flatten.")
 
     # How many inputs the layer takes: 1, or None for several (merge layers: at least `min_inputs`).
     arity: ClassVar[int | None] = 1

@@ -1,0 +1,213 @@
+"""Counting conventions for people: `archcalc compare`, `summary --convention` and docs/conventions.md."""
+
+from __future__ import annotations
+
+import json
+
+from ..conventions import CONVENTIONS, DEFAULT, ROWS, Counts, differences
+from ..results import Network
+from .numbers import grouped, shape_text
+
+MEMORY_KEYS = ("input_bytes", "forward_backward_bytes", "params_bytes", "total_bytes")
+MEMORY_LABELS = ("input", "forward/backward", "params", "total")
+
+
+def _signed(number: int) -> str:
+    return f"{number:+,}"
+
+
+def _cell(number: int | None) -> str:
+    return "—" if number is None else grouped(number)
+
+
+def _totals_rows(all_counts: list[Counts]) -> list[list[str]]:
+    return [[c.convention.name, _cell(c.macs), c.printed or "", grouped(c.params), grouped(c.non_trainable_params)]
+            for c in all_counts]
+
+
+def _memory_rows(all_counts: list[Counts]) -> list[list[str]]:
+    rows = []
+    for c in all_counts:
+        if c.memory:
+            unit = "MB (1e6 B)" if c.convention.name == "torchinfo" else "MiB"
+            rows.append([c.convention.name, unit] + [f"{grouped(c.memory[key])} B ({c.memory['printed'][key]})"
+                                                     for key in MEMORY_KEYS])
+    return rows
+
+
+def _difference_rows(base: Counts, other: Counts) -> list[list[str]]:
+    return [[_signed(d.amount), d.quantity if d.quantity == "params" else d.category, f"{d.type} ×{d.layers}", d.rule]
+            for d in differences(base, other)]
+
+
+def _closing(base: Counts, other: Counts) -> str:
+    parts = []
+    if base.macs is not None and other.macs is not None:
+        parts.append(f"MACs {grouped(other.macs)} − {grouped(base.macs)} = {_signed(other.macs - base.macs)}")
+    parts.append(f"params {grouped(other.params)} − {grouped(base.params)} = {_signed(other.params - base.params)}")
+    return "; ".join(parts)
+
+
+def _text_table(header: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    out = []
+    for r in [header, *rows]:
+        cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))]
+        out.append("  ".join(cells).rstrip())
+    return out
+
+
+def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    return (["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+            + ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows])
+
+
+TOTALS_HEADER = ["convention", "MACs", "printed by the tool", "params", "non-trainable"]
+MEMORY_HEADER = ["convention", "unit", *MEMORY_LABELS]
+DIFF_HEADER = ["difference", "category", "layers", "rule"]
+
+
+def compare(network: Network, names: list[str], batch_size: int = 1) -> list[Counts]:
+    return [network.counts(name, batch_size) for name in dict.fromkeys([DEFAULT, *names])]
+
+
+def render_compare(network: Network, names: list[str], batch_size: int, fmt: str) -> str:
+    all_counts = compare(network, names, batch_size)
+    base, others = all_counts[0], all_counts[1:]
+    title = f"{network.name or network.path}: input {shape_text(network.input_shape)}, batch size {batch_size}"
+    if fmt == "json":
+        return json.dumps({
+            "name": network.name, "input_shape": list(network.input_shape), "batch_size": batch_size,
+            "conventions": {c.convention.name: {k: v for k, v in c.to_dict().items() if k != "layers"}
+                            for c in all_counts},
+            "differences": {c.convention.name: [d.__dict__ for d in differences(base, c)] for c in others},
+        }, indent=2) + "\n"
+    lines = []
+    if fmt == "markdown":
+        lines += [f"**{title}**", "", *_md_table(TOTALS_HEADER, _totals_rows(all_counts)), ""]
+        memory = _memory_rows(all_counts)
+        if memory:
+            lines += ["Memory (float32):", "", *_md_table(MEMORY_HEADER, memory), ""]
+        for other in others:
+            lines += [f"`{other.convention.name}` − `{base.convention.name}`: {_closing(base, other)}", ""]
+            rows = _difference_rows(base, other)
+            if rows:
+                lines += [*_md_table(DIFF_HEADER, rows), ""]
+        return "\n".join(lines)
+    lines += [title, "", *_text_table(TOTALS_HEADER, _totals_rows(all_counts), {1, 3, 4})]
+    memory = _memory_rows(all_counts)
+    if memory:
+        lines += ["", "Memory (float32):", *_text_table(MEMORY_HEADER, memory, set())]
+    for other in others:
+        lines += ["", f"{other.convention.name} − {base.convention.name}: {_closing(base, other)}"]
+        lines += ["  " + line for line in _text_table(DIFF_HEADER, _difference_rows(base, other), {0})][1:]
+    return "\n".join(lines) + "\n"
+
+
+def convention_section(counts: Counts, fmt: str) -> str:
+    """What `summary --convention` adds below the summary (table and markdown formats)."""
+    c = counts.convention
+    lines = [f"Convention {c.name} ({c.tool}), batch size {counts.batch_size}:"]
+    if counts.macs is not None:
+        lines.append(f"MACs: {grouped(counts.macs)}" + (f" (printed: {counts.printed})" if counts.printed else ""))
+    lines.append(f"Params: {grouped(counts.params)} ({grouped(counts.trainable_params)} trainable,"
+                 f" {grouped(counts.non_trainable_params)} non-trainable)")
+    if counts.memory:
+        lines += [f"Memory {label}: {grouped(counts.memory[key])} B ({counts.memory['printed'][key]})"
+                  for key, label in zip(MEMORY_KEYS, MEMORY_LABELS)]
+    if fmt == "markdown":
+        return "\n" + "\n".join(f"- {line}" if i else f"**{line}**\n" for i, line in enumerate(lines)) + "\n"
+    return "\n" + "\n".join(lines) + "\n"
+
+
+def with_convention(output: str, fmt: str, counts: Counts) -> str:
+    """A summary's output with the convention's figures: the JSON document gets a `convention` object
+    (contract §4 keys unchanged); table and markdown get a section at the end."""
+    if fmt == "json":
+        body = output.rstrip()
+        assert body.endswith("}")
+        document = {k: v for k, v in counts.to_dict().items() if k != "layers"}
+        return body[:-1].rstrip() + ',\n  "convention": ' + json.dumps(document) + "\n}\n"
+    return output + convention_section(counts, fmt)
+
+
+def render_rules() -> str:
+    """The rule table: one row per group of layer types, one column per convention (markdown)."""
+    names = list(CONVENTIONS)
+    header = ["layer types", *[f"`{name}`" for name in names]]
+    rows = [[", ".join(f"`{tag}`" for tag in tags), *[CONVENTIONS[name].rule_text(row) for name in names]]
+            for row, tags in ROWS.items()]
+    rows.append(["**parameters**", *[CONVENTIONS[name].params_text for name in names]])
+    return "\n".join(_md_table(header, rows)) + "\n"
+
+
+def render_docs(example: Network, example_path: str) -> str:
+    """docs/conventions.md: the conventions, their rule table and a worked example."""
+    out = [
+        "# Counting conventions",
+        "",
+        "<!-- Generated by `archcalc conventions --example specs/resnet50.yaml`; tests/test_conventions.py"
+        " checks that it is up to date. Do not edit by hand: edit archcalc/conventions.py. -->",
+        "",
+        "Counters disagree because each counts different things. archcalc's default (`pytorch`, contract §2) counts"
+        " the multiply-accumulates of conv, transposed-conv and linear layers. Each other convention reproduces one"
+        " tool's figures exactly, from the spec alone: `archcalc summary SPEC --convention NAME [--batch-size N]`,"
+        " `archcalc compare SPEC [--conventions a,b] [--batch-size N] [--format text|markdown|json]` and"
+        " `network.counts(convention, batch_size)` in Python. tests/test_conventions_tools.py runs the real tools"
+        " on the same networks written in PyTorch and asserts equality to the integer.",
+        "",
+        "## Conventions",
+        "",
+    ]
+    for c in CONVENTIONS.values():
+        out += [f"- **`{c.name}`** — {c.tool}. {c.notes}"]
+    out += [
+        "",
+        "## Rules",
+        "",
+        "Notation, per sample: N batch size, X input elements, Y output elements, M archcalc's MACs"
+        " (K·C_in/g·C_out·P_out for conv, K·C_in·C_out/g·P_in for transposed conv, R·F_in·F_out for linear), K"
+        " kernel elements, C channels, P_out output positions, R = X / F_in rows; a conv's or linear layer's bias"
+        " additions are Y. Rows not listed count 0; \"—\": the tool reports no operation count. Under `ptflops-*`"
+        " module counts are for one sample whatever N is (the tool divides them by the batch), terms with N are"
+        " for the whole batch.",
+        "",
+        "How the PyTorch model calls a layer matters to hook-based tools; a layer's optional `call` says it:"
+        " `module` (an nn.Module: the default), `function` (`torch.nn.functional.relu`, `torch.add`, ...) or"
+        " `operator` (`x + y`, `out += identity`, `x.relu()`; the default for `add`, `mul`, `concat`, `flatten`)."
+        " Example: `{name: adaptive_avg_pool2d, type: adaptiveavgpool2d, output_size: 1, call: function}` for"
+        " MobileNetV2's `F.adaptive_avg_pool2d`.",
+        "",
+        render_rules().rstrip(),
+        "",
+        "Memory: `torchinfo` — input N·X·4 + 64 bytes, forward/backward 2·N·Y·4 for every call of a module with"
+        " parameters, params 4·params; printed in MB (10^6 bytes). `torchsummary` — input N·X·4, forward/backward"
+        " 2·N·4·ΣY over module calls, params 4·Σ params; printed in MiB.",
+        "",
+        "Not reproduced: torchsummary's rows for non-Sequential container modules (ResNet's Bottleneck,"
+        " MobileNetV2's InvertedResidual), which a spec does not show; calflops (not measured); thop-readme's"
+        " float32 accumulation (the exact integer sum is given).",
+        "",
+        f"## Worked example: `archcalc compare {example_path}`",
+        "",
+        "ResNet-50 at 224×224 is quoted as 4.09 G (torchvision), 4.12 or 4.13 G (ptflops: 4.12 with"
+        " `count_functional=False` or ptflops ≤ 0.7.0, 4.13 by default since 0.7.1), 4.14 G (thop's README, made"
+        " with thop 0.0.31: today's thop 0.1.1 gives 4.134G), 8.18 G (torchinfo at batch 2), with 25,557,032"
+        " parameters (25,610,152 in Keras's way of counting the same layers). Every difference, itemized:",
+        "",
+        render_compare(example, [name for name in CONVENTIONS if name != DEFAULT], 1, "markdown").rstrip(),
+        "",
+        "The `torchsummary` memory above lacks the rows torchsummary prints for container modules that are not"
+        " nn.Sequential (for torchvision's ResNet-50 its 16 Bottleneck outputs, 5,519,360 elements per sample:"
+        " the tool prints 286.56 MiB forward/backward, 384.62 MiB in total); the spec does not say which of its"
+        " blocks are such modules. For networks without them (VGG, LeNet) the figures are the tool's.",
+        "",
+        f"At batch 2 (`archcalc compare {example_path} --conventions torchinfo --batch-size 2`):",
+        "",
+        render_compare(example, ["torchinfo"], 2, "markdown").rstrip(),
+        "",
+    ]
+    return "\n".join(out)
+
+
+__all__ = ["compare", "convention_section", "render_compare", "render_docs", "render_rules", "with_convention"]

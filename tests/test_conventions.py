@@ -1,0 +1,459 @@
+"""Counting conventions (archcalc/conventions.py): the exact integers the real tools give.
+
+Pure Python: the expected numbers were measured with the real tools (torch 2.13.0 CPU, fvcore
+0.1.5.post20221221, ptflops 0.7.5, thop 0.1.1.post2209072238, torchinfo 1.8.0, torchsummary 1.5.1,
+Keras 3.15.1) on single layers and on LeNet-5, VGG-16, VGG-11-BN, ResNet-18/50, MobileNetV2 and
+DenseNet-121 written in plain PyTorch as torchvision writes them. tests/test_conventions_tools.py
+re-runs the tools where they are installed.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+import archcalc
+from archcalc.conventions import CONVENTIONS, ROWS, differences
+from archcalc.layers import TYPE_NAMES
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+
+# Layers that torchvision calls as functions in forward (the zoo specs leave `call` at its default).
+def zoo(name: str) -> archcalc.Network:
+    """A zoo spec; its layers say `call: function` where torchvision's forward calls a function (F.relu,
+    F.adaptive_avg_pool2d) and LeNet's flatten says `call: module` (an nn.Flatten)."""
+    return archcalc.load(REPO / "specs" / f"{name}.yaml")
+
+
+NETWORKS = ("lenet5", "vgg16", "vgg11_bn", "resnet18", "resnet50", "mobilenet_v2", "densenet121")
+
+# MACs at batch 1, as each tool reports them (CONVENTIONS.md §1 of the measurement):
+#   torchvision      FlopCounterMode().get_total_flops() // 2
+#   fvcore           FlopCountAnalysis(model.eval(), x).total()          fvcore-train: model in train mode
+#   ptflops-pytorch  get_model_complexity_info(model, (C, H, W), as_strings=False)[0]
+#   ptflops-modules  the same with backend_specific_config={"count_functional": False}
+#   ptflops-aten     the same with backend="aten"
+#   thop             thop.profile(model, inputs=(x,))[0]
+#   thop-readme      thop 0.0.31.post1909021322, the exact integer sum (its float32 total differs in the last digits)
+#   torchinfo        torchinfo.summary(model, input_size=(1, C, H, W)).total_mult_adds
+NETWORK_MACS = {
+    "torchvision": (281640, 15470264320, 7609090048, 1814073344, 4089184256, 300774272, 2834161664),
+    "fvcore": (281640, 15470289408, 7623967232, 1819065856, 4111512576, 314193216, 2865546752),
+    "fvcore-train": (281640, 15470289408, 7646245376, 1826516992, 4144854528, 334227552, 2912549120),
+    "ptflops-pytorch": (304662, 15523225576, 7658538984, 1825313768, 4132436968, 320300008, 2899843048),
+    "ptflops-modules": (295498, 15503523304, 7644958184, 1822177768, 4121925096, 320237288, 2882620136),
+    "ptflops-aten": (286334, 15483821032, 7616525288, 1814074344, 4089185256, 300775272, 2834162664),
+    "thop": (281640, 15470314496, 7638844416, 1824033792, 4133742592, 327486720, 2897007104),
+    "thop-readme": (327546, 15607486488, 7769894936, 1824544792, 4135789592, 328765720, 2898381336),
+    "torchinfo": (286334, 15483821032, 7616530792, 1814083944, 4089238376, 300809384, 2834246312),
+}
+# torchinfo at batch 2: summary(model, input_size=(2, C, H, W)).total_mult_adds
+TORCHINFO_BATCH2 = (572668, 30967642064, 15233061584, 3628167888, 8178476752, 601618768, 5668492624)
+PYTORCH_PARAMS = (44426, 138357544, 132868840, 11689512, 25557032, 3504872, 7978856)
+# Keras 3 model.summary() of the same layers: (total, non-trainable)
+KERAS_PARAMS = ((44426, 0), (138357544, 0), (132874344, 5504), (11699112, 9600), (25610152, 53120),
+                (3538984, 34112), (8062504, 83648))
+# printed figures: ptflops as_strings=True, thop.clever_format(..., "%.3f"), torchinfo's "Total mult-adds" at batch 2
+PRINTED = {
+    "ptflops-pytorch": ("304.66 KMac", "15.52 GMac", "7.66 GMac", "1.83 GMac", "4.13 GMac", "320.3 MMac", "2.9 GMac"),
+    "thop": ("281.640K", "15.470G", "7.639G", "1.824G", "4.134G", "327.487M", "2.897G"),
+    "thop-readme": ("0.00", "15.61", "7.77", "1.82", "4.14", "0.33", "2.90"),   # README: "%.2f" of total / 1000**3
+}
+TORCHINFO_PRINTED_BATCH2 = ("0.57", "30.97", "15.23", "3.63", "8.18", "601.62", "5.67")
+# torchinfo's printed "Input size / Forward/backward pass size / Params size / Estimated Total Size (MB)"
+TORCHINFO_MB = {1: ("0.00 0.04 0.18 0.22", "0.60 108.45 553.43 662.49", "0.60 118.89 531.48 650.97",
+                    "0.60 39.75 46.76 87.11", "0.60 177.83 102.23 280.66", "0.60 106.86 14.02 121.48",
+                    "0.60 180.54 31.92 213.06"),
+                2: ("0.01 0.08 0.18 0.26", "1.20 216.91 553.43 771.54", "1.20 237.78 531.48 770.46",
+                    "1.20 79.49 46.76 127.46", "1.20 355.66 102.23 459.10", "1.20 213.72 14.02 228.94",
+                    "1.20 361.08 31.92 394.20")}
+# torchsummary's printed MiB figures (batch_size=-1 and 2) for the networks without container modules
+TORCHSUMMARY_MB = {("lenet5", 1): "0.00 0.08 0.17 0.25", ("lenet5", 2): "0.01 0.16 0.17 0.34",
+                   ("vgg16", 1): "0.57 218.78 527.79 747.15", ("vgg16", 2): "1.15 437.56 527.79 966.50",
+                   ("vgg11_bn", 1): "0.57 182.03 506.85 689.46", ("vgg11_bn", 2): "1.15 364.06 506.85 872.06"}
+
+
+@pytest.fixture(scope="module")
+def networks() -> dict[str, archcalc.Network]:
+    return {name: zoo(name) for name in NETWORKS}
+
+
+@pytest.mark.parametrize("convention", sorted(NETWORK_MACS))
+def test_network_macs(networks, convention):
+    got = tuple(networks[name].counts(convention).macs for name in NETWORKS)
+    assert got == NETWORK_MACS[convention]
+
+
+def test_pytorch_default_is_the_contract(networks):
+    for name, params in zip(NETWORKS, PYTORCH_PARAMS):
+        counts = networks[name].counts()
+        assert counts.macs == networks[name].totals.macs == NETWORK_MACS["torchvision"][NETWORKS.index(name)]
+        assert counts.params == params
+        assert networks[name].counts(batch_size=3).macs == 3 * networks[name].totals.macs
+
+
+def test_torchinfo_batch_two(networks):
+    for name, macs, printed in zip(NETWORKS, TORCHINFO_BATCH2, TORCHINFO_PRINTED_BATCH2):
+        counts = networks[name].counts("torchinfo", batch_size=2)
+        assert counts.macs == macs
+        assert counts.printed.split(" ")[0] == printed
+
+
+@pytest.mark.parametrize("batch_size", [1, 2])
+def test_torchinfo_memory(networks, batch_size):
+    for name, printed in zip(NETWORKS, TORCHINFO_MB[batch_size]):
+        memory = networks[name].counts("torchinfo", batch_size).memory
+        got = " ".join(memory["printed"][key] for key in
+                       ("input_bytes", "forward_backward_bytes", "params_bytes", "total_bytes"))
+        assert got == printed, name
+    assert networks["resnet50"].counts("torchinfo", 1).memory["input_bytes"] == 602176   # 3·224·224·4 + 64
+
+
+@pytest.mark.parametrize(("name", "batch_size"), sorted(TORCHSUMMARY_MB))
+def test_torchsummary_memory(networks, name, batch_size):
+    counts = networks[name].counts("torchsummary", batch_size)
+    got = " ".join(counts.memory["printed"][key] for key in
+                   ("input_bytes", "forward_backward_bytes", "params_bytes", "total_bytes"))
+    assert got == TORCHSUMMARY_MB[(name, batch_size)]
+    assert counts.macs is None
+
+
+@pytest.mark.parametrize("convention", sorted(PRINTED))
+def test_printed_figures(networks, convention):
+    assert tuple(networks[name].counts(convention).printed for name in NETWORKS) == PRINTED[convention]
+
+
+def test_params(networks):
+    for name, params, (keras, keras_frozen) in zip(NETWORKS, PYTORCH_PARAMS, KERAS_PARAMS):
+        for convention in CONVENTIONS:
+            if convention != "keras":
+                assert networks[name].counts(convention).params == params, (name, convention)
+        counts = networks[name].counts("keras")
+        assert (counts.params, counts.non_trainable_params, counts.trainable_params) == (keras, keras_frozen, params)
+
+
+def test_frozen_layers_under_ptflops_and_keras():
+    network = archcalc.analyze({"input": [3, 8, 8], "layers": [
+        {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "trainable": False},
+        {"type": "batchnorm2d"}]}).network
+    assert network.counts("ptflops-pytorch").params == 8          # trainable only: the batch norm's 2·4
+    keras = network.counts("keras")
+    assert (keras.params, keras.trainable_params) == (112 + 8 + 8, 8)
+
+
+# One layer (the last of each spec) under every convention, at batch 1 and 2. Columns, the tool's expression:
+#   torchvision      FlopCounterMode().get_total_flops() // 2
+#   fvcore           FlopCountAnalysis(model.eval(), x).total()
+#   fvcore-train     FlopCountAnalysis(model.train(), x).total()   (None: BatchNorm1d on [1, C] cannot train)
+#   ptflops-pytorch  get_model_complexity_info(...)[0]; at batch 2 through input_constructor
+#   ptflops-modules  the same with count_functional=False
+#   ptflops-aten     the same with backend="aten"
+#   thop             thop.profile(model, inputs=(x,))[0]
+#   torchinfo        torchinfo.summary(model, input_data=[x]).total_mult_adds
+# "call" in a layer: how the PyTorch model calls it (F.relu → function, torch.relu / x + y → operator).
+COLUMNS = ("torchvision", "fvcore", "fvcore-train", "ptflops-pytorch", "ptflops-modules", "ptflops-aten", "thop",
+           "torchinfo")
+SINGLE_LAYERS = [
+    ('conv1d', 1, [4, 50], [{"type": "conv1d", "out_channels": 8, "kernel_size": 5, "stride": 2, "padding": 2}],
+     (4000, 4000, 4000, 4200, 4200, 4200, 4000, 4200)),
+    ('conv1d', 2, [4, 50], [{"type": "conv1d", "out_channels": 8, "kernel_size": 5, "stride": 2, "padding": 2}],
+     (8000, 8000, 8000, 4200, 4200, 8400, 8000, 8400)),
+    ('conv1d_nobias_g2_d2', 1, [4, 50], [{"type": "conv1d", "out_channels": 8, "kernel_size": 3, "padding": 2, "dilation": 2, "groups": 2, "bias": False}],
+     (2400, 2400, 2400, 2400, 2400, 2400, 2400, 2400)),
+    ('conv1d_nobias_g2_d2', 2, [4, 50], [{"type": "conv1d", "out_channels": 8, "kernel_size": 3, "padding": 2, "dilation": 2, "groups": 2, "bias": False}],
+     (4800, 4800, 4800, 2400, 2400, 4800, 4800, 4800)),
+    ('conv2d_dw_nobias_s2', 1, [32, 15, 15], [{"type": "conv2d", "out_channels": 32, "kernel_size": 3, "stride": 2, "padding": 1, "groups": 32, "bias": False}],
+     (18432, 18432, 18432, 18432, 18432, 18432, 18432, 18432)),
+    ('conv2d_dw_nobias_s2', 2, [32, 15, 15], [{"type": "conv2d", "out_channels": 32, "kernel_size": 3, "stride": 2, "padding": 1, "groups": 32, "bias": False}],
+     (36864, 36864, 36864, 18432, 18432, 36864, 36864, 36864)),
+    ('conv2d_dil2_s2_rect', 1, [16, 32, 30], [{"type": "conv2d", "out_channels": 32, "kernel_size": [3, 5], "stride": 2, "padding": 2, "dilation": 2}],
+     (1597440, 1597440, 1597440, 1604096, 1604096, 1604096, 1597440, 1604096)),
+    ('conv2d_dil2_s2_rect', 2, [16, 32, 30], [{"type": "conv2d", "out_channels": 32, "kernel_size": [3, 5], "stride": 2, "padding": 2, "dilation": 2}],
+     (3194880, 3194880, 3194880, 1604096, 1604096, 3208192, 3194880, 3208192)),
+    ('conv2d_same_k4', 1, [3, 10, 10], [{"type": "conv2d", "out_channels": 8, "kernel_size": 4, "padding": "same"}],
+     (38400, 0, 0, 39200, 39200, 39200, 38400, 39200)),
+    ('conv2d_same_k4', 2, [3, 10, 10], [{"type": "conv2d", "out_channels": 8, "kernel_size": 4, "padding": "same"}],
+     (76800, 0, 0, 39200, 39200, 78400, 76800, 78400)),
+    ('conv3d', 1, [3, 8, 16, 16], [{"type": "conv3d", "out_channels": 8, "kernel_size": 3, "stride": [1, 2, 2], "padding": 1}],
+     (331776, 331776, 331776, 335872, 335872, 335872, 331776, 335872)),
+    ('conv3d', 2, [3, 8, 16, 16], [{"type": "conv3d", "out_channels": 8, "kernel_size": 3, "stride": [1, 2, 2], "padding": 1}],
+     (663552, 663552, 663552, 335872, 335872, 671744, 663552, 671744)),
+    ('convT1d', 1, [4, 10], [{"type": "convtranspose1d", "out_channels": 6, "kernel_size": 5, "stride": 3}],
+     (1200, 1200, 1200, 1392, 1392, 1392, 3840, 4032)),
+    ('convT1d', 2, [4, 10], [{"type": "convtranspose1d", "out_channels": 6, "kernel_size": 5, "stride": 3}],
+     (2400, 2400, 2400, 1392, 1392, 2784, 7680, 8064)),
+    ('convT2d', 1, [64, 16, 16], [{"type": "convtranspose2d", "out_channels": 32, "kernel_size": 3, "stride": 2, "padding": 1, "output_padding": 1}],
+     (4718592, 4718592, 4718592, 4751360, 4751360, 4751360, 18874368, 18907136)),
+    ('convT2d', 2, [64, 16, 16], [{"type": "convtranspose2d", "out_channels": 32, "kernel_size": 3, "stride": 2, "padding": 1, "output_padding": 1}],
+     (9437184, 9437184, 9437184, 4751360, 4751360, 9502720, 37748736, 37814272)),
+    ('convT2d_g2_d2', 1, [8, 6, 7], [{"type": "convtranspose2d", "out_channels": 12, "kernel_size": 3, "dilation": 2, "groups": 2}],
+     (18144, 18144, 18144, 19464, 19464, 19464, 47520, 48840)),
+    ('convT2d_g2_d2', 2, [8, 6, 7], [{"type": "convtranspose2d", "out_channels": 12, "kernel_size": 3, "dilation": 2, "groups": 2}],
+     (36288, 36288, 36288, 19464, 19464, 38928, 95040, 97680)),
+    ('linear', 1, [400], [{"type": "linear", "out_features": 120}],
+     (48000, 48000, 48000, 48120, 48120, 48120, 48000, 48120)),
+    ('linear', 2, [400], [{"type": "linear", "out_features": 120}],
+     (96000, 96000, 96000, 48120, 48120, 96240, 96000, 96240)),
+    ('linear_4d', 1, [4, 10, 16], [{"type": "linear", "out_features": 32}],
+     (20480, 20480, 20480, 21760, 21760, 21760, 20480, 544)),
+    ('linear_4d', 2, [4, 10, 16], [{"type": "linear", "out_features": 32}],
+     (40960, 40960, 40960, 21760, 21760, 43520, 40960, 1088)),
+    ('linear_seq_nobias', 1, [10, 16], [{"type": "linear", "out_features": 32, "bias": False}],
+     (5120, 5120, 5120, 5120, 5120, 5120, 5120, 512)),
+    ('linear_seq_nobias', 2, [10, 16], [{"type": "linear", "out_features": 32, "bias": False}],
+     (10240, 10240, 10240, 5120, 5120, 10240, 10240, 1024)),
+    ('bn1d_2d', 1, [64], [{"type": "batchnorm1d"}],
+     (0, 128, None, 128, 128, 0, 256, 128)),
+    ('bn1d_2d', 2, [64], [{"type": "batchnorm1d"}],
+     (0, 256, 640, 128, 128, 0, 512, 256)),
+    ('bn2d', 1, [16, 8, 8], [{"type": "batchnorm2d"}],
+     (0, 2048, 5120, 2048, 2048, 0, 4096, 32)),
+    ('bn2d', 2, [16, 8, 8], [{"type": "batchnorm2d"}],
+     (0, 4096, 10240, 2048, 2048, 0, 8192, 64)),
+    ('bn2d_noaffine', 1, [16, 8, 8], [{"type": "batchnorm2d", "affine": False}],
+     (0, 1024, 4096, 1024, 1024, 0, 2048, 0)),
+    ('bn2d_noaffine', 2, [16, 8, 8], [{"type": "batchnorm2d", "affine": False}],
+     (0, 2048, 8192, 1024, 1024, 0, 4096, 0)),
+    ('bn2d_notrack', 1, [16, 8, 8], [{"type": "batchnorm2d", "track_running_stats": False}],
+     (0, 5120, 5120, 2048, 2048, 0, 4096, 32)),
+    ('bn2d_notrack', 2, [16, 8, 8], [{"type": "batchnorm2d", "track_running_stats": False}],
+     (0, 10240, 10240, 2048, 2048, 0, 8192, 64)),
+    ('layernorm_2axes', 1, [4, 8, 8], [{"type": "layernorm", "normalized_shape": [8, 8]}],
+     (0, 1280, 1280, 256, 256, 0, 1024, 128)),
+    ('layernorm_2axes', 2, [4, 8, 8], [{"type": "layernorm", "normalized_shape": [8, 8]}],
+     (0, 2560, 2560, 256, 256, 0, 2048, 256)),
+    ('layernorm_noaffine', 1, [10, 16], [{"type": "layernorm", "normalized_shape": 16, "elementwise_affine": False}],
+     (0, 640, 640, 160, 160, 0, 320, 0)),
+    ('layernorm_noaffine', 2, [10, 16], [{"type": "layernorm", "normalized_shape": 16, "elementwise_affine": False}],
+     (0, 1280, 1280, 160, 160, 0, 640, 0)),
+    ('maxpool2d_k3s2p1', 1, [8, 15, 15], [{"type": "maxpool2d", "kernel_size": 3, "stride": 2, "padding": 1}],
+     (0, 0, 0, 3600, 1800, 0, 0, 0)),
+    ('maxpool2d_k3s2p1', 2, [8, 15, 15], [{"type": "maxpool2d", "kernel_size": 3, "stride": 2, "padding": 1}],
+     (0, 0, 0, 5400, 1800, 0, 0, 0)),
+    ('F.max_pool2d', 1, [6, 24, 24], [{"type": "maxpool2d", "kernel_size": 2, "call": "function"}],
+     (0, 0, 0, 3456, 0, 0, 0, 0)),
+    ('F.max_pool2d', 2, [6, 24, 24], [{"type": "maxpool2d", "kernel_size": 2, "call": "function"}],
+     (0, 0, 0, 6912, 0, 0, 0, 0)),
+    ('avgpool2d', 1, [6, 24, 24], [{"type": "avgpool2d", "kernel_size": 2}],
+     (0, 0, 0, 6912, 3456, 0, 864, 0)),
+    ('avgpool2d', 2, [6, 24, 24], [{"type": "avgpool2d", "kernel_size": 2}],
+     (0, 0, 0, 10368, 3456, 0, 1728, 0)),
+    ('avgpool2d_k3s2p1', 1, [8, 15, 15], [{"type": "avgpool2d", "kernel_size": 3, "stride": 2, "padding": 1}],
+     (0, 0, 0, 3600, 1800, 0, 512, 0)),
+    ('avgpool2d_k3s2p1', 2, [8, 15, 15], [{"type": "avgpool2d", "kernel_size": 3, "stride": 2, "padding": 1}],
+     (0, 0, 0, 5400, 1800, 0, 1024, 0)),
+    ('aap1d_3_uneven', 1, [4, 10], [{"type": "adaptiveavgpool1d", "output_size": 3}],
+     (0, 0, 0, 80, 40, 0, 52, 0)),
+    ('aap1d_3_uneven', 2, [4, 10], [{"type": "adaptiveavgpool1d", "output_size": 3}],
+     (0, 0, 0, 120, 40, 0, 104, 0)),
+    ('aap2d_1', 1, [16, 7, 7], [{"type": "adaptiveavgpool2d", "output_size": 1}],
+     (0, 784, 784, 1568, 784, 0, 800, 0)),
+    ('aap2d_1', 2, [16, 7, 7], [{"type": "adaptiveavgpool2d", "output_size": 1}],
+     (0, 1568, 1568, 2352, 784, 0, 1600, 0)),
+    ('aap2d_2x3_uneven', 1, [4, 8, 10], [{"type": "adaptiveavgpool2d", "output_size": [2, 3]}],
+     (0, 320, 320, 640, 320, 0, 344, 0)),
+    ('aap2d_2x3_uneven', 2, [4, 8, 10], [{"type": "adaptiveavgpool2d", "output_size": [2, 3]}],
+     (0, 640, 640, 960, 320, 0, 688, 0)),
+    ('aap2d_7_up', 1, [4, 5, 5], [{"type": "adaptiveavgpool2d", "output_size": 7}],
+     (0, 100, 100, 200, 100, 0, 296, 0)),
+    ('aap2d_7_up', 2, [4, 5, 5], [{"type": "adaptiveavgpool2d", "output_size": 7}],
+     (0, 200, 200, 300, 100, 0, 592, 0)),
+    ('F.aap2d_1', 1, [16, 7, 7], [{"type": "adaptiveavgpool2d", "output_size": 1, "call": "function"}],
+     (0, 784, 784, 784, 0, 0, 0, 0)),
+    ('F.aap2d_1', 2, [16, 7, 7], [{"type": "adaptiveavgpool2d", "output_size": 1, "call": "function"}],
+     (0, 1568, 1568, 1568, 0, 0, 0, 0)),
+    ('aap3d_uneven', 1, [4, 5, 7, 9], [{"type": "adaptiveavgpool3d", "output_size": [2, 3, 4]}],
+     (0, 0, 0, 2520, 1260, 0, 1356, 0)),
+    ('aap3d_uneven', 2, [4, 5, 7, 9], [{"type": "adaptiveavgpool3d", "output_size": [2, 3, 4]}],
+     (0, 0, 0, 3780, 1260, 0, 2712, 0)),
+    ('amp2d_3_uneven', 1, [4, 10, 10], [{"type": "adaptivemaxpool2d", "output_size": 3}],
+     (0, 0, 0, 800, 400, 0, 0, 0)),
+    ('amp2d_3_uneven', 2, [4, 10, 10], [{"type": "adaptivemaxpool2d", "output_size": 3}],
+     (0, 0, 0, 1200, 400, 0, 0, 0)),
+    ('flatten', 1, [16, 4, 4], [{"type": "flatten", "call": "module"}],
+     (0, 0, 0, 0, 0, 0, 0, 0)),
+    ('flatten', 2, [16, 4, 4], [{"type": "flatten", "call": "module"}],
+     (0, 0, 0, 0, 0, 0, 0, 0)),
+    ('dropout2d', 1, [4, 8, 8], [{"type": "dropout2d"}],
+     (0, 0, 0, 0, 0, 0, 0, 0)),
+    ('dropout2d', 2, [4, 8, 8], [{"type": "dropout2d"}],
+     (0, 0, 0, 0, 0, 0, 0, 0)),
+    ('relu', 1, [16, 8, 8], [{"type": "relu"}],
+     (0, 0, 0, 2048, 1024, 0, 0, 0)),
+    ('relu', 2, [16, 8, 8], [{"type": "relu"}],
+     (0, 0, 0, 3072, 1024, 0, 0, 0)),
+    ('F.relu', 1, [16, 8, 8], [{"type": "relu", "call": "function"}],
+     (0, 0, 0, 1024, 0, 0, 0, 0)),
+    ('F.relu', 2, [16, 8, 8], [{"type": "relu", "call": "function"}],
+     (0, 0, 0, 2048, 0, 0, 0, 0)),
+    ('torch.relu', 1, [16, 8, 8], [{"type": "relu", "call": "operator"}],
+     (0, 0, 0, 0, 0, 0, 0, 0)),
+    ('torch.relu', 2, [16, 8, 8], [{"type": "relu", "call": "operator"}],
+     (0, 0, 0, 0, 0, 0, 0, 0)),
+    ('relu6', 1, [16, 8, 8], [{"type": "relu6"}],
+     (0, 0, 0, 1024, 1024, 0, 0, 0)),
+    ('relu6', 2, [16, 8, 8], [{"type": "relu6"}],
+     (0, 0, 0, 1024, 1024, 0, 0, 0)),
+    ('F.relu6', 1, [16, 8, 8], [{"type": "relu6", "call": "function"}],
+     (0, 0, 0, 1024, 0, 0, 0, 0)),
+    ('F.relu6', 2, [16, 8, 8], [{"type": "relu6", "call": "function"}],
+     (0, 0, 0, 2048, 0, 0, 0, 0)),
+    ('leakyrelu', 1, [16, 8, 8], [{"type": "leakyrelu"}],
+     (0, 0, 0, 1024, 1024, 0, 0, 0)),
+    ('leakyrelu', 2, [16, 8, 8], [{"type": "leakyrelu"}],
+     (0, 0, 0, 1024, 1024, 0, 0, 0)),
+    ('F.leakyrelu', 1, [16, 8, 8], [{"type": "leakyrelu", "call": "function"}],
+     (0, 0, 0, 0, 0, 0, 0, 0)),
+    ('F.leakyrelu', 2, [16, 8, 8], [{"type": "leakyrelu", "call": "function"}],
+     (0, 0, 0, 0, 0, 0, 0, 0)),
+    ('gelu', 1, [16, 8, 8], [{"type": "gelu"}],
+     (0, 0, 0, 2048, 1024, 0, 0, 0)),
+    ('gelu', 2, [16, 8, 8], [{"type": "gelu"}],
+     (0, 0, 0, 3072, 1024, 0, 0, 0)),
+    ('silu', 1, [16, 8, 8], [{"type": "silu"}],
+     (0, 0, 0, 1024, 0, 0, 0, 0)),
+    ('silu', 2, [16, 8, 8], [{"type": "silu"}],
+     (0, 0, 0, 2048, 0, 0, 0, 0)),
+    ('F.silu', 1, [16, 8, 8], [{"type": "silu", "call": "function"}],
+     (0, 0, 0, 1024, 0, 0, 0, 0)),
+    ('F.silu', 2, [16, 8, 8], [{"type": "silu", "call": "function"}],
+     (0, 0, 0, 2048, 0, 0, 0, 0)),
+    ('hardswish', 1, [16, 8, 8], [{"type": "hardswish"}],
+     (0, 0, 0, 0, 0, 0, 0, 0)),
+    ('hardswish', 2, [16, 8, 8], [{"type": "hardswish"}],
+     (0, 0, 0, 0, 0, 0, 0, 0)),
+    ('softmax_dim1', 1, [16, 8, 8], [{"type": "softmax", "dim": 1}],
+     (0, 0, 0, 1024, 0, 0, 3008, 0)),
+    ('softmax_dim1', 2, [16, 8, 8], [{"type": "softmax", "dim": 1}],
+     (0, 0, 0, 2048, 0, 0, 6016, 0)),
+    ('softmax_last', 1, [5, 10], [{"type": "softmax", "dim": -1}],
+     (0, 0, 0, 50, 0, 0, 145, 0)),
+    ('softmax_last', 2, [5, 10], [{"type": "softmax", "dim": -1}],
+     (0, 0, 0, 100, 0, 0, 290, 0)),
+    ('F.softmax', 1, [16, 8, 8], [{"type": "softmax", "dim": 1, "call": "function"}],
+     (0, 0, 0, 1024, 0, 0, 0, 0)),
+    ('F.softmax', 2, [16, 8, 8], [{"type": "softmax", "dim": 1, "call": "function"}],
+     (0, 0, 0, 2048, 0, 0, 0, 0)),
+    ('logsoftmax_dim1', 1, [16, 8, 8], [{"type": "logsoftmax", "dim": 1}],
+     (0, 0, 0, 0, 0, 0, 0, 0)),
+    ('logsoftmax_dim1', 2, [16, 8, 8], [{"type": "logsoftmax", "dim": 1}],
+     (0, 0, 0, 0, 0, 0, 0, 0)),
+    ('prelu_C', 1, [16, 8, 8], [{"type": "prelu", "num_parameters": 16}],
+     (0, 0, 0, 2048, 1024, 0, 1024, 16)),
+    ('prelu_C', 2, [16, 8, 8], [{"type": "prelu", "num_parameters": 16}],
+     (0, 0, 0, 3072, 1024, 0, 2048, 32)),
+    ('add_op', 1, [16, 8, 8], [{"type": "add", "inputs": ["input", "input"]}],
+     (0, 0, 0, 0, 0, 0, 0, 0)),
+    ('add_op', 2, [16, 8, 8], [{"type": "add", "inputs": ["input", "input"]}],
+     (0, 0, 0, 0, 0, 0, 0, 0)),
+    ('torch.add', 1, [16, 8, 8], [{"type": "add", "inputs": ["input", "input"], "call": "function"}],
+     (0, 0, 0, 1024, 0, 0, 0, 0)),
+    ('torch.add', 2, [16, 8, 8], [{"type": "add", "inputs": ["input", "input"], "call": "function"}],
+     (0, 0, 0, 2048, 0, 0, 0, 0)),
+    ('torch.mul_bcast', 1, [16, 8, 8], [{"name": "s", "type": "adaptiveavgpool2d", "output_size": 1}, {"type": "mul", "inputs": ["s", "input"], "call": "function"}],
+     (0, 0, 0, 1024, 0, 0, 0, 0)),
+    ('torch.mul_bcast', 2, [16, 8, 8], [{"name": "s", "type": "adaptiveavgpool2d", "output_size": 1}, {"type": "mul", "inputs": ["s", "input"], "call": "function"}],
+     (0, 0, 0, 2048, 0, 0, 0, 0)),
+    ('mul_op_bcast', 1, [16, 8, 8], [{"name": "s", "type": "adaptiveavgpool2d", "output_size": 1}, {"type": "mul", "inputs": ["s", "input"]}],
+     (0, 0, 0, 0, 0, 0, 0, 0)),
+    ('mul_op_bcast', 2, [16, 8, 8], [{"name": "s", "type": "adaptiveavgpool2d", "output_size": 1}, {"type": "mul", "inputs": ["s", "input"]}],
+     (0, 0, 0, 0, 0, 0, 0, 0)),
+    ('torch.cat', 1, [16, 8, 8], [{"name": "h", "type": "conv2d", "out_channels": 8, "kernel_size": 1}, {"type": "concat", "inputs": ["input", "h"]}],
+     (0, 0, 0, 0, 0, 0, 0, 0)),
+    ('torch.cat', 2, [16, 8, 8], [{"name": "h", "type": "conv2d", "out_channels": 8, "kernel_size": 1}, {"type": "concat", "inputs": ["input", "h"]}],
+     (0, 0, 0, 0, 0, 0, 0, 0)),
+]
+
+
+@pytest.mark.parametrize(("case", "batch_size", "shape", "layers", "expected"), SINGLE_LAYERS,
+                         ids=[f"{row[0]}-b{row[1]}" for row in SINGLE_LAYERS])
+def test_single_layer(case, batch_size, shape, layers, expected):
+    network = archcalc.analyze({"input": shape, "layers": layers}).network
+    for convention, value in zip(COLUMNS, expected):
+        if value is not None:
+            assert network.counts(convention, batch_size).layers[-1].macs == value, convention
+
+
+def test_every_layer_type_has_one_row():
+    listed = [tag for tags in ROWS.values() for tag in tags]
+    assert sorted(listed) == sorted(TYPE_NAMES)
+
+
+def test_parameter_layers_called_as_functions_are_refused():
+    network = archcalc.analyze({"input": [4], "layers": [{"type": "linear", "out_features": 2, "call": "function"}]})
+    with pytest.raises(ValueError, match="not modelled"):
+        network.network.counts("thop")
+
+
+def test_unknown_convention_and_batch():
+    network = zoo("lenet5")
+    with pytest.raises(ValueError, match="unknown convention 'flops'"):
+        network.counts("flops")
+    with pytest.raises(ValueError, match="batch size"):
+        network.counts("thop", 0)
+
+
+@pytest.mark.parametrize("batch_size", [1, 2])
+@pytest.mark.parametrize("name", NETWORKS)
+def test_differences_close_exactly(networks, name, batch_size):
+    base = networks[name].counts("pytorch", batch_size)
+    for convention in CONVENTIONS:
+        other = networks[name].counts(convention, batch_size)
+        found = differences(base, other)
+        if other.macs is not None:
+            assert sum(d.amount for d in found if d.quantity == "macs") == other.macs - base.macs
+        assert sum(d.amount for d in found if d.quantity == "params") == other.params - base.params
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "archcalc", *args], capture_output=True, text=True, cwd=REPO,
+                          check=False)
+
+
+def test_compare_resnet50_reproduces_the_issue_figures():
+    result = run_cli("compare", "specs/resnet50.yaml")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for figure in ("4,089,184,256  4.089", "4,132,436,968  4.13 GMac", "4,121,925,096  4.12 GMac",
+                   "4,133,742,592  4.134G", "4,135,789,592  4.14", "25,610,152", "+22,227,968  batchnorm",
+                   "+53,120  params"):
+        assert figure in out, figure
+    batch2 = run_cli("compare", "specs/resnet50.yaml", "--conventions", "torchinfo", "--batch-size", "2")
+    assert "8,178,476,752  8.18" in batch2.stdout
+
+
+def test_compare_json_closes():
+    result = run_cli("compare", "specs/resnet50.yaml", "--format", "json")
+    document = json.loads(result.stdout)
+    base = document["conventions"]["pytorch"]["macs"]
+    for name, lines in document["differences"].items():
+        macs = document["conventions"][name]["macs"]
+        if macs is not None:
+            assert sum(line["amount"] for line in lines if line["quantity"] == "macs") == macs - base
+
+
+def test_summary_convention_keeps_the_contract_keys():
+    plain = json.loads(run_cli("summary", "specs/resnet50.yaml", "--format", "json").stdout)
+    result = run_cli("summary", "specs/resnet50.yaml", "--format", "json", "--convention", "torchinfo",
+                     "--batch-size", "2")
+    document = json.loads(result.stdout)
+    assert document["totals"] == plain["totals"] and document["layers"] == plain["layers"]
+    assert document["convention"]["macs"] == 8178476752
+    assert document["convention"]["memory"]["printed"]["total_bytes"] == "459.10"
+    table = run_cli("summary", "specs/resnet50.yaml", "--convention", "keras").stdout
+    assert "Params: 25,610,152 (25,557,032 trainable, 53,120 non-trainable)" in table
+    wrong = run_cli("summary", "specs/resnet50.yaml", "--convention", "nope")
+    assert wrong.returncode == 2 and "unknown convention 'nope'" in wrong.stderr
+    assert run_cli("summary", "specs/lenet5.yaml", "--convention", "thop", "--format", "csv").returncode == 2
+
+
+def test_docs_are_up_to_date():
+    result = run_cli("conventions", "--example", "specs/resnet50.yaml")
+    assert result.returncode == 0, result.stderr
+    assert (REPO / "docs" / "conventions.md").read_text(encoding="utf-8") == result.stdout, \
+        "docs/conventions.md is stale: run `archcalc conventions > docs/conventions.md`"
