@@ -18,7 +18,6 @@ Run: python -m pytest tests/test_memory_torch.py -q   (in an environment with to
 from __future__ import annotations
 
 import functools
-import operator
 import pathlib
 import warnings
 
@@ -27,10 +26,8 @@ import pytest
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # torch warns at import when numpy is absent; it needs none here
     torch = pytest.importorskip("torch")
-    from torch import nn
 
 import archcalc
-from archcalc.layers import Layer
 from archcalc.layers import TYPE_NAMES
 from archcalc.memory import plan_memory, training_memory
 
@@ -45,74 +42,7 @@ pytestmark = pytest.mark.filterwarnings(
 TORCH_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
-class Add(nn.Module):
-    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
-        return functools.reduce(operator.add, xs)
-
-
-class Mul(nn.Module):
-    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
-        return functools.reduce(operator.mul, xs)
-
-
-class Concat(nn.Module):
-    def __init__(self, dim: int = 1):
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
-        return torch.cat(xs, dim=self.dim)
-
-
-TORCH_CLASS = {
-    "conv1d": nn.Conv1d, "conv2d": nn.Conv2d, "conv3d": nn.Conv3d, "convtranspose1d": nn.ConvTranspose1d,
-    "convtranspose2d": nn.ConvTranspose2d, "convtranspose3d": nn.ConvTranspose3d, "linear": nn.Linear,
-    "batchnorm1d": nn.BatchNorm1d, "batchnorm2d": nn.BatchNorm2d, "batchnorm3d": nn.BatchNorm3d,
-    "layernorm": nn.LayerNorm, "maxpool1d": nn.MaxPool1d, "maxpool2d": nn.MaxPool2d, "maxpool3d": nn.MaxPool3d,
-    "avgpool1d": nn.AvgPool1d, "avgpool2d": nn.AvgPool2d, "avgpool3d": nn.AvgPool3d,
-    "adaptiveavgpool1d": nn.AdaptiveAvgPool1d, "adaptiveavgpool2d": nn.AdaptiveAvgPool2d,
-    "adaptiveavgpool3d": nn.AdaptiveAvgPool3d, "adaptivemaxpool2d": nn.AdaptiveMaxPool2d, "flatten": nn.Flatten,
-    "identity": nn.Identity, "dropout": nn.Dropout, "dropout1d": nn.Dropout1d, "dropout2d": nn.Dropout2d,
-    "dropout3d": nn.Dropout3d, "relu": nn.ReLU, "relu6": nn.ReLU6, "leakyrelu": nn.LeakyReLU, "elu": nn.ELU,
-    "gelu": nn.GELU, "silu": nn.SiLU, "mish": nn.Mish, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh,
-    "hardswish": nn.Hardswish, "hardsigmoid": nn.Hardsigmoid, "softmax": nn.Softmax, "logsoftmax": nn.LogSoftmax,
-    "prelu": nn.PReLU, "add": Add, "mul": Mul, "concat": Concat,
-}
-INFERRED = {
-    **{kind: ("in_channels", lambda shape: shape[0]) for kind in TORCH_CLASS if kind.startswith("conv")},
-    **{kind: ("num_features", lambda shape: shape[0]) for kind in TORCH_CLASS if kind.startswith("batchnorm")},
-    "linear": ("in_features", lambda shape: shape[-1]),
-}
-# archcalc's own layer fields (type, name, inputs, trainable, expect_output_shape, call), not PyTorch's
-NOT_ARGUMENTS = set(Layer.model_fields)
-
-
-def build_module(layer: archcalc.LayerResult) -> nn.Module:
-    """The torch module of one layer: the spec's arguments (in-place included), torch's defaults otherwise."""
-    kwargs = layer.spec.model_dump(exclude_unset=True, exclude=NOT_ARGUMENTS, by_alias=False)
-    if layer.type in INFERRED:
-        argument, read = INFERRED[layer.type]
-        kwargs.setdefault(argument, read(layer.input_shapes[0]))
-    module = TORCH_CLASS[layer.type](**kwargs)
-    if not layer.spec.trainable:
-        module.requires_grad_(False)
-    return module
-
-
-class GraphModule(nn.Module):
-    def __init__(self, network: archcalc.Network):
-        super().__init__()
-        self.wiring = [(layer.name, layer.sources) for layer in network.layers]
-        self.layers = nn.ModuleList(build_module(layer) for layer in network.layers)
-
-    def forward(self, x: torch.Tensor, on_layer=None) -> torch.Tensor:
-        values = {"input": x}
-        for (name, sources), module in zip(self.wiring, self.layers):
-            if on_layer is not None:
-                on_layer(name)
-            out = module(*(values[source] for source in sources))
-            values[name] = out[0] if isinstance(out, tuple) else out
-        return values[self.wiring[-1][0]]
+from torch_modules import GraphModule, build_module  # noqa: E402 - after importorskip
 
 
 def measure(network: archcalc.Network, batch: int, dtype: str = "float32") -> tuple[dict[str, int], GraphModule]:

@@ -19,7 +19,6 @@ Run: python -m pytest tests/test_torch_crosscheck.py -q   (in an environment wit
 from __future__ import annotations
 
 import functools
-import operator
 import pathlib
 import warnings
 from dataclasses import dataclass
@@ -34,7 +33,6 @@ with warnings.catch_warnings():
     from torch.utils.flop_counter import FlopCounterMode
 
 import archcalc
-from archcalc.layers import Layer
 from archcalc.layers import TYPE_NAMES
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
@@ -51,84 +49,20 @@ pytestmark = pytest.mark.filterwarnings(
 # The builder: one torch.nn module per archcalc layer
 # --------------------------------------------------------------------------------------------
 
-class Add(nn.Module):
-    """The `add` merge layer: a + b + ..."""
-
-    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
-        return functools.reduce(operator.add, xs)
-
-
-class Mul(nn.Module):
-    """The `mul` merge layer: a * b * ... with broadcasting."""
-
-    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
-        return functools.reduce(operator.mul, xs)
-
-
-class Concat(nn.Module):
-    """The `concat` merge layer: torch.cat along `dim` (batch axis 0)."""
-
-    def __init__(self, dim: int = 1):
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
-        return torch.cat(xs, dim=self.dim)
-
-
-TORCH_CLASS: dict[str, type[nn.Module]] = {
-    "conv1d": nn.Conv1d, "conv2d": nn.Conv2d, "conv3d": nn.Conv3d,
-    "convtranspose1d": nn.ConvTranspose1d, "convtranspose2d": nn.ConvTranspose2d,
-    "convtranspose3d": nn.ConvTranspose3d,
-    "linear": nn.Linear,
-    "batchnorm1d": nn.BatchNorm1d, "batchnorm2d": nn.BatchNorm2d, "batchnorm3d": nn.BatchNorm3d,
-    "layernorm": nn.LayerNorm,
-    "maxpool1d": nn.MaxPool1d, "maxpool2d": nn.MaxPool2d, "maxpool3d": nn.MaxPool3d,
-    "avgpool1d": nn.AvgPool1d, "avgpool2d": nn.AvgPool2d, "avgpool3d": nn.AvgPool3d,
-    "adaptiveavgpool1d": nn.AdaptiveAvgPool1d, "adaptiveavgpool2d": nn.AdaptiveAvgPool2d,
-    "adaptiveavgpool3d": nn.AdaptiveAvgPool3d, "adaptivemaxpool2d": nn.AdaptiveMaxPool2d,
-    "flatten": nn.Flatten,
-    "identity": nn.Identity,
-    "dropout": nn.Dropout, "dropout1d": nn.Dropout1d, "dropout2d": nn.Dropout2d, "dropout3d": nn.Dropout3d,
-    "relu": nn.ReLU, "relu6": nn.ReLU6, "leakyrelu": nn.LeakyReLU, "elu": nn.ELU, "gelu": nn.GELU,
-    "silu": nn.SiLU, "mish": nn.Mish, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "hardswish": nn.Hardswish,
-    "hardsigmoid": nn.Hardsigmoid, "softmax": nn.Softmax, "logsoftmax": nn.LogSoftmax, "prelu": nn.PReLU,
-    "add": Add, "mul": Mul, "concat": Concat,
-}
-
-# Input-size constructor arguments archcalc infers: argument name, and how torch reads it off the input.
-INFERRED: dict[str, tuple[str, Callable[[tuple[int, ...]], int]]] = {
-    **{kind: ("in_channels", lambda shape: shape[0]) for kind in TORCH_CLASS if kind.startswith("conv")},
-    **{kind: ("num_features", lambda shape: shape[0]) for kind in TORCH_CLASS if kind.startswith("batchnorm")},
-    "linear": ("in_features", lambda shape: shape[-1]),
-}
-
-# Spec fields that are archcalc's own, not constructor arguments.
-# archcalc's own layer fields (type, name, inputs, trainable, expect_output_shape, call), not PyTorch's
-NOT_ARGUMENTS = set(Layer.model_fields)
+from torch_modules import (  # noqa: E402 - after importorskip
+    TORCH_CLASS, Add, Concat, GraphModule, first_tensor,
+)
+from torch_modules import build_module as build_inplace_module  # noqa: E402
 
 
 def build_module(layer: archcalc.LayerResult) -> nn.Module:
-    """The torch module for one layer: the arguments the spec set, torch's defaults for the others."""
-    kwargs = layer.spec.model_dump(exclude_unset=True, exclude=NOT_ARGUMENTS)
-    if layer.type in INFERRED:
-        argument, read = INFERRED[layer.type]
-        kwargs.setdefault(argument, read(layer.input_shapes[0]))
-    if kwargs.get("inplace"):
-        kwargs["inplace"] = False  # another branch may still read the input; in-place changes no count
-    module = TORCH_CLASS[layer.type](**kwargs)
-    if not layer.spec.trainable:
-        module.requires_grad_(False)
-    return module.eval()
+    """The module in eval mode and without in-place: another branch may still read the input (no count changes)."""
+    return build_inplace_module(layer, inplace=False).eval()
 
 
 def parameter_counts(module: nn.Module) -> tuple[int, int]:
     params = list(module.parameters())
     return sum(p.numel() for p in params), sum(p.numel() for p in params if p.requires_grad)
-
-
-def first_tensor(out: object) -> torch.Tensor:
-    return out[0] if isinstance(out, (tuple, list)) else out  # maxpool with return_indices
 
 
 @dataclass(frozen=True)
@@ -169,21 +103,6 @@ def run_layers(network: archcalc.Network) -> Run:
                 if last_use[source] == i:
                     del values[source]
     return Run(network, measured, None)
-
-
-class GraphModule(nn.Module):
-    """A whole spec as one nn.Module (the builder's modules, wired by `sources`)."""
-
-    def __init__(self, network: archcalc.Network):
-        super().__init__()
-        self.wiring = [(layer.name, layer.sources) for layer in network.layers]
-        self.layers = nn.ModuleList(build_module(layer) for layer in network.layers)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        values = {"input": x}
-        for (name, sources), module in zip(self.wiring, self.layers):
-            values[name] = first_tensor(module(*(values[source] for source in sources)))
-        return values[self.wiring[-1][0]]
 
 
 # --------------------------------------------------------------------------------------------
@@ -415,7 +334,7 @@ NETWORK_BATCH = 2  # the per-layer tests use batch 1; here counts must scale to 
 def test_network_totals_match_torch(key: str) -> None:
     """The whole spec as one nn.Module at batch 2: totals and the network output, the README's claim."""
     network = load_spec(key)
-    model = GraphModule(network).eval()
+    model = GraphModule(network, inplace=False).eval()
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         out = model(torch.zeros(NETWORK_BATCH, *network.input_shape))
     params, trainable = parameter_counts(model)
