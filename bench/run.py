@@ -86,7 +86,7 @@ def run_once(command: list[str], expect: int = 0) -> tuple[float, int]:
 def measure(commands: dict[str, list[str]], runs: int, expect: int = 0) -> dict[str, tuple[float, int]]:
     times: dict[str, list[float]] = {name: [] for name in commands}
     peaks: dict[str, int] = {name: 0 for name in commands}
-    for name, command in commands.items():  # warm-up: file cache, bytecode
+    for command in commands.values():  # warm-up: file cache, bytecode
         run_once(command, expect)
     for _ in range(runs):
         for name, command in commands.items():

@@ -15,7 +15,6 @@ import subprocess
 import sys
 
 import pytest
-import yaml
 
 import archcalc
 from archcalc.conventions import CONVENTIONS, ROWS, differences
