@@ -362,7 +362,7 @@ class _Expander:
 
     def _arguments(self, entry: SourceDict, block: str, definition: Any, frame: _Frame, index: int) -> dict[str, Any]:
         params = {} if isinstance(definition, list) else definition.get("params", {})
-        given: dict[str, tuple[Any, Any, str]] = {}
+        given: dict[str, Any] = {}
         caller = {**frame.scope, "i": index}
         for group in ("with", "first"):
             if group not in entry or (group == "first" and index != 0):
@@ -374,11 +374,11 @@ class _Expander:
                 if name not in params:
                     raise ExpansionError(f"block {block!r} has no parameter {name!r}{_suggest(name, params)}",
                                          arguments, name, code="unknown-parameter")
-                given[name] = (self._evaluate(raw, caller, arguments, name), arguments, name)
+                given[name] = self._evaluate(raw, caller, arguments, name)
         scope = dict(self.variables)
         for name, default in params.items():
             if name in given:
-                scope[name] = given[name][0]
+                scope[name] = given[name]
             elif default is None:
                 raise ExpansionError(f"block {block!r} needs parameter {name!r} (in 'with')", entry, "block",
                                      code="missing-parameter")
