@@ -284,11 +284,21 @@ def _torchinfo_memory(views: list[View], network: Network, n: int) -> dict[str, 
     return figures
 
 
+def container_outputs(network: Network) -> list[int]:
+    """Output elements per sample of each instance of a block marked `module: true` (an nn.Module that is
+    not an nn.Sequential, e.g. ResNet's Bottleneck): the expansion lists each instance with its output layer."""
+    made = getattr(getattr(network.source, "get", lambda key: None)("layers"), "modules", None) or []
+    sizes = {layer.name: layer.output_elements for layer in network.layers}
+    return [sizes.get(output, prod(network.input_shape)) for _, output in made]
+
+
 def _torchsummary_memory(views: list[View], network: Network, n: int) -> dict[str, Any]:
-    """torchsummary 1.5.1, float32, batch_size = N (its default -1 gives N = 1): one row per module call;
-    input N·X·4, forward/backward 2·N·ΣY·4, params 4·Σ row params. Printed in MiB with %0.2f."""
+    """torchsummary 1.5.1, float32, batch_size = N (its default -1 gives N = 1): one row per module call,
+    container modules included (blocks with `module: true`); input N·X·4, forward/backward 2·N·ΣY·4 over
+    the rows, params 4·Σ row params (containers hold none of their own). Printed in MiB with %0.2f."""
+    rows = [v.Y for v in views if v.module] + container_outputs(network)
     figures = {"input_bytes": n * prod(network.input_shape) * 4,
-               "forward_backward_bytes": 2 * n * 4 * sum(v.Y for v in views if v.module),
+               "forward_backward_bytes": 2 * n * 4 * sum(rows),
                "params_bytes": 4 * sum(v.params for v in views if v.module)}
     figures["total_bytes"] = sum(figures.values())
     figures["printed"] = {key: f"{value / 2**20:0.2f}" for key, value in figures.items() if key != "printed"}
@@ -395,10 +405,11 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
                _torchinfo_table(), params=_module_params, params_text="PyTorch (module calls)",
                memory=_torchinfo_memory, printed=_torchinfo_string),
     Convention("torchsummary", "torchsummary 1.5.1, summary(model, (C, H, W), batch_size=N)",
-               "No operation count. One row per module call, also of non-Sequential container modules (ResNet's"
-               " Bottleneck, MobileNetV2's InvertedResidual) which a spec's layers do not show: their outputs are"
-               " not in this convention's memory. Shared parameters are counted per call. Memory in MiB."
-               " DenseNet crashes it (a list input, 'list' object has no attribute 'size').",
+               "No operation count. One row per module call, also of container modules that are not nn.Sequential"
+               " (ResNet's Bottleneck, MobileNetV2's InvertedResidual): a spec says which with `module: true` on"
+               " the block (docs/spec-format.md), and their outputs are in this convention's memory. Shared"
+               " parameters are counted per call. Memory in MiB. DenseNet crashes it (a list input, 'list' object"
+               " has no attribute 'size').",
                None, params=_module_params, params_text="Σ over module calls", memory=_torchsummary_memory),
     Convention("keras", "Keras 3 model.summary() of the same layers",
                "Parameters only. BatchNormalization also holds moving_mean and moving_variance: 2·C non-trainable"
@@ -534,4 +545,4 @@ def differences(base: Counts, other: Counts) -> list[Difference]:
 
 
 __all__ = ["CONVENTIONS", "DEFAULT", "ROWS", "Convention", "Counts", "Difference", "LayerCounts", "Rule", "View",
-           "convention", "count", "differences"]
+           "container_outputs", "convention", "count", "differences"]

@@ -10,6 +10,7 @@
           - {name: downsample, type: conv2d, inputs: [input], ..., if: "${downsample}"}
           - {name: add, type: add, inputs: [bn2, downsample]}
         output: relu                            # optional; default: the block's last layer
+        module: true                            # optional: each instance is one nn.Module (not Sequential)
     layers:
       - {block: basic, name: layer1, repeat: 2, with: {planes: 64}}
       - {block: basic, name: layer2, repeat: 2, with: {planes: 128}, first: {stride: 2, downsample: true}}
@@ -20,7 +21,8 @@ each fed by the one before; `with` arguments are evaluated for each (with `i`, t
 `first` arguments apply to instance 0 only. A layer whose `if` is false is left out, and names that
 refer to it stand for its input. The name of an instance or repeat group stands for its output.
 Every flat layer keeps the source position of the line it came from, and its `origins` say which
-instances it belongs to.
+instances it belongs to. The flat list's `modules` names, for each instance of a block with
+`module: true`, the instance and the layer that is its output (for tools that hook every module call).
 """
 
 from __future__ import annotations
@@ -36,6 +38,14 @@ from .problems import Problem
 MAX_LAYERS = 1_000_000
 RESERVED = {"input", "i"}
 INSTANCE_KEYS = {"block", "name", "repeat", "with", "first", "inputs", "if"}
+BLOCK_KEYS = ["params", "layers", "output", "module"]
+
+
+class FlatLayers(SourceList):
+    """The expanded layer list; `modules` holds (instance, output layer) for each instance of a block that
+    is one nn.Module (`module: true`), in the order the instances are made."""
+
+    __slots__ = ("modules",)
 
 
 class ExpansionError(Exception):
@@ -92,9 +102,9 @@ class _Expander:
         self.data = data
         self.blocks = self._blocks(data.get("blocks", {}))
         self.variables = self._variables(data.get("variables", {}))
-        self.flat = SourceList()
+        self.flat = FlatLayers()
         self.flat.mark = getattr(data.get("layers"), "mark", (1, 1))
-        self.flat.marks, self.flat.origins = [], []
+        self.flat.marks, self.flat.origins, self.flat.modules = [], [], []
         self.stack: list[str] = []
         self.emitted: set[str] = set()
 
@@ -175,10 +185,11 @@ class _Expander:
                 continue
             if not isinstance(definition, dict):
                 raise ExpansionError(f"block {name!r} must be a list of layers or a mapping with 'layers'", raw, name)
-            unknown = set(definition) - {"params", "layers", "output"}
+            unknown = set(definition) - set(BLOCK_KEYS)
             for key in unknown:
-                raise ExpansionError(f"block {name!r}: unknown key {key!r}"
-                                     f"{_suggest(key, ['params', 'layers', 'output'])}", definition, key)
+                raise ExpansionError(f"block {name!r}: unknown key {key!r}{_suggest(key, BLOCK_KEYS)}", definition, key)
+            if not isinstance(definition.get("module", False), bool):
+                raise ExpansionError(f"block {name!r}: 'module' must be true or false", definition, "module")
             if not isinstance(definition.get("layers"), list) or not definition["layers"]:
                 raise ExpansionError(f"block {name!r} needs a non-empty 'layers' list", definition,
                                      "layers" if "layers" in definition else None)
@@ -336,6 +347,7 @@ class _Expander:
         definition = self.blocks[block]
         layers = definition if isinstance(definition, list) else definition["layers"]
         output = None if isinstance(definition, list) else definition.get("output")
+        module = not isinstance(definition, list) and definition.get("module", False)
         current = sources[0]
         for index in range(count):
             if templated:
@@ -354,6 +366,8 @@ class _Expander:
                     raise ExpansionError(f"block {block!r}: output {output!r} is not a layer of the block"
                                          f"{_suggest(output, inner.local)}", definition, "output")
                 last = inner.local[output]
+            if module:
+                self.flat.modules.append((frame.prefix + instance, last))
             frame.local[instance] = last
             current = last
         if group is not None:

@@ -92,13 +92,16 @@ def json_schema() -> dict[str, Any]:
     properties["variables"] = {"type": "object", "description": "Spec-level variables for ${...} expressions.",
                                "propertyNames": {"pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"}}
     properties["blocks"] = {
-        "type": "object", "description": "Reusable blocks: a list of layers, or {params, layers, output}.",
+        "type": "object", "description": "Reusable blocks: a list of layers, or {params, layers, output, module}.",
         "additionalProperties": {"anyOf": [
             {**entries, "minItems": 1},
             {"type": "object", "properties": {
                 "params": {"type": "object", "description": "Parameters and their defaults (null = required)."},
                 "layers": {**entries, "minItems": 1},
-                "output": {"type": "string"}}, "required": ["layers"], "additionalProperties": False},
+                "output": {"type": "string"},
+                "module": {"type": "boolean", "description": "Each instance is one nn.Module that is not an"
+                           " nn.Sequential (torchsummary shows its output as a row)."}},
+             "required": ["layers"], "additionalProperties": False},
         ]},
     }
     return {"$schema": SCHEMA_URI, "title": "archcalc spec", **{k: v for k, v in schema.items() if k != "title"}}

@@ -71,10 +71,19 @@ TORCHINFO_MB = {1: ("0.00 0.04 0.18 0.22", "0.60 108.45 553.43 662.49", "0.60 11
                 2: ("0.01 0.08 0.18 0.26", "1.20 216.91 553.43 771.54", "1.20 237.78 531.48 770.46",
                     "1.20 79.49 46.76 127.46", "1.20 355.66 102.23 459.10", "1.20 213.72 14.02 228.94",
                     "1.20 361.08 31.92 394.20")}
-# torchsummary's printed MiB figures (batch_size=-1 and 2) for the networks without container modules
+# torchsummary's printed MiB figures (batch_size=-1 and 2); ResNet's and MobileNetV2's include the rows of their
+# container modules (BasicBlock, Bottleneck, InvertedResidual: blocks with `module: true` in the specs). The last
+# four were measured on torchvision 0.28's models (torchsummary crashes on DenseNet).
 TORCHSUMMARY_MB = {("lenet5", 1): "0.00 0.08 0.17 0.25", ("lenet5", 2): "0.01 0.16 0.17 0.34",
                    ("vgg16", 1): "0.57 218.78 527.79 747.15", ("vgg16", 2): "1.15 437.56 527.79 966.50",
-                   ("vgg11_bn", 1): "0.57 182.03 506.85 689.46", ("vgg11_bn", 2): "1.15 364.06 506.85 872.06"}
+                   ("vgg11_bn", 1): "0.57 182.03 506.85 689.46", ("vgg11_bn", 2): "1.15 364.06 506.85 872.06",
+                   ("resnet18", 1): "0.57 62.79 44.59 107.96", ("resnet18", 2): "1.15 125.59 44.59 171.33",
+                   ("resnet50", 1): "0.57 286.56 97.49 384.62", ("resnet50", 2): "1.15 573.12 97.49 671.76",
+                   ("mobilenet_v2", 1): "0.57 152.87 13.37 166.81", ("mobilenet_v2", 2): "1.15 305.73 13.37 320.25",
+                   ("resnext50_32x4d", 1): "0.57 361.78 95.48 457.83", ("resnext50_32x4d", 2): "1.15 723.56 95.48 820.19",
+                   ("mobilenet_v3_small", 1): "0.57 34.61 9.70 44.88", ("mobilenet_v3_small", 2): "1.15 69.22 9.70 80.07",
+                   ("efficientnet_b0", 1): "0.57 173.65 20.17 194.40", ("efficientnet_b0", 2): "1.15 347.30 20.17 368.63",
+                   ("squeezenet1_1", 1): "0.57 53.76 4.71 59.05", ("squeezenet1_1", 2): "1.15 107.53 4.71 113.39"}
 
 
 @pytest.fixture(scope="module")
@@ -115,11 +124,58 @@ def test_torchinfo_memory(networks, batch_size):
 
 @pytest.mark.parametrize(("name", "batch_size"), sorted(TORCHSUMMARY_MB))
 def test_torchsummary_memory(networks, name, batch_size):
-    counts = networks[name].counts("torchsummary", batch_size)
+    counts = (networks[name] if name in networks else zoo(name)).counts("torchsummary", batch_size)
     got = " ".join(counts.memory["printed"][key] for key in
                    ("input_bytes", "forward_backward_bytes", "params_bytes", "total_bytes"))
     assert got == TORCHSUMMARY_MB[(name, batch_size)]
     assert counts.macs is None
+
+
+def test_torchsummary_container_modules(networks):
+    """ResNet-50's 16 Bottleneck instances add their outputs (5,519,360 elements per sample) as torchsummary rows;
+    nothing else changes: the flag is only read by the torchsummary convention."""
+    from archcalc.conventions import container_outputs
+
+    resnet50 = networks["resnet50"]
+    modules = resnet50.source["layers"].modules
+    assert len(modules) == 16 and modules[0] == ("layer1.0", "layer1.0.relu_2")
+    assert sum(container_outputs(resnet50)) == 5519360
+    assert resnet50.counts("torchsummary").memory["forward_backward_bytes"] == 300478272
+    assert resnet50.counts("torchsummary", 2).memory["forward_backward_bytes"] == 2 * 300478272
+    assert container_outputs(networks["vgg16"]) == [] and container_outputs(networks["densenet121"]) == [802816, 401408, 200704, 50176]
+
+
+SPEC_WITH_MODULES = """
+input: [4, 8, 8]
+blocks:
+  inner: {module: true, layers: [{type: relu}]}
+  outer:
+    module: true
+    params: {skip: false}
+    layers:
+      - {name: conv, type: conv2d, out_channels: 4, kernel_size: 3, padding: 1}
+      - {block: inner, name: act}
+      - {name: add, type: add, inputs: [act, input], if: "${skip}"}
+layers:
+  - {block: outer, name: a, repeat: 2, with: {skip: true}}
+  - {block: outer, name: b}
+"""
+
+
+def test_module_blocks_expansion():
+    network = archcalc.loads(SPEC_WITH_MODULES)
+    assert network.source["layers"].modules == [("a.0.act", "a.0.act.relu-1"), ("a.0", "a.0.add"),
+                                                 ("a.1.act", "a.1.act.relu-1"), ("a.1", "a.1.add"),
+                                                 ("b.act", "b.act.relu-1"), ("b", "b.act.relu-1")]
+    plain = archcalc.loads(SPEC_WITH_MODULES.replace("module: true", "module: false"))
+    assert plain.source["layers"].modules == []
+    assert plain.totals == network.totals and plain.summary().to_dict() == network.summary().to_dict()
+    ours, theirs = network.counts("torchsummary").memory, plain.counts("torchsummary").memory
+    assert ours["forward_backward_bytes"] - theirs["forward_backward_bytes"] == 2 * 4 * 6 * 256
+    with pytest.raises(archcalc.SpecError, match="'module' must be true or false"):
+        archcalc.loads(SPEC_WITH_MODULES.replace("module: true", "module: 1", 1))
+    with pytest.raises(archcalc.SpecError, match="did you mean 'module'"):
+        archcalc.loads(SPEC_WITH_MODULES.replace("module: true", "modul: true", 1))
 
 
 @pytest.mark.parametrize("convention", sorted(PRINTED))

@@ -182,11 +182,12 @@ def render_docs(example: Network, example_path: str) -> str:
         "",
         "Memory: `torchinfo` — input N·X·4 + 64 bytes, forward/backward 2·N·Y·4 for every call of a module with"
         " parameters, params 4·params; printed in MB (10^6 bytes). `torchsummary` — input N·X·4, forward/backward"
-        " 2·N·4·ΣY over module calls, params 4·Σ params; printed in MiB.",
+        " 2·N·4·ΣY over module calls and over the instances of blocks marked `module: true` (container modules"
+        " that are not nn.Sequential: ResNet's Bottleneck, MobileNetV2's InvertedResidual; Y of the block's"
+        " output), params 4·Σ params; printed in MiB.",
         "",
-        "Not reproduced: torchsummary's rows for non-Sequential container modules (ResNet's Bottleneck,"
-        " MobileNetV2's InvertedResidual), which a spec does not show; calflops (not measured); thop-readme's"
-        " float32 accumulation (the exact integer sum is given).",
+        "Not reproduced: calflops (not measured); thop-readme's float32 accumulation (the exact integer sum is"
+        " given).",
         "",
         f"## Worked example: `archcalc compare {example_path}`",
         "",
@@ -197,10 +198,10 @@ def render_docs(example: Network, example_path: str) -> str:
         "",
         render_compare(example, [name for name in CONVENTIONS if name != DEFAULT], 1, "markdown").rstrip(),
         "",
-        "The `torchsummary` memory above lacks the rows torchsummary prints for container modules that are not"
-        " nn.Sequential (for torchvision's ResNet-50 its 16 Bottleneck outputs, 5,519,360 elements per sample:"
-        " the tool prints 286.56 MiB forward/backward, 384.62 MiB in total); the spec does not say which of its"
-        " blocks are such modules. For networks without them (VGG, LeNet) the figures are the tool's.",
+        "The `torchsummary` memory above includes the rows torchsummary prints for container modules that are"
+        " not nn.Sequential: specs/resnet50.yaml marks its `bottleneck` block `module: true`, so its 16 instances"
+        " add their outputs, 5,519,360 elements per sample (the tool prints 286.56 MiB forward/backward, 384.62"
+        " MiB in total, as here).",
         "",
         f"At batch 2 (`archcalc compare {example_path} --conventions torchinfo --batch-size 2`):",
         "",
