@@ -252,6 +252,76 @@ def _torchinfo_table() -> dict[str, Rule]:
     }
 
 
+def _calflops_positions(v: View, transposed: bool) -> int:
+    """calflops' output positions: the conv formula ⌊(I + 2P − D(K − 1) − 1)/S⌋ + 1 per axis, with padding
+    'same' as D(K − 1)//2 on both sides (one short of PyTorch's for an odd total), and applied to the INPUT of
+    a transposed conv as well (for its bias term)."""
+    spatial = v.layer.input_shapes[0][1:]
+    kernel = _per_axis(v.spec.kernel_size, v.layer.output_shape)
+    stride = _per_axis(v.spec.stride, v.layer.output_shape)
+    dilation = _per_axis(v.spec.dilation, v.layer.output_shape)
+    if v.spec.padding == "same":
+        padding = [d * (k - 1) // 2 for d, k in zip(dilation, kernel)]
+    elif v.spec.padding == "valid":
+        padding = [0] * len(kernel)
+    else:
+        padding = _per_axis(v.spec.padding, v.layer.output_shape)
+    positions = 1
+    for size, k, s, p, d in zip(spatial, kernel, stride, padding, dilation):
+        positions *= (size + 2 * p - d * (k - 1) - 1) // s + 1
+    return positions
+
+
+def _calflops_conv(v: View) -> dict[str, int]:
+    out_channels = v.layer.output_shape[0]
+    positions = _calflops_positions(v, False)
+    return {"conv": 2 * v.N * v.per_output * out_channels * positions,
+            "bias": v.N * v.bias * out_channels * positions}
+
+
+def _calflops_convtranspose(v: View) -> dict[str, int]:
+    in_channels, out_channels, groups = v.layer.input_shapes[0][0], v.layer.output_shape[0], v.spec.groups
+    kernel = prod(_per_axis(v.spec.kernel_size, v.layer.output_shape))
+    macs = kernel * in_channels * (out_channels // groups // groups) * prod(v.layer.input_shapes[0][1:])
+    return {"convtranspose": 2 * v.N * macs,
+            "bias": v.N * v.bias * (out_channels // groups) * _calflops_positions(v, True)}
+
+
+def _calflops_table() -> dict[str, Rule]:
+    """calflops 0.3.2 patches torch.nn.functional (and torch.add/mul/matmul...) and counts FLOPs of the whole
+    batch; nn.Module calls count through the F.* function they call."""
+    def patched(category: str, factor: int = 1) -> Callable[[View], dict[str, int]]:
+        return lambda v: {category: factor * v.N * v.X} if v.call != "operator" else {}
+
+    def batchnorm(v: View) -> dict[str, int]:
+        statistics = not v.spec.track_running_stats
+        return {"batchnorm": v.N * v.X * ((5 if v.affine else 4) if statistics else (2 if v.affine else 1))}
+
+    module_or_f = "module or F.* function: N·X; operator or torch.* (x.relu(), torch.relu): 0"
+    return {
+        "conv": Rule("2·N·M + N·bias·Y; padding 'same' with an odd D·(K − 1): P_out of D·(K − 1)//2 on both sides",
+                     _calflops_conv),
+        "convtranspose": Rule("2·N·K·C_in·⌊C_out/g²⌋·P_in (g divides twice) + N·bias·C_out/g·P', P' = conv"
+                              " formula on the input", _calflops_convtranspose),
+        "linear": Rule("2·N·M (bias not counted)", lambda v: {"linear": 2 * v.N * v.M}),
+        "batchnorm": Rule("N·X·(affine ? 2 : 1); track_running_stats false: N·X·(affine ? 5 : 4)", batchnorm),
+        "layernorm": Rule("N·X·(elementwise_affine ? 5 : 4)",
+                          lambda v: {"layernorm": v.N * v.X * (5 if v.affine else 4)}),
+        "maxpool": Rule("module or function: N·X", patched("pooling")),
+        "avgpool": Rule("module or function: N·X", patched("pooling")),
+        "adaptiveavgpool": Rule("module or function: N·X; operator (x.mean()): 0", patched("pooling")),
+        "relu": Rule(module_or_f, lambda v: {"activation": v.N * v.X} if v.call != "operator" else {}),
+        "relu6": Rule("module: 0 (nn.ReLU6 calls F.hardtanh); function F.relu6: N·X",
+                      lambda v: {"activation": v.N * v.X} if v.call == "function" else {}),
+        "leakyrelu": Rule("module or function: N·X", patched("activation")),
+        "silu": Rule("module or function: N·X", patched("activation")),
+        "softmax": Rule("module or F.softmax: N·X; x.softmax(): 0", patched("activation")),
+        "prelu": Rule("N·X", lambda v: {"activation": v.N * v.X}),
+        "add, mul": Rule("function (torch.add, torch.mul, x.add(), x.mul()): N·Y; operator (x + y, +=, x * y): 0",
+                         lambda v: {"elementwise": v.N * v.Y} if v.call == "function" else {}),
+    }
+
+
 # ---------------------------------------------------------------------------------------------- params
 
 def _pytorch_params(v: View) -> tuple[int, int]:
@@ -332,6 +402,13 @@ def _thop_readme_string(macs: int) -> str:
     return f"{_float32(macs) / 1000**3:.2f}"
 
 
+def _calflops_string(flops: int) -> str:
+    for magnitude, unit in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
+        if flops >= magnitude:
+            return f"{round(flops / magnitude, 2):g} {unit}FLOPS"
+    return f"{round(flops, 2):g} FLOPS"
+
+
 # ---------------------------------------------------------------------------------------------- conventions
 
 @dataclass(frozen=True)
@@ -346,6 +423,7 @@ class Convention:
     params_text: str = "PyTorch: Σ p.numel()"
     memory: Callable[[list[View], Network, int], dict[str, Any]] | None = None
     printed: Callable[[int], str] | None = None
+    quantity: str = "MACs"                      # what the count is: "MACs" or (calflops) "FLOPs"
 
     def rule_text(self, row: str) -> str:
         if self.macs is None:
@@ -404,6 +482,16 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
                " '(Units.GIGABYTES)', TylerYep/torchinfo#350). Memory in MB = 1e6 bytes.",
                _torchinfo_table(), params=_module_params, params_text="PyTorch (module calls)",
                memory=_torchinfo_memory, printed=_torchinfo_string),
+    Convention("calflops", "calflops 0.3.2, calculate_flops(model, input_shape=(N, C, H, W),"
+               " output_as_string=False)[0]: FLOPs, its headline figure",
+               "This convention's count is calflops' FLOPs, not MACs: 2 per multiply-accumulate of conv and linear"
+               " (calflops' own MACs figure equals `pytorch`'s, except for the conv quirks below), plus conv bias,"
+               " batch norm, pools and the activations and torch.add / torch.mul calls that go through a patched"
+               " function. Compared with `pytorch`, the conv and linear rows differ by +N·M (the second half of 2·N·M)."
+               " Whole batch. Parameters: trainable only. Printed: '%g' of the value rounded to 2 decimals, unit"
+               " T/G/M/K + 'FLOPS' (ResNet-50: '8.21 GFLOPS').",
+               _calflops_table(), params=_trainable_only, params_text="trainable only",
+               printed=_calflops_string, quantity="FLOPs"),
     Convention("torchsummary", "torchsummary 1.5.1, summary(model, (C, H, W), batch_size=N)",
                "No operation count. One row per module call, also of container modules that are not nn.Sequential"
                " (ResNet's Bottleneck, MobileNetV2's InvertedResidual): a spec says which with `module: true` on"

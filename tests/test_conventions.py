@@ -52,6 +52,8 @@ NETWORK_MACS = {
     "torchinfo": (286334, 15483821032, 7616530792, 1814083944, 4089238376, 300809384, 2834246312),
 }
 # torchinfo at batch 2: summary(model, input_size=(2, C, H, W)).total_mult_adds
+# calflops at batch 2: calculate_flops(model, input_shape=(2, C, H, W), output_as_string=False)[0]
+CALFLOPS_BATCH2 = (1153848, 61947556864, 30508078080, 7272500224, 16422216704, 1229934976, 11433762304)
 TORCHINFO_BATCH2 = (572668, 30967642064, 15233061584, 3628167888, 8178476752, 601618768, 5668492624)
 PYTORCH_PARAMS = (44426, 138357544, 132868840, 11689512, 25557032, 3504872, 7978856)
 # Keras 3 model.summary() of the same layers: (total, non-trainable)
@@ -62,6 +64,8 @@ PRINTED = {
     "ptflops-pytorch": ("304.66 KMac", "15.52 GMac", "7.66 GMac", "1.83 GMac", "4.13 GMac", "320.3 MMac", "2.9 GMac"),
     "thop": ("281.640K", "15.470G", "7.639G", "1.824G", "4.134G", "327.487M", "2.897G"),
     "thop-readme": ("0.00", "15.61", "7.77", "1.82", "4.14", "0.33", "2.90"),   # README: "%.2f" of total / 1000**3
+    "calflops": ("576.92 KFLOPS", "30.97 GFLOPS", "15.25 GFLOPS", "3.64 GFLOPS", "8.21 GFLOPS", "614.97 MFLOPS",
+                 "5.72 GFLOPS"),   # output_as_string=True
 }
 TORCHINFO_PRINTED_BATCH2 = ("0.57", "30.97", "15.23", "3.63", "8.18", "601.62", "5.67")
 # torchinfo's printed "Input size / Forward/backward pass size / Params size / Estimated Total Size (MB)"
@@ -110,6 +114,10 @@ def test_torchinfo_batch_two(networks):
         counts = networks[name].counts("torchinfo", batch_size=2)
         assert counts.macs == macs
         assert counts.printed.split(" ")[0] == printed
+
+
+def test_calflops_batch_two(networks):
+    assert tuple(networks[name].counts("calflops", 2).macs for name in NETWORKS) == CALFLOPS_BATCH2
 
 
 @pytest.mark.parametrize("batch_size", [1, 2])
@@ -425,6 +433,83 @@ SINGLE_LAYERS = [
 ]
 
 
+# calflops 0.3.2: calculate_flops(model, args=[x, ...], output_as_string=False)[0] (FLOPs) of the same single-layer
+# models, at batch 1 and 2 (a parameterless model got an unused 1-element parameter: calflops needs one).
+CALFLOPS_FLOPS = {
+    'conv1d': (8200, 16400),
+    'conv1d_nobias_g2_d2': (4800, 9600),
+    'conv2d_dw_nobias_s2': (36864, 73728),
+    'conv2d_dil2_s2_rect': (3201536, 6403072),
+    'conv2d_same_k4': (62856, 125712),
+    'conv3d': (667648, 1335296),
+    'convT1d': (2412, 4824),
+    'convT2d': (9439232, 18878464),
+    'convT2d_g2_d2': (18180, 36360),
+    'linear': (96000, 192000),
+    'linear_4d': (40960, 81920),
+    'linear_seq_nobias': (10240, 20480),
+    'bn1d_2d': (128, 256),
+    'bn2d': (2048, 4096),
+    'bn2d_noaffine': (1024, 2048),
+    'bn2d_notrack': (5120, 10240),
+    'layernorm_2axes': (1280, 2560),
+    'layernorm_noaffine': (640, 1280),
+    'maxpool2d_k3s2p1': (1800, 3600),
+    'F.max_pool2d': (3456, 6912),
+    'avgpool2d': (3456, 6912),
+    'avgpool2d_k3s2p1': (1800, 3600),
+    'aap1d_3_uneven': (40, 80),
+    'aap2d_1': (784, 1568),
+    'aap2d_2x3_uneven': (320, 640),
+    'aap2d_7_up': (100, 200),
+    'F.aap2d_1': (784, 1568),
+    'aap3d_uneven': (1260, 2520),
+    'amp2d_3_uneven': (400, 800),
+    'flatten': (0, 0),
+    'dropout2d': (0, 0),
+    'relu': (1024, 2048),
+    'F.relu': (1024, 2048),
+    'torch.relu': (0, 0),
+    'relu6': (0, 0),
+    'F.relu6': (1024, 2048),
+    'leakyrelu': (1024, 2048),
+    'F.leakyrelu': (1024, 2048),
+    'gelu': (1024, 2048),
+    'silu': (1024, 2048),
+    'F.silu': (1024, 2048),
+    'hardswish': (0, 0),
+    'softmax_dim1': (1024, 2048),
+    'softmax_last': (50, 100),
+    'F.softmax': (1024, 2048),
+    'logsoftmax_dim1': (0, 0),
+    'prelu_C': (1024, 2048),
+    'add_op': (0, 0),
+    'torch.add': (1024, 2048),
+    'torch.mul_bcast': (1024, 2048),
+    'mul_op_bcast': (0, 0),
+    'torch.cat': (0, 0),
+}
+CALFLOPS_ROWS = [row for row in SINGLE_LAYERS if row[0] in CALFLOPS_FLOPS]
+
+
+@pytest.mark.parametrize(("case", "batch_size", "shape", "layers"), [row[:4] for row in CALFLOPS_ROWS],
+                         ids=[f"{row[0]}-b{row[1]}" for row in CALFLOPS_ROWS])
+def test_single_layer_calflops(case, batch_size, shape, layers):
+    network = archcalc.analyze({"input": shape, "layers": layers}).network
+    assert network.counts("calflops", batch_size).layers[-1].macs == CALFLOPS_FLOPS[case][batch_size - 1]
+
+
+def test_calflops_quirks():
+    """conv padding 'same' with an even kernel: calflops pads D·(K − 1)//2 on both sides (9×9 outputs, not 10×10);
+    a transposed conv divides by the groups twice and takes its bias positions from the conv formula."""
+    same = archcalc.analyze({"input": [3, 10, 10], "layers": [
+        {"type": "conv2d", "out_channels": 8, "kernel_size": 4, "padding": "same"}]}).network
+    assert same.counts("calflops").layers[-1].items == {"conv": 2 * 31104, "bias": 8 * 81}
+    grouped = archcalc.analyze({"input": [4, 10], "layers": [
+        {"type": "convtranspose1d", "out_channels": 6, "kernel_size": 3, "stride": 2, "groups": 2, "bias": False}]})
+    assert grouped.network.counts("calflops").macs == 240 and grouped.network.totals.macs == 360
+
+
 @pytest.mark.parametrize(("case", "batch_size", "shape", "layers", "expected"), SINGLE_LAYERS,
                          ids=[f"{row[0]}-b{row[1]}" for row in SINGLE_LAYERS])
 def test_single_layer(case, batch_size, shape, layers, expected):
@@ -480,6 +565,8 @@ def test_compare_resnet50_reproduces_the_issue_figures():
         assert figure in out, figure
     batch2 = run_cli("compare", "specs/resnet50.yaml", "--conventions", "torchinfo", "--batch-size", "2")
     assert "8,178,476,752  8.18" in batch2.stdout
+    assert "8,211,108,352  8.21 GFLOPS" in out
+    assert "calflops − pytorch: FLOPs 8,211,108,352 − MACs 4,089,184,256 = +4,121,924,096" in out
 
 
 def test_compare_json_closes():

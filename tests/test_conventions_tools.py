@@ -332,3 +332,19 @@ def test_torchsummary(summarized, size):
     for label, key in (("Input size", "input_bytes"), ("Forward/backward pass size", "forward_backward_bytes"),
                        ("Params size", "params_bytes"), ("Estimated Total Size", "total_bytes")):
         assert f"{label} (MB): {counts.memory['printed'][key]}" in text
+
+
+@pytest.mark.parametrize("name", ["lenet5", "resnet50", "mobilenet_v2", "densenet121"])
+def test_calflops(name):
+    """calflops 0.3.2 (not in the crosscheck extra: it pulls in transformers): FLOPs, printed string, params."""
+    calflops = pytest.importorskip("calflops")
+    model, shape = fresh(name).eval(), tuple(batch(name).shape[1:])
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        flops, macs, params = calflops.calculate_flops(model=model, input_shape=(1, *shape), print_results=False,
+                                                       output_as_string=False)
+        printed = calflops.calculate_flops(model=model, input_shape=(1, *shape), print_results=False,
+                                           output_as_string=True, output_precision=2)[0]
+    counts = zoo(name).counts("calflops")
+    assert (flops, printed, params) == (counts.macs, counts.printed, counts.params)
+    assert macs == zoo(name).counts("pytorch").macs

@@ -43,7 +43,12 @@ def _difference_rows(base: Counts, other: Counts) -> list[list[str]]:
 def _closing(base: Counts, other: Counts) -> str:
     parts = []
     if base.macs is not None and other.macs is not None:
-        parts.append(f"MACs {grouped(other.macs)} − {grouped(base.macs)} = {_signed(other.macs - base.macs)}")
+        if other.convention.quantity == base.convention.quantity:
+            parts.append(f"{base.convention.quantity} {grouped(other.macs)} − {grouped(base.macs)}"
+                         f" = {_signed(other.macs - base.macs)}")
+        else:
+            parts.append(f"{other.convention.quantity} {grouped(other.macs)} − {base.convention.quantity}"
+                         f" {grouped(base.macs)} = {_signed(other.macs - base.macs)}")
     parts.append(f"params {grouped(other.params)} − {grouped(base.params)} = {_signed(other.params - base.params)}")
     return "; ".join(parts)
 
@@ -62,7 +67,7 @@ def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
             + ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows])
 
 
-TOTALS_HEADER = ["convention", "MACs", "printed by the tool", "params", "non-trainable"]
+TOTALS_HEADER = ["convention", "MACs (calflops: FLOPs)", "printed by the tool", "params", "non-trainable"]
 MEMORY_HEADER = ["convention", "unit", *MEMORY_LABELS]
 DIFF_HEADER = ["difference", "category", "layers", "rule"]
 
@@ -109,7 +114,7 @@ def convention_section(counts: Counts, fmt: str) -> str:
     c = counts.convention
     lines = [f"Convention {c.name} ({c.tool}), batch size {counts.batch_size}:"]
     if counts.macs is not None:
-        lines.append(f"MACs: {grouped(counts.macs)}" + (f" (printed: {counts.printed})" if counts.printed else ""))
+        lines.append(f"{c.quantity}: {grouped(counts.macs)}" + (f" (printed: {counts.printed})" if counts.printed else ""))
     lines.append(f"Params: {grouped(counts.params)} ({grouped(counts.trainable_params)} trainable,"
                  f" {grouped(counts.non_trainable_params)} non-trainable)")
     if counts.memory:
@@ -186,14 +191,17 @@ def render_docs(example: Network, example_path: str) -> str:
         " that are not nn.Sequential: ResNet's Bottleneck, MobileNetV2's InvertedResidual; Y of the block's"
         " output), params 4·Σ params; printed in MiB.",
         "",
-        "Not reproduced: calflops (not measured); thop-readme's float32 accumulation (the exact integer sum is"
-        " given).",
+        "`calflops` counts FLOPs (its headline figure), so compare itemizes FLOPs − `pytorch`'s MACs: the conv"
+        " and linear rows add N·M (2·N·M − N·M), the other rows add what calflops counts on top.",
+        "",
+        "Not reproduced: thop-readme's float32 accumulation (the exact integer sum is given).",
         "",
         f"## Worked example: `archcalc compare {example_path}`",
         "",
         "ResNet-50 at 224×224 is quoted as 4.09 G (torchvision), 4.12 or 4.13 G (ptflops: 4.12 with"
         " `count_functional=False` or ptflops ≤ 0.7.0, 4.13 by default since 0.7.1), 4.14 G (thop's README, made"
-        " with thop 0.0.31: today's thop 0.1.1 gives 4.134G), 8.18 G (torchinfo at batch 2), with 25,557,032"
+        " with thop 0.0.31: today's thop 0.1.1 gives 4.134G), 8.18 G (torchinfo at batch 2), 8.21 GFLOPS (calflops,"
+        " FLOPs), with 25,557,032"
         " parameters (25,610,152 in Keras's way of counting the same layers). Every difference, itemized:",
         "",
         render_compare(example, [name for name in CONVENTIONS if name != DEFAULT], 1, "markdown").rstrip(),
