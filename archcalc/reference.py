@@ -11,8 +11,7 @@ from importlib import import_module
 from .api import analyze
 from .explain import explain
 from .layers import FAMILIES
-from .report.explain_format import latex_label, text_line
-from .formula import LATEX
+from .report.explain_format import markdown_line, text_line
 
 TITLES = {"conv": "Convolutions", "linear": "Linear", "norm": "Normalization", "pool": "Pooling",
           "reshape": "Reshaping", "merge": "Merging branches", "elementwise": "Element-wise layers"}
@@ -72,15 +71,7 @@ def render_reference(style: str = "markdown") -> str:
                 lines += [f"### `{tag}`", ""]
             lines += [f"*{case or 'Example'}*: `{{{_arguments_text(arguments)}}}` on {inputs}"
                       f" → {list(explanation.layer.output_shape)}", ""]
-            for quantity in explanation.quantities:
-                parts = [latex_label(quantity.label)]
-                if quantity.formula(LATEX):
-                    parts.append(quantity.formula(LATEX))
-                if quantity.substituted(LATEX):
-                    parts.append(quantity.substituted(LATEX))
-                parts.append(f"{quantity.value:,}".replace(",", "{,}"))
-                note = f" ({quantity.note})" if quantity.note else ""
-                lines.append(f"- ${' = '.join(parts)}${note}")
+            lines += [markdown_line(quantity) for quantity in explanation.quantities]
             lines += [f"- {note}" for note in explanation.notes]
             lines.append("")
         else:

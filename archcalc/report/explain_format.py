@@ -54,6 +54,19 @@ def latex_label(label: str) -> str:
     return f"{base}_{{\\mathrm{{{sub}}}}}" if sub else f"\\mathrm{{{label}}}"
 
 
+def markdown_line(quantity: Quantity) -> str:
+    """`- $label = formula = substituted = value$ (note)`, LaTeX math for GitHub and Jupyter."""
+    parts = [latex_label(quantity.label)]
+    formula, substituted = quantity.formula(LATEX), quantity.substituted(LATEX)
+    if formula:
+        parts.append(formula)
+    if substituted and substituted != formula:
+        parts.append(substituted)
+    parts.append(f"{quantity.value:,}".replace(",", "{,}"))
+    note = f" ({quantity.note})" if quantity.note else ""
+    return f"- ${' = '.join(parts)}${note}"
+
+
 def markdown(explanations: list[Explanation]) -> str:
     blocks = []
     for explanation in explanations:
@@ -61,16 +74,7 @@ def markdown(explanations: list[Explanation]) -> str:
         inputs = ", ".join(f"`{shape_text(shape)}`" for shape in layer.input_shapes)
         lines = [f"### `{layer.name}` ({layer.type})", "",
                  f"{inputs} → `{shape_text(layer.output_shape)}`", ""]
-        for quantity in explanation.quantities:
-            parts = [latex_label(quantity.label)]
-            formula, substituted = quantity.formula(LATEX), quantity.substituted(LATEX)
-            if formula:
-                parts.append(formula)
-            if substituted and substituted != formula:
-                parts.append(substituted)
-            parts.append(f"{quantity.value:,}".replace(",", "{,}"))
-            note = f" ({quantity.note})" if quantity.note else ""
-            lines.append(f"- ${' = '.join(parts)}${note}")
+        lines += [markdown_line(quantity) for quantity in explanation.quantities]
         lines += [f"- {note}" for note in explanation.notes]
         if explanation.receptive_field is not None:
             lines.append(f"- {field_sentence(explanation.receptive_field)}")
@@ -99,4 +103,4 @@ def json_document(explanations: list[Explanation]) -> str:
 
 EXPLAIN_FORMATS = {"text": text, "markdown": markdown, "json": json_document}
 
-__all__ = ["EXPLAIN_FORMATS", "field_sentence", "latex_label", "text_line"]
+__all__ = ["EXPLAIN_FORMATS", "field_sentence", "latex_label", "markdown_line", "text_line"]
