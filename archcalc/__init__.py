@@ -3,16 +3,16 @@
     >>> import archcalc
     >>> summary = archcalc.load("specs/lenet5.yaml").summary()
     >>> summary.totals.params
-    61706
+    44426
 """
 
-from .api import analyze, load, loads
+from .api import analyze, count, load, loads, receptive_fields, summarize, training_memory
 from .problems import Problem, SpecError
-from .results import LayerResult, MemoryEstimate, Network, Summary, Totals
+from .network import LayerResult, MemoryEstimate, Network, Summary, Totals
 
-__version__ = "0.1.0"
+from .version import __version__
 
 __all__ = [
     "LayerResult", "MemoryEstimate", "Network", "Problem", "SpecError", "Summary", "Totals", "analyze", "load",
-    "loads", "__version__",
+    "loads", "count", "receptive_fields", "summarize", "training_memory", "__version__",
 ]

@@ -1,4 +1,5 @@
-"""The Python API: files, YAML text or dicts in, `Network` / `Summary` out, `SpecError` on bad input."""
+"""The Python API: files, YAML text or dicts in, `Network` / `Summary` out, `SpecError` on bad input;
+and the analyses of a network (training memory, counting conventions, receptive fields), reached from here."""
 
 from __future__ import annotations
 
@@ -6,12 +7,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .expand import expand
-from .loader import YamlProblem, as_source, parse_yaml
+from .spec.blocks import expand
+from .spec.yaml_source import YamlProblem, as_source, parse_yaml
 from .problems import Problem, SpecError
-from .propagate import propagate
-from .results import Network, Summary
-from .spec import validate
+from .analysis.propagate import propagate
+from .network import Network, Summary
+from .spec.model import validate
 
 MAX_SPEC_BYTES = 8 * 1024 * 1024
 
@@ -65,6 +66,39 @@ def analyze(spec: dict[str, Any] | str | os.PathLike[str], batch_size: int = 1, 
     return network.summary(batch_size=batch_size, dtype=dtype)
 
 
+def summarize(network: Network, batch_size: int = 1, dtype: str = "float32",
+              receptive_field: bool = False) -> Summary:
+    """The network at a batch size and dtype, with receptive fields when asked (`archcalc summary`)."""
+    fields = receptive_fields(network) if receptive_field else None
+    return Summary(network, batch_size, dtype, fields)
+
+
+def training_memory(network: Network, batch_size: int = 1, dtype: str = "float32", optimizer: str = "adam",
+                    device: str = "cuda", fit: int | str | None = None) -> Any:
+    """Training memory (`archcalc memory`): what PyTorch keeps between forward and backward, per layer,
+    plus parameters, gradients, optimizer state, buffers and the input batch; an
+    `archcalc.analysis.memory.TrainingMemory`. With `fit` (bytes or "24GiB"), at the largest batch that fits."""
+    from .analysis.memory import training_memory as measure
+
+    return measure(network, batch_size, dtype, optimizer, device, fit)
+
+
+def count(network: Network, convention: str = "pytorch", batch_size: int = 1) -> Any:
+    """MACs, parameters and memory as a tool counts them (`archcalc compare`, docs/conventions.md): an
+    `archcalc.analysis.conventions.Counts` with totals and per-layer itemized counts, for the whole batch."""
+    from .analysis.conventions import count as count_as
+
+    return count_as(network, convention, batch_size)
+
+
+def receptive_fields(network: Network) -> dict[str, Any]:
+    """Each layer's receptive field (size, jump, centre per spatial axis), by layer name; see
+    `archcalc.analysis.receptive`."""
+    from .analysis.receptive import receptive_fields as fields
+
+    return fields(network)
+
+
 def _build(data: Any, path: str) -> Network:
     data, problems = expand(data, path)
     if problems:
@@ -75,4 +109,5 @@ def _build(data: Any, path: str) -> Network:
     return propagate(spec, data, path)
 
 
-__all__ = ["MAX_SPEC_BYTES", "analyze", "load", "loads", "read_spec_text"]
+__all__ = ["MAX_SPEC_BYTES", "analyze", "count", "load", "loads", "read_spec_text", "receptive_fields", "summarize",
+           "training_memory"]

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from .api import MAX_SPEC_BYTES, load
-from .budgets import check_budgets
+from .analysis.budgets import check_budgets
 from .problems import Problem, SpecError
 
 SPEC_SUFFIXES = (".yaml", ".yml")

@@ -17,7 +17,7 @@ import sys
 import pytest
 
 import archcalc
-from archcalc.conventions import CONVENTIONS, ROWS, differences
+from archcalc.analysis.conventions import CONVENTIONS, ROWS, differences
 from archcalc.layers import TYPE_NAMES
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
@@ -97,42 +97,42 @@ def networks() -> dict[str, archcalc.Network]:
 
 @pytest.mark.parametrize("convention", sorted(NETWORK_MACS))
 def test_network_macs(networks, convention):
-    got = tuple(networks[name].counts(convention).macs for name in NETWORKS)
+    got = tuple(archcalc.count(networks[name], convention).macs for name in NETWORKS)
     assert got == NETWORK_MACS[convention]
 
 
 def test_pytorch_default_is_the_contract(networks):
     for name, params in zip(NETWORKS, PYTORCH_PARAMS):
-        counts = networks[name].counts()
+        counts = archcalc.count(networks[name])
         assert counts.macs == networks[name].totals.macs == NETWORK_MACS["torchvision"][NETWORKS.index(name)]
         assert counts.params == params
-        assert networks[name].counts(batch_size=3).macs == 3 * networks[name].totals.macs
+        assert archcalc.count(networks[name], batch_size=3).macs == 3 * networks[name].totals.macs
 
 
 def test_torchinfo_batch_two(networks):
     for name, macs, printed in zip(NETWORKS, TORCHINFO_BATCH2, TORCHINFO_PRINTED_BATCH2):
-        counts = networks[name].counts("torchinfo", batch_size=2)
+        counts = archcalc.count(networks[name], "torchinfo", batch_size=2)
         assert counts.macs == macs
         assert counts.printed.split(" ")[0] == printed
 
 
 def test_calflops_batch_two(networks):
-    assert tuple(networks[name].counts("calflops", 2).macs for name in NETWORKS) == CALFLOPS_BATCH2
+    assert tuple(archcalc.count(networks[name], "calflops", 2).macs for name in NETWORKS) == CALFLOPS_BATCH2
 
 
 @pytest.mark.parametrize("batch_size", [1, 2])
 def test_torchinfo_memory(networks, batch_size):
     for name, printed in zip(NETWORKS, TORCHINFO_MB[batch_size]):
-        memory = networks[name].counts("torchinfo", batch_size).memory
+        memory = archcalc.count(networks[name], "torchinfo", batch_size).memory
         got = " ".join(memory["printed"][key] for key in
                        ("input_bytes", "forward_backward_bytes", "params_bytes", "total_bytes"))
         assert got == printed, name
-    assert networks["resnet50"].counts("torchinfo", 1).memory["input_bytes"] == 602176   # 3·224·224·4 + 64
+    assert archcalc.count(networks["resnet50"], "torchinfo", 1).memory["input_bytes"] == 602176   # 3·224·224·4 + 64
 
 
 @pytest.mark.parametrize(("name", "batch_size"), sorted(TORCHSUMMARY_MB))
 def test_torchsummary_memory(networks, name, batch_size):
-    counts = (networks[name] if name in networks else zoo(name)).counts("torchsummary", batch_size)
+    counts = archcalc.count((networks[name] if name in networks else zoo(name)), "torchsummary", batch_size)
     got = " ".join(counts.memory["printed"][key] for key in
                    ("input_bytes", "forward_backward_bytes", "params_bytes", "total_bytes"))
     assert got == TORCHSUMMARY_MB[(name, batch_size)]
@@ -142,14 +142,14 @@ def test_torchsummary_memory(networks, name, batch_size):
 def test_torchsummary_container_modules(networks):
     """ResNet-50's 16 Bottleneck instances add their outputs (5,519,360 elements per sample) as torchsummary rows;
     nothing else changes: the flag is only read by the torchsummary convention."""
-    from archcalc.conventions import container_outputs
+    from archcalc.analysis.conventions import container_outputs
 
     resnet50 = networks["resnet50"]
     modules = resnet50.source["layers"].modules
     assert len(modules) == 16 and modules[0] == ("layer1.0", "layer1.0.relu_2")
     assert sum(container_outputs(resnet50)) == 5519360
-    assert resnet50.counts("torchsummary").memory["forward_backward_bytes"] == 300478272
-    assert resnet50.counts("torchsummary", 2).memory["forward_backward_bytes"] == 2 * 300478272
+    assert archcalc.count(resnet50, "torchsummary").memory["forward_backward_bytes"] == 300478272
+    assert archcalc.count(resnet50, "torchsummary", 2).memory["forward_backward_bytes"] == 2 * 300478272
     assert container_outputs(networks["vgg16"]) == [] and container_outputs(networks["densenet121"]) == [802816, 401408, 200704, 50176]
 
 
@@ -178,7 +178,7 @@ def test_module_blocks_expansion():
     plain = archcalc.loads(SPEC_WITH_MODULES.replace("module: true", "module: false"))
     assert plain.source["layers"].modules == []
     assert plain.totals == network.totals and plain.summary().to_dict() == network.summary().to_dict()
-    ours, theirs = network.counts("torchsummary").memory, plain.counts("torchsummary").memory
+    ours, theirs = archcalc.count(network, "torchsummary").memory, archcalc.count(plain, "torchsummary").memory
     assert ours["forward_backward_bytes"] - theirs["forward_backward_bytes"] == 2 * 4 * 6 * 256
     with pytest.raises(archcalc.SpecError, match="'module' must be true or false"):
         archcalc.loads(SPEC_WITH_MODULES.replace("module: true", "module: 1", 1))
@@ -188,15 +188,15 @@ def test_module_blocks_expansion():
 
 @pytest.mark.parametrize("convention", sorted(PRINTED))
 def test_printed_figures(networks, convention):
-    assert tuple(networks[name].counts(convention).printed for name in NETWORKS) == PRINTED[convention]
+    assert tuple(archcalc.count(networks[name], convention).printed for name in NETWORKS) == PRINTED[convention]
 
 
 def test_params(networks):
     for name, params, (keras, keras_frozen) in zip(NETWORKS, PYTORCH_PARAMS, KERAS_PARAMS):
         for convention in CONVENTIONS:
             if convention != "keras":
-                assert networks[name].counts(convention).params == params, (name, convention)
-        counts = networks[name].counts("keras")
+                assert archcalc.count(networks[name], convention).params == params, (name, convention)
+        counts = archcalc.count(networks[name], "keras")
         assert (counts.params, counts.non_trainable_params, counts.trainable_params) == (keras, keras_frozen, params)
 
 
@@ -204,8 +204,8 @@ def test_frozen_layers_under_ptflops_and_keras():
     network = archcalc.analyze({"input": [3, 8, 8], "layers": [
         {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "trainable": False},
         {"type": "batchnorm2d"}]}).network
-    assert network.counts("ptflops-pytorch").params == 8          # trainable only: the batch norm's 2·4
-    keras = network.counts("keras")
+    assert archcalc.count(network, "ptflops-pytorch").params == 8          # trainable only: the batch norm's 2·4
+    keras = archcalc.count(network, "keras")
     assert (keras.params, keras.trainable_params) == (112 + 8 + 8, 8)
 
 
@@ -496,7 +496,7 @@ CALFLOPS_ROWS = [row for row in SINGLE_LAYERS if row[0] in CALFLOPS_FLOPS]
                          ids=[f"{row[0]}-b{row[1]}" for row in CALFLOPS_ROWS])
 def test_single_layer_calflops(case, batch_size, shape, layers):
     network = archcalc.analyze({"input": shape, "layers": layers}).network
-    assert network.counts("calflops", batch_size).layers[-1].macs == CALFLOPS_FLOPS[case][batch_size - 1]
+    assert archcalc.count(network, "calflops", batch_size).layers[-1].macs == CALFLOPS_FLOPS[case][batch_size - 1]
 
 
 def test_calflops_quirks():
@@ -504,10 +504,10 @@ def test_calflops_quirks():
     a transposed conv divides by the groups twice and takes its bias positions from the conv formula."""
     same = archcalc.analyze({"input": [3, 10, 10], "layers": [
         {"type": "conv2d", "out_channels": 8, "kernel_size": 4, "padding": "same"}]}).network
-    assert same.counts("calflops").layers[-1].items == {"conv": 2 * 31104, "bias": 8 * 81}
+    assert archcalc.count(same, "calflops").layers[-1].items == {"conv": 2 * 31104, "bias": 8 * 81}
     grouped = archcalc.analyze({"input": [4, 10], "layers": [
         {"type": "convtranspose1d", "out_channels": 6, "kernel_size": 3, "stride": 2, "groups": 2, "bias": False}]})
-    assert grouped.network.counts("calflops").macs == 240 and grouped.network.totals.macs == 360
+    assert archcalc.count(grouped.network, "calflops").macs == 240 and grouped.network.totals.macs == 360
 
 
 @pytest.mark.parametrize(("case", "batch_size", "shape", "layers", "expected"), SINGLE_LAYERS,
@@ -516,7 +516,7 @@ def test_single_layer(case, batch_size, shape, layers, expected):
     network = archcalc.analyze({"input": shape, "layers": layers}).network
     for convention, value in zip(COLUMNS, expected):
         if value is not None:
-            assert network.counts(convention, batch_size).layers[-1].macs == value, convention
+            assert archcalc.count(network, convention, batch_size).layers[-1].macs == value, convention
 
 
 def test_every_layer_type_has_one_row():
@@ -527,23 +527,23 @@ def test_every_layer_type_has_one_row():
 def test_parameter_layers_called_as_functions_are_refused():
     network = archcalc.analyze({"input": [4], "layers": [{"type": "linear", "out_features": 2, "call": "function"}]})
     with pytest.raises(ValueError, match="not modelled"):
-        network.network.counts("thop")
+        archcalc.count(network.network, "thop")
 
 
 def test_unknown_convention_and_batch():
     network = zoo("lenet5")
     with pytest.raises(ValueError, match="unknown convention 'flops'"):
-        network.counts("flops")
+        archcalc.count(network, "flops")
     with pytest.raises(ValueError, match="batch size"):
-        network.counts("thop", 0)
+        archcalc.count(network, "thop", 0)
 
 
 @pytest.mark.parametrize("batch_size", [1, 2])
 @pytest.mark.parametrize("name", NETWORKS)
 def test_differences_close_exactly(networks, name, batch_size):
-    base = networks[name].counts("pytorch", batch_size)
+    base = archcalc.count(networks[name], "pytorch", batch_size)
     for convention in CONVENTIONS:
-        other = networks[name].counts(convention, batch_size)
+        other = archcalc.count(networks[name], convention, batch_size)
         found = differences(base, other)
         if other.macs is not None:
             assert sum(d.amount for d in found if d.quantity == "macs") == other.macs - base.macs

@@ -18,6 +18,8 @@ import warnings
 
 import pytest
 
+import archcalc
+
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     torch = pytest.importorskip("torch")
@@ -262,8 +264,8 @@ def test_torchvision_and_pytorch(name):
     model, network = fresh(name).eval(), zoo(name)
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         model(batch(name))
-    assert network.counts("torchvision").macs == counter.get_total_flops() // 2 == network.totals.macs
-    assert network.counts("pytorch").params == sum(p.numel() for p in model.parameters())
+    assert archcalc.count(network, "torchvision").macs == counter.get_total_flops() // 2 == network.totals.macs
+    assert archcalc.count(network, "pytorch").params == sum(p.numel() for p in model.parameters())
 
 
 def test_fvcore(name):
@@ -271,7 +273,7 @@ def test_fvcore(name):
     for convention, mode in (("fvcore", False), ("fvcore-train", True)):
         analysis = fvcore_nn.FlopCountAnalysis(fresh(name).train(mode), batch(name))
         analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
-        assert network.counts(convention).macs == quiet(analysis.total), convention
+        assert archcalc.count(network, convention).macs == quiet(analysis.total), convention
 
 
 def test_ptflops(name):
@@ -281,7 +283,7 @@ def test_ptflops(name):
         macs, params = quiet(ptflops.get_model_complexity_info, fresh(name), shape, as_strings=False,
                              print_per_layer_stat=False, backend=backend,
                              backend_specific_config={"count_functional": functional})
-        counts = network.counts(convention)
+        counts = archcalc.count(network, convention)
         assert (counts.macs, counts.params) == (macs, params), convention
         assert counts.printed == ptflops.flops_counter.flops_to_string(macs)
 
@@ -290,11 +292,11 @@ def test_ptflops_batch_of_two(name):
     """With a batch-2 input ptflops divides its module hooks by the batch but not the patched functions."""
     macs, _ = quiet(ptflops.get_model_complexity_info, fresh(name), NETWORKS[name][1], as_strings=False,
                     print_per_layer_stat=False, input_constructor=lambda _: batch(name, 2))
-    assert zoo(name).counts("ptflops-pytorch", 2).macs == macs
+    assert archcalc.count(zoo(name), "ptflops-pytorch", 2).macs == macs
 
 
 def test_thop(name):
-    counts = zoo(name).counts("thop")
+    counts = archcalc.count(zoo(name), "thop")
     ops, params = quiet(thop.profile, fresh(name), inputs=(batch(name),), verbose=False)
     assert (counts.macs, counts.params) == (ops, params)
     assert counts.printed == thop.clever_format([ops], "%.3f")
@@ -302,7 +304,7 @@ def test_thop(name):
 
 @pytest.mark.parametrize("size", [1, 2])
 def test_torchinfo(name, size):
-    counts = zoo(name).counts("torchinfo", size)
+    counts = archcalc.count(zoo(name), "torchinfo", size)
     stats = quiet(torchinfo.summary, fresh(name), input_size=(size, *NETWORKS[name][1]), verbose=0)
     assert counts.macs == stats.total_mult_adds
     assert (counts.params, counts.trainable_params) == (stats.total_params, stats.trainable_params)
@@ -326,7 +328,7 @@ def test_torchsummary(summarized, size):
     with contextlib.redirect_stdout(out):
         torchsummary.summary(fresh(summarized), NETWORKS[summarized][1], batch_size=size if size > 1 else -1,
                              device="cpu")
-    counts = zoo(summarized).counts("torchsummary", size)
+    counts = archcalc.count(zoo(summarized), "torchsummary", size)
     text = out.getvalue()
     assert f"Total params: {counts.params:,}" in text
     for label, key in (("Input size", "input_bytes"), ("Forward/backward pass size", "forward_backward_bytes"),
@@ -345,6 +347,6 @@ def test_calflops(name):
                                                        output_as_string=False)
         printed = calflops.calculate_flops(model=model, input_shape=(1, *shape), print_results=False,
                                            output_as_string=True, output_precision=2)[0]
-    counts = zoo(name).counts("calflops")
+    counts = archcalc.count(zoo(name), "calflops")
     assert (flops, printed, params) == (counts.macs, counts.printed, counts.params)
-    assert macs == zoo(name).counts("pytorch").macs
+    assert macs == archcalc.count(zoo(name), "pytorch").macs

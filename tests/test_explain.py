@@ -7,8 +7,8 @@ import pytest
 
 import archcalc
 from archcalc.cli import main
-from archcalc.explain import check_consistency, explain
-from archcalc.reference import render_reference
+from archcalc.analysis.explain import check_consistency, explain
+from archcalc.report.formula_reference import render_reference
 from conftest import GOLDEN, REPO
 
 SPECS = sorted((REPO / "specs").glob("*.yaml")) + sorted(GOLDEN.glob("*.yaml")) + \

@@ -16,8 +16,8 @@ import pytest
 
 import archcalc
 from archcalc.layers import FAMILIES, TYPE_NAMES
-from archcalc.memory import DEVICES, DTYPES, OPTIMIZERS, parse_budget, plan_memory, training_memory
-from archcalc.memory_doc import CASES, render_memory_doc
+from archcalc.analysis.memory import DEVICES, DTYPES, OPTIMIZERS, parse_budget, plan_memory, training_memory
+from archcalc.report.memory_reference import CASES, render_memory_doc
 from archcalc.report.memory_format import render_json, render_markdown, render_text
 from conftest import GOLDEN, REPO, SHARED_EXAMPLES
 
@@ -63,7 +63,7 @@ def test_training_memory_matches_pytorch(spec: pathlib.Path, capsys) -> None:
 def test_saved_bytes_at_each_batch_size(spec: pathlib.Path) -> None:
     expected = json.loads(spec.with_suffix(".expected.json").read_text())["training_memory"]
     network = archcalc.load(spec)
-    got = {batch: network.memory(batch_size=int(batch), device="cpu").totals.saved_activation_bytes
+    got = {batch: archcalc.training_memory(network, batch_size=int(batch), device="cpu").totals.saved_activation_bytes
            for batch in expected["saved_activation_bytes_at_batch"]}
     assert got == expected["saved_activation_bytes_at_batch"]
 
@@ -97,7 +97,7 @@ BUNDLED = sorted((REPO / "specs").glob("*.yaml"))
 @pytest.mark.parametrize(("dtype", "device", "optimizer"), [("float32", "cpu", "adam"), ("float16", "cuda", "adamw"),
                                                             ("bfloat16", "cuda", "momentum")])
 def test_layers_sum_to_the_totals(spec: pathlib.Path, dtype: str, device: str, optimizer: str) -> None:
-    memory = archcalc.load(spec).memory(batch_size=3, dtype=dtype, optimizer=optimizer, device=device)
+    memory = archcalc.training_memory(archcalc.load(spec), batch_size=3, dtype=dtype, optimizer=optimizer, device=device)
     document = memory.to_dict()
     totals = document["totals"]
     assert sum(layer["saved_activation_bytes"] for layer in document["layers"]) == totals["saved_activation_bytes"]
@@ -122,16 +122,16 @@ def test_layers_sum_to_the_totals(spec: pathlib.Path, dtype: str, device: str, o
 def test_buffers_parameters_and_optimizers() -> None:
     network = archcalc.load(GOLDEN / "cifar_vgg_bn.yaml")   # 3 batch norms: 64, 128, 256 channels
     params, trainable = network.totals.params, network.totals.trainable_params
-    state = {optimizer: network.memory(device="cpu", optimizer=optimizer).totals.optimizer_state_bytes
+    state = {optimizer: archcalc.training_memory(network, device="cpu", optimizer=optimizer).totals.optimizer_state_bytes
              for optimizer in OPTIMIZERS}
     assert state == {"none": 0, "sgd": 0, "momentum": 4 * trainable, "adam": 8 * trainable + 4 * 24,
                      "adamw": 8 * trainable + 4 * 24}
-    cuda = network.memory(device="cuda", optimizer="adam").totals
+    cuda = archcalc.training_memory(network, device="cuda", optimizer="adam").totals
     assert (cuda.optimizer_state_bytes, cuda.optimizer_host_bytes) == (8 * trainable, 4 * 24)
-    half = network.memory(dtype="float16", device="cpu").totals
+    half = archcalc.training_memory(network, dtype="float16", device="cpu").totals
     assert (half.parameter_bytes, half.gradient_bytes) == (2 * params, 2 * trainable)
     assert half.buffer_bytes == 2 * 2 * (64 + 128 + 256) + 3 * 8    # running stats in float16, int64 counters
-    assert network.memory(device="cpu").totals.buffer_bytes == 3608
+    assert archcalc.training_memory(network, device="cpu").totals.buffer_bytes == 3608
 
 
 def test_frozen_layers_change_what_is_kept() -> None:
@@ -144,7 +144,7 @@ layers:
   - {name: flat, type: flatten}
   - {name: frozen_fc, type: linear, out_features: 5, trainable: false}
 """)
-    memory = network.memory(batch_size=2, device="cpu")
+    memory = archcalc.training_memory(network, batch_size=2, device="cpu")
     assert {layer.name: layer.saved_activation_bytes for layer in memory.layers} == {
         "frozen_conv": 0, "relu": 0, "conv": 2 * 4 * 6 * 6 * 4, "flat": 0, "frozen_fc": 0}
     assert [layer.requires_grad for layer in memory.layers] == [False, False, True, True, True]
@@ -163,7 +163,7 @@ layers:
   - {type: linear, out_features: 100}
   - {name: unfused, type: dropout, inplace: true}
 """)
-    cpu, cuda = (network.memory(batch_size=4, device=device) for device in ("cpu", "cuda"))
+    cpu, cuda = (archcalc.training_memory(network, batch_size=4, device=device) for device in ("cpu", "cuda"))
     assert cpu.layer("fused").saved[0][1:4] == ((4, 100), "float32", 1600)
     assert cuda.layer("fused").saved[0][1:4] == ((4, 100), "bool", 400)
     assert cuda.layer("unfused").saved[0][1:4] == cpu.layer("unfused").saved[0][1:4] == ((4, 100), "float32", 1600)
@@ -173,7 +173,7 @@ def test_half_precision_statistics_depend_on_the_device() -> None:
     network = archcalc.loads("input: [8, 4, 4]\nlayers:\n  - {type: conv2d, out_channels: 8, kernel_size: 1}\n"
                              "  - {name: bn, type: batchnorm2d}\n  - {name: ln, type: layernorm, normalized_shape: 4}\n")
     for dtype in ("float16", "bfloat16"):
-        cpu, cuda = (network.memory(batch_size=2, dtype=dtype, device=device) for device in ("cpu", "cuda"))
+        cpu, cuda = (archcalc.training_memory(network, batch_size=2, dtype=dtype, device=device) for device in ("cpu", "cuda"))
         assert [entry.dtype for entry in cpu.layer("bn").saved] == [dtype, dtype, dtype]
         assert [entry.dtype for entry in cuda.layer("bn").saved] == [dtype, "float32", "float32"]
         assert [entry.bytes for entry in cuda.layer("ln").saved[1:]] == [2 * 8 * 4 * 4] * 2
@@ -182,7 +182,7 @@ def test_half_precision_statistics_depend_on_the_device() -> None:
 def test_in_place_after_a_kept_output_is_flagged() -> None:
     network = archcalc.loads("input: [3, 6, 6]\nlayers:\n  - {type: conv2d, out_channels: 4, kernel_size: 3}\n"
                              "  - {name: r, type: relu}\n  - {name: r2, type: relu, inplace: true}\n")
-    memory = network.memory(device="cpu")
+    memory = archcalc.training_memory(network, device="cpu")
     assert len(memory.warnings) == 1 and memory.warnings[0].startswith("r2 (relu) overwrites in place")
     assert "warning: r2 (relu) overwrites" in render_text(memory)
 
@@ -191,7 +191,7 @@ def test_layers_off_the_output_path_are_flagged() -> None:
     network = archcalc.loads("input: [3, 6, 6]\nlayers:\n  - {name: side, type: conv2d, out_channels: 4,"
                              " kernel_size: 3}\n  - {name: main, type: conv2d, out_channels: 4, kernel_size: 3,"
                              " inputs: [input]}\n")
-    memory = network.memory(device="cpu")
+    memory = archcalc.training_memory(network, device="cpu")
     assert memory.layer("side").saved_activation_bytes == 3 * 6 * 6 * 4   # counted, as the hooks see it
     assert len(memory.warnings) == 1 and memory.warnings[0].startswith("side keep tensors for backward but")
 
@@ -212,7 +212,7 @@ def test_bundled_specs_train_without_memory_warnings(spec: pathlib.Path) -> None
 @pytest.mark.parametrize(("dtype", "optimizer", "device"), [("float32", "adam", "cuda"), ("bfloat16", "sgd", "cpu")])
 def test_fit_is_self_consistent(spec, budget, dtype, optimizer, device) -> None:
     network = archcalc.load(spec)
-    fitted = network.memory(dtype=dtype, optimizer=optimizer, device=device, fit=budget)
+    fitted = archcalc.training_memory(network, dtype=dtype, optimizer=optimizer, device=device, fit=budget)
     fit, budget_bytes = fitted.fit, parse_budget(budget)
     assert fit.budget_bytes == budget_bytes
     assert (fit.fixed_bytes, fit.per_sample_bytes) == (fitted.fixed_bytes, fitted.per_sample_bytes)
@@ -221,7 +221,7 @@ def test_fit_is_self_consistent(spec, budget, dtype, optimizer, device) -> None:
         return
     assert fitted.batch_size == fit.batch_size
     for batch in (fit.batch_size, fit.batch_size + 1):
-        total = network.memory(batch_size=batch, dtype=dtype, optimizer=optimizer, device=device).totals.total_bytes
+        total = archcalc.training_memory(network, batch_size=batch, dtype=dtype, optimizer=optimizer, device=device).totals.total_bytes
         assert total == fit.fixed_bytes + batch * fit.per_sample_bytes
         assert (total <= budget_bytes) == (batch == fit.batch_size)
 
@@ -287,7 +287,7 @@ def test_defaults_are_batch_1_float32_adam_cuda(capsys) -> None:
     document = memory_json(capsys, str(GOLDEN / "lenet_rgb.yaml"))
     assert (document["batch_size"], document["dtype"], document["optimizer"], document["device"]) == \
            (1, "float32", "adam", "cuda")
-    assert document == json.loads(render_json(archcalc.load(GOLDEN / "lenet_rgb.yaml").memory()))
+    assert document == json.loads(render_json(archcalc.training_memory(archcalc.load(GOLDEN / "lenet_rgb.yaml"))))
 
 
 def test_text_report(capsys) -> None:
@@ -304,13 +304,13 @@ def test_text_report(capsys) -> None:
 
 
 def test_text_report_names_the_cuda_caveats() -> None:
-    text = render_text(archcalc.load(REPO / "specs" / "resnet50.yaml").memory(fit="24GiB"))
+    text = render_text(archcalc.training_memory(archcalc.load(REPO / "specs" / "resnet50.yaml"), fit="24GiB"))
     assert "cuDNN" in text and "allocator" in text and "GiB" in text and "largest batch size that fits" in text
     assert "host memory" in text
 
 
 def test_markdown_report() -> None:
-    memory = archcalc.load(GOLDEN / "cifar_vgg_bn.yaml").memory(batch_size=2, device="cpu")
+    memory = archcalc.training_memory(archcalc.load(GOLDEN / "cifar_vgg_bn.yaml"), batch_size=2, device="cpu")
     markdown = render_markdown(memory)
     assert "| Layer | Type | Keeps for backward | Bytes |" in markdown
     assert "| batchnorm2d-6 | batchnorm2d | input 2×64×16×16 float32; mean 64 float32; invstd 64 float32 | 131,584 |" \
@@ -349,7 +349,7 @@ def test_api_objects_and_plan(dtype: str, device: str) -> None:
                                  {"optimizer": "rmsprop"}, {"device": "tpu"}, {"fit": 0}, {"fit": "x"}])
 def test_api_rejects_bad_arguments(bad: dict) -> None:
     with pytest.raises(ValueError):
-        archcalc.load(GOLDEN / "lenet_rgb.yaml").memory(**bad)
+        archcalc.training_memory(archcalc.load(GOLDEN / "lenet_rgb.yaml"), **bad)
 
 
 def test_docs_memory_md_is_generated() -> None:

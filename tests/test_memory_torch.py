@@ -29,7 +29,7 @@ with warnings.catch_warnings():
 
 import archcalc
 from archcalc.layers import TYPE_NAMES
-from archcalc.memory import plan_memory, training_memory
+from archcalc.analysis.memory import plan_memory, training_memory
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 

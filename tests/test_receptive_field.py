@@ -5,7 +5,7 @@ import pytest
 
 import archcalc
 from archcalc.cli import main
-from archcalc.receptive import receptive_fields
+from archcalc.analysis.receptive import receptive_fields
 from conftest import REPO
 
 RECEPTIVE = REPO / "tests" / "specs" / "receptive"

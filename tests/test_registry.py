@@ -5,7 +5,7 @@ from importlib import import_module
 import pytest
 
 from archcalc.layers import FAMILIES, TYPE_NAMES, layer_class, type_tag
-from archcalc.spec import spec_model
+from archcalc.spec.model import spec_model
 
 CONTRACT_TYPES = (
     "conv1d conv2d conv3d convtranspose2d linear batchnorm1d batchnorm2d layernorm maxpool2d avgpool2d"

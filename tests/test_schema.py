@@ -9,7 +9,7 @@ import yaml
 
 import archcalc
 from archcalc.cli import main
-from archcalc.schema import json_schema
+from archcalc.spec.schema import json_schema
 from conftest import GOLDEN, REPO
 
 VALIDATOR = jsonschema.Draft202012Validator(json_schema())

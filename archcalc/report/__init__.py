@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ..results import Summary
+from ..network import Summary
 from . import csv_format, json_format, markdown, table
 
 SUMMARY_FORMATS: dict[str, Callable[[Summary], str]] = {

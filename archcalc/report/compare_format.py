@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from ..conventions import CONVENTIONS, DEFAULT, ROWS, Counts, differences
-from ..results import Network
+from ..analysis.conventions import CONVENTIONS, DEFAULT, ROWS, Counts, count, differences
+from ..network import Network
 from .numbers import grouped, shape_text
 
 MEMORY_KEYS = ("input_bytes", "forward_backward_bytes", "params_bytes", "total_bytes")
@@ -73,7 +73,7 @@ DIFF_HEADER = ["difference", "category", "layers", "rule"]
 
 
 def compare(network: Network, names: list[str], batch_size: int = 1) -> list[Counts]:
-    return [network.counts(name, batch_size) for name in dict.fromkeys([DEFAULT, *names])]
+    return [count(network, name, batch_size) for name in dict.fromkeys([DEFAULT, *names])]
 
 
 def render_compare(network: Network, names: list[str], batch_size: int, fmt: str) -> str:
@@ -158,7 +158,7 @@ def render_docs(example: Network, example_path: str) -> str:
         " the multiply-accumulates of conv, transposed-conv and linear layers. Each other convention reproduces one"
         " tool's figures exactly, from the spec alone: `archcalc summary SPEC --convention NAME [--batch-size N]`,"
         " `archcalc compare SPEC [--conventions a,b] [--batch-size N] [--format text|markdown|json]` and"
-        " `network.counts(convention, batch_size)` in Python. tests/test_conventions_tools.py runs the real tools"
+        " `archcalc.count(network, convention, batch_size)` in Python. tests/test_conventions_tools.py runs the real tools"
         " on the same networks written in PyTorch and asserts equality to the integer.",
         "",
         "## Conventions",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from ..results import Summary
+from ..network import Summary
 
 HEADER = ("name", "type", "inputs", "output_shape", "params", "trainable_params", "macs", "flops", "buffers")
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from ..explain import Explanation, Quantity
+from ..analysis.explain import Explanation, Quantity
 from ..formula import LATEX, TEXT
-from ..receptive import ReceptiveField
-from ..results import _field_json as field_json
+from ..analysis.receptive import ReceptiveField
+from ..network import _field_json as field_json
 from .numbers import shape_text
 
 

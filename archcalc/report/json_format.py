@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from ..results import Summary
+from ..network import Summary
 
 
 def render(summary: Summary) -> str:

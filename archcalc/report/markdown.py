@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..results import Summary
+from ..network import Summary
 from .numbers import grouped, megabytes, readable, shape_text
 from .table import columns
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Callable
 
-from ..memory import LayerMemory, SavedTensor, TrainingMemory
+from ..analysis.memory import LayerMemory, SavedTensor, TrainingMemory
 from .numbers import grouped
 
 OPTIMIZER_NAMES = {"none": "no optimizer", "sgd": "SGD", "momentum": "SGD with momentum", "adam": "Adam",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..results import LayerResult, Summary
+from ..network import LayerResult, Summary
 from .numbers import grouped, megabytes, readable, shape_text
 
 

@@ -1,6 +1,7 @@
-"""What an analysis produces: per-layer results, totals and the torchsummary memory estimate.
+"""A propagated network: per-layer results, totals and the torchsummary memory estimate.
 
-These are plain values; formatters in `archcalc.report` read them, nothing here prints.
+These are plain values: analyses (`archcalc.analysis`) are functions of a `Network`, formatters in
+`archcalc.report` read them, and nothing here imports either of them or prints.
 """
 
 from __future__ import annotations
@@ -113,24 +114,9 @@ class Network:
                 return layer
         raise KeyError(name)
 
-    def summary(self, batch_size: int = 1, dtype: str = "float32", receptive_field: bool = False) -> Summary:
-        return Summary(self, batch_size, dtype, receptive_field)
-
-    def counts(self, convention: str = "pytorch", batch_size: int = 1) -> Any:
-        """MACs, parameters and memory as a tool counts them (`archcalc compare`, docs/conventions.md): an
-        `archcalc.conventions.Counts` with totals and per-layer itemized counts, for the whole batch."""
-        from .conventions import count
-
-        return count(self, convention, batch_size)
-
-    def memory(self, batch_size: int = 1, dtype: str = "float32", optimizer: str = "adam", device: str = "cuda",
-               fit: int | str | None = None) -> Any:
-        """Training memory (`archcalc memory`): what PyTorch keeps between forward and backward, per layer,
-        plus parameters, gradients, optimizer state, buffers and the input batch; a
-        `archcalc.memory.TrainingMemory`. With `fit` (bytes or "24GiB"), at the largest batch that fits."""
-        from .memory import training_memory
-
-        return training_memory(self, batch_size, dtype, optimizer, device, fit)
+    def summary(self, batch_size: int = 1, dtype: str = "float32") -> Summary:
+        """The network at a batch size and dtype (with receptive fields: `archcalc.summarize`)."""
+        return Summary(self, batch_size, dtype)
 
 
 @dataclass(frozen=True)
@@ -140,7 +126,11 @@ class Summary:
     network: Network
     batch_size: int = 1
     dtype: str = "float32"
-    receptive_field: bool = False  # whether formatters show receptive-field columns
+    receptive_fields: dict[str, Any] | None = None  # per layer name, when formatters show receptive fields
+
+    @property
+    def receptive_field(self) -> bool:
+        return self.receptive_fields is not None
 
     def __post_init__(self) -> None:
         if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
@@ -163,12 +153,6 @@ class Summary:
     @property
     def totals(self) -> Totals:
         return self.network.totals
-
-    @cached_property
-    def receptive_fields(self) -> dict[str, Any]:
-        from .receptive import receptive_fields
-
-        return receptive_fields(self.network)
 
     @cached_property
     def memory(self) -> MemoryEstimate:

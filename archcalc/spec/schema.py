@@ -10,8 +10,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from .layers import TYPE_NAMES
-from .spec import spec_model
+from ..layers import TYPE_NAMES
+from .model import spec_model
 
 SCHEMA_URI = "https://json-schema.org/draft/2020-12/schema"
 EXPRESSION = {"type": "string", "pattern": r"^\$\{.*\}$", "description": "An expression: ${width * 2}"}

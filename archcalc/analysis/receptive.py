@@ -19,9 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from .layers.base import END, KEEP, MERGE, SLIDE
-from .layers.conv import axis_letters
-from .results import LayerResult, Network
+from ..layers.base import END, KEEP, MERGE, SLIDE
+from ..layers.conv import axis_letters
+from ..network import LayerResult, Network
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from .formula import TEXT, Expr, Number, Style, Symbol, symbolic, value
-from .problems import Problem
+from ..formula import TEXT, Expr, Number, Style, Symbol, symbolic, value
+from ..problems import Problem
 from .receptive import ReceptiveField, receptive_fields
-from .results import LayerResult, Network
+from ..network import LayerResult, Network
 
 
 @dataclass(frozen=True)

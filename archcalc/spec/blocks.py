@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .expressions import ExpressionError, has_expression, substitute
-from .loader import SourceDict, SourceList
-from .problems import Problem
+from .yaml_source import SourceDict, SourceList
+from ..problems import Problem
 
 MAX_LAYERS = 1_000_000
 RESERVED = {"input", "i"}

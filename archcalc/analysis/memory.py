@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from math import prod
 from typing import Any, NamedTuple
 
-from .layers.autograd import BATCH, DEVICES, DTYPES, MODEL, OPTIMIZERS, OUTPUT, Context
-from .results import Network
+from ..layers.autograd import BATCH, DEVICES, DTYPES, MODEL, OPTIMIZERS, OUTPUT, Context
+from ..network import Network
 
 ELEMENT_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int64": 8, "bool": 1, "uint8": 1}
 ADAM_STEP_BYTES = 4  # torch.optim.Adam's per-parameter `step`: a 0-dim float32 tensor
@@ -411,7 +411,7 @@ def check_choice(what: str, value: Any, choices: tuple[str, ...]) -> str:
 def parse_budget(text: str) -> int:
     """`24GiB`, `8GB`, `512MiB`, `1.5GiB`, `1000000` (bytes) → bytes, exactly (the units of `archcalc check`'s
     budgets); ValueError for anything else, zero or negative."""
-    from .budgets import BYTE_SUFFIXES, parse_amount
+    from ..spec.budgets import BYTE_SUFFIXES, parse_amount
 
     if isinstance(text, str) and text.strip().startswith("-"):
         raise ValueError(f"the budget must be positive, got {text!r}")

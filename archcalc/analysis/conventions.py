@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from math import prod
 from typing import Any
 
-from .results import LayerResult, Network
+from ..network import LayerResult, Network
 
 # Rows of the rule tables: layer types that every convention counts alike.
 ROWS: dict[str, tuple[str, ...]] = {

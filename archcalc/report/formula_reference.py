@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from .api import analyze
-from .explain import explain
-from .layers import FAMILIES
-from .report.explain_format import markdown_line, text_line
+from ..api import analyze
+from ..analysis.explain import explain
+from ..layers import FAMILIES
+from .explain_format import markdown_line, text_line
 
 TITLES = {"conv": "Convolutions", "linear": "Linear", "norm": "Normalization", "pool": "Pooling",
           "reshape": "Reshaping", "merge": "Merging branches", "elementwise": "Element-wise layers"}

@@ -1,6 +1,6 @@
-"""`archcalc memory`: the command-line wiring of the training-memory report (`archcalc.memory`).
+"""`archcalc memory`: the training-memory report (`archcalc.analysis.memory`).
 
-`archcalc.cli.build_parser` adds the subcommand with `add_parser(commands)`; `run` prints the report
+`add_parser(commands)` adds the subcommand; `run` prints the report
 and returns the exit code: 0 success, 1 an invalid spec (PATH:LINE:COL problems on stderr), 2 a usage
 error (argparse's: a bad batch size, dtype, optimizer, device or budget; never a traceback).
 """
@@ -11,15 +11,14 @@ import argparse
 import sys
 from typing import Any
 
-from .cli import positive_int
-from .layers.autograd import DEVICES, DTYPES, OPTIMIZERS
+from .common import EXIT_INVALID, EXIT_OK, load_or_report, positive_int, print_problems
+from ..layers.autograd import DEVICES, DTYPES, OPTIMIZERS
 
-EXIT_OK, EXIT_INVALID = 0, 1
 FORMATS = ("text", "json", "markdown")
 
 
 def budget(text: str) -> int:
-    from .memory import parse_budget
+    from ..analysis.memory import parse_budget
 
     try:
         return parse_budget(text)
@@ -54,9 +53,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .cli import load_or_report, print_problems
-    from .memory import plan_memory
-    from .report.memory_format import MEMORY_FORMATS
+    from ..analysis.memory import plan_memory
+    from ..report.memory_format import MEMORY_FORMATS
 
     network = load_or_report(args.spec)
     if network is None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from .layers import FAMILIES
-from .layers.autograd import BATCH, MODEL, OUTPUT, Backward, Context
-from .memory import ADAM_STEP_BYTES, NOT_MODELLED, NOT_MODELLED_CUDA
-from .reference import TITLES, example_network
+from ..layers import FAMILIES
+from ..layers.autograd import BATCH, MODEL, OUTPUT, Backward, Context
+from ..analysis.memory import ADAM_STEP_BYTES, NOT_MODELLED, NOT_MODELLED_CUDA, training_memory
+from .formula_reference import TITLES, example_network
 
 # Example cases per type: (case, arguments, per-sample input shapes, input gradients or None for "all").
 # The first case of a type is its plain form; the others are the variants whose memory differs.
@@ -127,8 +127,8 @@ def _facts() -> dict[str, str]:
 
 
 def _example() -> str:
-    from .api import analyze
-    from .report.memory_format import render_text
+    from ..api import analyze
+    from .memory_format import render_text
 
     spec = {"name": "lenet-rgb", "input": [3, 28, 28], "layers": [
         {"name": "conv1", "type": "conv2d", "out_channels": 20, "kernel_size": 5},
@@ -138,7 +138,7 @@ def _example() -> str:
         {"name": "fc1", "type": "linear", "out_features": 500}, {"type": "relu"},
         {"name": "dropout1", "type": "dropout", "p": 0.5}, {"name": "fc2", "type": "linear", "out_features": 10}]}
     network = analyze(spec).network
-    return render_text(network.memory(batch_size=2, device="cpu"))
+    return render_text(training_memory(network, batch_size=2, device="cpu"))
 
 
 def render_memory_doc() -> str:

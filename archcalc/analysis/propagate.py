@@ -6,13 +6,13 @@ import difflib
 from math import prod
 from typing import Any
 
-from .formula import plain
-from .layers import ALIASES, Layer
-from .layers.base import INT64_MAX
-from .loader import locate, origin_note
-from .problems import LayerError, Problem, SpecError
-from .results import LayerResult, Network
-from .spec import SpecBase
+from ..formula import plain
+from ..layers import ALIASES, Layer
+from ..layers.base import INT64_MAX
+from ..spec.yaml_source import locate, origin_note
+from ..problems import LayerError, Problem, SpecError
+from ..network import LayerResult, Network
+from ..spec.model import SpecBase
 
 NETWORK_INPUT = "input"
 

@@ -1,4 +1,5 @@
-"""Budgets and expectations a spec declares about itself, checked by `archcalc check`.
+"""The `expect:` section of a spec: budgets and expectations it declares about itself (checked by
+`archcalc.analysis.budgets`).
 
     expect:
       max_params: 25.6M              # K M G T = 10^3 … 10^12; a plain integer works too
@@ -23,10 +24,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
 
-from .layers.base import INT64_MAX, Count, describe
-from .loader import locate
-from .problems import Problem
-from .results import Network
+from ..layers.base import INT64_MAX, Count, describe
 
 COUNT_SUFFIXES = {"": 1, "K": 10**3, "k": 10**3, "M": 10**6, "G": 10**9, "B": 10**9, "T": 10**12}
 BYTE_SUFFIXES = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
@@ -88,45 +86,4 @@ class Expect(BaseModel):
     output_shape: list[Count] | None = Field(default=None, description="The network's per-sample output shape.")
 
 
-def _grouped(number: int) -> str:
-    return f"{number:,}"
-
-
-def check_budgets(network: Network) -> list[Problem]:
-    """Every budget the network exceeds and every expected shape it does not have, located at the budget."""
-    found: list[Problem] = []
-    expect = network.expect
-
-    def report(location: tuple, message: str, code: str, layer: str | None = None) -> None:
-        found.append(Problem(network.path, *locate(network.source, location), message, layer=layer, code=code))
-
-    totals = network.totals
-    if expect is not None:
-        for key, actual, what in (("max_params", totals.params, "parameters"),
-                                  ("max_trainable_params", totals.trainable_params, "trainable parameters"),
-                                  ("max_macs", totals.macs, "MACs")):
-            allowed = getattr(expect, key)
-            if allowed is not None and actual > allowed:
-                report(("expect", key), f"{_grouped(actual)} {what} exceed {key} {_grouped(allowed)}"
-                                        f" (by {_grouped(actual - allowed)})", "budget")
-        if expect.max_activation_memory is not None:
-            memory = network.summary(batch_size=expect.batch_size, dtype=expect.dtype).memory
-            actual = memory.forward_backward_bytes
-            if actual > expect.max_activation_memory:
-                report(("expect", "max_activation_memory"),
-                       f"activation memory {_grouped(actual)} bytes (forward/backward, batch {expect.batch_size},"
-                       f" {expect.dtype}) exceeds max_activation_memory {_grouped(expect.max_activation_memory)} bytes",
-                       "budget")
-        if expect.output_shape is not None and list(network.output_shape) != expect.output_shape:
-            report(("expect", "output_shape"), f"the network's output shape is {list(network.output_shape)}, expected"
-                                               f" {expect.output_shape}", "expectation")
-    for layer in network.layers:
-        wanted = layer.spec.expect_output_shape
-        if wanted is not None and list(layer.output_shape) != wanted:
-            report(("layers", layer.index, "expect_output_shape"),
-                   f"{layer.type} {layer.name!r}: output shape is {list(layer.output_shape)}, expected {wanted}",
-                   "expectation", layer.name)
-    return found
-
-
-__all__ = ["BYTE_SUFFIXES", "COUNT_SUFFIXES", "Expect", "check_budgets", "parse_amount"]
+__all__ = ["BYTE_SUFFIXES", "COUNT_SUFFIXES", "ByteBudget", "CountBudget", "Expect", "parse_amount"]

@@ -14,11 +14,11 @@ from typing import Annotated, Any, Iterable, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from .layers import ALIASES, TYPE_NAMES, Layer, layer_class, type_tag
+from ..layers import ALIASES, TYPE_NAMES, Layer, layer_class, type_tag
 from .budgets import Expect
-from .layers.base import Count, Name, describe
-from .loader import SourceDict, locate, origin_note
-from .problems import Problem
+from ..layers.base import Count, Name, describe
+from .yaml_source import SourceDict, locate, origin_note
+from ..problems import Problem
 
 # Names people reach for that PyTorch spells differently.
 SYNONYMS = {

@@ -1,0 +1,54 @@
+"""`archcalc check` and `archcalc schema`: validating spec files in CI, and the schema editors use."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from .common import EXIT_INVALID, EXIT_OK, size_in_bytes
+
+
+def add_parser(commands: Any) -> None:
+    check = commands.add_parser("check", help="validate spec files and folders (for CI)",
+                                description="Validate every spec: YAML, schema, shapes, budgets (`expect:`) and"
+                                            " teaching warnings. Exit 0 when all are valid, 1 when any is invalid.")
+    check.add_argument("paths", nargs="+", metavar="SPEC_OR_DIR",
+                       help="spec files, or folders searched recursively for *.yaml and *.yml")
+    check.add_argument("--exclude", action="append", default=[], metavar="GLOB",
+                       help="skip files whose path or name matches (repeatable), e.g. 'drafts/*'")
+    check.add_argument("--format", choices=["text", "github", "json", "junit"], default=None,
+                       help="text (default; github inside GitHub Actions), github, json or junit")
+    check.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    check.add_argument("--max-bytes", type=size_in_bytes, default=None, metavar="SIZE",
+                       help="refuse files larger than this, unread (default 8MiB; accepts 512KB, 16MiB, ...)")
+    check.set_defaults(run=run_check)
+
+    schema = commands.add_parser("schema", help="print the JSON Schema of the spec format (for editors)",
+                                 description="Print the JSON Schema of archcalc specs, for the YAML language server"
+                                             " (completion and inline errors in editors) and other validators.")
+    schema.set_defaults(run=run_schema)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from ..api import MAX_SPEC_BYTES
+    from ..check import check_paths
+    from ..report.check_format import CHECK_FORMATS
+
+    chosen = args.format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
+    result = check_paths(args.paths, exclude=args.exclude, max_bytes=args.max_bytes or MAX_SPEC_BYTES,
+                         strict=args.strict)
+    out, err = CHECK_FORMATS[chosen](result)
+    sys.stderr.write(err)
+    sys.stdout.write(out)
+    return EXIT_INVALID if result.invalid_files else EXIT_OK
+
+
+def run_schema(args: argparse.Namespace) -> int:
+    import json
+
+    from ..spec.schema import json_schema
+
+    sys.stdout.write(json.dumps(json_schema(), indent=2) + "\n")
+    return EXIT_OK

@@ -1,0 +1,1 @@
+"""From YAML text to a validated spec: source positions, expressions, blocks, the pydantic models, the schema."""
