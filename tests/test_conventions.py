@@ -17,7 +17,7 @@ import sys
 import pytest
 
 import archcalc
-from archcalc.analysis.conventions import CONVENTIONS, ROWS, differences
+from archcalc.analysis.conventions import CONVENTIONS, differences, rows
 from archcalc.layers import TYPE_NAMES
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
@@ -520,7 +520,7 @@ def test_single_layer(case, batch_size, shape, layers, expected):
 
 
 def test_every_layer_type_has_one_row():
-    listed = [tag for tags in ROWS.values() for tag in tags]
+    listed = [tag for tags in rows().values() for tag in tags]
     assert sorted(listed) == sorted(TYPE_NAMES)
 
 

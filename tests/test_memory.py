@@ -17,7 +17,7 @@ import pytest
 import archcalc
 from archcalc.layers import FAMILIES, TYPE_NAMES
 from archcalc.analysis.memory import DEVICES, DTYPES, OPTIMIZERS, parse_budget, plan_memory, training_memory
-from archcalc.report.memory_reference import CASES, render_memory_doc
+from archcalc.report.memory_reference import cases, render_memory_doc
 from archcalc.report.memory_format import render_json, render_markdown, render_text
 from conftest import GOLDEN, REPO, SHARED_EXAMPLES
 
@@ -329,7 +329,7 @@ def test_every_type_has_a_memory_rule_and_its_facts() -> None:
     for family in FAMILIES:
         facts.update(import_module(f"archcalc.layers.{family}").MEMORY_FACTS)
     assert sorted(facts) == sorted(TYPE_NAMES)
-    assert sorted(CASES) == sorted(TYPE_NAMES)
+    assert sorted(cases()) == sorted(TYPE_NAMES)
 
 
 @pytest.mark.parametrize("device", DEVICES)

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import functools
 import operator
+from importlib import import_module
 from typing import Callable
 
 import torch
 from torch import nn
 
 import archcalc
-from archcalc.layers import Layer
+from archcalc.layers import TYPE_NAMES, Layer, layer_class
 
 
 class Add(nn.Module):
@@ -41,32 +42,20 @@ class Concat(nn.Module):
         return torch.cat(xs, dim=self.dim)
 
 
-TORCH_CLASS: dict[str, type[nn.Module]] = {
-    "conv1d": nn.Conv1d, "conv2d": nn.Conv2d, "conv3d": nn.Conv3d,
-    "convtranspose1d": nn.ConvTranspose1d, "convtranspose2d": nn.ConvTranspose2d,
-    "convtranspose3d": nn.ConvTranspose3d,
-    "linear": nn.Linear,
-    "batchnorm1d": nn.BatchNorm1d, "batchnorm2d": nn.BatchNorm2d, "batchnorm3d": nn.BatchNorm3d,
-    "layernorm": nn.LayerNorm,
-    "maxpool1d": nn.MaxPool1d, "maxpool2d": nn.MaxPool2d, "maxpool3d": nn.MaxPool3d,
-    "avgpool1d": nn.AvgPool1d, "avgpool2d": nn.AvgPool2d, "avgpool3d": nn.AvgPool3d,
-    "adaptiveavgpool1d": nn.AdaptiveAvgPool1d, "adaptiveavgpool2d": nn.AdaptiveAvgPool2d,
-    "adaptiveavgpool3d": nn.AdaptiveAvgPool3d, "adaptivemaxpool2d": nn.AdaptiveMaxPool2d,
-    "flatten": nn.Flatten,
-    "identity": nn.Identity,
-    "dropout": nn.Dropout, "dropout1d": nn.Dropout1d, "dropout2d": nn.Dropout2d, "dropout3d": nn.Dropout3d,
-    "relu": nn.ReLU, "relu6": nn.ReLU6, "leakyrelu": nn.LeakyReLU, "elu": nn.ELU, "gelu": nn.GELU,
-    "silu": nn.SiLU, "mish": nn.Mish, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "hardswish": nn.Hardswish,
-    "hardsigmoid": nn.Hardsigmoid, "softmax": nn.Softmax, "logsoftmax": nn.LogSoftmax, "prelu": nn.PReLU,
-    "add": Add, "mul": Mul, "concat": Concat,
-}
+# Functions archcalc types stand for, as modules a GraphModule can hold.
+FUNCTION_MODULES: dict[str, type[nn.Module]] = {"torch.add": Add, "torch.mul": Mul, "torch.cat": Concat}
 
-# Input-size constructor arguments archcalc infers: argument name, and how torch reads it off the input.
-INFERRED: dict[str, tuple[str, Callable[[tuple[int, ...]], int]]] = {
-    **{kind: ("in_channels", lambda shape: shape[0]) for kind in TORCH_CLASS if kind.startswith("conv")},
-    **{kind: ("num_features", lambda shape: shape[0]) for kind in TORCH_CLASS if kind.startswith("batchnorm")},
-    "linear": ("in_features", lambda shape: shape[-1]),
-}
+
+def torch_class(tag: str) -> type[nn.Module]:
+    """The PyTorch class a layer type names (its `pytorch`), or the module standing for its function."""
+    name = layer_class(tag).pytorch
+    if name in FUNCTION_MODULES:
+        return FUNCTION_MODULES[name]
+    module, _, attribute = name.rpartition(".")
+    return getattr(import_module(module), attribute)
+
+
+TORCH_CLASS: dict[str, type[nn.Module]] = {tag: torch_class(tag) for tag in TYPE_NAMES}
 
 # archcalc's own layer fields (type, name, inputs, trainable, expect_output_shape, call), not PyTorch's
 NOT_ARGUMENTS = set(Layer.model_fields)
@@ -80,9 +69,10 @@ def build_module(layer: archcalc.LayerResult, inplace: bool = True) -> nn.Module
     """The torch module of one layer: the arguments the spec set, torch's defaults for the others.
     `inplace=False` turns in-place layers into ordinary ones (when other branches still read the input)."""
     kwargs = layer.spec.model_dump(exclude_unset=True, exclude=NOT_ARGUMENTS)
-    if layer.type in INFERRED:
-        argument, read = INFERRED[layer.type]
-        kwargs.setdefault(argument, read(layer.input_shapes[0]))
+    inferred = type(layer.spec).inferred_argument
+    if inferred is not None:
+        argument, axis = inferred
+        kwargs.setdefault(argument, layer.input_shapes[0][axis])
     if not inplace and kwargs.get("inplace"):
         kwargs["inplace"] = False
     module = TORCH_CLASS[layer.type](**kwargs)
@@ -108,4 +98,4 @@ class GraphModule(nn.Module):
         return values[self.wiring[-1][0]]
 
 
-__all__ = ["Add", "Concat", "GraphModule", "Mul", "TORCH_CLASS", "build_module", "first_tensor"]
+__all__ = ["Add", "Concat", "GraphModule", "Mul", "TORCH_CLASS", "build_module", "first_tensor", "torch_class"]

@@ -1,33 +1,65 @@
-"""The layer types archcalc knows, one module per family; this table registers them.
+"""The layer types archcalc knows: one module per family, discovered here, never listed.
 
-A family module is imported only when a spec uses one of its types: defining pydantic models
-is the larger part of start-up time, and a run needs only the types its spec names.
+A family module is any module of this package with a `LAYERS` table (`"tag": class or Variant`, one
+per line) and an `ORDER`;
+everything about its types lives in it (schema, rules, explanation notes, memory rule and facts,
+docs examples, synonyms, the PyTorch class, the rule under each counting convention). Its `TITLE`
+names the family in the references and `ORDER` places it there.
+
+A family module is imported only when a spec uses one of its types: defining pydantic models is the
+larger part of start-up time, and a run needs only the types its spec names. So the index of which
+module defines which type is read from the modules' source (the keys of their `LAYERS` literal);
+tests/test_registry.py checks that it equals the imported tables.
 """
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
 from importlib import import_module
+from pathlib import Path
+from types import ModuleType
 from typing import get_args
 
 from .base import ALIASES, Layer, Outcome, Shape, Variant
 
-# family module → the `type` names it defines (a test checks this against each module's LAYERS table)
-FAMILIES: dict[str, tuple[str, ...]] = {
-    "conv": ("conv1d", "conv2d", "conv3d", "convtranspose1d", "convtranspose2d", "convtranspose3d"),
-    "linear": ("linear",),
-    "norm": ("batchnorm1d", "batchnorm2d", "batchnorm3d", "layernorm"),
-    "pool": ("maxpool1d", "maxpool2d", "maxpool3d", "avgpool1d", "avgpool2d", "avgpool3d",
-             "adaptiveavgpool1d", "adaptiveavgpool2d", "adaptiveavgpool3d", "adaptivemaxpool2d"),
-    "reshape": ("flatten",),
-    "merge": ("add", "mul", "concat"),
-    "elementwise": ("identity", "dropout", "dropout1d", "dropout2d", "dropout3d", "relu", "relu6", "leakyrelu", "elu",
-                    "gelu", "silu", "mish", "sigmoid", "tanh", "hardswish", "hardsigmoid", "softmax", "logsoftmax",
-                    "prelu"),
-}
-
-TYPE_NAMES: tuple[str, ...] = tuple(sorted(tag for tags in FAMILIES.values() for tag in tags))
-_FAMILY_OF = {tag: family for family, tags in FAMILIES.items() for tag in tags}
+_TABLE = re.compile(r"^LAYERS = \{\n(.*?)^\}$", re.MULTILINE | re.DOTALL)
+_KEY = re.compile(r"""^\s*"([a-z0-9_]+)":""", re.MULTILINE)
+_ORDER = re.compile(r"^ORDER = (\d+)", re.MULTILINE)
 _loaded: dict[str, type[Layer]] = {}
+
+
+@lru_cache(maxsize=1)
+def _index() -> dict[str, tuple[str, ...]]:
+    """family module name → the type tags it defines, in its table's order; families in reference order."""
+    found = []
+    for path in Path(__file__).parent.glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        table, order = _TABLE.search(source), _ORDER.search(source)
+        if table and order:
+            found.append((int(order.group(1)), path.stem, tuple(_KEY.findall(table.group(1)))))
+    return {family: tags for _, family, tags in sorted(found)}
+
+
+def families() -> dict[str, tuple[str, ...]]:
+    """Family module name → its type tags, in reference order (docs/formulas.md, docs/memory.md)."""
+    return dict(_index())
+
+
+def family_module(family: str) -> ModuleType:
+    return import_module(f"{__name__}.{family}")
+
+
+def family_order() -> list[str]:
+    """Every type tag, family by family in reference order."""
+    return [tag for tags in _index().values() for tag in tags]
+
+
+def family_of(tag: str) -> str:
+    for family, tags in _index().items():
+        if tag in tags:
+            return family
+    raise KeyError(tag)
 
 
 def type_tag(layer_class: type[Layer]) -> str:
@@ -37,9 +69,21 @@ def type_tag(layer_class: type[Layer]) -> str:
 def layer_class(tag: str) -> type[Layer]:
     """The model class of a layer type name (lowercase); KeyError for an unknown name."""
     if tag not in _loaded:
-        made = import_module(f"{__name__}.{_FAMILY_OF[tag]}").LAYERS[tag]
+        made = family_module(family_of(tag)).LAYERS[tag]
         _loaded[tag] = made.build(tag) if isinstance(made, Variant) else made
     return _loaded[tag]
 
 
-__all__ = ["ALIASES", "FAMILIES", "Layer", "Outcome", "Shape", "TYPE_NAMES", "layer_class", "type_tag"]
+def synonyms() -> dict[str, str]:
+    """Names people reach for that PyTorch spells differently → the type tag (each family's `SYNONYMS`)."""
+    found: dict[str, str] = {}
+    for family in _index():
+        found.update(getattr(family_module(family), "SYNONYMS", {}))
+    return found
+
+
+TYPE_NAMES: tuple[str, ...] = tuple(sorted(family_order()))
+FAMILIES = families()
+
+__all__ = ["ALIASES", "FAMILIES", "Layer", "Outcome", "Shape", "TYPE_NAMES", "families", "family_module",
+           "family_of", "family_order", "layer_class", "synonyms", "type_tag"]

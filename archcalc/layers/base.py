@@ -179,6 +179,18 @@ class Layer(BaseModel):
     arity: ClassVar[int | None] = 1
     min_inputs: ClassVar[int] = 2
 
+    # What the type stands for in PyTorch ("torch.nn.Conv2d", "torch.add"); the cross-check tests build it,
+    # passing the input-size argument archcalc infers: (constructor argument, per-sample input axis).
+    pytorch: ClassVar[str] = ""
+    inferred_argument: ClassVar[tuple[str, int] | None] = None
+    # Counting conventions (archcalc.layers.counting): the row of docs/conventions.md the type shares with
+    # similar types, its rule under each tool, how a model calls it by default, and whether it can only be
+    # called as a module (it has parameters: a functional call would need them passed in).
+    convention_row: ClassVar[str] = ""
+    counting: ClassVar[dict[str, Any]] = {}
+    default_call: ClassVar[str] = "module"
+    module_only: ClassVar[bool] = False
+
     def evaluate(self, inputs: list[Shape], bind: Bind) -> Outcome:  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -199,6 +211,10 @@ class Layer(BaseModel):
         """(elements, dtype) of each buffer tensor; dtype "" is the model's dtype."""
         return []
 
+    def moving_statistics(self, inputs: list[Shape]) -> int:
+        """Running statistics that Keras counts as non-trainable parameters (PyTorch: buffers)."""
+        return 0
+
 
 class Variant:
     """A concrete layer type made from a family base on first use: its `type` tag, class name,
@@ -217,7 +233,7 @@ class Variant:
     def build(self, tag: str) -> type[Layer]:
         annotations = {"type": Literal[tag], **{key: annotation for key, (annotation, _) in self.fields.items()}}
         namespace = {"__annotations__": annotations, "__module__": self.base.__module__,
-                     "__qualname__": self.name, "__doc__": f"torch.nn.{self.name}",
+                     "__qualname__": self.name, "__doc__": f"torch.nn.{self.name}", "pytorch": f"torch.nn.{self.name}",
                      **self.settings, **{key: default for key, (_, default) in self.fields.items()}}
         return type(self.name, (self.base,), namespace)
 

@@ -10,6 +10,7 @@ times output elements; bias additions are not MACs.
 
 from __future__ import annotations
 
+from math import prod
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, PlainValidator, WithJsonSchema
@@ -18,6 +19,7 @@ from pydantic import Field, PlainValidator, WithJsonSchema
 from ..formula import Bind, Number, exact_div, product, value
 from ..problems import LayerError
 from .autograd import KEEP_INPUT, NOTHING, Backward, Context
+from .counting import Rule, View, only_module, per_axis_values
 from .base import (
     SLIDE, Count, Flag, Layer, Outcome, PerAxisCount, PerAxisSize, Shape, Variant, Window, _per_axis_checker, _per_axis_schema, declared_matches,
     describe, kernel_field, per_axis, require_rank,
@@ -306,13 +308,102 @@ def _conv_notes(layer: Layer, channels: int) -> list[str]:
     return notes
 
 
+# ---------------------------------------------------------------------------------------------- counting conventions
+# (archcalc.layers.counting; measured against the real tools, docs/conventions.md)
+
+def _weights_per_output(v: View) -> int:
+    """Weights used per output element, K·C_in/g: also for transposed conv (counted on the output side)."""
+    return prod(per_axis_values(v.spec.kernel_size, v.layer.output_shape)) * v.layer.input_shapes[0][0] \
+        // v.spec.groups
+
+
+def _calflops_positions(v: View) -> int:
+    """calflops' output positions: the conv formula ⌊(I + 2P − D(K − 1) − 1)/S⌋ + 1 per axis, with padding
+    'same' as D(K − 1)//2 on both sides (one short of PyTorch's for an odd total), and applied to the INPUT of
+    a transposed conv as well (for its bias term)."""
+    spatial = v.layer.input_shapes[0][1:]
+    kernel = per_axis_values(v.spec.kernel_size, v.layer.output_shape)
+    stride = per_axis_values(v.spec.stride, v.layer.output_shape)
+    dilation = per_axis_values(v.spec.dilation, v.layer.output_shape)
+    if v.spec.padding == "same":
+        padding = [d * (k - 1) // 2 for d, k in zip(dilation, kernel)]
+    elif v.spec.padding == "valid":
+        padding = [0] * len(kernel)
+    else:
+        padding = per_axis_values(v.spec.padding, v.layer.output_shape)
+    positions = 1
+    for size, k, s, p, d in zip(spatial, kernel, stride, padding, dilation):
+        positions *= (size + 2 * p - d * (k - 1) - 1) // s + 1
+    return positions
+
+
+def _calflops_conv(v: View) -> dict[str, int]:
+    out_channels = v.layer.output_shape[0]
+    positions = _calflops_positions(v)
+    return {"conv": 2 * v.N * _weights_per_output(v) * out_channels * positions,
+            "bias": v.N * v.bias * out_channels * positions}
+
+
+def _calflops_convtranspose(v: View) -> dict[str, int]:
+    in_channels, out_channels, groups = v.layer.input_shapes[0][0], v.layer.output_shape[0], v.spec.groups
+    kernel = prod(per_axis_values(v.spec.kernel_size, v.layer.output_shape))
+    macs = kernel * in_channels * (out_channels // groups // groups) * prod(v.layer.input_shapes[0][1:])
+    return {"convtranspose": 2 * v.N * macs,
+            "bias": v.N * v.bias * (out_channels // groups) * _calflops_positions(v)}
+
+
+def _fvcore_conv(v: View) -> dict[str, int]:
+    return {} if isinstance(v.spec.padding, str) else {"conv": v.N * v.M}
+
+
+_ConvNd.inferred_argument = _ConvTransposeNd.inferred_argument = ("in_channels", 0)
+_ConvNd.convention_row = "conv"
+_ConvNd.module_only = True
+_ConvNd.counting = {
+    "pytorch": Rule("N·M (K·C_in/g·C_out·P_out)", lambda v: {"conv": v.N * v.M}),
+    "fvcore": Rule("N·M; padding 'same'/'valid': 0 (aten::_convolution_mode unsupported)", _fvcore_conv),
+    "ptflops": Rule("M + bias·Y", lambda v: {"conv": v.M, "bias": v.bias * v.Y}),
+    "ptflops-aten": Rule("N·(M + bias·Y)", lambda v: {"conv": v.N * v.M, "bias": v.N * v.bias * v.Y}),
+    "thop": only_module("N·M", lambda v: {"conv": v.N * v.M}),
+    "thop-readme": only_module("N·(M + bias·Y)", lambda v: {"conv": v.N * v.M, "bias": v.N * v.bias * v.Y}),
+    "torchinfo": only_module("N·P_out·params = N·(M + bias·Y)",
+                             lambda v: {"conv": v.N * v.M, "bias": v.N * v.bias * v.Y}),
+    "calflops": Rule("2·N·M + N·bias·Y; padding 'same' with an odd D·(K − 1): P_out of D·(K − 1)//2 on both sides",
+                     _calflops_conv),
+}
+_ConvTransposeNd.convention_row = "convtranspose"
+_ConvTransposeNd.module_only = True
+_ConvTransposeNd.counting = {
+    "pytorch": Rule("N·M (K·C_in·C_out/g·P_in)", lambda v: {"convtranspose": v.N * v.M}),
+    "fvcore": Rule("N·M", lambda v: {"convtranspose": v.N * v.M}),
+    "ptflops": Rule("M + bias·Y", lambda v: {"convtranspose": v.M, "bias": v.bias * v.Y}),
+    "ptflops-aten": Rule("N·(M + bias·Y)", lambda v: {"convtranspose": v.N * v.M, "bias": v.N * v.bias * v.Y}),
+    "thop": only_module(
+        "N·K·C_in/g·Y: output side, ≈ stride^d too many (Lyken17/pytorch-OpCounter#93, ultralytics/thop#92)",
+        lambda v: {"convtranspose": v.N * _weights_per_output(v) * v.Y}),
+    "thop-readme": only_module("N·(K·C_in/g + bias)·Y (output side)",
+                               lambda v: {"convtranspose": v.N * _weights_per_output(v) * v.Y,
+                                          "bias": v.N * v.bias * v.Y}),
+    "torchinfo": only_module("N·P_out·params = N·(K·C_in/g·Y + bias·Y) (output side)",
+                             lambda v: {"convtranspose": v.N * _weights_per_output(v) * v.Y,
+                                        "bias": v.N * v.bias * v.Y}),
+    "calflops": Rule("2·N·K·C_in·⌊C_out/g²⌋·P_in (g divides twice) + N·bias·C_out/g·P', P' = conv"
+                     " formula on the input", _calflops_convtranspose),
+}
+
+
+TITLE = "Convolutions"  # the family in docs/formulas.md and docs/memory.md
+ORDER = 1  # its place there
+# Names people reach for that PyTorch spells differently ("did you mean ...?").
+SYNONYMS = {"conv": "conv2d", "convolution": "conv2d", "conv2d_transpose": "convtranspose2d"}
+
 LAYERS = {
-    "convtranspose1d": Variant(_ConvTransposeNd, "ConvTranspose1d", axes=1),
-    "convtranspose2d": Variant(_ConvTransposeNd, "ConvTranspose2d", axes=2),
-    "convtranspose3d": Variant(_ConvTransposeNd, "ConvTranspose3d", axes=3),
     "conv1d": Variant(_ConvNd, "Conv1d", axes=1),
     "conv2d": Variant(_ConvNd, "Conv2d", axes=2),
     "conv3d": Variant(_ConvNd, "Conv3d", axes=3),
+    "convtranspose1d": Variant(_ConvTransposeNd, "ConvTranspose1d", axes=1),
+    "convtranspose2d": Variant(_ConvTransposeNd, "ConvTranspose2d", axes=2),
+    "convtranspose3d": Variant(_ConvTransposeNd, "ConvTranspose3d", axes=3),
 }
 
 # Worked examples for the formula reference (docs/formulas.md): (case, arguments, input shapes).
@@ -345,6 +436,30 @@ MEMORY_FACTS = {
             " gradient. Measured: convtranspose2d (stride 2) on [2, 4, 6, 6] keeps 1,152 B; the next layer keeps"
             " the [2, 8, 13, 13] output, 10,816 B." for tag in ("convtranspose1d", "convtranspose2d",
                                                                  "convtranspose3d")},
+}
+
+# Memory reference cases (docs/memory.md): (case, arguments, per-sample input shapes, input gradients or
+# None for all). The first case of a type is its plain form; the others are variants whose memory differs.
+MEMORY_CASES = {
+    "conv1d": [
+        ("", {"out_channels": 32, "kernel_size": 3}, [[16, 100]], None),
+    ],
+    "conv2d": [
+        ("", {"out_channels": 64, "kernel_size": 3, "padding": 1}, [[64, 28, 28]], None),
+        ("trainable: false", {"out_channels": 64, "kernel_size": 3, "padding": 1, "trainable": False}, [[64, 28, 28]], None),
+    ],
+    "conv3d": [
+        ("", {"out_channels": 16, "kernel_size": 3, "padding": 1}, [[16, 4, 8, 8]], None),
+    ],
+    "convtranspose1d": [
+        ("", {"out_channels": 8, "kernel_size": 2, "stride": 2}, [[16, 100]], None),
+    ],
+    "convtranspose2d": [
+        ("", {"out_channels": 32, "kernel_size": 2, "stride": 2}, [[64, 28, 28]], None),
+    ],
+    "convtranspose3d": [
+        ("", {"out_channels": 8, "kernel_size": 2, "stride": 2}, [[16, 4, 8, 8]], None),
+    ],
 }
 
 __all__ = ["LAYERS", "axis_letters", "check_window_fits", "sliding_output", "sliding_output_lr", "transposed_output",

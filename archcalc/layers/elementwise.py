@@ -15,6 +15,9 @@ from ..problems import LayerError
 from .autograd import (
     ALIAS, BATCH, KEEP_INPUT, KEEP_OUTPUT, NEW, NOTHING, OUTPUT, Backward, Context, Kept, batched,
 )
+from .counting import (
+    CALFLOPS_MODULE_OR_FUNCTION, Rule, View, calflops_patched, only_module, ptflops_numel, ptflops_twice,
+)
 from .base import Axis, Count, Flag, Layer, Outcome, Real, Shape, Variant, axis_names, require_rank
 from .reshape import batch_axis
 
@@ -121,25 +124,87 @@ class PReLU(Layer):
         return 1
 
 
+# ---------------------------------------------------------------------------------------------- counting conventions
+# (archcalc.layers.counting; measured against the real tools, docs/conventions.md). Most tools count
+# activations as element-wise work or not at all; none of it is MACs under the default convention.
+
+def _thop_softmax(v: View) -> dict[str, int]:
+    if v.spec.dim is None:
+        return {}
+    full = [v.N, *v.layer.input_shapes[0]]
+    size = full[v.spec.dim]
+    return {"activation": v.N * v.X // size * (3 * size - 1)}
+
+
+def _patched_by_ptflops(function: str) -> Rule:
+    """ptflops registers no hook for the module, but patches F.<function> when count_functional is on."""
+    return Rule(lambda options: f"module or function: N·X (no hook; the patched F.{function})"
+                if options.get("functional") else "0", ptflops_numel("activation", module=0))
+
+
+_HOOKED = {"ptflops": Rule(ptflops_twice, ptflops_numel("activation")),
+           "calflops": Rule(CALFLOPS_MODULE_OR_FUNCTION, calflops_patched("activation"))}
+_RELU6 = {
+    "ptflops": Rule(lambda options: "module: X (F.hardtanh is not patched)"
+                    + (", function (F.relu6): N·X" if options.get("functional") else ""),
+                    lambda v: {"activation": v.X if v.module else (v.functional * v.N * v.X
+                                                                   if v.call == "function" else 0)}),
+    "calflops": Rule("module: 0 (nn.ReLU6 calls F.hardtanh); function F.relu6: N·X",
+                     lambda v: {"activation": v.N * v.X} if v.call == "function" else {}),
+}
+_LEAKY_RELU = {
+    "ptflops": Rule("module: X; function: 0 (F.leaky_relu is not patched)",
+                    lambda v: {"activation": v.X if v.module else 0}),
+    "thop-readme": only_module("N·X", lambda v: {"activation": v.N * v.X}),
+    "calflops": Rule("module or function: N·X", calflops_patched("activation")),
+}
+_SILU = {"ptflops": _patched_by_ptflops("silu"),
+         "calflops": Rule("module or function: N·X", calflops_patched("activation"))}
+_SOFTMAX = {
+    "ptflops": _patched_by_ptflops("softmax"),
+    "thop": only_module("N·(X/F)·(3F − 1), F = size of dim; dim unset: 0 (thop fails)", _thop_softmax),
+    "calflops": Rule("module or F.softmax: N·X; x.softmax(): 0", calflops_patched("activation")),
+}
+PReLU.pytorch = "torch.nn.PReLU"
+PReLU.convention_row = "prelu"
+PReLU.module_only = True
+PReLU.counting = {
+    "ptflops": Rule(ptflops_twice, ptflops_numel("activation")),
+    "thop": only_module("N·X", lambda v: {"activation": v.N * v.X}),
+    "torchinfo": only_module("N·params", lambda v: {"activation": v.N * v.params}),
+    "calflops": Rule("N·X", lambda v: {"activation": v.N * v.X}),
+}
+
+
+
+_DROPOUT = "dropout, identity"
+_OTHER = "other activations"
+TITLE = "Element-wise layers"  # the family in docs/formulas.md and docs/memory.md
+ORDER = 7  # its place there
+# Names people reach for that PyTorch spells differently ("did you mean ...?").
+SYNONYMS = {"swish": "silu", "leaky_relu": "leakyrelu", "hard_swish": "hardswish"}
+
 LAYERS = {
-    "identity": Variant(_ShapePreserving, "Identity"),
-    "dropout": Variant(_Dropout, "Dropout"),
-    "dropout1d": Variant(_Dropout, "Dropout1d", ranks=(2,)),
-    "dropout2d": Variant(_Dropout, "Dropout2d", ranks=(3,)),
-    "dropout3d": Variant(_Dropout, "Dropout3d", ranks=(4,)),
-    "relu": Variant(_InPlace, "ReLU"),
-    "relu6": Variant(_InPlace, "ReLU6"),
-    "leakyrelu": Variant(_InPlace, "LeakyReLU", {"negative_slope": (Real, 0.01)}),
-    "elu": Variant(_InPlace, "ELU", {"alpha": (Real, 1.0)}),
-    "gelu": Variant(_ShapePreserving, "GELU", {"approximate": (Literal["none", "tanh"], "none")}),
-    "silu": Variant(_InPlace, "SiLU"),
-    "mish": Variant(_InPlace, "Mish"),
-    "sigmoid": Variant(_ShapePreserving, "Sigmoid"),
-    "tanh": Variant(_ShapePreserving, "Tanh"),
-    "hardswish": Variant(_InPlace, "Hardswish"),
-    "hardsigmoid": Variant(_InPlace, "Hardsigmoid"),
-    "softmax": Variant(_Softmax, "Softmax"),
-    "logsoftmax": Variant(_Softmax, "LogSoftmax"),
+    "identity": Variant(_ShapePreserving, "Identity", convention_row=_DROPOUT),
+    "dropout": Variant(_Dropout, "Dropout", convention_row=_DROPOUT),
+    "dropout1d": Variant(_Dropout, "Dropout1d", ranks=(2,), convention_row=_DROPOUT),
+    "dropout2d": Variant(_Dropout, "Dropout2d", ranks=(3,), convention_row=_DROPOUT),
+    "dropout3d": Variant(_Dropout, "Dropout3d", ranks=(4,), convention_row=_DROPOUT),
+    "relu": Variant(_InPlace, "ReLU", convention_row="relu", counting=_HOOKED),
+    "relu6": Variant(_InPlace, "ReLU6", convention_row="relu6", counting=_RELU6),
+    "leakyrelu": Variant(_InPlace, "LeakyReLU", {"negative_slope": (Real, 0.01)}, convention_row="leakyrelu",
+                         counting=_LEAKY_RELU),
+    "elu": Variant(_InPlace, "ELU", {"alpha": (Real, 1.0)}, convention_row="relu", counting=_HOOKED),
+    "gelu": Variant(_ShapePreserving, "GELU", {"approximate": (Literal["none", "tanh"], "none")},
+                    convention_row="relu", counting=_HOOKED),
+    "silu": Variant(_InPlace, "SiLU", convention_row="silu", counting=_SILU),
+    "mish": Variant(_InPlace, "Mish", convention_row=_OTHER),
+    "sigmoid": Variant(_ShapePreserving, "Sigmoid", convention_row=_OTHER),
+    "tanh": Variant(_ShapePreserving, "Tanh", convention_row=_OTHER),
+    "hardswish": Variant(_InPlace, "Hardswish", convention_row=_OTHER),
+    "hardsigmoid": Variant(_InPlace, "Hardsigmoid", convention_row=_OTHER),
+    "softmax": Variant(_Softmax, "Softmax", convention_row="softmax", counting=_SOFTMAX),
+    "logsoftmax": Variant(_Softmax, "LogSoftmax", convention_row=_OTHER),
     "prelu": PReLU,
 }
 
@@ -216,6 +281,80 @@ MEMORY_FACTS = {
                                         ("hardsigmoid", "HardsigmoidBackward0"))},
     "prelu": "PreluKernelBackward0 keeps the input (and the slopes, a parameter) whenever anything needs a gradient:"
              " with trainable slopes even as the first layer. Measured: [2, 4, 6, 6] → 1,152 B.",
+}
+
+# Memory reference cases (docs/memory.md): (case, arguments, per-sample input shapes, input gradients or
+# None for all). The first case of a type is its plain form; the others are variants whose memory differs.
+MEMORY_CASES = {
+    "identity": [
+        ("", {}, [[64, 28, 28]], None),
+    ],
+    "dropout": [
+        ("", {"p": 0.5}, [[64, 28, 28]], None),
+        ("inplace: true", {"p": 0.5, "inplace": True}, [[64, 28, 28]], None),
+        ("p: 0", {"p": 0.0}, [[64, 28, 28]], None),
+        ("p: 1", {"p": 1.0}, [[64, 28, 28]], None),
+    ],
+    "dropout1d": [
+        ("", {}, [[64, 100]], None),
+    ],
+    "dropout2d": [
+        ("", {}, [[64, 28, 28]], None),
+        ("inplace: true", {"inplace": True}, [[64, 28, 28]], None),
+    ],
+    "dropout3d": [
+        ("", {}, [[16, 4, 8, 8]], None),
+    ],
+    "relu": [
+        ("", {}, [[64, 28, 28]], None),
+        ("inplace: true", {"inplace": True}, [[64, 28, 28]], None),
+    ],
+    "relu6": [
+        ("", {}, [[64, 28, 28]], None),
+        ("inplace: true", {"inplace": True}, [[64, 28, 28]], None),
+    ],
+    "leakyrelu": [
+        ("", {}, [[64, 28, 28]], None),
+        ("inplace: true", {"inplace": True}, [[64, 28, 28]], None),
+    ],
+    "elu": [
+        ("", {}, [[64, 28, 28]], None),
+        ("inplace: true", {"inplace": True}, [[64, 28, 28]], None),
+    ],
+    "gelu": [
+        ("", {}, [[64, 28, 28]], None),
+    ],
+    "silu": [
+        ("", {}, [[64, 28, 28]], None),
+        ("inplace: true", {"inplace": True}, [[64, 28, 28]], None),
+    ],
+    "mish": [
+        ("", {}, [[64, 28, 28]], None),
+        ("inplace: true", {"inplace": True}, [[64, 28, 28]], None),
+    ],
+    "sigmoid": [
+        ("", {}, [[64, 28, 28]], None),
+    ],
+    "tanh": [
+        ("", {}, [[64, 28, 28]], None),
+    ],
+    "hardswish": [
+        ("", {}, [[64, 28, 28]], None),
+        ("inplace: true", {"inplace": True}, [[64, 28, 28]], None),
+    ],
+    "hardsigmoid": [
+        ("", {}, [[64, 28, 28]], None),
+        ("inplace: true", {"inplace": True}, [[64, 28, 28]], None),
+    ],
+    "softmax": [
+        ("", {"dim": 1}, [[10]], None),
+    ],
+    "logsoftmax": [
+        ("", {"dim": 1}, [[10]], None),
+    ],
+    "prelu": [
+        ("", {"num_parameters": 64}, [[64, 28, 28]], None),
+    ],
 }
 
 __all__ = ["LAYERS", "PReLU"]

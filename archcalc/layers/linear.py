@@ -13,6 +13,7 @@ from pydantic import Field
 from ..formula import Bind, product
 from ..problems import LayerError
 from .autograd import KEEP_INPUT, NOTHING, Backward, Context
+from .counting import Rule, only_module
 from .base import END, Count, Flag, Layer, Outcome, Shape, axis_names
 
 
@@ -62,7 +63,34 @@ class Linear(Layer):
         return 2 if self.bias else 1
 
 
-LAYERS = {"linear": Linear}
+# Counting conventions (archcalc.layers.counting; measured against the real tools, docs/conventions.md).
+Linear.pytorch = "torch.nn.Linear"
+Linear.inferred_argument = ("in_features", -1)
+Linear.convention_row = "linear"
+Linear.module_only = True
+Linear.counting = {
+    "pytorch": Rule("N·M (R·F_in·F_out)", lambda v: {"linear": v.N * v.M}),
+    "fvcore": Rule("N·M", lambda v: {"linear": v.N * v.M}),
+    "ptflops": Rule("M + bias·Y (R·(F_in·F_out + F_out))", lambda v: {"linear": v.M, "bias": v.bias * v.Y}),
+    "ptflops-aten": Rule("N·(M + bias·Y)", lambda v: {"linear": v.N * v.M, "bias": v.N * v.bias * v.Y}),
+    "thop": only_module("N·M", lambda v: {"linear": v.N * v.M}),
+    "thop-readme": only_module("N·(2·F_in − 1)·Y: multiplications and additions",
+                               lambda v: {"linear": v.N * v.M, "linear additions": v.N * (v.M - v.Y)}),
+    "torchinfo": only_module("N·params = N·(F_in·F_out + bias·F_out): rows R ignored (TylerYep/torchinfo#77)",
+                             lambda v: {"linear": v.N * v.M // (v.X // v.layer.input_shapes[0][-1]),
+                                        "bias": v.N * v.bias * v.layer.output_shape[-1]}),
+    "calflops": Rule("2·N·M (bias not counted)", lambda v: {"linear": 2 * v.N * v.M}),
+}
+
+
+TITLE = "Linear"  # the family in docs/formulas.md and docs/memory.md
+ORDER = 2  # its place there
+# Names people reach for that PyTorch spells differently ("did you mean ...?").
+SYNONYMS = {"dense": "linear", "fc": "linear", "fullyconnected": "linear"}
+
+LAYERS = {
+    "linear": Linear,
+}
 
 # Worked examples for the formula reference (docs/formulas.md): (case, arguments, input shapes).
 EXAMPLES = {
@@ -77,6 +105,16 @@ MEMORY_FACTS = {
               " linear layer keeps nothing even after trainable layers, and a trainable one keeps its input even"
               " as the first layer. On [N, ..., F] inputs the input is kept as a [N·..., F] view of the same"
               " storage. Measured: [2, 12] → 96 B; [2, 5, 4] → 160 B; [2, 4, 5, 6] → 960 B; frozen → 0 B.",
+}
+
+# Memory reference cases (docs/memory.md): (case, arguments, per-sample input shapes, input gradients or
+# None for all). The first case of a type is its plain form; the others are variants whose memory differs.
+MEMORY_CASES = {
+    "linear": [
+        ("", {"out_features": 10}, [[512]], None),
+        ("trainable: false", {"out_features": 10, "trainable": False}, [[512]], None),
+        ("on a sequence", {"out_features": 64}, [[49, 512]], None),
+    ],
 }
 
 __all__ = ["LAYERS", "Linear"]

@@ -15,6 +15,7 @@ from typing import ClassVar, Literal
 from ..formula import Bind
 from ..problems import LayerError
 from .autograd import NEW, NOTHING, Backward, Context, Kept, batched
+from .counting import Rule
 from .base import END, MERGE, Axis, Layer, Outcome, Shape, axis_names
 from .reshape import batch_axis
 
@@ -134,7 +135,29 @@ class Concat(Layer):
         return NOTHING
 
 
-LAYERS = {"add": Add, "mul": Mul, "concat": Concat}
+# Counting conventions (archcalc.layers.counting; measured against the real tools, docs/conventions.md).
+# A model writes merges as operators (x + y, x * y) or torch.cat, which hook-based tools never see.
+_ADD_MUL = {
+    "ptflops": Rule(lambda options: "function (torch.add, x.add()): N·Y; operator (x + y, +=): 0"
+                    if options.get("functional") else "0",
+                    lambda v: {"elementwise": v.functional * v.N * v.Y} if v.call == "function" else {}),
+    "calflops": Rule("function (torch.add, torch.mul, x.add(), x.mul()): N·Y; operator (x + y, +=, x * y): 0",
+                     lambda v: {"elementwise": v.N * v.Y} if v.call == "function" else {}),
+}
+for _merge, _function in ((Add, "torch.add"), (Mul, "torch.mul"), (Concat, "torch.cat")):
+    _merge.pytorch, _merge.default_call = _function, "operator"
+Add.convention_row = Mul.convention_row = "add, mul"
+Add.counting = Mul.counting = _ADD_MUL
+Concat.convention_row = "concat"
+
+TITLE = "Merging branches"  # the family in docs/formulas.md and docs/memory.md
+ORDER = 6  # its place there
+
+LAYERS = {
+    "add": Add,
+    "mul": Mul,
+    "concat": Concat,
+}
 
 # Worked examples for the formula reference (docs/formulas.md): (case, arguments, input shapes).
 EXAMPLES = {
@@ -156,6 +179,22 @@ MEMORY_FACTS = {
            " usually already by its sigmoid.",
     "concat": "CatBackward0 keeps only the sizes; the result is a new tensor, which the next layer that needs it"
               " keeps.",
+}
+
+# Memory reference cases (docs/memory.md): (case, arguments, per-sample input shapes, input gradients or
+# None for all). The first case of a type is its plain form; the others are variants whose memory differs.
+MEMORY_CASES = {
+    "add": [
+        ("", {}, [[64, 28, 28], [64, 28, 28]], None),
+    ],
+    "mul": [
+        ("", {}, [[64, 28, 28], [64, 1, 1]], None),
+        ("only input 2 needs a gradient", {}, [[64, 28, 28], [64, 1, 1]], (False, True)),
+        ("three factors", {}, [[64, 28, 28], [64, 1, 1], [64, 28, 28]], None),
+    ],
+    "concat": [
+        ("", {}, [[64, 28, 28], [32, 28, 28]], None),
+    ],
 }
 
 __all__ = ["Add", "Concat", "LAYERS", "Mul", "broadcast"]

@@ -19,6 +19,7 @@ from .base import (
     declared_matches, require_rank,
 )
 from .conv import axis_letters
+from .counting import Rule, View, only_module
 
 
 def _check_momentum(raw: Any) -> float | None:
@@ -85,6 +86,10 @@ class _BatchNorm(Layer):
             return []
         return [(inputs[0][0], MODEL), (inputs[0][0], MODEL), (1, "int64")]
 
+    def moving_statistics(self, inputs: list[Shape]) -> int:
+        """Keras's BatchNormalization holds moving_mean and moving_variance as non-trainable weights."""
+        return 2 * inputs[0][0] if self.track_running_stats else 0
+
 
 class LayerNorm(Layer):
     """torch.nn.LayerNorm: normalizes over the trailing `normalized_shape` axes."""
@@ -133,6 +138,51 @@ _INPUT = Kept("input", 0)
 _CUDNN_RESERVE = "on CUDA this batch norm runs in cuDNN, whose reserve buffer is not modelled"
 _ONE_VALUE = "at batch size 1 PyTorch refuses to train it: batch norm needs more than one value per channel"
 
+# ---------------------------------------------------------------------------------------------- counting conventions
+# (archcalc.layers.counting; measured against the real tools, docs/conventions.md)
+
+def _fvcore_batchnorm(v: View) -> dict[str, int]:
+    statistics = v.training or not v.spec.track_running_stats
+    return {"batchnorm": v.N * v.X * ((5 if v.affine else 4) if statistics else (2 if v.affine else 1))}
+
+
+def _calflops_batchnorm(v: View) -> dict[str, int]:
+    statistics = not v.spec.track_running_stats
+    return {"batchnorm": v.N * v.X * ((5 if v.affine else 4) if statistics else (2 if v.affine else 1))}
+
+
+_BatchNorm.inferred_argument = ("num_features", 0)
+_BatchNorm.convention_row = "batchnorm"
+_BatchNorm.module_only = True
+_BatchNorm.counting = {
+    "fvcore": Rule(lambda options: "N·X·(affine ? 5 : 4) (train mode)" if options.get("training") else
+                   "N·X·(affine ? 2 : 1); track_running_stats false: N·X·(affine ? 5 : 4)", _fvcore_batchnorm),
+    "ptflops": Rule("X·(affine ? 2 : 1)", lambda v: {"batchnorm": v.X * (2 if v.affine else 1)}),
+    "thop": only_module("N·X·(affine ? 4 : 2) (Lyken17/pytorch-OpCounter#196, #226: doubled twice)",
+                        lambda v: {"batchnorm": v.N * v.X * (4 if v.affine else 2)}),
+    "thop-readme": only_module("4·N·X", lambda v: {"batchnorm": 4 * v.N * v.X}),
+    "torchinfo": only_module("N·params (2C if affine)", lambda v: {"batchnorm": v.N * v.params}),
+    "calflops": Rule("N·X·(affine ? 2 : 1); track_running_stats false: N·X·(affine ? 5 : 4)", _calflops_batchnorm),
+}
+LayerNorm.pytorch = "torch.nn.LayerNorm"
+LayerNorm.convention_row = "layernorm"
+LayerNorm.module_only = True
+LayerNorm.counting = {
+    "fvcore": Rule("N·X·(elementwise_affine ? 5 : 4)", lambda v: {"layernorm": v.N * v.X * (5 if v.affine else 4)}),
+    "ptflops": Rule("X (elementwise_affine ignored: the hook reads `affine`)", lambda v: {"layernorm": v.X}),
+    "thop": only_module("N·X·(elementwise_affine ? 4 : 2)",
+                        lambda v: {"layernorm": v.N * v.X * (4 if v.affine else 2)}),
+    "torchinfo": only_module("N·params", lambda v: {"layernorm": v.N * v.params}),
+    "calflops": Rule("N·X·(elementwise_affine ? 5 : 4)",
+                     lambda v: {"layernorm": v.N * v.X * (5 if v.affine else 4)}),
+}
+
+
+TITLE = "Normalization"  # the family in docs/formulas.md and docs/memory.md
+ORDER = 3  # its place there
+# Names people reach for that PyTorch spells differently ("did you mean ...?").
+SYNONYMS = {"batchnorm": "batchnorm2d", "bn": "batchnorm2d", "layer_norm": "layernorm"}
+
 LAYERS = {
     "batchnorm1d": Variant(_BatchNorm, "BatchNorm1d", ranks=(1, 2), layout="[C] or [C, L]"),
     "batchnorm2d": Variant(_BatchNorm, "BatchNorm2d", ranks=(3,), layout="[C, H, W]"),
@@ -164,6 +214,26 @@ MEMORY_FACTS = {
                  " gradient. On CPU they have the model's dtype; on CUDA float32 for float16/bfloat16 models."
                  " Measured (float32): normalized_shape 10 on [2, 4, 10] keeps 320 + 32 + 32 B; [6, 6] on"
                  " [2, 4, 6, 6] keeps 1,152 + 32 + 32 B.",
+}
+
+# Memory reference cases (docs/memory.md): (case, arguments, per-sample input shapes, input gradients or
+# None for all). The first case of a type is its plain form; the others are variants whose memory differs.
+MEMORY_CASES = {
+    "batchnorm1d": [
+        ("", {}, [[512]], None),
+    ],
+    "batchnorm2d": [
+        ("", {}, [[64, 28, 28]], None),
+        ("affine: false", {"affine": False}, [[64, 28, 28]], None),
+        ("trainable: false", {"trainable": False}, [[64, 28, 28]], None),
+    ],
+    "batchnorm3d": [
+        ("", {}, [[16, 4, 8, 8]], None),
+    ],
+    "layernorm": [
+        ("", {"normalized_shape": 512}, [[49, 512]], None),
+        ("elementwise_affine: false", {"normalized_shape": 512, "elementwise_affine": False}, [[49, 512]], None),
+    ],
 }
 
 __all__ = ["LAYERS", "LayerNorm"]

@@ -11,6 +11,7 @@ Pooling has no parameters and no MACs.
 
 from __future__ import annotations
 
+from math import prod
 from typing import Annotated, Any, ClassVar
 
 from pydantic import Field, PlainValidator, WithJsonSchema
@@ -22,6 +23,7 @@ from .base import (
     END, SLIDE, Count, Flag, INT64_MAX, Layer, Outcome, PerAxisCount, PerAxisSize, Shape, Variant, Window, describe, kernel_field, per_axis,
     require_rank,
 )
+from .counting import Rule, View, calflops_patched, only_module, ptflops_numel, ptflops_twice
 from .conv import axis_letters, check_window_fits, merge_axes, sliding_output, window_warnings
 
 
@@ -203,6 +205,56 @@ def _keep_input_and_indices(context: Context) -> Backward:
 
 _divisor = {"divisor_override": (Count | None, None)}
 
+# ---------------------------------------------------------------------------------------------- counting conventions
+# (archcalc.layers.counting; measured against the real tools, docs/conventions.md)
+
+def _thop_adaptive(v: View) -> dict[str, int]:
+    kernel = 1.0
+    for size_in, size_out in zip(v.layer.input_shapes[0][1:], v.layer.output_shape[1:]):
+        kernel *= size_in / size_out     # float64, as thop (uneven pools give fractional kernels)
+    return {"pooling": int((kernel + 1) * (v.N * v.Y))}
+
+
+def _thop_readme_adaptive(v: View) -> dict[str, int]:
+    kernel = prod(i // o for i, o in zip(v.layer.input_shapes[0][1:], v.layer.output_shape[1:]))
+    return {"pooling": (kernel + 1) * v.N * v.Y}
+
+
+def _thop_readme_avgpool(v: View) -> dict[str, int]:
+    raw = v.spec.kernel_size
+    kernel = raw if isinstance(raw, int) else prod(raw)
+    return {"pooling": (kernel + 1) * v.N * v.Y}
+
+
+_MaxPoolNd.convention_row = _AdaptiveMaxPoolNd.convention_row = "maxpool"
+_MaxPoolNd.counting = _AdaptiveMaxPoolNd.counting = {
+    "ptflops": Rule(ptflops_twice, ptflops_numel("pooling")),
+    "calflops": Rule("module or function: N·X", calflops_patched("pooling")),
+}
+_AvgPoolNd.convention_row = "avgpool"
+_AvgPoolNd.counting = {
+    "ptflops": Rule(ptflops_twice, ptflops_numel("pooling")),
+    "thop": only_module("N·Y", lambda v: {"pooling": v.N * v.Y}),
+    "thop-readme": only_module("(k + 1)·N·Y, k = ∏ kernel_size as written: an int k counts k, not k^d (a bug)",
+                               _thop_readme_avgpool),
+    "calflops": Rule("module or function: N·X", calflops_patched("pooling")),
+}
+_AdaptivePoolNd.convention_row = "adaptiveavgpool"
+_AdaptivePoolNd.counting = {
+    "fvcore": Rule("2d: N·X (1 per input element); 1d, 3d: 0 (unsupported)",
+                   lambda v: {"pooling": v.N * v.X} if v.spec.axes == 2 else {}),
+    "ptflops": Rule(ptflops_twice, ptflops_numel("pooling")),
+    "thop": only_module("int((∏ in/out + 1)·N·Y), kernel in float64", _thop_adaptive),
+    "thop-readme": only_module("(∏ ⌊in/out⌋ + 1)·N·Y", _thop_readme_adaptive),
+    "calflops": Rule("module or function: N·X; operator (x.mean()): 0", calflops_patched("pooling")),
+}
+
+
+TITLE = "Pooling"  # the family in docs/formulas.md and docs/memory.md
+ORDER = 4  # its place there
+# Names people reach for that PyTorch spells differently ("did you mean ...?").
+SYNONYMS = {"maxpool": "maxpool2d", "avgpool": "avgpool2d", "globalaveragepooling2d": "adaptiveavgpool2d", "globalavgpool": "adaptiveavgpool2d"}
+
 LAYERS = {
     "maxpool1d": Variant(_MaxPoolNd, "MaxPool1d", axes=1),
     "maxpool2d": Variant(_MaxPoolNd, "MaxPool2d", axes=2),
@@ -257,6 +309,45 @@ MEMORY_FACTS = {
     "adaptivemaxpool2d": "AdaptiveMaxPool2DBackward0 keeps the input and int64 indices shaped like the output,"
                          " also for a 1×1 output. Measured: output 3 on [2, 4, 6, 6] keeps 1,152 + 576 B; output"
                          " 1 keeps 1,152 + 64 B.",
+}
+
+# Memory reference cases (docs/memory.md): (case, arguments, per-sample input shapes, input gradients or
+# None for all). The first case of a type is its plain form; the others are variants whose memory differs.
+MEMORY_CASES = {
+    "maxpool1d": [
+        ("", {"kernel_size": 2}, [[16, 100]], None),
+    ],
+    "maxpool2d": [
+        ("", {"kernel_size": 2}, [[64, 28, 28]], None),
+    ],
+    "maxpool3d": [
+        ("", {"kernel_size": 2}, [[16, 4, 8, 8]], None),
+    ],
+    "avgpool1d": [
+        ("", {"kernel_size": 2}, [[16, 100]], None),
+    ],
+    "avgpool2d": [
+        ("", {"kernel_size": 2}, [[64, 28, 28]], None),
+    ],
+    "avgpool3d": [
+        ("", {"kernel_size": 2}, [[16, 4, 8, 8]], None),
+    ],
+    "adaptiveavgpool1d": [
+        ("", {"output_size": 4}, [[16, 100]], None),
+        ("output 1", {"output_size": 1}, [[16, 100]], None),
+    ],
+    "adaptiveavgpool2d": [
+        ("", {"output_size": 7}, [[64, 28, 28]], None),
+        ("output 1 (global)", {"output_size": 1}, [[64, 28, 28]], None),
+    ],
+    "adaptiveavgpool3d": [
+        ("", {"output_size": 2}, [[16, 4, 8, 8]], None),
+        ("output 1", {"output_size": 1}, [[16, 4, 8, 8]], None),
+    ],
+    "adaptivemaxpool2d": [
+        ("", {"output_size": 7}, [[64, 28, 28]], None),
+        ("output 1", {"output_size": 1}, [[64, 28, 28]], None),
+    ],
 }
 
 __all__ = ["LAYERS", "pooled_ceil"]

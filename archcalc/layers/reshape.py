@@ -57,7 +57,17 @@ class Flatten(Layer):
         return ALIAS
 
 
-LAYERS = {"flatten": Flatten}
+# Counting conventions: no tool counts a flatten (archcalc.layers.counting, docs/conventions.md).
+Flatten.pytorch = "torch.nn.Flatten"
+Flatten.convention_row = "flatten"
+Flatten.default_call = "operator"
+
+TITLE = "Reshaping"  # the family in docs/formulas.md and docs/memory.md
+ORDER = 5  # its place there
+
+LAYERS = {
+    "flatten": Flatten,
+}
 
 # Worked examples for the formula reference (docs/formulas.md): (case, arguments, input shapes).
 EXAMPLES = {
@@ -69,6 +79,14 @@ MEMORY_FACTS = {
     "flatten": "A view: the output is the input's storage, and ViewBackward keeps only sizes. A layer that keeps"
                " the flattened tensor keeps the same storage as one that keeps the unflattened one (ReLU → flatten"
                " → linear: the linear adds 0 B).",
+}
+
+# Memory reference cases (docs/memory.md): (case, arguments, per-sample input shapes, input gradients or
+# None for all). The first case of a type is its plain form; the others are variants whose memory differs.
+MEMORY_CASES = {
+    "flatten": [
+        ("", {}, [[64, 7, 7]], None),
+    ],
 }
 
 __all__ = ["Flatten", "LAYERS", "batch_axis"]

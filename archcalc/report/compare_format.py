@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ..analysis.conventions import CONVENTIONS, DEFAULT, ROWS, Counts, count, differences
+from ..analysis.conventions import CONVENTIONS, DEFAULT, Counts, count, differences, rows
 from ..network import Network
 from .numbers import grouped, shape_text
 
@@ -140,10 +140,10 @@ def render_rules() -> str:
     """The rule table: one row per group of layer types, one column per convention (markdown)."""
     names = list(CONVENTIONS)
     header = ["layer types", *[f"`{name}`" for name in names]]
-    rows = [[", ".join(f"`{tag}`" for tag in tags), *[CONVENTIONS[name].rule_text(row) for name in names]]
-            for row, tags in ROWS.items()]
-    rows.append(["**parameters**", *[CONVENTIONS[name].params_text for name in names]])
-    return "\n".join(_md_table(header, rows)) + "\n"
+    table = [[", ".join(f"`{tag}`" for tag in tags), *[CONVENTIONS[name].rule_text(tags[0]) for name in names]]
+             for tags in rows().values()]
+    table.append(["**parameters**", *[CONVENTIONS[name].params_text for name in names]])
+    return "\n".join(_md_table(header, table)) + "\n"
 
 
 def render_docs(example: Network, example_path: str) -> str:

@@ -6,22 +6,18 @@ bindings, exactly as `archcalc explain` does, and prints the general formulas an
 
 from __future__ import annotations
 
-from importlib import import_module
-
 from ..api import analyze
 from ..analysis.explain import explain
-from ..layers import FAMILIES
+from ..layers import families, family_module
 from .explain_format import markdown_line, text_line
 
-TITLES = {"conv": "Convolutions", "linear": "Linear", "norm": "Normalization", "pool": "Pooling",
-          "reshape": "Reshaping", "merge": "Merging branches", "elementwise": "Element-wise layers"}
 
 
 def examples() -> list[tuple[str, str, str, dict, list[list[int]]]]:
     """(family, type, case, arguments, input shapes) for every worked example, in reference order."""
     found = []
-    for family, tags in FAMILIES.items():
-        table = import_module(f"archcalc.layers.{family}").EXAMPLES
+    for family, tags in families().items():
+        table = family_module(family).EXAMPLES
         for tag in tags:
             for case, arguments, shapes in table[tag]:
                 found.append((family, tag, case, arguments, shapes))
@@ -60,7 +56,8 @@ def render_reference(style: str = "markdown") -> str:
     family_shown, type_shown = None, None
     for family, tag, case, arguments, shapes in examples():
         if family != family_shown:
-            lines += ([f"## {TITLES[family]}", ""] if style == "markdown" else [TITLES[family].upper(), ""])
+            title = family_module(family).TITLE
+            lines += ([f"## {title}", ""] if style == "markdown" else [title.upper(), ""])
             family_shown = family
         network = example_network(tag, arguments, shapes)
         explanation = explain(network, [tag])[0]

@@ -8,67 +8,18 @@ behind the rule. A test keeps the committed file equal to `render_memory_doc()`.
 
 from __future__ import annotations
 
-from importlib import import_module
-
-from ..layers import FAMILIES
+from ..layers import families, family_module
 from ..layers.autograd import BATCH, MODEL, OUTPUT, Backward, Context
 from ..analysis.memory import ADAM_STEP_BYTES, NOT_MODELLED, NOT_MODELLED_CUDA, training_memory
-from .formula_reference import TITLES, example_network
+from .formula_reference import example_network
 
-# Example cases per type: (case, arguments, per-sample input shapes, input gradients or None for "all").
-# The first case of a type is its plain form; the others are the variants whose memory differs.
-_IMAGE, _SMALL = [[64, 28, 28]], [[16, 4, 8, 8]]
-CASES: dict[str, list[tuple[str, dict, list[list[int]], tuple[bool, ...] | None]]] = {
-    "conv1d": [("", {"out_channels": 32, "kernel_size": 3}, [[16, 100]], None)],
-    "conv2d": [("", {"out_channels": 64, "kernel_size": 3, "padding": 1}, _IMAGE, None),
-               ("trainable: false", {"out_channels": 64, "kernel_size": 3, "padding": 1, "trainable": False}, _IMAGE,
-                None)],
-    "conv3d": [("", {"out_channels": 16, "kernel_size": 3, "padding": 1}, _SMALL, None)],
-    "convtranspose1d": [("", {"out_channels": 8, "kernel_size": 2, "stride": 2}, [[16, 100]], None)],
-    "convtranspose2d": [("", {"out_channels": 32, "kernel_size": 2, "stride": 2}, _IMAGE, None)],
-    "convtranspose3d": [("", {"out_channels": 8, "kernel_size": 2, "stride": 2}, _SMALL, None)],
-    "linear": [("", {"out_features": 10}, [[512]], None),
-               ("trainable: false", {"out_features": 10, "trainable": False}, [[512]], None),
-               ("on a sequence", {"out_features": 64}, [[49, 512]], None)],
-    "batchnorm1d": [("", {}, [[512]], None)],
-    "batchnorm2d": [("", {}, _IMAGE, None), ("affine: false", {"affine": False}, _IMAGE, None),
-                    ("trainable: false", {"trainable": False}, _IMAGE, None)],
-    "batchnorm3d": [("", {}, _SMALL, None)],
-    "layernorm": [("", {"normalized_shape": 512}, [[49, 512]], None),
-                  ("elementwise_affine: false", {"normalized_shape": 512, "elementwise_affine": False}, [[49, 512]],
-                   None)],
-    "maxpool1d": [("", {"kernel_size": 2}, [[16, 100]], None)],
-    "maxpool2d": [("", {"kernel_size": 2}, _IMAGE, None)],
-    "maxpool3d": [("", {"kernel_size": 2}, _SMALL, None)],
-    "avgpool1d": [("", {"kernel_size": 2}, [[16, 100]], None)],
-    "avgpool2d": [("", {"kernel_size": 2}, _IMAGE, None)],
-    "avgpool3d": [("", {"kernel_size": 2}, _SMALL, None)],
-    "adaptiveavgpool1d": [("", {"output_size": 4}, [[16, 100]], None),
-                          ("output 1", {"output_size": 1}, [[16, 100]], None)],
-    "adaptiveavgpool2d": [("", {"output_size": 7}, _IMAGE, None),
-                          ("output 1 (global)", {"output_size": 1}, _IMAGE, None)],
-    "adaptiveavgpool3d": [("", {"output_size": 2}, _SMALL, None), ("output 1", {"output_size": 1}, _SMALL, None)],
-    "adaptivemaxpool2d": [("", {"output_size": 7}, _IMAGE, None), ("output 1", {"output_size": 1}, _IMAGE, None)],
-    "flatten": [("", {}, [[64, 7, 7]], None)],
-    "add": [("", {}, [[64, 28, 28], [64, 28, 28]], None)],
-    "mul": [("", {}, [[64, 28, 28], [64, 1, 1]], None),
-            ("only input 2 needs a gradient", {}, [[64, 28, 28], [64, 1, 1]], (False, True)),
-            ("three factors", {}, [[64, 28, 28], [64, 1, 1], [64, 28, 28]], None)],
-    "concat": [("", {}, [[64, 28, 28], [32, 28, 28]], None)],
-    "identity": [("", {}, _IMAGE, None)],
-    "dropout": [("", {"p": 0.5}, _IMAGE, None), ("inplace: true", {"p": 0.5, "inplace": True}, _IMAGE, None),
-                ("p: 0", {"p": 0.0}, _IMAGE, None), ("p: 1", {"p": 1.0}, _IMAGE, None)],
-    "dropout1d": [("", {}, [[64, 100]], None)],
-    "dropout2d": [("", {}, _IMAGE, None), ("inplace: true", {"inplace": True}, _IMAGE, None)],
-    "dropout3d": [("", {}, _SMALL, None)],
-    "prelu": [("", {"num_parameters": 64}, _IMAGE, None)],
-    "softmax": [("", {"dim": 1}, [[10]], None)],
-    "logsoftmax": [("", {"dim": 1}, [[10]], None)],
-}
-for _tag in ("relu", "relu6", "leakyrelu", "elu", "silu", "mish", "hardswish", "hardsigmoid"):
-    CASES[_tag] = [("", {}, _IMAGE, None), ("inplace: true", {"inplace": True}, _IMAGE, None)]
-for _tag in ("gelu", "sigmoid", "tanh"):
-    CASES[_tag] = [("", {}, _IMAGE, None)]
+def cases() -> dict[str, list[tuple[str, dict, list[list[int]], tuple[bool, ...] | None]]]:
+    """Each type's example cases, from its family module's `MEMORY_CASES`: (case, arguments, per-sample
+    input shapes, input gradients or None for "all")."""
+    found = {}
+    for family in families():
+        found.update(family_module(family).MEMORY_CASES)
+    return found
 
 
 def _shape(template: tuple[int, ...]) -> str:
@@ -108,7 +59,7 @@ def _output_text(rule: Backward) -> str:
 
 def type_rows(tag: str) -> list[str]:
     lines = []
-    for case, arguments, shapes, grads in CASES[tag]:
+    for case, arguments, shapes, grads in cases()[tag]:
         layer = example_network(tag, arguments, shapes).layer(tag)
         trainable = layer.trainable_params > 0
         flowing, rule = _answer(layer, grads or (True,) * len(shapes), trainable)
@@ -121,8 +72,8 @@ def type_rows(tag: str) -> list[str]:
 
 def _facts() -> dict[str, str]:
     facts: dict[str, str] = {}
-    for family in FAMILIES:
-        facts.update(import_module(f"archcalc.layers.{family}").MEMORY_FACTS)
+    for family in families():
+        facts.update(family_module(family).MEMORY_FACTS)
     return facts
 
 
@@ -217,8 +168,8 @@ def render_memory_doc() -> str:
         " are shown (float16/bfloat16 differences: see Devices).",
         "",
     ]
-    for family, tags in FAMILIES.items():
-        lines += [f"### {TITLES[family]}", "",
+    for family, tags in families().items():
+        lines += [f"### {family_module(family).TITLE}", "",
                   "| type | input | gradient flows in | first layer | output |", "|---|---|---|---|---|"]
         for tag in tags:
             lines += type_rows(tag)
@@ -260,4 +211,4 @@ def render_memory_doc() -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["CASES", "render_memory_doc"]
+__all__ = ["cases", "render_memory_doc"]

@@ -14,20 +14,11 @@ from typing import Annotated, Any, Iterable, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from ..layers import ALIASES, TYPE_NAMES, Layer, layer_class, type_tag
+from ..layers import ALIASES, TYPE_NAMES, Layer, layer_class, synonyms, type_tag
 from .budgets import Expect
 from ..layers.base import Count, Name, describe
 from .yaml_source import SourceDict, locate, origin_note
 from ..problems import Problem
-
-# Names people reach for that PyTorch spells differently.
-SYNONYMS = {
-    "dense": "linear", "fc": "linear", "fullyconnected": "linear", "conv": "conv2d", "convolution": "conv2d",
-    "maxpool": "maxpool2d", "avgpool": "avgpool2d", "batchnorm": "batchnorm2d", "bn": "batchnorm2d",
-    "globalaveragepooling2d": "adaptiveavgpool2d", "globalavgpool": "adaptiveavgpool2d", "swish": "silu",
-    "leaky_relu": "leakyrelu", "hard_swish": "hardswish", "layer_norm": "layernorm", "conv2d_transpose": "convtranspose2d",
-}
-
 
 def layer_tag(raw: Any) -> str | None:
     if isinstance(raw, dict):
@@ -150,7 +141,8 @@ def _message(detail: dict[str, Any], location: tuple[Any, ...], model_class: typ
     raw = detail.get("input")
     if kind == "union_tag_invalid":
         tag = detail["ctx"]["tag"]
-        hint = f" (did you mean {SYNONYMS[tag]!r}?)" if tag in SYNONYMS else _suggest(tag, TYPE_NAMES)
+        known = synonyms()
+        hint = f" (did you mean {known[tag]!r}?)" if tag in known else _suggest(tag, TYPE_NAMES)
         return f"unknown layer type {raw.get('type')!r}{hint}", "unknown-type"
     if kind == "union_tag_not_found":
         if isinstance(raw, dict):
