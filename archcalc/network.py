@@ -16,7 +16,17 @@ from .layers.base import Window
 from .problems import Problem
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "float64": 8}
+# Element sizes of every dtype a tensor in the graph can have.
+ELEMENT_BYTES = {**DTYPE_BYTES, "int64": 8, "int32": 4, "int16": 2, "uint8": 1, "bool": 1}
+# A tensor's dtype in the graph: FLOAT is the model's floating-point dtype, chosen when it is measured
+# (`--dtype`); integer and bool tensors (token ids, masks) name their own.
+FLOAT = "float"
 MEBIBYTE = 1024 * 1024
+
+
+def element_bytes(dtype: str, float_dtype: str) -> int:
+    """Bytes per element of a graph tensor of `dtype` when the model's floating dtype is `float_dtype`."""
+    return ELEMENT_BYTES[float_dtype if dtype == FLOAT else dtype]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +46,8 @@ class LayerResult:
     spec: Layer
     layout: str = "keep"
     windows: tuple[Window, ...] = ()
+    input_dtypes: tuple[str, ...] = ()
+    output_dtype: str = FLOAT
 
     @property
     def non_trainable_params(self) -> int:
@@ -96,6 +108,7 @@ class Network:
     input_shape: Shape
     layers: list[LayerResult]
     path: str = "<spec>"
+    input_dtype: str = FLOAT
     warnings: tuple[Problem, ...] = ()
     expect: Any = field(default=None, repr=False)   # the spec's `expect:` budgets (archcalc.budgets.Expect)
     source: Any = field(default=None, repr=False)   # the parsed YAML, to locate problems found later
@@ -157,12 +170,13 @@ class Summary:
     @cached_property
     def memory(self) -> MemoryEstimate:
         size = DTYPE_BYTES[self.dtype]
-        outputs = sum(layer.output_elements for layer in self.layers)
+        output_bytes = sum(layer.output_elements * element_bytes(layer.output_dtype, self.dtype)
+                           for layer in self.layers)
         return MemoryEstimate(
             batch_size=self.batch_size,
             dtype=self.dtype,
-            input_bytes=prod(self.input_shape) * self.batch_size * size,
-            forward_backward_bytes=2 * outputs * self.batch_size * size,
+            input_bytes=prod(self.input_shape) * self.batch_size * element_bytes(self.network.input_dtype, self.dtype),
+            forward_backward_bytes=2 * output_bytes * self.batch_size,
             params_bytes=self.totals.params * size,
         )
 
@@ -210,4 +224,4 @@ def _field_json(field: Any) -> Any:
             "center": [float(axis.center) for axis in field.fields]}
 
 
-__all__ = ["DTYPE_BYTES", "LayerResult", "MemoryEstimate", "Network", "Summary", "Totals"]
+__all__ = ["DTYPE_BYTES", "ELEMENT_BYTES", "FLOAT", "LayerResult", "element_bytes", "MemoryEstimate", "Network", "Summary", "Totals"]

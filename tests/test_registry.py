@@ -1,26 +1,49 @@
-"""The type table in archcalc.layers agrees with the family modules, and every type builds."""
+"""The registry: families are discovered from their modules, every type builds and answers every pass,
+and a layer type is named in its family module only."""
 
-from importlib import import_module
+import re
+from pathlib import Path
 
 import pytest
 
-from archcalc.layers import FAMILIES, TYPE_NAMES, layer_class, type_tag
+from archcalc.analysis.conventions import CONVENTIONS
+from archcalc.layers import FAMILIES, TYPE_NAMES, family_module, layer_class, synonyms, type_tag
 from archcalc.spec.model import spec_model
 
+PACKAGE = Path(__file__).resolve().parent.parent / "archcalc"
 CONTRACT_TYPES = (
     "conv1d conv2d conv3d convtranspose2d linear batchnorm1d batchnorm2d layernorm maxpool2d avgpool2d"
     " adaptiveavgpool2d flatten dropout identity relu relu6 leakyrelu gelu silu sigmoid tanh hardswish"
     " hardsigmoid softmax add mul concat").split()
+RULE_NAMES = {convention.rules for convention in CONVENTIONS.values()} - {None}
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))
-def test_family_table_matches_module(family):
-    assert set(FAMILIES[family]) == set(import_module(f"archcalc.layers.{family}").LAYERS)
+def test_the_index_read_from_source_equals_the_imported_table(family):
+    assert tuple(family_module(family).LAYERS) == FAMILIES[family]
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_every_family_module_documents_each_of_its_types(family):
+    module = family_module(family)
+    assert module.TITLE and isinstance(module.ORDER, int)
+    for table in ("EXAMPLES", "MEMORY_FACTS", "MEMORY_CASES"):
+        assert sorted(getattr(module, table)) == sorted(FAMILIES[family]), table
 
 
 @pytest.mark.parametrize("tag", TYPE_NAMES)
-def test_every_type_builds_with_its_own_tag(tag):
-    assert type_tag(layer_class(tag)) == tag
+def test_every_type_builds_and_answers_every_pass(tag):
+    layer = layer_class(tag)
+    assert type_tag(layer) == tag
+    assert layer.pytorch.startswith(("torch.nn.", "torch.")), "the PyTorch class or function it stands for"
+    assert layer.convention_row, "its row in docs/conventions.md"
+    assert set(layer.counting) <= RULE_NAMES, f"rules under unknown conventions: {set(layer.counting) - RULE_NAMES}"
+    assert layer.default_call in ("module", "function", "operator")
+
+
+def test_synonyms_point_at_known_types():
+    assert set(synonyms().values()) <= set(TYPE_NAMES)
+    assert not set(synonyms()) & set(TYPE_NAMES)
 
 
 def test_full_schema_model_builds():
@@ -30,3 +53,17 @@ def test_full_schema_model_builds():
 
 def test_contract_types_are_known():
     assert sorted(set(CONTRACT_TYPES) - set(TYPE_NAMES)) == []
+
+
+def test_a_type_is_named_in_its_family_module_only():
+    """`grep` for a layer type's name across archcalc/ finds it in its family module only (as a quoted
+    tag); the vocabulary modules and every pass reach types through the registry."""
+    sources = {path: path.read_text() for path in PACKAGE.rglob("*.py")}
+    misplaced = []
+    for family, tags in FAMILIES.items():
+        home = PACKAGE / "layers" / f"{family}.py"
+        for tag in tags:
+            pattern = re.compile(rf"""["']{re.escape(tag)}["']""")
+            misplaced += [f"{tag!r} in {path.relative_to(PACKAGE)}" for path, text in sources.items()
+                          if path != home and pattern.search(text)]
+    assert not misplaced, "\n".join(misplaced)

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..layers import TYPE_NAMES, Layer, family_order, layer_class
 from ..layers.counting import Rule, View
-from ..network import Network
+from ..network import Network, element_bytes
 
 
 def _float32(number: float) -> float:
@@ -64,8 +64,9 @@ def _keras_params(v: View) -> tuple[int, int]:
 def _torchinfo_memory(views: list[View], network: Network, n: int) -> dict[str, Any]:
     """torchinfo 1.8.0, float32: input N·X·4 + 64 (the storage object's overhead); forward/backward 2·N·Y·4
     for every call of a module that has parameters; params 4·params. Printed as bytes/1e6 with %.2f."""
-    figures = {"input_bytes": n * prod(network.input_shape) * 4 + 64,
-               "forward_backward_bytes": sum(2 * n * v.Y * 4 for v in views if v.module and v.params),
+    figures = {"input_bytes": n * prod(network.input_shape) * element_bytes(network.input_dtype, "float32") + 64,
+               "forward_backward_bytes": sum(2 * n * v.Y * element_bytes(v.layer.output_dtype, "float32")
+                                             for v in views if v.module and v.params),
                "params_bytes": 4 * sum(v.params for v in views if v.module)}
     figures["total_bytes"] = sum(figures.values())
     figures["printed"] = {key: f"{value / 1e6:0.2f}" for key, value in figures.items() if key != "printed"}
@@ -85,7 +86,7 @@ def _torchsummary_memory(views: list[View], network: Network, n: int) -> dict[st
     container modules included (blocks with `module: true`); input N·X·4, forward/backward 2·N·ΣY·4 over
     the rows, params 4·Σ row params (containers hold none of their own). Printed in MiB with %0.2f."""
     rows = [v.Y for v in views if v.module] + container_outputs(network)
-    figures = {"input_bytes": n * prod(network.input_shape) * 4,
+    figures = {"input_bytes": n * prod(network.input_shape) * element_bytes(network.input_dtype, "float32"),
                "forward_backward_bytes": 2 * n * 4 * sum(rows),
                "params_bytes": 4 * sum(v.params for v in views if v.module)}
     figures["total_bytes"] = sum(figures.values())

@@ -25,9 +25,8 @@ from math import prod
 from typing import Any, NamedTuple
 
 from ..layers.autograd import BATCH, DEVICES, DTYPES, MODEL, OPTIMIZERS, OUTPUT, Context
-from ..network import Network
+from ..network import ELEMENT_BYTES, FLOAT, Network
 
-ELEMENT_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int64": 8, "bool": 1, "uint8": 1}
 ADAM_STEP_BYTES = 4  # torch.optim.Adam's per-parameter `step`: a 0-dim float32 tensor
 
 # What the figure leaves out, on every device and on CUDA only.
@@ -281,7 +280,12 @@ def plan_memory(network: Network, dtype: str = "float32", device: str = "cuda") 
     check_choice("device", device, DEVICES)
     size = DTYPES[dtype]
     element_bytes = {**ELEMENT_BYTES, MODEL: size}
-    input_per_sample = prod(network.input_shape) * size
+
+    def resolved(graph_dtype: str) -> str:
+        """A graph tensor's dtype at this model dtype: floating tensors take it, integer ones keep theirs."""
+        return dtype if graph_dtype == FLOAT else graph_dtype
+
+    input_per_sample = prod(network.input_shape) * element_bytes[resolved(network.input_dtype)]
     per_sample = [input_per_sample]                     # storage id → bytes per sample (0 = the input batch)
     fixed = [0]                                         # storage id → bytes independent of the batch size
     tensors: dict[str, tuple[int, bool]] = {"input": (0, False)}   # output name → (storage, requires grad)
@@ -307,7 +311,7 @@ def plan_memory(network: Network, dtype: str = "float32", device: str = "cuda") 
 
         if rule.alias is None:
             output = len(per_sample)
-            per_sample.append(prod(layer.output_shape) * size)
+            per_sample.append(prod(layer.output_shape) * element_bytes[resolved(layer.output_dtype)])
             fixed.append(0)
         else:
             output = inputs[rule.alias][0]
@@ -322,10 +326,11 @@ def plan_memory(network: Network, dtype: str = "float32", device: str = "cuda") 
         for kept in rule.kept:
             source = None
             if kept.source >= 0:
-                storage, shape, element = inputs[kept.source][0], (BATCH, *layer.input_shapes[kept.source]), dtype
+                storage, shape = inputs[kept.source][0], (BATCH, *layer.input_shapes[kept.source])
+                element = resolved(layer.input_dtypes[kept.source])
                 source = sources[kept.source]
             elif kept.source == OUTPUT:
-                storage, shape, element = output, (BATCH, *layer.output_shape), dtype
+                storage, shape, element = output, (BATCH, *layer.output_shape), resolved(layer.output_dtype)
             else:
                 storage, shape, element = len(per_sample), kept.shape, kept.dtype or dtype
                 nbytes = element_bytes[kept.dtype]

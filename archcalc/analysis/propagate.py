@@ -11,7 +11,7 @@ from ..layers import ALIASES, Layer
 from ..layers.base import INT64_MAX
 from ..spec.yaml_source import locate, origin_note
 from ..problems import LayerError, Problem, SpecError
-from ..network import LayerResult, Network
+from ..network import FLOAT, LayerResult, Network
 from ..spec.model import SpecBase
 
 NETWORK_INPUT = "input"
@@ -29,6 +29,7 @@ def propagate(spec: SpecBase, data: Any, path: str) -> Network:
     problems: list[Problem] = []
     warnings: list[Problem] = []
     outputs: dict[str, tuple[int, ...]] = {NETWORK_INPUT: tuple(spec.input)}
+    dtypes: dict[str, str] = {NETWORK_INPUT: FLOAT}
     declared = {(layer.name or default_name(layer, i)): i for i, layer in enumerate(spec.layers)}
     failed: set[str] = set()
     results: list[LayerResult] = []
@@ -80,11 +81,13 @@ def propagate(spec: SpecBase, data: Any, path: str) -> Network:
             failed.add(name)
             continue
         params = outcome.params
+        input_dtypes = tuple(dtypes[source] for source in sources)
+        dtypes[name] = layer.output_dtype(list(input_dtypes))
         results.append(LayerResult(
             index=index, name=name, type=layer.type, sources=sources, input_shapes=tuple(shapes),
             output_shape=shape, params=params, trainable_params=params if layer.trainable else 0,
             macs=outcome.macs, buffers=outcome.buffers, spec=layer, layout=outcome.layout,
-            windows=tuple(outcome.windows),
+            windows=tuple(outcome.windows), input_dtypes=input_dtypes, output_dtype=dtypes[name],
         ))
         for message, key, code in outcome.warnings:
             location = ("layers", index) + ((key,) if key else ())
@@ -93,7 +96,7 @@ def propagate(spec: SpecBase, data: Any, path: str) -> Network:
         outputs[name] = shape
     if problems:
         raise SpecError(problems)
-    return Network(name=spec.name, input_shape=tuple(spec.input), layers=results, path=path,
+    return Network(name=spec.name, input_shape=tuple(spec.input), layers=results, path=path, input_dtype=FLOAT,
                    warnings=tuple(warnings), expect=spec.expect, source=data)
 
 

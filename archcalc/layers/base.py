@@ -194,6 +194,11 @@ class Layer(BaseModel):
     def evaluate(self, inputs: list[Shape], bind: Bind) -> Outcome:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def output_dtype(self, dtypes: list[str]) -> str:
+        """The dtype rule, beside the shape rule: the output's dtype from the inputs' ("float" is the model's
+        floating-point dtype). Most layers keep their first input's."""
+        return dtypes[0]
+
     def notes(self, inputs: list[Shape]) -> list[str]:
         """Sentences that explain what the formulas cannot show (used by `archcalc explain`)."""
         return []

@@ -6,6 +6,9 @@ bindings, exactly as `archcalc explain` does, and prints the general formulas an
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from ..api import analyze
 from ..analysis.explain import explain
 from ..layers import families, family_module
@@ -24,6 +27,13 @@ def examples() -> list[tuple[str, str, str, dict, list[list[int]]]]:
     return found
 
 
+def read_example(name: str) -> Any:
+    """A bundled example spec (or spec fragment) of archcalc/report/examples/, as plain data."""
+    import yaml
+
+    return yaml.safe_load((Path(__file__).parent / "examples" / name).read_text(encoding="utf-8"))
+
+
 def example_network(tag: str, arguments: dict, shapes: list[list[int]]):
     """A spec holding just the example layer, fed by `shapes` (through identity layers if several)."""
     if len(shapes) == 1:
@@ -31,11 +41,11 @@ def example_network(tag: str, arguments: dict, shapes: list[list[int]]):
         return analyze(spec).network
     # several inputs: one input tensor is cut into the wanted shapes by 1x1 convolutions and pooling
     branches, names = [], []
+    channels, positions = read_example("branch.yaml")
     for number, shape in enumerate(shapes):
         name = f"x{number + 1}"
-        branches.append({"name": f"{name}.c", "type": "conv2d", "inputs": ["input"], "out_channels": shape[0],
-                         "kernel_size": 1})
-        branches.append({"name": name, "type": "adaptiveavgpool2d", "output_size": shape[1:]})
+        branches.append({**channels, "name": f"{name}.c", "inputs": ["input"], "out_channels": shape[0]})
+        branches.append({**positions, "name": name, "output_size": shape[1:]})
         names.append(name)
     spec = {"input": [1, *max(shape[1:] for shape in shapes)], "layers": [
         *branches, {"type": tag, "name": tag, "inputs": names, **arguments}]}

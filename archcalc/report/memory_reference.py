@@ -11,7 +11,7 @@ from __future__ import annotations
 from ..layers import families, family_module
 from ..layers.autograd import BATCH, MODEL, OUTPUT, Backward, Context
 from ..analysis.memory import ADAM_STEP_BYTES, NOT_MODELLED, NOT_MODELLED_CUDA, training_memory
-from .formula_reference import example_network
+from .formula_reference import example_network, read_example
 
 def cases() -> dict[str, list[tuple[str, dict, list[list[int]], tuple[bool, ...] | None]]]:
     """Each type's example cases, from its family module's `MEMORY_CASES`: (case, arguments, per-sample
@@ -81,14 +81,7 @@ def _example() -> str:
     from ..api import analyze
     from .memory_format import render_text
 
-    spec = {"name": "lenet-rgb", "input": [3, 28, 28], "layers": [
-        {"name": "conv1", "type": "conv2d", "out_channels": 20, "kernel_size": 5},
-        {"type": "relu"}, {"type": "maxpool2d", "kernel_size": 2},
-        {"name": "conv2", "type": "conv2d", "out_channels": 50, "kernel_size": 5},
-        {"type": "relu"}, {"type": "maxpool2d", "kernel_size": 2}, {"type": "flatten"},
-        {"name": "fc1", "type": "linear", "out_features": 500}, {"type": "relu"},
-        {"name": "dropout1", "type": "dropout", "p": 0.5}, {"name": "fc2", "type": "linear", "out_features": 10}]}
-    network = analyze(spec).network
+    network = analyze(read_example("lenet_rgb.yaml")).network
     return render_text(training_memory(network, batch_size=2, device="cpu"))
 
 

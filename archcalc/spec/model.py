@@ -14,7 +14,7 @@ from typing import Annotated, Any, Iterable, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from ..layers import ALIASES, TYPE_NAMES, Layer, layer_class, synonyms, type_tag
+from ..layers import ALIASES, FAMILIES, TYPE_NAMES, Layer, family_of, family_order, layer_class, synonyms, type_tag
 from .budgets import Expect
 from ..layers.base import Count, Name, describe
 from .yaml_source import SourceDict, locate, origin_note
@@ -38,12 +38,20 @@ class SpecBase(BaseModel):
 @lru_cache(maxsize=64)
 def spec_model(types: frozenset[str] | None = None) -> type[SpecBase]:
     """The spec model whose layer union holds `types` (all known types when None)."""
-    # A discriminated union needs two members, even when a spec uses one type or only unknown ones.
-    chosen = sorted(TYPE_NAMES if types is None else (types & set(TYPE_NAMES)) | {"identity", "relu"})
+    chosen = sorted(TYPE_NAMES if types is None else _two_or_more(types & set(TYPE_NAMES)))
     members = tuple(layer_class(tag) for tag in chosen)
     layer = Annotated[Union[members], Field(discriminator="type")]
     return create_model("Spec", __base__=SpecBase,
                         layers=(list[layer], Field(min_length=1, description="The layers, in order.")))
+
+
+def _two_or_more(types: set[str]) -> set[str]:
+    """A discriminated union needs two members, even when a spec uses one type or only unknown ones: add
+    a sibling from a used type's family (its module is imported anyway), else the first family's types."""
+    if len(types) >= 2:
+        return types
+    siblings = [*(FAMILIES[family_of(min(types))] if types else ()), *family_order()]
+    return types | set([tag for tag in siblings if tag not in types][:2 - len(types)])
 
 
 def used_types(data: Any) -> frozenset[str]:
