@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from math import prod
 from typing import Any
 
-from ..layers import TYPE_NAMES, Layer, family_order, layer_class
+from ..layers import Layer, family_order, layer_class
 from ..layers.counting import Rule, View
 from ..network import Network, element_bytes
 
