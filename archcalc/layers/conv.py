@@ -19,7 +19,7 @@ from pydantic import Field, PlainValidator, WithJsonSchema
 from ..formula import Bind, Number, exact_div, product, value
 from ..problems import LayerError
 from .autograd import KEEP_INPUT, NOTHING, Backward, Context
-from .counting import Rule, View, only_module, per_axis_values
+from .counting import Rule, View, batch_macs, macs_and_bias, only_module, per_axis_values
 from .base import (
     SLIDE, Count, Flag, Layer, Outcome, PerAxisCount, PerAxisSize, Shape, Variant, Window, _per_axis_checker, _per_axis_schema, declared_matches,
     describe, kernel_field, per_axis, require_rank,
@@ -360,24 +360,23 @@ _ConvNd.inferred_argument = _ConvTransposeNd.inferred_argument = ("in_channels",
 _ConvNd.convention_row = "conv"
 _ConvNd.module_only = True
 _ConvNd.counting = {
-    "pytorch": Rule("N·M (K·C_in/g·C_out·P_out)", lambda v: {"conv": v.N * v.M}),
+    "pytorch": Rule("N·M (K·C_in/g·C_out·P_out)", batch_macs("conv")),
     "fvcore": Rule("N·M; padding 'same'/'valid': 0 (aten::_convolution_mode unsupported)", _fvcore_conv),
-    "ptflops": Rule("M + bias·Y", lambda v: {"conv": v.M, "bias": v.bias * v.Y}),
-    "ptflops-aten": Rule("N·(M + bias·Y)", lambda v: {"conv": v.N * v.M, "bias": v.N * v.bias * v.Y}),
-    "thop": only_module("N·M", lambda v: {"conv": v.N * v.M}),
-    "thop-readme": only_module("N·(M + bias·Y)", lambda v: {"conv": v.N * v.M, "bias": v.N * v.bias * v.Y}),
-    "torchinfo": only_module("N·P_out·params = N·(M + bias·Y)",
-                             lambda v: {"conv": v.N * v.M, "bias": v.N * v.bias * v.Y}),
+    "ptflops": Rule("M + bias·Y", macs_and_bias("conv", whole_batch=False)),
+    "ptflops-aten": Rule("N·(M + bias·Y)", macs_and_bias("conv")),
+    "thop": only_module("N·M", batch_macs("conv")),
+    "thop-readme": only_module("N·(M + bias·Y)", macs_and_bias("conv")),
+    "torchinfo": only_module("N·P_out·params = N·(M + bias·Y)", macs_and_bias("conv")),
     "calflops": Rule("2·N·M + N·bias·Y; padding 'same' with an odd D·(K − 1): P_out of D·(K − 1)//2 on both sides",
                      _calflops_conv),
 }
 _ConvTransposeNd.convention_row = "convtranspose"
 _ConvTransposeNd.module_only = True
 _ConvTransposeNd.counting = {
-    "pytorch": Rule("N·M (K·C_in·C_out/g·P_in)", lambda v: {"convtranspose": v.N * v.M}),
-    "fvcore": Rule("N·M", lambda v: {"convtranspose": v.N * v.M}),
-    "ptflops": Rule("M + bias·Y", lambda v: {"convtranspose": v.M, "bias": v.bias * v.Y}),
-    "ptflops-aten": Rule("N·(M + bias·Y)", lambda v: {"convtranspose": v.N * v.M, "bias": v.N * v.bias * v.Y}),
+    "pytorch": Rule("N·M (K·C_in·C_out/g·P_in)", batch_macs("convtranspose")),
+    "fvcore": Rule("N·M", batch_macs("convtranspose")),
+    "ptflops": Rule("M + bias·Y", macs_and_bias("convtranspose", whole_batch=False)),
+    "ptflops-aten": Rule("N·(M + bias·Y)", macs_and_bias("convtranspose")),
     "thop": only_module(
         "N·K·C_in/g·Y: output side, ≈ stride^d too many (Lyken17/pytorch-OpCounter#93, ultralytics/thop#92)",
         lambda v: {"convtranspose": v.N * _weights_per_output(v) * v.Y}),

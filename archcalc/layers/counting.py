@@ -63,6 +63,20 @@ class View:
         return bool(getattr(self.spec, "affine", getattr(self.spec, "elementwise_affine", False)))
 
 
+def batch_macs(category: str) -> Count:
+    """N·M under `category`: the whole batch's multiply-accumulates, no bias (FlopCounterMode's count)."""
+    return lambda v: {category: v.N * v.M}
+
+
+def macs_and_bias(category: str, whole_batch: bool = True) -> Count:
+    """M plus one addition per output element for the bias, for the whole batch or (hooks that divide by the
+    batch, ptflops) per sample."""
+    def count(v: View) -> dict[str, int]:
+        n = v.N if whole_batch else 1
+        return {category: n * v.M, "bias": n * v.bias * v.Y}
+    return count
+
+
 def per_axis_values(raw: Any, output_shape: tuple[int, ...]) -> list[int]:
     """An int-or-list argument as one value per spatial axis of a [C, ...] output."""
     return [raw] * (len(output_shape) - 1) if isinstance(raw, int) else list(raw)
@@ -96,5 +110,6 @@ def calflops_patched(category: str) -> Count:
 
 CALFLOPS_MODULE_OR_FUNCTION = "module or F.* function: N·X; operator or torch.* (x.relu(), torch.relu): 0"
 
-__all__ = ["CALFLOPS_MODULE_OR_FUNCTION", "Count", "Rule", "View", "calflops_patched", "only_module",
+__all__ = ["CALFLOPS_MODULE_OR_FUNCTION", "Count", "Rule", "View", "batch_macs", "calflops_patched", "macs_and_bias",
+           "only_module",
            "per_axis_values", "ptflops_numel", "ptflops_twice"]

@@ -13,7 +13,7 @@ from pydantic import Field
 from ..formula import Bind, product
 from ..problems import LayerError
 from .autograd import KEEP_INPUT, NOTHING, Backward, Context
-from .counting import Rule, only_module
+from .counting import Rule, batch_macs, macs_and_bias, only_module
 from .base import END, Count, Flag, Layer, Outcome, Shape, axis_names
 
 
@@ -69,11 +69,11 @@ Linear.inferred_argument = ("in_features", -1)
 Linear.convention_row = "linear"
 Linear.module_only = True
 Linear.counting = {
-    "pytorch": Rule("N·M (R·F_in·F_out)", lambda v: {"linear": v.N * v.M}),
-    "fvcore": Rule("N·M", lambda v: {"linear": v.N * v.M}),
-    "ptflops": Rule("M + bias·Y (R·(F_in·F_out + F_out))", lambda v: {"linear": v.M, "bias": v.bias * v.Y}),
-    "ptflops-aten": Rule("N·(M + bias·Y)", lambda v: {"linear": v.N * v.M, "bias": v.N * v.bias * v.Y}),
-    "thop": only_module("N·M", lambda v: {"linear": v.N * v.M}),
+    "pytorch": Rule("N·M (R·F_in·F_out)", batch_macs("linear")),
+    "fvcore": Rule("N·M", batch_macs("linear")),
+    "ptflops": Rule("M + bias·Y (R·(F_in·F_out + F_out))", macs_and_bias("linear", whole_batch=False)),
+    "ptflops-aten": Rule("N·(M + bias·Y)", macs_and_bias("linear")),
+    "thop": only_module("N·M", batch_macs("linear")),
     "thop-readme": only_module("N·(2·F_in − 1)·Y: multiplications and additions",
                                lambda v: {"linear": v.N * v.M, "linear additions": v.N * (v.M - v.Y)}),
     "torchinfo": only_module("N·params = N·(F_in·F_out + bias·F_out): rows R ignored (TylerYep/torchinfo#77)",
