@@ -8,11 +8,12 @@
 
 from .api import analyze, count, load, loads, receptive_fields, summarize, training_memory
 from .problems import Problem, SpecError
+from .spec.blocks import UnknownVariable
 from .network import LayerResult, MemoryEstimate, Network, Summary, Totals
 
 from .version import __version__
 
 __all__ = [
-    "LayerResult", "MemoryEstimate", "Network", "Problem", "SpecError", "Summary", "Totals", "analyze", "load",
+    "LayerResult", "MemoryEstimate", "Network", "Problem", "SpecError", "Summary", "Totals", "UnknownVariable", "analyze", "load",
     "loads", "count", "receptive_fields", "summarize", "training_memory", "__version__",
 ]

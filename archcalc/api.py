@@ -41,18 +41,21 @@ def read_spec_text(path: str | os.PathLike[str], max_bytes: int = MAX_SPEC_BYTES
         raise SpecError([Problem(shown, line, column, "file is not valid UTF-8", code="encoding")]) from None
 
 
-def loads(text: str, path: str = "<string>") -> Network:
-    """Parse, validate and propagate a spec given as YAML text."""
+def loads(text: str, path: str = "<string>", variables: dict[str, Any] | None = None) -> Network:
+    """Parse, validate and propagate a spec given as YAML text. `variables` replace the spec's variables of
+    the same names (`--set`); a name the spec does not declare raises `archcalc.UnknownVariable`."""
     try:
         data = parse_yaml(text)
     except YamlProblem as problem:
         raise SpecError([Problem(path, *problem.mark, problem.message, code=problem.code)]) from None
-    return _build(data, path)
+    return _build(data, path, variables)
 
 
-def load(path: str | os.PathLike[str], max_bytes: int = MAX_SPEC_BYTES) -> Network:
-    """Parse, validate and propagate a spec file (refused unread when larger than `max_bytes`)."""
-    return loads(read_spec_text(path, max_bytes), str(path))
+def load(path: str | os.PathLike[str], max_bytes: int = MAX_SPEC_BYTES,
+         variables: dict[str, Any] | None = None) -> Network:
+    """Parse, validate and propagate a spec file (refused unread when larger than `max_bytes`), with
+    `variables` overriding the spec's own (`archcalc.load("specs/gpt2.yaml", variables={"seq_len": 4096})`)."""
+    return loads(read_spec_text(path, max_bytes), str(path), variables)
 
 
 def analyze(spec: dict[str, Any] | str | os.PathLike[str], batch_size: int = 1, dtype: str = "float32") -> Summary:
@@ -99,8 +102,8 @@ def receptive_fields(network: Network) -> dict[str, Any]:
     return fields(network)
 
 
-def _build(data: Any, path: str) -> Network:
-    data, problems = expand(data, path)
+def _build(data: Any, path: str, variables: dict[str, Any] | None = None) -> Network:
+    data, problems = expand(data, path, variables)
     if problems:
         raise SpecError(problems)
     spec, problems = validate(data, path)

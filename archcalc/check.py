@@ -11,7 +11,7 @@ import fnmatch
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from .api import MAX_SPEC_BYTES, load
 from .analysis.budgets import check_budgets
@@ -84,9 +84,11 @@ def spec_files(paths: Iterable[str], exclude: Sequence[str] = ()) -> list[str]:
     return found
 
 
-def check_file(path: str, max_bytes: int = MAX_SPEC_BYTES, strict: bool = False) -> FileReport:
+def check_file(path: str, max_bytes: int = MAX_SPEC_BYTES, strict: bool = False,
+               variables: dict[str, Any] | None = None) -> FileReport:
+    """One file's problems; `variables` override spec variables (UnknownVariable when the spec has none)."""
     try:
-        network = load(path, max_bytes)
+        network = load(path, max_bytes, variables)
     except SpecError as error:
         problems = list(error.problems)
     else:
@@ -97,8 +99,8 @@ def check_file(path: str, max_bytes: int = MAX_SPEC_BYTES, strict: bool = False)
 
 
 def check_paths(paths: Iterable[str], exclude: Sequence[str] = (), max_bytes: int = MAX_SPEC_BYTES,
-                strict: bool = False) -> CheckResult:
-    return CheckResult(tuple(check_file(path, max_bytes, strict) for path in spec_files(paths, exclude)))
+                strict: bool = False, variables: dict[str, Any] | None = None) -> CheckResult:
+    return CheckResult(tuple(check_file(path, max_bytes, strict, variables) for path in spec_files(paths, exclude)))
 
 
 __all__ = ["CheckResult", "FileReport", "check_file", "check_paths", "spec_files"]

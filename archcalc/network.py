@@ -48,6 +48,8 @@ class LayerResult:
     windows: tuple[Window, ...] = ()
     input_dtypes: tuple[str, ...] = ()
     output_dtype: str = FLOAT
+    output_shapes: tuple[Shape, ...] = ()     # every output (`NAME:INDEX`); [0] is output_shape
+    shared_with: str | None = None            # `share:` the layer whose module (and parameters) this call uses
 
     @property
     def non_trainable_params(self) -> int:
@@ -60,6 +62,15 @@ class LayerResult:
     @property
     def output_elements(self) -> int:
         return prod(self.output_shape)
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkInput:
+    """One input of the network: its name (`input` when there is one), per-sample shape and dtype."""
+
+    name: str
+    shape: Shape
+    dtype: str = FLOAT
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +120,7 @@ class Network:
     layers: list[LayerResult]
     path: str = "<spec>"
     input_dtype: str = FLOAT
+    inputs: tuple[NetworkInput, ...] = ()
     warnings: tuple[Problem, ...] = ()
     expect: Any = field(default=None, repr=False)   # the spec's `expect:` budgets (archcalc.budgets.Expect)
     source: Any = field(default=None, repr=False)   # the parsed YAML, to locate problems found later
@@ -170,12 +182,14 @@ class Summary:
     @cached_property
     def memory(self) -> MemoryEstimate:
         size = DTYPE_BYTES[self.dtype]
-        output_bytes = sum(layer.output_elements * element_bytes(layer.output_dtype, self.dtype)
-                           for layer in self.layers)
+        output_bytes = sum(sum(prod(shape) for shape in layer.output_shapes or (layer.output_shape,))
+                           * element_bytes(layer.output_dtype, self.dtype) for layer in self.layers)
+        inputs = self.network.inputs or (NetworkInput("input", self.input_shape, self.network.input_dtype),)
+        input_bytes = sum(prod(item.shape) * element_bytes(item.dtype, self.dtype) for item in inputs)
         return MemoryEstimate(
             batch_size=self.batch_size,
             dtype=self.dtype,
-            input_bytes=prod(self.input_shape) * self.batch_size * element_bytes(self.network.input_dtype, self.dtype),
+            input_bytes=input_bytes * self.batch_size,
             forward_backward_bytes=2 * output_bytes * self.batch_size,
             params_bytes=self.totals.params * size,
         )
@@ -187,11 +201,17 @@ class Summary:
         document = {
             "name": self.name,
             "input_shape": list(self.input_shape),
+            "inputs": [{"name": item.name, "shape": list(item.shape),
+                        "dtype": self.dtype if item.dtype == FLOAT else item.dtype} for item in self.network.inputs],
             "output_shape": list(self.network.output_shape),
             "layers": [
                 {
                     "name": layer.name, "type": layer.type, "inputs": list(layer.sources),
-                    "output_shape": list(layer.output_shape), "params": layer.params,
+                    "output_shape": list(layer.output_shape),
+                    **({"output_shapes": [list(shape) for shape in layer.output_shapes]}
+                       if len(layer.output_shapes) > 1 else {}),
+                    **({"shared_with": layer.shared_with} if layer.shared_with else {}),
+                    "params": layer.params,
                     "trainable_params": layer.trainable_params, "macs": layer.macs, "buffers": layer.buffers,
                     **({"receptive_field": _field_json(fields.get(layer.name))} if self.receptive_field else {}),
                 }
@@ -224,4 +244,4 @@ def _field_json(field: Any) -> Any:
             "center": [float(axis.center) for axis in field.fields]}
 
 
-__all__ = ["DTYPE_BYTES", "ELEMENT_BYTES", "FLOAT", "LayerResult", "element_bytes", "MemoryEstimate", "Network", "Summary", "Totals"]
+__all__ = ["DTYPE_BYTES", "ELEMENT_BYTES", "FLOAT", "LayerResult", "NetworkInput", "element_bytes", "MemoryEstimate", "Network", "Summary", "Totals"]

@@ -62,8 +62,12 @@ def explain_layer(layer: LayerResult) -> tuple[tuple[Quantity, ...], tuple[str, 
     for axis, size in zip(axes, outcome.shape):
         note = "" if isinstance(size, Expr) else "unchanged from the input"
         quantities.append(Quantity(_axis_label(axis), size, note))
-    params_note = "" if layer.spec.trainable or not layer.params else "frozen (trainable: false): all non-trainable"
-    quantities.append(Quantity("params", outcome.params, params_note))
+    if layer.shared_with:    # another call of a module: its parameters count once, at the module's first call
+        quantities.append(Quantity("params", 0, f"the module of {layer.shared_with!r}, called again (share):"
+                                                " its parameters count there"))
+    else:
+        params_note = "" if layer.spec.trainable or not layer.params else "frozen (trainable: false): all non-trainable"
+        quantities.append(Quantity("params", outcome.params, params_note))
     quantities.append(Quantity("MACs", outcome.macs))
     if layer.buffers:
         quantities.append(Quantity("buffers", outcome.buffers, "running statistics: kept in the state, not parameters"))

@@ -25,7 +25,7 @@ from math import prod
 from typing import Any, NamedTuple
 
 from ..layers.autograd import BATCH, DEVICES, DTYPES, MODEL, OPTIMIZERS, OUTPUT, Context
-from ..network import ELEMENT_BYTES, FLOAT, Network
+from ..network import ELEMENT_BYTES, FLOAT, Network, NetworkInput
 
 ADAM_STEP_BYTES = 4  # torch.optim.Adam's per-parameter `step`: a 0-dim float32 tensor
 
@@ -208,6 +208,7 @@ class MemoryPlan:
     saved_fixed: int
     input_per_sample: int
     input_kept: bool
+    unkept_input_per_sample: int  # network inputs no layer keeps: counted once, beside the saved activations
     parameter_bytes: int
     gradient_bytes: int
     trainable_tensors: int
@@ -231,7 +232,7 @@ class MemoryPlan:
 
     @property
     def per_sample_bytes(self) -> int:
-        return self.saved_per_sample + (0 if self.input_kept else self.input_per_sample)
+        return self.saved_per_sample + self.unkept_input_per_sample
 
     def at(self, batch_size: int, optimizer: str, fit: Fit | None = None) -> TrainingMemory:
         batch = check_batch_size(batch_size)
@@ -285,10 +286,14 @@ def plan_memory(network: Network, dtype: str = "float32", device: str = "cuda") 
         """A graph tensor's dtype at this model dtype: floating tensors take it, integer ones keep theirs."""
         return dtype if graph_dtype == FLOAT else graph_dtype
 
-    input_per_sample = prod(network.input_shape) * element_bytes[resolved(network.input_dtype)]
-    per_sample = [input_per_sample]                     # storage id → bytes per sample (0 = the input batch)
-    fixed = [0]                                         # storage id → bytes independent of the batch size
-    tensors: dict[str, tuple[int, bool]] = {"input": (0, False)}   # output name → (storage, requires grad)
+    network_inputs = network.inputs or (NetworkInput("input", network.input_shape, network.input_dtype),)
+    # storage id → bytes per sample (the first ones: the network inputs), and bytes independent of the batch
+    per_sample = [prod(item.shape) * element_bytes[resolved(item.dtype)] for item in network_inputs]
+    fixed = [0] * len(network_inputs)
+    input_per_sample = sum(per_sample)
+    # output reference (`name`, `name:1`) → (storage, requires grad)
+    tensors: dict[str, tuple[int, bool]] = {item.name: (number, False) for number, item in enumerate(network_inputs)}
+    tensors.setdefault("input", (0, False))
     first: dict[int, _Entry] = {}                       # storage → the entry that counts it
     layers: list[_LayerPlan] = []
     warnings: list[str] = []
@@ -296,6 +301,7 @@ def plan_memory(network: Network, dtype: str = "float32", device: str = "cuda") 
     parameter_elements = trainable_elements = trainable_tensors = buffer_bytes = 0
     live = reaching_output(network)
     dead_keepers: list[str] = []
+    by_name = {layer.name: layer for layer in network.layers}
 
     for layer in network.layers:
         spec, name, sources = layer.spec, layer.name, layer.sources
@@ -305,7 +311,8 @@ def plan_memory(network: Network, dtype: str = "float32", device: str = "cuda") 
         else:
             inputs = [tensors[source] for source in sources]
             grads = tuple([grad for _, grad in inputs])
-        trainable = layer.trainable_params > 0
+        # a shared module's weights are trainable as its owner's are (its own call holds no parameters)
+        trainable = by_name[layer.shared_with].trainable_params > 0 if layer.shared_with else layer.trainable_params > 0
         requires_grad = trainable or True in grads
         rule = spec.saved(Context(layer.input_shapes, layer.output_shape, grads, trainable, dtype, device))
 
@@ -356,9 +363,13 @@ def plan_memory(network: Network, dtype: str = "float32", device: str = "cuda") 
         if entries and name not in live:
             dead_keepers.append(name)
         layers.append(_LayerPlan(name, layer.type, entries, requires_grad, rule.alias is not None, rule.notes))
-        tensors[name] = (output, requires_grad)
+        tensors[name] = tensors[f"{name}:0"] = (output, requires_grad)
+        for number, shape in enumerate(layer.output_shapes[1:], start=1):   # h_n, c_n, split pieces: new tensors
+            tensors[f"{name}:{number}"] = (len(per_sample), requires_grad)
+            per_sample.append(prod(shape) * element_bytes[resolved(layer.output_dtype)])
+            fixed.append(0)
         parameter_elements += layer.params
-        if trainable:
+        if trainable and layer.shared_with is None:
             trainable_elements += layer.trainable_params
             trainable_tensors += spec.parameter_tensors()
         for elements, element in spec.buffer_tensors(layer.input_shapes):
@@ -371,7 +382,10 @@ def plan_memory(network: Network, dtype: str = "float32", device: str = "cuda") 
                         " saved_tensors_hooks see them")
     return MemoryPlan(
         network=network, dtype=dtype, device=device, layers=layers, saved_per_sample=saved_per_sample,
-        saved_fixed=saved_fixed, input_per_sample=input_per_sample, input_kept=0 in first,
+        saved_fixed=saved_fixed, input_per_sample=input_per_sample,
+        input_kept=any(number in first for number in range(len(network_inputs))),
+        unkept_input_per_sample=sum(per_sample[number] for number in range(len(network_inputs))
+                                    if number not in first),
         parameter_bytes=parameter_elements * size, gradient_bytes=trainable_elements * size,
         trainable_tensors=trainable_tensors, buffer_bytes=buffer_bytes, warnings=warnings)
 
@@ -381,7 +395,8 @@ def reaching_output(network: Network) -> set[str]:
     live = {network.layers[-1].name}
     for layer in reversed(network.layers):
         if layer.name in live:
-            live.update(layer.sources)
+            live.update(source.rpartition(":")[0] if source.rpartition(":")[2].isdigit() else source
+                        for source in layer.sources)
     return live
 
 

@@ -11,14 +11,22 @@ from ..layers import ALIASES, Layer
 from ..layers.base import INT64_MAX
 from ..spec.yaml_source import locate, origin_note
 from ..problems import LayerError, Problem, SpecError
-from ..network import FLOAT, LayerResult, Network
-from ..spec.model import SpecBase
+from ..network import FLOAT, LayerResult, Network, NetworkInput
+from ..spec.model import FLOATING, PLACEMENT_KEYS, SpecBase
 
 NETWORK_INPUT = "input"
 
 
 def default_name(layer: Layer, index: int) -> str:
     return f"{layer.type}-{index + 1}"
+
+
+def split_reference(reference: str) -> tuple[str, int | None]:
+    """`lstm:1` → ("lstm", 1); a bare name → (name, None)."""
+    name, colon, index = reference.rpartition(":")
+    if colon and name and index.isdigit() and len(index) < 10:
+        return name, int(index)
+    return reference, None
 
 
 def propagate(spec: SpecBase, data: Any, path: str) -> Network:
@@ -28,40 +36,77 @@ def propagate(spec: SpecBase, data: Any, path: str) -> Network:
     """
     problems: list[Problem] = []
     warnings: list[Problem] = []
-    outputs: dict[str, tuple[int, ...]] = {NETWORK_INPUT: tuple(spec.input)}
-    dtypes: dict[str, str] = {NETWORK_INPUT: FLOAT}
+    inputs = [NetworkInput(name, shape, FLOAT if dtype in FLOATING else dtype)
+              for name, shape, dtype in spec.network_inputs()]
+    # name → its outputs, each (shape, dtype); the reserved `input` is also the first network input
+    outputs: dict[str, list[tuple[tuple[int, ...], str]]] = {item.name: [(item.shape, item.dtype)] for item in inputs}
+    outputs.setdefault(NETWORK_INPUT, outputs[inputs[0].name])
+    kinds: dict[str, type[Layer]] = {}
     declared = {(layer.name or default_name(layer, i)): i for i, layer in enumerate(spec.layers)}
     failed: set[str] = set()
     results: list[LayerResult] = []
-    previous = NETWORK_INPUT
+    by_name: dict[str, LayerResult] = {}
+    previous = inputs[0].name
 
     def report(index: int, key: str | None, message: str, code: str, name: str) -> None:
         location = ("layers", index) + ((key,) if key else ())
         problems.append(Problem(path, *locate(data, location, ALIASES), message + origin_note(data, index),
                                 layer=name, code=code))
 
+    def resolve(reference: str, label: str) -> tuple[tuple[int, ...], str] | str:
+        """The (shape, dtype) a reference names, or the message saying why it names none."""
+        source, index = split_reference(reference)
+        found = outputs.get(reference) if index is None else None
+        if found is None:
+            found = outputs.get(source)
+        if found is None:
+            return ""
+        if index is None:
+            if len(found) > 1 and not kinds[source].bare_reference:
+                return (f"{source!r} has {len(found)} outputs: name one as {source}:0 … {source}:{len(found) - 1}"
+                        f"{' (the default input is the previous layer, bare)' if reference == previous else ''}")
+            return found[0]
+        if index >= len(found):
+            return f"{source!r} has {len(found)} output{'s' * (len(found) != 1)}, so there is no {reference!r}"
+        return found[index]
+
     for index, layer in enumerate(spec.layers):
         name = layer.name or default_name(layer, index)
         label = f"{layer.type} {name!r}"
         if name in outputs or name in failed:
-            first = "the network input's reserved name" if name == NETWORK_INPUT else "an earlier layer's name"
+            first = "the network input's reserved name" if name in outputs and name not in by_name else \
+                "an earlier layer's name"
             report(index, "name", f"{label}: name {name!r} is already {first}", "duplicate-name", name)
             failed.add(name)
             continue
-        sources = tuple(layer.inputs) if layer.inputs else (previous,)
+        sources = tuple(layer.inputs) if layer.inputs else (() if layer.arity == 0 else (previous,))
+        default_input = not layer.inputs
         previous = name
-        unresolved = [source for source in sources if source not in outputs]
+        unresolved = [source for source in sources if split_reference(source)[0] not in outputs
+                      and source not in outputs]
         for source in unresolved:
-            if source in failed:
+            bare = split_reference(source)[0]
+            if bare in failed or source in failed:
                 continue
-            if source in declared and declared[source] > index:
+            if bare in declared and declared[bare] > index:
                 message = f"input {source!r} is a later layer (a layer can only take earlier outputs)"
-            elif source == name:
+            elif bare == name:
                 message = f"input {source!r} is the layer itself"
             else:
-                message = f"unknown input {source!r}{_suggest(source, outputs)}"
+                message = f"unknown input {source!r}{_suggest(bare, outputs)}"
             report(index, "inputs", f"{label}: {message}", "bad-reference", name)
         if unresolved:
+            failed.add(name)
+            continue
+        tensors = []
+        for source in sources:
+            found = resolve(source, label)
+            if isinstance(found, str):
+                why = found if not default_input else found.replace(f"{source!r} has", f"the previous layer {source!r} has")
+                report(index, "inputs", f"{label}: {why}", "bad-reference", name)
+                break
+            tensors.append(found)
+        if len(tensors) != len(sources):
             failed.add(name)
             continue
         if (layer.arity is None and len(sources) < layer.min_inputs) or \
@@ -71,33 +116,85 @@ def propagate(spec: SpecBase, data: Any, path: str) -> Network:
             report(index, "inputs", f"{label}: takes {wanted}, got {len(sources)}", "arity", name)
             failed.add(name)
             continue
-        shapes = [outputs[source] for source in sources]
+        shapes = [shape for shape, _ in tensors]
+        input_dtypes = tuple(dtype for _, dtype in tensors)
         try:
+            layer.check_inputs(shapes, list(input_dtypes))
             outcome = layer.evaluate(shapes, plain)
-            shape = tuple(outcome.shape)
-            _check_output(shape)
+            produced = [tuple(outcome.shape), *(tuple(more) for more in outcome.more_outputs)]
+            for shape in produced:
+                _check_output(shape)
+            shared = _shared_module(layer, by_name, shapes)
+            _check_tie(layer, by_name, shapes)
         except LayerError as error:
             report(index, error.key, f"{label}: {error.message}", error.code, name)
             failed.add(name)
             continue
-        params = outcome.params
-        input_dtypes = tuple(dtypes[source] for source in sources)
-        dtypes[name] = layer.output_dtype(list(input_dtypes))
-        results.append(LayerResult(
+        params = 0 if shared else outcome.params
+        output_dtype = layer.output_dtype(list(input_dtypes))
+        result = LayerResult(
             index=index, name=name, type=layer.type, sources=sources, input_shapes=tuple(shapes),
-            output_shape=shape, params=params, trainable_params=params if layer.trainable else 0,
-            macs=outcome.macs, buffers=outcome.buffers, spec=layer, layout=outcome.layout,
-            windows=tuple(outcome.windows), input_dtypes=input_dtypes, output_dtype=dtypes[name],
-        ))
+            output_shape=produced[0], params=params, trainable_params=params if layer.trainable else 0,
+            macs=outcome.macs, buffers=0 if shared else outcome.buffers, spec=layer, layout=outcome.layout,
+            windows=tuple(outcome.windows), input_dtypes=input_dtypes, output_dtype=output_dtype,
+            output_shapes=tuple(produced), shared_with=shared,
+        )
+        results.append(result)
+        by_name[name] = result
         for message, key, code in outcome.warnings:
             location = ("layers", index) + ((key,) if key else ())
             warnings.append(Problem(path, *locate(data, location, ALIASES), f"{label}: {message}"
                                     + origin_note(data, index), layer=name, code=code, severity="warning"))
-        outputs[name] = shape
+        outputs[name] = [(shape, output_dtype) for shape in produced]
+        kinds[name] = type(layer)
     if problems:
         raise SpecError(problems)
-    return Network(name=spec.name, input_shape=tuple(spec.input), layers=results, path=path, input_dtype=FLOAT,
+    return Network(name=spec.name, input_shape=inputs[0].shape, layers=results, path=path,
+                   input_dtype=inputs[0].dtype, inputs=tuple(inputs),
                    warnings=tuple(warnings), expect=spec.expect, source=data)
+
+
+
+
+def _shared_module(layer: Layer, by_name: dict[str, LayerResult], shapes: list) -> str | None:
+    """The layer whose module this call shares (`share:`), checked: an earlier layer, the same type and
+    arguments; None for a layer of its own."""
+    if layer.share is None:
+        return None
+    owner = by_name.get(layer.share)
+    if owner is None:
+        raise LayerError(f"share {layer.share!r} is not an earlier layer", key="share", code="bad-reference")
+    owner = by_name.get(owner.shared_with, owner) if owner.shared_with else owner
+    if owner.type != layer.type:
+        raise LayerError(f"share {layer.share!r} is a {owner.type}, not a {layer.type}", key="share",
+                         code="share-mismatch")
+    mine = layer.model_dump(exclude=set(PLACEMENT_KEYS))
+    theirs = owner.spec.model_dump(exclude=set(PLACEMENT_KEYS))
+    different = sorted(key for key in mine if mine[key] != theirs.get(key))
+    if different:
+        key = different[0]
+        raise LayerError(f"{key} is {mine[key]!r} but the shared module {owner.name!r} has {theirs.get(key)!r}:"
+                         " a shared module has one set of arguments", key=key, code="share-mismatch")
+    if owner.spec.weight_shape(list(owner.input_shapes)) != layer.weight_shape(shapes):
+        raise LayerError(f"the shared module {owner.name!r} was built for inputs {[list(s) for s in owner.input_shapes]},"
+                         f" this call gets {[list(s) for s in shapes]}", key="share", code="share-mismatch")
+    return owner.name
+
+
+def _check_tie(layer: Layer, by_name: dict[str, LayerResult], shapes: list) -> None:
+    """`tie: NAME`: the layer's weight is NAME's weight tensor, so their shapes must agree."""
+    target = getattr(layer, "tie", None)
+    if target is None:
+        return
+    owner = by_name.get(target)
+    if owner is None:
+        raise LayerError(f"tie {target!r} is not an earlier layer", key="tie", code="bad-reference")
+    theirs, mine = owner.spec.weight_shape(list(owner.input_shapes)), layer.weight_shape(shapes)
+    if theirs is None:
+        raise LayerError(f"tie {target!r}: a {owner.type} has no weight to share", key="tie", code="tie-mismatch")
+    if theirs != mine:
+        raise LayerError(f"tie {target!r}: its weight is {list(theirs)}, this layer's is {list(mine)}", key="tie",
+                         code="tie-mismatch")
 
 
 def _suggest(name: str, known: dict[str, object]) -> str:
@@ -112,4 +209,4 @@ def _check_output(shape: tuple[int, ...]) -> None:
         raise LayerError(f"output shape {list(shape)} has more elements than int64 can count", code="too-large")
 
 
-__all__ = ["NETWORK_INPUT", "default_name", "propagate"]
+__all__ = ["NETWORK_INPUT", "default_name", "propagate", "split_reference"]

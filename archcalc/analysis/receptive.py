@@ -21,7 +21,7 @@ from fractions import Fraction
 
 from ..layers.base import END, KEEP, MERGE, SLIDE
 from ..layers.conv import axis_letters
-from ..network import LayerResult, Network
+from ..network import FLOAT, LayerResult, Network
 
 
 @dataclass(frozen=True)
@@ -72,12 +72,20 @@ def _merge(fields: list[ReceptiveField | None]) -> ReceptiveField | None:
 
 def receptive_fields(network: Network) -> dict[str, ReceptiveField | None]:
     """The receptive field of every layer's output, by layer name (None where it is not defined)."""
-    spatial = len(network.input_shape) - 1
-    start = ReceptiveField(axis_letters(spatial), (AxisField(1, 1, 0),) * spatial) if 1 <= spatial <= 3 else None
-    fields: dict[str, ReceptiveField | None] = {"input": start}
+    def start(shape: tuple[int, ...], dtype: str) -> ReceptiveField | None:
+        spatial = len(shape) - 1
+        if dtype != FLOAT or not 1 <= spatial <= 3:   # token ids, vectors: no spatial layout to follow
+            return None
+        return ReceptiveField(axis_letters(spatial), (AxisField(1, 1, 0),) * spatial)
+
+    fields: dict[str, ReceptiveField | None] = {"input": start(network.input_shape, network.input_dtype)}
+    fields.update({item.name: start(item.shape, item.dtype) for item in network.inputs})
     for layer in network.layers:
-        inputs = [fields[source] for source in layer.sources]
-        if layer.layout == MERGE:
+        # output 0 carries the layout; the other outputs of a layer (h_n, split pieces) have none
+        inputs = [fields.get(source) for source in layer.sources]
+        if not inputs:
+            fields[layer.name] = None
+        elif layer.layout == MERGE:
             fields[layer.name] = _merge(inputs)
         elif inputs[0] is None or layer.layout == END:
             fields[layer.name] = None
@@ -87,8 +95,7 @@ def receptive_fields(network: Network) -> dict[str, ReceptiveField | None]:
             fields[layer.name] = inputs[0]
         else:
             fields[layer.name] = None
-    del fields["input"]
-    return fields
+    return {layer.name: fields[layer.name] for layer in network.layers}
 
 
 __all__ = ["AxisField", "ReceptiveField", "receptive_fields"]

@@ -17,7 +17,7 @@ from typing import Sequence
 
 from ..version import __version__
 from . import check, compare, explain, memory, summary
-from .common import EXIT_OK
+from .common import EXIT_OK, EXIT_USAGE, UsageError
 
 # In the order `archcalc --help` lists them.
 COMMANDS = (summary, compare, explain, check, memory)
@@ -43,6 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.run(args)
+    except UsageError as error:
+        print(f"archcalc {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     except BrokenPipeError:  # e.g. `archcalc summary big.yaml | head`
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

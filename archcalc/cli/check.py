@@ -7,7 +7,7 @@ import os
 import sys
 from typing import Any
 
-from .common import EXIT_INVALID, EXIT_OK, size_in_bytes
+from .common import EXIT_INVALID, EXIT_OK, UsageError, add_set_option, size_in_bytes
 
 
 def add_parser(commands: Any) -> None:
@@ -23,6 +23,7 @@ def add_parser(commands: Any) -> None:
     check.add_argument("--strict", action="store_true", help="treat warnings as errors")
     check.add_argument("--max-bytes", type=size_in_bytes, default=None, metavar="SIZE",
                        help="refuse files larger than this, unread (default 8MiB; accepts 512KB, 16MiB, ...)")
+    add_set_option(check)
     check.set_defaults(run=run_check)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of the spec format (for editors)",
@@ -37,8 +38,13 @@ def run_check(args: argparse.Namespace) -> int:
     from ..report.check_format import CHECK_FORMATS
 
     chosen = args.format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
-    result = check_paths(args.paths, exclude=args.exclude, max_bytes=args.max_bytes or MAX_SPEC_BYTES,
-                         strict=args.strict)
+    from ..spec.blocks import UnknownVariable
+
+    try:
+        result = check_paths(args.paths, exclude=args.exclude, max_bytes=args.max_bytes or MAX_SPEC_BYTES,
+                             strict=args.strict, variables=dict(args.variables))
+    except UnknownVariable as error:
+        raise UsageError(f"--set: {error}") from None
     out, err = CHECK_FORMATS[chosen](result)
     sys.stderr.write(err)
     sys.stdout.write(out)

@@ -4,13 +4,38 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Iterable
+from typing import Any, Iterable
 
 from ..api import load
 from ..problems import Problem, SpecError
 from ..network import Network
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A command-line mistake found after parsing (an unknown `--set` name): exit 2."""
+
+
+def assignment(text: str) -> tuple[str, Any]:
+    """`--set NAME=VALUE`: VALUE read as a YAML scalar (int, float, bool or string)."""
+    import yaml
+
+    name, equals, raw = text.partition("=")
+    if not equals or not name.strip().isidentifier():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else raw
+    except yaml.YAMLError:
+        value = raw
+    if value is None or isinstance(value, (list, dict)):
+        value = raw
+    return name.strip(), value
+
+
+def add_set_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--set", dest="variables", action="append", type=assignment, default=[],
+                        metavar="NAME=VALUE", help="replace the spec's variable NAME (repeatable), e.g. seq_len=4096")
 
 
 def positive_int(text: str) -> int:
@@ -40,13 +65,17 @@ def print_problems(problems: Iterable[Problem]) -> None:
         print(problem, file=sys.stderr)
 
 
-def load_or_report(path: str) -> Network | None:
-    """The spec's network, or None after printing its problems."""
+def load_or_report(path: str, variables: Iterable[tuple[str, Any]] = ()) -> Network | None:
+    """The spec's network, or None after printing its problems; UsageError for an unknown `--set` name."""
+    from ..spec.blocks import UnknownVariable
+
     try:
-        return load(path)
+        return load(path, variables=dict(variables))
     except SpecError as error:
         print_problems(error.problems)
         return None
+    except UnknownVariable as error:
+        raise UsageError(f"--set: {path}: {error}") from None
 
 
 def usage_error(command: str, message: str) -> int:
@@ -54,5 +83,5 @@ def usage_error(command: str, message: str) -> int:
     return EXIT_USAGE
 
 
-__all__ = ["EXIT_INVALID", "EXIT_OK", "EXIT_USAGE", "load_or_report", "positive_int", "print_problems",
+__all__ = ["EXIT_INVALID", "EXIT_OK", "EXIT_USAGE", "UsageError", "add_set_option", "assignment", "load_or_report", "positive_int", "print_problems",
            "size_in_bytes", "usage_error"]

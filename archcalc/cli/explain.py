@@ -7,7 +7,7 @@ import difflib
 import sys
 from typing import Any
 
-from .common import EXIT_INVALID, EXIT_OK, load_or_report, usage_error
+from .common import EXIT_INVALID, EXIT_OK, add_set_option, load_or_report, usage_error
 
 
 def add_parser(commands: Any) -> None:
@@ -19,6 +19,7 @@ def add_parser(commands: Any) -> None:
                          help="explain only this layer (repeatable)")
     explain.add_argument("--format", choices=["text", "markdown", "json"], default="text",
                          help="text (Unicode), markdown (with LaTeX math) or json")
+    add_set_option(explain)
     explain.set_defaults(run=run_explain)
 
     formulas = commands.add_parser("formulas", help="the formula reference of every layer type",
@@ -32,7 +33,7 @@ def run_explain(args: argparse.Namespace) -> int:
     from ..analysis.explain import explain
     from ..report.explain_format import EXPLAIN_FORMATS
 
-    network = load_or_report(args.spec)
+    network = load_or_report(args.spec, args.variables)
     if network is None:
         return EXIT_INVALID
     known = [layer.name for layer in network.layers]

@@ -11,7 +11,7 @@ import argparse
 import sys
 from typing import Any
 
-from .common import EXIT_INVALID, EXIT_OK, load_or_report, positive_int, print_problems
+from .common import EXIT_INVALID, EXIT_OK, add_set_option, load_or_report, positive_int, print_problems
 from ..layers.autograd import DEVICES, DTYPES, OPTIMIZERS
 
 FORMATS = ("text", "json", "markdown")
@@ -48,6 +48,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     memory.add_argument("--fit", type=budget, metavar="BUDGET",
                         help="report the largest batch size whose total fits BUDGET (24GiB, 8GB, 512MiB or bytes);"
                              " replaces --batch-size")
+    add_set_option(memory)
     memory.set_defaults(run=run)
     return memory
 
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from ..analysis.memory import plan_memory
     from ..report.memory_format import MEMORY_FORMATS
 
-    network = load_or_report(args.spec)
+    network = load_or_report(args.spec, args.variables)
     if network is None:
         return EXIT_INVALID
     plan = plan_memory(network, args.dtype, args.device)

@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from ..network import DTYPE_BYTES
-from .common import EXIT_INVALID, EXIT_OK, load_or_report, positive_int, print_problems, usage_error
+from .common import EXIT_INVALID, EXIT_OK, add_set_option, load_or_report, positive_int, print_problems, usage_error
 
 
 def add_parser(commands: Any) -> None:
@@ -28,6 +28,7 @@ def add_parser(commands: Any) -> None:
                          help="also report MACs, parameters and memory as this tool counts them, at --batch-size"
                               " (pytorch, torchvision, fvcore, ptflops-pytorch, thop, torchinfo, keras, ...;"
                               " docs/conventions.md)")
+    add_set_option(summary)
     summary.set_defaults(run=run)
 
 
@@ -35,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from ..api import summarize
     from ..report import SUMMARY_FORMATS
 
-    network = load_or_report(args.spec)
+    network = load_or_report(args.spec, args.variables)
     if network is None:
         return EXIT_INVALID
     summary = summarize(network, batch_size=args.batch_size, dtype=args.dtype, receptive_field=args.receptive_field)

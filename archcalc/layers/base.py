@@ -157,6 +157,7 @@ class Outcome:
     layout: str = KEEP
     windows: Sequence[Window] = ()
     warnings: list[tuple[str, str | None, str]] = field(default_factory=list)
+    more_outputs: Sequence[Sequence[Number]] = ()   # outputs 1, 2, ... (`NAME:INDEX`): h_n, c_n, split pieces
 
 
 class Layer(BaseModel):
@@ -166,7 +167,10 @@ class Layer(BaseModel):
 
     type: str
     name: Name | None = Field(default=None, description="Unique layer name; default `<type>-<position>`.")
-    inputs: list[Name] | None = Field(default=None, description="Layers whose outputs feed this one (`input` = network input).")
+    inputs: list[Name] | None = Field(default=None, description="Layers whose outputs feed this one (`input` = network"
+                                      " input; `NAME:INDEX` = output INDEX of a layer with several).")
+    share: Name | None = Field(default=None, description="Another call of layer NAME's module: its parameters count"
+                               " once, at NAME; type and arguments may be left out, and must agree when given.")
     trainable: Flag = Field(default=True, description="false freezes the layer: its parameters count as non-trainable.")
     expect_output_shape: list[Count] | None = Field(default=None, description="Checked by `archcalc check`.")
     call: Literal["module", "function", "operator"] | None = Field(
@@ -175,9 +179,14 @@ class Layer(BaseModel):
         " counting conventions depend on it (docs/conventions.md); default module, operator for add, mul, concat and"
         " flatten.")
 
-    # How many inputs the layer takes: 1, or None for several (merge layers: at least `min_inputs`).
+    # How many inputs the layer takes: 1 (0 for a learned tensor), or None for several (at least `min_inputs`).
     arity: ClassVar[int | None] = 1
     min_inputs: ClassVar[int] = 2
+    # Whether a bare `NAME` (and the default input) may mean output 0 of a layer with several outputs:
+    # yes for recurrent and attention layers, no for split / chunk, whose pieces are equals.
+    bare_reference: ClassVar[bool] = True
+    # Whether integer or bool tensors may come in (embeddings, shape ops); others need floating input.
+    takes_integers: ClassVar[bool] = False
 
     # What the type stands for in PyTorch ("torch.nn.Conv2d", "torch.add"); the cross-check tests build it,
     # passing the input-size argument archcalc infers: (constructor argument, per-sample input axis).
@@ -193,6 +202,15 @@ class Layer(BaseModel):
 
     def evaluate(self, inputs: list[Shape], bind: Bind) -> Outcome:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def check_inputs(self, shapes: list[Shape], dtypes: list[str]) -> None:
+        """Refuse inputs of a dtype the layer cannot take (LayerError); floating inputs are "float". Layers
+        take floating tensors unless they say otherwise (an embedding takes integer ids)."""
+        for position, dtype in enumerate(dtypes):
+            if dtype != "float" and not self.takes_integers:
+                article = "an" if dtype[0] in "aeiou" else "a"
+                raise LayerError(f"input {position + 1} is {article} {dtype} tensor; a {self.type} needs a floating-point"
+                                 " input (an embedding turns integer ids into vectors)", key="inputs", code="dtype")
 
     def output_dtype(self, dtypes: list[str]) -> str:
         """The dtype rule, beside the shape rule: the output's dtype from the inputs' ("float" is the model's
@@ -215,6 +233,10 @@ class Layer(BaseModel):
     def buffer_tensors(self, inputs: list[Shape]) -> list[tuple[int, str]]:
         """(elements, dtype) of each buffer tensor; dtype "" is the model's dtype."""
         return []
+
+    def weight_shape(self, inputs: list[Shape]) -> tuple[int, ...] | None:
+        """The shape of the layer's `weight` parameter, for `tie` (None: the layer has none)."""
+        return None
 
     def moving_statistics(self, inputs: list[Shape]) -> int:
         """Running statistics that Keras counts as non-trainable parameters (PyTorch: buffers)."""

@@ -14,7 +14,7 @@ from ..formula import Bind, product
 from ..problems import LayerError
 from .autograd import KEEP_INPUT, NOTHING, Backward, Context
 from .counting import Rule, batch_macs, macs_and_bias, only_module
-from .base import END, Count, Flag, Layer, Outcome, Shape, axis_names
+from .base import END, Count, Flag, Layer, Name, Outcome, Shape, axis_names
 
 
 class Linear(Layer):
@@ -24,6 +24,8 @@ class Linear(Layer):
     in_features: Count | None = Field(default=None, description="Optional; must equal the input's last axis.")
     out_features: Count
     bias: Flag = True
+    tie: Name | None = Field(default=None, description="Its weight is layer NAME's weight tensor (an LM head tied to"
+                             " the token embedding): counted once, at NAME; this layer's params are its bias.")
 
     def evaluate(self, inputs: list[Shape], bind: Bind) -> Outcome:
         shape = inputs[0]
@@ -36,19 +38,30 @@ class Linear(Layer):
                              f" {shape[-1]:,} features on its last axis{flatten_hint}", key="in_features",
                              code="mismatch")
         f_in, f_out = bind("F_in", shape[-1]), bind("F_out", self.out_features)
-        params = (f_in + 1) * f_out if self.bias else f_in * f_out
+        if self.tie is not None:     # the weight is another layer's parameter
+            params = f_out if self.bias else 0
+        else:
+            params = (f_in + 1) * f_out if self.bias else f_in * f_out
         macs = f_in * f_out
         warnings = []
         if len(shape) > 1:
             macs = macs * bind("rows", product(shape[:-1]))
+        if len(shape) > 2:   # [C, H, W] features; a [L, E] sequence is meant to be used token by token
             warnings.append((f"applied to the last axis of a {list(shape)} tensor, separately for each of the"
                              f" {product(shape[:-1]):,} positions of the other axes: a flatten before it is often"
                              " what was meant", None, "linear-not-flattened"))
         return Outcome(shape=[*shape[:-1], f_out], params=params, macs=macs,
                        axes=(*axis_names(len(shape))[:-1], "F"), layout=END, warnings=warnings)
 
+    def weight_shape(self, inputs: list[Shape]) -> tuple[int, ...]:
+        return (self.out_features, inputs[0][-1])
+
     def notes(self, inputs: list[Shape]) -> list[str]:
-        notes = ["a weight matrix F_out × F_in" + (" and a bias vector F_out" if self.bias else ", no bias")]
+        if self.tie is not None:
+            notes = [f"the weight matrix F_out × F_in is the weight of {self.tie!r} (tie): counted there, once"
+                     + ("; its own parameters are the bias vector F_out" if self.bias else "")]
+        else:
+            notes = ["a weight matrix F_out × F_in" + (" and a bias vector F_out" if self.bias else ", no bias")]
         if len(inputs[0]) > 1:
             notes.append("applied to the last axis, once for each position of the other axes (rows)")
         return notes
@@ -60,7 +73,7 @@ class Linear(Layer):
         return KEEP_INPUT if context.trainable else NOTHING
 
     def parameter_tensors(self) -> int:
-        return 2 if self.bias else 1
+        return int(self.bias) + (self.tie is None)
 
 
 # Counting conventions (archcalc.layers.counting; measured against the real tools, docs/conventions.md).

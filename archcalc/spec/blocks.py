@@ -48,6 +48,10 @@ class FlatLayers(SourceList):
     __slots__ = ("modules",)
 
 
+class UnknownVariable(ValueError):
+    """`--set NAME=VALUE` (or `variables=`) names a variable the spec does not declare: a usage error."""
+
+
 class ExpansionError(Exception):
     def __init__(self, message: str, node: Any, key: Any = None, code: str = "block"):
         super().__init__(message)
@@ -75,12 +79,19 @@ def needs_expansion(data: dict) -> bool:
         isinstance(layer, dict) and ("block" in layer or "if" in layer or has_expression(layer)) for layer in layers)
 
 
-def expand(data: Any, path: str) -> tuple[Any, list[Problem]]:
-    """The document with `blocks`/`variables` resolved into a flat `layers` list, or problems."""
+def expand(data: Any, path: str, overrides: dict[str, Any] | None = None) -> tuple[Any, list[Problem]]:
+    """The document with `blocks`/`variables` resolved into a flat `layers` list, or problems. `overrides`
+    replace spec variables of the same name (`--set`); a name the spec does not declare is UnknownVariable."""
+    if overrides:
+        declared = data.get("variables") if isinstance(data, dict) else None
+        unknown = sorted(set(overrides) - set(declared if isinstance(declared, dict) else ()))
+        if unknown:
+            known = ", ".join(sorted(declared)) if isinstance(declared, dict) and declared else "none"
+            raise UnknownVariable(f"the spec has no variable {unknown[0]!r} (its variables: {known})")
     if not isinstance(data, dict) or not needs_expansion(data):
         return data, []
     try:
-        return _Expander(data).document(), []
+        return _Expander(data, overrides or {}).document(), []
     except ExpansionError as error:
         line, column = _position(error.node, error.key)
         return None, [Problem(path, line, column, error.message, code=error.code)]
@@ -98,10 +109,13 @@ def _suggest(word: str, choices: Any) -> str:
 
 
 class _Expander:
-    def __init__(self, data: SourceDict):
+    def __init__(self, data: SourceDict, overrides: dict[str, Any]):
         self.data = data
+        self.overrides = overrides
         self.blocks = self._blocks(data.get("blocks", {}))
         self.variables = self._variables(data.get("variables", {}))
+        raw_input = data.get("input")
+        self.input_names = set(raw_input) if isinstance(raw_input, dict) and "shape" not in raw_input else set()
         self.flat = FlatLayers()
         self.flat.mark = getattr(data.get("layers"), "mark", (1, 1))
         self.flat.marks, self.flat.origins, self.flat.modules = [], [], []
@@ -173,7 +187,7 @@ class _Expander:
         scope: dict[str, Any] = {}
         for name, value in raw.items():
             self._check_name(name, raw, "variable")
-            scope[name] = self._evaluate(value, scope, raw, name)
+            scope[name] = self.overrides[name] if name in self.overrides else self._evaluate(value, scope, raw, name)
         return scope
 
     def _blocks(self, raw: Any) -> dict[str, SourceDict]:
@@ -257,8 +271,13 @@ class _Expander:
     def _resolve(self, reference: Any, frame: _Frame, entry: SourceDict) -> Any:
         if not isinstance(reference, str):
             return reference
+        name, colon, index = reference.rpartition(":")
+        if colon and name and index.isdigit():   # output INDEX of a layer with several: resolve the layer
+            return f"{self._resolve(name, frame, entry)}:{index}"
         if reference == "input":
             return frame.input_name
+        if reference in self.input_names:        # the network's named inputs are visible everywhere
+            return reference
         # a local name (made, or still to come); else a name of an enclosing instance (blocks can be handed outer layers by name,
         # e.g. a U-Net's skip connection); else a full name already made; else a local name still to come
         if reference in frame.local:
@@ -300,6 +319,8 @@ class _Expander:
             if key in ("if", "name", "inputs"):
                 continue
             layer[key] = self._evaluate(raw, frame.scope, entry, key)
+            if key in ("share", "tie"):          # module and weight references are looked up as inputs are
+                layer[key] = self._resolve(layer[key], frame, entry)
             layer.marks[key] = entry.marks[key]
         local = self._local_name(entry, position, frame, layer.get("type"))
         full = frame.prefix + local

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import difflib
 from functools import lru_cache
-from typing import Annotated, Any, Iterable, Union
+from typing import Annotated, Any, Iterable, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, create_model
 
 from ..layers import ALIASES, FAMILIES, TYPE_NAMES, Layer, family_of, family_order, layer_class, synonyms, type_tag
 from .budgets import Expect
@@ -27,12 +27,56 @@ def layer_tag(raw: Any) -> str | None:
     return getattr(raw, "type", None)
 
 
+INPUT_DTYPES = ("float32", "float16", "bfloat16", "float64", "int64", "int32", "bool")
+FLOATING = ("float32", "float16", "bfloat16", "float64")
+Shape = Annotated[list[Count], Field(min_length=1)]
+
+
+class TensorSpec(BaseModel):
+    """An input with a dtype: `{shape: [1024], dtype: int64}` (token ids)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    shape: Shape = Field(description="Per-sample shape, batch axis excluded.")
+    dtype: Literal[INPUT_DTYPES] = Field(default="float32", description="float32 (default) or an integer/bool dtype;"
+                                         " floating inputs take the model's --dtype.")
+
+
+def _input_form(raw: Any) -> str | None:
+    if isinstance(raw, list):
+        return "shape"
+    if isinstance(raw, dict):
+        return "tensor" if isinstance(raw.get("shape"), list) else "named"
+    return None
+
+
+def _entry_form(raw: Any) -> str | None:
+    return "shape" if isinstance(raw, list) else "tensor" if isinstance(raw, dict) else None
+
+
+InputEntry = Annotated[Union[Annotated[Shape, Tag("shape")], Annotated[TensorSpec, Tag("tensor")]],
+                       Discriminator(_entry_form)]
+NamedInputs = Annotated[dict[Name, InputEntry], Field(min_length=1)]
+InputField = Annotated[Union[Annotated[Shape, Tag("shape")], Annotated[TensorSpec, Tag("tensor")],
+                             Annotated[NamedInputs, Tag("named")]], Discriminator(_input_form)]
+INPUT_TAGS = ("shape", "tensor", "named")
+
+
 class SpecBase(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True, frozen=True)
 
     name: Name | None = Field(default=None, description="Free text naming the architecture.")
-    input: list[Count] = Field(min_length=1, description="Per-sample input shape, batch axis excluded: [C, H, W], [C, L], [F], ...")
+    input: InputField = Field(description="Per-sample input shape, batch axis excluded ([C, H, W], [C, L], [F],"
+                              " ...), or {shape, dtype}, or several named inputs: {name: shape or {shape, dtype}}.")
     expect: Expect | None = Field(default=None, description="Budgets and expectations checked by `archcalc check`.")
+
+    def network_inputs(self) -> list[tuple[str, tuple[int, ...], str]]:
+        """(name, per-sample shape, dtype) of each network input, in declaration order; one input is `input`."""
+        def entry(raw: Any) -> tuple[tuple[int, ...], str]:
+            return (tuple(raw), "float32") if isinstance(raw, list) else (tuple(raw.shape), raw.dtype)
+        if isinstance(self.input, dict):
+            return [(name, *entry(raw)) for name, raw in self.input.items()]
+        return [("input", *entry(self.input))]
 
 
 @lru_cache(maxsize=64)
@@ -72,12 +116,37 @@ def _lowercase_types(data: dict) -> dict:
     return {**data, "layers": [lowered(raw) for raw in layers]}
 
 
+# Keys that place a call in the graph; every other key of a shared module's layer describes the module.
+PLACEMENT_KEYS = ("name", "inputs", "share", "tie", "trainable", "expect_output_shape", "call")
+
+
+def _with_shared_modules(data: dict) -> dict:
+    """Layers with `share: NAME` may leave out the type and arguments of NAME's module: fill them in from
+    NAME's layer (propagation checks that the ones given agree). A shallow copy; positions stay in `data`."""
+    layers = data.get("layers")
+    if not isinstance(layers, list) or not any(isinstance(raw, dict) and "share" in raw for raw in layers):
+        return data
+    by_name: dict[str, dict] = {}
+    filled = []
+    for index, raw in enumerate(layers):
+        if isinstance(raw, dict) and isinstance(raw.get("share"), str) and raw["share"] in by_name:
+            owner = by_name[raw["share"]]
+            raw = {**{key: value for key, value in owner.items() if key not in PLACEMENT_KEYS}, **raw}
+        if isinstance(raw, dict):
+            name = raw.get("name")
+            kind = raw.get("type")
+            by_name[name if isinstance(name, str) else f"{str(kind).lower()}-{index + 1}"] = raw
+        filled.append(raw)
+    return {**data, "layers": filled}
+
+
 def validate(data: Any, path: str) -> tuple[SpecBase | None, list[Problem]]:
     """Validate parsed YAML; returns the spec or the located problems."""
     if not isinstance(data, dict):
         return None, [Problem(path, *getattr(data, "mark", (1, 1)),
                               f"a spec must be a mapping with 'input' and 'layers' keys, got {describe(data)}",
                               code="structure")]
+    data = _with_shared_modules(data)
     try:
         return spec_model(used_types(data)).model_validate(_lowercase_types(data)), []
     except ValidationError as error:
@@ -120,7 +189,8 @@ def _problem(path: str, data: SourceDict, detail: dict[str, Any]) -> Problem:
         if key_location and key_location[0] == layer_tag(data["layers"][location[1]]):
             key_location = key_location[1:]  # pydantic's union tag segment
     else:
-        key_location = location
+        key_location = tuple(part for part in location if part not in INPUT_TAGS) if location[:1] == ("input",) \
+            else location
     message, code = _message(detail, key_location, model, in_layer)
     layer_name = None
     if in_layer:
@@ -147,6 +217,9 @@ def _message(detail: dict[str, Any], location: tuple[Any, ...], model_class: typ
     kind = detail["type"]
     key = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location).lstrip(".")
     raw = detail.get("input")
+    if kind in ("union_tag_invalid", "union_tag_not_found") and location[:1] == ("input",):
+        return (f"{key}: expected a shape list such as [3, 224, 224], {{shape: [...], dtype: ...}} or a mapping"
+                f" of named inputs, got {describe(raw)}"), "invalid-value"
     if kind == "union_tag_invalid":
         tag = detail["ctx"]["tag"]
         known = synonyms()
