@@ -430,6 +430,46 @@ SINGLE_LAYERS = [
      (0, 0, 0, 0, 0, 0, 0, 0)),
     ('torch.cat', 2, [16, 8, 8], [{"name": "h", "type": "conv2d", "out_channels": 8, "kernel_size": 1}, {"type": "concat", "inputs": ["input", "h"]}],
      (0, 0, 0, 0, 0, 0, 0, 0)),
+    ('upsample_nearest_2.5', 1, [3, 7, 7], [{"type": "upsample", "scale_factor": 2.5}],
+     (0, 867, 867, 1785, 867, 0, 867, 0)),
+    ('upsample_nearest_2.5', 2, [3, 7, 7], [{"type": "upsample", "scale_factor": 2.5}],
+     (0, 1734, 1734, 2271, 433, 0, 1734, 0)),
+    ('upsample_bilinear_size5', 1, [3, 7, 7], [{"type": "upsample", "size": 5, "mode": "bilinear"}],
+     (0, 300, 300, 150, 75, 0, 825, 0)),
+    ('upsample_bilinear_size5', 2, [3, 7, 7], [{"type": "upsample", "size": 5, "mode": "bilinear"}],
+     (0, 600, 600, 187, 37, 0, 1650, 0)),
+    ('upsample_area_third', 1, [3, 7, 7], [{"type": "upsample", "scale_factor": 0.3333333333333333, "mode": "area"}],
+     (0, 147, 147, 175, 12, 0, 0, 0)),
+    ('upsample_area_third', 2, [3, 7, 7], [{"type": "upsample", "scale_factor": 0.3333333333333333, "mode": "area"}],
+     (0, 294, 294, 332, 6, 0, 0, 0)),
+    ('upsample_bicubic_axes', 1, [4, 7, 5], [{"type": "upsample", "scale_factor": [1.5, 2], "mode": "bicubic", "align_corners": True}],
+     (0, 0, 0, 680, 400, 0, 103600, 0)),
+    ('upsample_bicubic_axes', 2, [4, 7, 5], [{"type": "upsample", "scale_factor": [1.5, 2], "mode": "bicubic", "align_corners": True}],
+     (0, 0, 0, 760, 200, 0, 207200, 0)),
+    ('upsample_linear_1d', 1, [4, 9], [{"type": "upsample", "scale_factor": 1.15, "mode": "linear"}],
+     (0, 0, 0, 81, 40, 0, 200, 0)),
+    ('upsample_linear_1d', 2, [4, 9], [{"type": "upsample", "scale_factor": 1.15, "mode": "linear"}],
+     (0, 0, 0, 102, 20, 0, 400, 0)),
+    ('upsample_trilinear', 1, [2, 3, 4, 5], [{"type": "upsample", "size": [4, 6, 6], "mode": "trilinear"}],
+     (0, 0, 0, 576, 288, 0, 0, 0)),
+    ('upsample_trilinear', 2, [2, 3, 4, 5], [{"type": "upsample", "size": [4, 6, 6], "mode": "trilinear"}],
+     (0, 0, 0, 720, 144, 0, 0, 0)),
+    ('F.interpolate_bilinear_2.5', 1, [3, 7, 7], [{"type": "upsample", "scale_factor": 2.5, "mode": "bilinear", "call": "function"}],
+     (0, 3468, 3468, 918, 0, 0, 0, 0)),
+    ('F.interpolate_bilinear_2.5', 2, [3, 7, 7], [{"type": "upsample", "scale_factor": 2.5, "mode": "bilinear", "call": "function"}],
+     (0, 6936, 6936, 1837, 0, 0, 0, 0)),
+    ('F.interpolate_area_size', 1, [3, 7, 7], [{"type": "upsample", "size": [2, 3], "mode": "area", "call": "function"}],
+     (0, 147, 147, 165, 0, 0, 0, 0)),
+    ('F.interpolate_area_size', 2, [3, 7, 7], [{"type": "upsample", "size": [2, 3], "mode": "area", "call": "function"}],
+     (0, 294, 294, 330, 0, 0, 0, 0)),
+    ('pixelshuffle', 1, [16, 5, 5], [{"type": "pixelshuffle", "upscale_factor": 2}],
+     (0, 0, 0, 0, 0, 0, 0, 0)),
+    ('pixelshuffle', 2, [16, 5, 5], [{"type": "pixelshuffle", "upscale_factor": 2}],
+     (0, 0, 0, 0, 0, 0, 0, 0)),
+    ('F.pixel_unshuffle', 1, [4, 6, 6], [{"type": "pixelunshuffle", "downscale_factor": 3, "call": "function"}],
+     (0, 0, 0, 0, 0, 0, 0, 0)),
+    ('F.pixel_unshuffle', 2, [4, 6, 6], [{"type": "pixelunshuffle", "downscale_factor": 3, "call": "function"}],
+     (0, 0, 0, 0, 0, 0, 0, 0)),
 ]
 
 
@@ -488,6 +528,15 @@ CALFLOPS_FLOPS = {
     'torch.mul_bcast': (1024, 2048),
     'mul_op_bcast': (0, 0),
     'torch.cat': (0, 0),
+    'upsample_nearest_2.5': (147, 294),
+    'upsample_bilinear_size5': (5, 5),
+    'upsample_area_third': (294, 588),
+    'upsample_linear_1d': (36, 72),
+    'upsample_trilinear': (144, 144),
+    'F.interpolate_bilinear_2.5': (147, 294),
+    'F.interpolate_area_size': (153, 300),
+    'pixelshuffle': (0, 0),
+    'F.pixel_unshuffle': (0, 0),
 }
 CALFLOPS_ROWS = [row for row in SINGLE_LAYERS if row[0] in CALFLOPS_FLOPS]
 
@@ -508,6 +557,24 @@ def test_calflops_quirks():
     grouped = archcalc.analyze({"input": [4, 10], "layers": [
         {"type": "convtranspose1d", "out_channels": 6, "kernel_size": 3, "stride": 2, "groups": 2, "bias": False}]})
     assert archcalc.count(grouped.network, "calflops").macs == 240 and grouped.network.totals.macs == 360
+
+
+def test_calflops_upsample_per_axis_scale():
+    """calflops compares a tuple scale_factor's length with the batch size: a 2-tuple works at batch 2 only."""
+    network = archcalc.analyze({"input": [4, 7, 5], "layers": [
+        {"type": "upsample", "scale_factor": [1.5, 2], "mode": "bicubic", "align_corners": True}]}).network
+    with pytest.raises(ValueError, match="calflops 0.3.2 raises TypeError"):
+        archcalc.count(network, "calflops", 1)
+    assert archcalc.count(network, "calflops", 2).macs == 280
+
+
+def test_ptflops_truncates_its_total_once():
+    """ptflops adds the upsample hooks' Y/N as floats and truncates the model total: two Upsample(size=5) on
+    [3, 7, 7] at batch 2 give int(37.5 + 37.5) = 75, not 74; the layers' counts add up to it."""
+    layer = {"type": "upsample", "size": 5, "mode": "bilinear"}
+    network = archcalc.analyze({"input": [3, 7, 7], "layers": [layer, dict(layer)]}).network
+    counted = archcalc.count(network, "ptflops-modules", 2)
+    assert counted.macs == 75 and [layer.macs for layer in counted.layers] == [37, 38]
 
 
 @pytest.mark.parametrize(("case", "batch_size", "shape", "layers", "expected"), SINGLE_LAYERS,

@@ -31,7 +31,10 @@ with warnings.catch_warnings():
     from torch import nn
     from torch.utils.flop_counter import FlopCounterMode
 
-from test_conventions import zoo
+from test_conventions import COLUMNS, SINGLE_LAYERS, zoo
+from torch_modules import build_module
+
+from archcalc.layers import family_of
 
 logging.getLogger("fvcore").setLevel(logging.ERROR)
 
@@ -350,3 +353,47 @@ def test_calflops(name):
     counts = archcalc.count(zoo(name), "calflops")
     assert (flops, printed, params) == (counts.macs, counts.printed, counts.params)
     assert macs == archcalc.count(zoo(name), "pytorch").macs
+
+
+# ------------------------------------------------------------------------------------------- single layers
+
+class Alone(nn.Module):
+    """One layer called as a module, or through its forward (a function call: F.interpolate, F.pixel_shuffle)."""
+
+    def __init__(self, layer: nn.Module, module: bool):
+        super().__init__()
+        self.layer, self.module = layer, module
+
+    def forward(self, x):
+        return self.layer(x) if self.module else self.layer.forward(x)
+
+
+# The single-layer rows (tests/test_conventions.py) re-measured here: the families without parameters whose
+# whole rule set was measured on these rows.
+REMEASURED = [row for row in SINGLE_LAYERS if family_of(row[3][-1]["type"]) == "resample"]
+
+
+@pytest.mark.parametrize(("case", "batch_size", "shape", "layers", "expected"), REMEASURED,
+                         ids=[f"{row[0]}-b{row[1]}" for row in REMEASURED])
+def test_single_layer_tools(case, batch_size, shape, layers, expected):
+    network = archcalc.analyze({"input": shape, "layers": layers}).network
+    layer = network.layers[-1]
+    model = Alone(build_module(layer), layer.spec.call != "function").eval()
+    x = torch.zeros(batch_size, *shape)
+    with FlopCounterMode(display=False) as counter:
+        model(x)
+    measured = {"torchvision": counter.get_total_flops() // 2,
+                "fvcore": int(quiet(lambda: fvcore_nn.FlopCountAnalysis(model, x).total())),
+                "fvcore-train": int(quiet(lambda: fvcore_nn.FlopCountAnalysis(model.train(), x).total()))}
+    model.eval()
+    for convention, backend, config in (("ptflops-pytorch", "pytorch", {}),
+                                        ("ptflops-modules", "pytorch", {"count_functional": False}),
+                                        ("ptflops-aten", "aten", {})):
+        measured[convention] = quiet(ptflops.get_model_complexity_info, model, tuple(shape), as_strings=False,
+                                     print_per_layer_stat=False, input_constructor=lambda _: x, backend=backend,
+                                     backend_specific_config=config)[0]
+    measured["thop"] = int(quiet(thop.profile, Alone(build_module(layer), model.module), inputs=(x,))[0])
+    measured["torchinfo"] = quiet(torchinfo.summary, model, input_data=[x], verbose=0).total_mult_adds
+    assert tuple(measured[column] for column in COLUMNS) == expected
+    for column in COLUMNS:
+        assert archcalc.count(network, column, batch_size).macs == measured[column], column

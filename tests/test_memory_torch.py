@@ -264,6 +264,34 @@ layers:
   - {name: flat, type: flatten}
   - {name: head, type: linear, out_features: 3}
 """,
+    # resampling in 1d, 2d and 3d: area before the first trainable layer (nothing kept), area after it (its
+    # input), area to 1×1 (nothing), the interpolating modes and pixel (un)shuffle (nothing)
+    "resample": """
+input: [4, 6, 6]
+layers:
+  - {name: area_first, type: upsample, size: 3, mode: area}
+  - {name: c, type: conv2d, out_channels: 8, kernel_size: 1}
+  - {name: near, type: upsample, scale_factor: 2}
+  - {name: area, type: upsample, scale_factor: 0.5, mode: area}
+  - {name: bilinear, type: upsample, size: [5, 7], mode: bilinear, align_corners: true}
+  - {name: bicubic, type: upsample, scale_factor: [1.5, 2], mode: bicubic}
+  - {name: exact, type: upsample, scale_factor: [1.2, 1.15], mode: nearest-exact}
+  - {name: unshuffle, type: pixelunshuffle, downscale_factor: 2}
+  - {name: shuffle, type: pixelshuffle, upscale_factor: 2}
+  - {name: gap, type: upsample, size: 1, mode: area}
+  - {name: rows, type: flatten, start_dim: 2}
+  - {name: linear1d, type: upsample, scale_factor: 3, mode: linear}
+  - {name: area1d, type: upsample, size: 2, mode: area}
+  - {name: c1, type: conv1d, out_channels: 2, kernel_size: 1}
+""",
+    "resample3d": """
+input: [2, 4, 4, 4]
+layers:
+  - {name: c, type: conv3d, out_channels: 2, kernel_size: 1}
+  - {name: tri, type: upsample, scale_factor: 2, mode: trilinear}
+  - {name: area, type: upsample, size: [2, 3, 4], mode: area}
+  - {name: near, type: upsample, size: 3}
+""",
     # in-place layers right after layers that keep their output: PyTorch's backward would refuse these,
     # but the forward pass (and so what is saved) is well defined, and archcalc warns
     "invalid_in_place": """

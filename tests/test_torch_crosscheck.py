@@ -199,6 +199,20 @@ layers:
   - {type: flatten}
   - {type: linear, out_features: 4}
 """,
+    "inline/resample": """
+input: [4, 7, 9]
+layers:
+  - {name: near, type: upsample, scale_factor: 2.5}
+  - {name: bilinear, type: upsample, size: [5, 8], mode: bilinear, align_corners: false}
+  - {name: bicubic, type: upsample, scale_factor: [1.5, 0.29], mode: bicubic, align_corners: true}
+  - {name: area, type: upsample, scale_factor: 0.7, mode: area}
+  - {name: conv, type: conv2d, out_channels: 16, kernel_size: 1}
+  - {name: unshuffle, type: pixelunshuffle, downscale_factor: 1}
+  - {name: shuffle, type: pixelshuffle, upscale_factor: 2}
+  - {name: rows, type: flatten, start_dim: 2}
+  - {name: linear1d, type: upsample, scale_factor: 1.15, mode: linear}
+  - {name: exact1d, type: upsample, size: 13, mode: nearest-exact}
+""",
     "inline/vector": """
 input: [16]
 layers:

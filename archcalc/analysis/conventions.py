@@ -13,7 +13,8 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from math import prod
+from fractions import Fraction
+from math import floor, prod
 from typing import Any
 
 from ..layers import Layer, family_order, layer_class
@@ -307,9 +308,22 @@ def count(network: Network, name: str = DEFAULT, batch_size: int = 1) -> Counts:
     chosen = convention(name)
     views = [_view(layer, batch_size, chosen.options) for layer in network.layers]
     layers, items = [], {}
+    running = Fraction(0)  # the tool's own running total, fractions included
     for view in views:
         found = chosen.rule(type(view.spec))
-        counted = {key: value for key, value in (found.count(view) if found else {}).items() if value}
+        counted = {}
+        for key, value in (found.count(view) if found else {}).items():
+            if not isinstance(value, int):
+                # A tool that adds floats and truncates its total once (ptflops: int(Σ hooks / N + Σ F.*)):
+                # each layer gets the int its fraction moves the truncated total by, so the layers' ints
+                # add up to the tool's total exactly.
+                before = floor(running)
+                running += Fraction(value)
+                value = floor(running) - before
+            else:
+                running += value
+            if value:
+                counted[key] = value
         for key, value in counted.items():
             items[key] = items.get(key, 0) + value
         params, trainable = chosen.params(view)

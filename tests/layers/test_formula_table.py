@@ -136,6 +136,28 @@ ROWS = [
                  id='hardsigmoid'),  # nn.Hardsigmoid()
     pytest.param({'type': 'softmax', 'dim': 1}, [10], [10], 0, 0,
                  id='softmax-dim1'),  # nn.Softmax(dim=1)
+    pytest.param({'type': 'upsample', 'scale_factor': 2}, [64, 28, 28], [64, 56, 56], 0, 0,
+                 id='upsample-nearest-scale2'),  # nn.Upsample(scale_factor=2)
+    pytest.param({'type': 'upsample', 'scale_factor': 2.5, 'mode': 'linear'}, [8, 7], [8, 17], 0, 0,
+                 id='upsample-float-scale-1d'),  # nn.Upsample(scale_factor=2.5, mode='linear')
+    pytest.param({'type': 'upsample', 'scale_factor': 0.29}, [3, 100], [3, 28], 0, 0,
+                 id='upsample-float-scale-trunc'),  # nn.Upsample(scale_factor=0.29)
+    pytest.param({'type': 'upsample', 'scale_factor': 1.15, 'mode': 'bilinear'}, [2, 100, 10], [2, 114, 11], 0, 0,
+                 id='upsample-float-scale-1.15'),  # nn.Upsample(scale_factor=1.15, mode='bilinear')
+    pytest.param({'type': 'upsample', 'scale_factor': [1.5, 2], 'mode': 'bicubic', 'align_corners': True}, [4, 7, 5], [4, 10, 10], 0, 0,
+                 id='upsample-per-axis-scale'),  # nn.Upsample(scale_factor=(1.5, 2), mode='bicubic', align_corners=True)
+    pytest.param({'type': 'upsample', 'size': 6, 'mode': 'trilinear'}, [2, 3, 4, 5], [2, 6, 6, 6], 0, 0,
+                 id='upsample-size-int-3d'),  # nn.Upsample(size=6, mode='trilinear')
+    pytest.param({'type': 'upsample', 'size': [3, 9], 'mode': 'nearest-exact'}, [4, 6, 6], [4, 3, 9], 0, 0,
+                 id='upsample-size-list'),  # nn.Upsample(size=(3, 9), mode='nearest-exact')
+    pytest.param({'type': 'upsample', 'scale_factor': 0.3333333333333333, 'mode': 'area'}, [3, 7, 7], [3, 2, 2], 0, 0,
+                 id='upsample-area-scale'),  # nn.Upsample(scale_factor=1/3, mode='area')
+    pytest.param({'type': 'pixelshuffle', 'upscale_factor': 3}, [27, 8, 8], [3, 24, 24], 0, 0,
+                 id='pixelshuffle-r3'),  # nn.PixelShuffle(3)
+    pytest.param({'type': 'pixelshuffle', 'upscale_factor': 2}, [5, 8, 3, 3], [5, 2, 6, 6], 0, 0,
+                 id='pixelshuffle-5d'),  # nn.PixelShuffle(2)
+    pytest.param({'type': 'pixelunshuffle', 'downscale_factor': 2}, [3, 64, 32], [12, 32, 16], 0, 0,
+                 id='pixelunshuffle-r2'),  # nn.PixelUnshuffle(2)
 ]
 
 
