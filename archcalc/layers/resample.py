@@ -15,7 +15,7 @@ from __future__ import annotations
 from math import prod
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import PlainValidator, WithJsonSchema
+from pydantic import Field, PlainValidator, WithJsonSchema
 
 from ..formula import Bind, exact_div, value
 from ..problems import LayerError
@@ -74,6 +74,9 @@ class Upsample(Layer):
     scale_factor: Scale | None = None
     mode: Literal[MODES] = "nearest"  # type: ignore[valid-type]
     align_corners: Flag | None = None
+    # Accepted, as PyTorch takes them; neither changes a size or a count (measured: docs/memory.md's facts).
+    recompute_scale_factor: Flag | None = None
+    antialias: Flag = Field(default=False, description="F.interpolate only (2d bilinear / bicubic).")
 
     def _axes(self, shape: Shape) -> int:
         return len(shape) - 1
@@ -88,6 +91,9 @@ class Upsample(Layer):
             raise LayerError("give exactly one of size or scale_factor" if self.size is None else
                              "only one of size or scale_factor may be given", key="size" if self.size else None,
                              code="argument")
+        if self.antialias and (self.mode not in ("bilinear", "bicubic") or self._axes(shape) != 2):
+            raise LayerError(f"antialias works with 2d bilinear or bicubic only, not mode {self.mode!r} on"
+                             f" {self._axes(shape)} spatial axes", key="antialias", code="argument")
         axes = self._axes(shape)
         if not 1 <= axes <= 3:
             raise LayerError(f"upsample expects a [C, L], [C, H, W] or [C, D, H, W] input per sample (PyTorch:"
