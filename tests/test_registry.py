@@ -67,3 +67,10 @@ def test_a_type_is_named_in_its_family_module_only():
             misplaced += [f"{tag!r} in {path.relative_to(PACKAGE)}" for path, text in sources.items()
                           if path != home and pattern.search(text)]
     assert not misplaced, "\n".join(misplaced)
+
+
+def test_the_readme_lists_every_layer_type():
+    from archcalc.report.formula_reference import render_type_table
+
+    readme = (PACKAGE.parent / "README.md").read_text()
+    assert render_type_table() in readme, "regenerate the README's layer table: render_type_table()"
