@@ -176,8 +176,9 @@ def _shared_module(layer: Layer, by_name: dict[str, LayerResult], shapes: list) 
         raise LayerError(f"{key} is {mine[key]!r} but the shared module {owner.name!r} has {theirs.get(key)!r}:"
                          " a shared module has one set of arguments", key=key, code="share-mismatch")
     if owner.spec.weight_shape(list(owner.input_shapes)) != layer.weight_shape(shapes):
-        raise LayerError(f"the shared module {owner.name!r} was built for inputs {[list(s) for s in owner.input_shapes]},"
-                         f" this call gets {[list(s) for s in shapes]}", key="share", code="share-mismatch")
+        raise LayerError(f"this call's input is {', '.join(str(list(s)) for s in shapes)} but the shared module"
+                         f" {owner.name!r} was built for {', '.join(str(list(s)) for s in owner.input_shapes)}",
+                         key="share", code="share-mismatch")
     return owner.name
 
 

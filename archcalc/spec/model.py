@@ -129,8 +129,8 @@ def _with_shared_modules(data: dict) -> dict:
     by_name: dict[str, dict] = {}
     filled = []
     for index, raw in enumerate(layers):
-        if isinstance(raw, dict) and isinstance(raw.get("share"), str) and raw["share"] in by_name:
-            owner = by_name[raw["share"]]
+        owner = by_name.get(raw["share"]) if isinstance(raw, dict) and isinstance(raw.get("share"), str) else None
+        if owner is not None and raw.get("type", owner.get("type")) == owner.get("type"):
             raw = {**{key: value for key, value in owner.items() if key not in PLACEMENT_KEYS}, **raw}
         if isinstance(raw, dict):
             name = raw.get("name")
