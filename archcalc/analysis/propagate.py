@@ -8,7 +8,7 @@ from typing import Any
 
 from ..formula import plain
 from ..layers import ALIASES, Layer
-from ..layers.base import INT64_MAX
+from ..layers.base import INT64_MAX, KEEP, MERGE, SLIDE
 from ..spec.yaml_source import locate, origin_note
 from ..problems import LayerError, Problem, SpecError
 from ..network import FLOAT, LayerResult, Network, NetworkInput
@@ -42,6 +42,9 @@ def propagate(spec: SpecBase, data: Any, path: str) -> Network:
     outputs: dict[str, list[tuple[tuple[int, ...], str]]] = {item.name: [(item.shape, item.dtype)] for item in inputs}
     outputs.setdefault(NETWORK_INPUT, outputs[inputs[0].name])
     kinds: dict[str, type[Layer]] = {}
+    # whether a tensor still has the spatial layout of an image-like input: [C, H, W] through conv and pooling
+    spatial: dict[str, bool] = {item.name: item.dtype == FLOAT and len(item.shape) >= 2 for item in inputs}
+    spatial.setdefault(NETWORK_INPUT, spatial[inputs[0].name])
     declared = {(layer.name or default_name(layer, i)): i for i, layer in enumerate(spec.layers)}
     failed: set[str] = set()
     results: list[LayerResult] = []
@@ -141,7 +144,11 @@ def propagate(spec: SpecBase, data: Any, path: str) -> Network:
         )
         results.append(result)
         by_name[name] = result
+        spatial_input = any(spatial.get(split_reference(source)[0], False) for source in sources)
+        spatial[name] = spatial_input and outcome.layout in (KEEP, SLIDE, MERGE)
         for message, key, code in outcome.warnings:
+            if code in layer.spatial_warnings and not spatial_input:
+                continue
             location = ("layers", index) + ((key,) if key else ())
             warnings.append(Problem(path, *locate(data, location, ALIASES), f"{label}: {message}"
                                     + origin_note(data, index), layer=name, code=code, severity="warning"))

@@ -187,6 +187,9 @@ class Layer(BaseModel):
     bare_reference: ClassVar[bool] = True
     # Whether integer or bool tensors may come in (embeddings, shape ops); others need floating input.
     takes_integers: ClassVar[bool] = False
+    # Warning codes that apply only while the input keeps the network input's spatial layout ([C, H, W]
+    # through convolutions and pooling); after a permute, reshape or embedding they would be wrong.
+    spatial_warnings: ClassVar[frozenset[str]] = frozenset()
 
     # What the type stands for in PyTorch ("torch.nn.Conv2d", "torch.add"); the cross-check tests build it,
     # passing the input-size argument archcalc infers: (constructor argument, per-sample input axis).

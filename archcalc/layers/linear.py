@@ -78,6 +78,7 @@ class Linear(Layer):
 
 # Counting conventions (archcalc.layers.counting; measured against the real tools, docs/conventions.md).
 Linear.pytorch = "torch.nn.Linear"
+Linear.spatial_warnings = frozenset({"linear-not-flattened"})   # channels-last and token linears are meant
 Linear.inferred_argument = ("in_features", -1)
 Linear.convention_row = "linear"
 Linear.module_only = True
