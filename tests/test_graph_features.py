@@ -143,3 +143,21 @@ def test_a_shared_module_keeps_what_each_call_needs_for_backward(write_spec):
     memory = archcalc.training_memory(archcalc.load(write_spec(SIAMESE)), batch_size=2, device="cpu")
     assert memory.totals.saved_activation_bytes == sum(kept.values()) == 2 * 2 * 16 * 4
     assert memory.totals.parameter_bytes == 136 * 4
+
+
+def test_a_tied_linear_keeps_its_input_for_the_shared_weight(write_spec):
+    """The LM head of GPT-2 has no bias and a tied weight: it still keeps its input, the weight's gradient
+    needs it (measured: AddmmBackward / MmBackward keeps mat1)."""
+    torch = pytest.importorskip("torch")
+    from torch import nn
+
+    first, again = nn.Linear(8, 8, bias=False), nn.Linear(8, 8, bias=False)
+    again.weight = first.weight
+    saved = []
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t, lambda t: t):
+        again(torch.relu(first(torch.randn(2, 8)))).sum()
+    activations = {t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in saved
+                   if t.untyped_storage().data_ptr() != first.weight.untyped_storage().data_ptr()}
+    spec = TIED.replace("out_features: 8, tie: first", "out_features: 8, bias: false, tie: first")
+    memory = archcalc.training_memory(archcalc.load(write_spec(spec)), batch_size=2, device="cpu")
+    assert memory.totals.saved_activation_bytes == sum(activations.values())

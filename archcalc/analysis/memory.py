@@ -311,8 +311,9 @@ def plan_memory(network: Network, dtype: str = "float32", device: str = "cuda") 
         else:
             inputs = [tensors[source] for source in sources]
             grads = tuple([grad for _, grad in inputs])
-        # a shared module's weights are trainable as its owner's are (its own call holds no parameters)
-        trainable = by_name[layer.shared_with].trainable_params > 0 if layer.shared_with else layer.trainable_params > 0
+        # a shared module's weights, and a tied weight, are trainable as their owner's are (this call holds none)
+        owner = layer.shared_with or getattr(spec, "tie", None)
+        trainable = layer.trainable_params > 0 or (owner is not None and by_name[owner].trainable_params > 0)
         requires_grad = trainable or True in grads
         rule = spec.saved(Context(layer.input_shapes, layer.output_shape, grads, trainable, dtype, device))
 
