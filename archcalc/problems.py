@@ -5,6 +5,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
+def printable(text: str) -> str:
+    """Text that prints as one line and cannot act on a terminal or a report: every character that is not
+    printable (newline, ESC, BEL, bidirectional controls, ...) is written as its Python escape (`\\n`,
+    `\\x1b`), and a byte of a file name that is not UTF-8 (a surrogate escape) as `\\xNN`."""
+    if text.isprintable():
+        return text
+    shown = []
+    for character in text:
+        if character.isprintable():
+            shown.append(character)
+        elif 0xDC80 <= ord(character) <= 0xDCFF:  # os.fsdecode's escape of a byte that is not UTF-8
+            shown.append(f"\\x{ord(character) - 0xDC00:02x}")
+        else:
+            shown.append(repr(character)[1:-1] if character != "'" else character)
+    return "".join(shown)
+
+
 @dataclass(frozen=True, order=True)
 class Problem:
     """One thing wrong (or worth a warning) in a spec, with its place in the YAML source.
@@ -29,7 +46,7 @@ class Problem:
                 character if character.isprintable() else repr(character)[1:-1] for character in folded))
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.column}: {self.severity}: {self.message}"
+        return f"{printable(self.path)}:{self.line}:{self.column}: {self.severity}: {self.message}"
 
 
 class SpecError(Exception):
@@ -53,4 +70,4 @@ class LayerError(Exception):
         self.code = code
 
 
-__all__ = ["LayerError", "Problem", "SpecError"]
+__all__ = ["LayerError", "Problem", "SpecError", "printable"]
