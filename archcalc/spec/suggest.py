@@ -50,4 +50,4 @@ def suggestion(word: Any, choices: Iterable[Any], cutoff: float = 0.6) -> str | 
     return close[0] if close else None
 
 
-__all__ = ["MAX_SUGGESTIONS", "suggestion", "suggestions_for_one_spec"]
+__all__ = ["MAX_CANDIDATES", "MAX_SUGGESTIONS", "suggestion", "suggestions_for_one_spec"]
