@@ -13,8 +13,8 @@ from dataclasses import dataclass, fields
 @dataclass(frozen=True)
 class Limits:
     max_bytes: int = 8 * 1024 * 1024      # size of a spec file, refused unread beyond it
-    max_layers: int = 50_000              # layer instances made by expansion, left-out (`if: false`) ones included
-    max_values: int = 1_000_000           # YAML values once aliases are expanded
+    max_layers: int = 20_000              # layer instances made by expansion, left-out (`if: false`) ones included
+    max_values: int = 300_000             # YAML values, before parsing and once aliases are expanded
     max_depth: int = 100                  # nesting: YAML collections, blocks within blocks, expression operators
     max_axes: int = 64                    # axes of the input shape (PyTorch tensors have at most 64)
     max_expression_length: int = 1_000    # characters of one `${...}` expression
@@ -27,8 +27,8 @@ DEFAULT_LIMITS = Limits()
 # name → (flag, what it bounds), for the command line and the messages
 FLAGS = {
     "max_bytes": ("--max-bytes", "refuse spec files larger than this, unread (default 8MiB; accepts 512KB, 16MiB, ...)"),
-    "max_layers": ("--max-layers", "most layer instances a spec may expand to, left-out ones included (default 50000)"),
-    "max_values": ("--max-values", "most YAML values once aliases are expanded (default 1000000)"),
+    "max_layers": ("--max-layers", "most layer instances a spec may expand to, left-out ones included (default 20000)"),
+    "max_values": ("--max-values", "most YAML values, in the text and once aliases are expanded (default 300000)"),
     "max_depth": ("--max-depth", "deepest nesting of YAML collections, blocks in blocks and expression operators"
                                  " (default 100)"),
     "max_axes": ("--max-axes", "most axes of the input shape (default 64)"),
