@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 
@@ -20,6 +21,16 @@ def printable(text: str) -> str:
         else:
             shown.append(repr(character)[1:-1] if character != "'" else character)
     return "".join(shown)
+
+
+def json_printable(document: str) -> str:
+    """JSON text (from json.dumps with ensure_ascii=False) with every non-printable character inside its strings
+    written as a \\u escape: json.dumps leaves DEL, C1 controls and bidi overrides raw. Outside strings,
+    JSON text has only printable characters and its line breaks."""
+    if document.replace("\n", "").isprintable():
+        return document
+    return "".join(character if character.isprintable() or character == "\n" else json.dumps(character)[1:-1]
+                   for character in document)
 
 
 @dataclass(frozen=True, order=True)
@@ -70,4 +81,4 @@ class LayerError(Exception):
         self.code = code
 
 
-__all__ = ["LayerError", "Problem", "SpecError", "printable"]
+__all__ = ["LayerError", "Problem", "SpecError", "json_printable", "printable"]

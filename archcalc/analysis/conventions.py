@@ -27,8 +27,8 @@ from ..numbers import fixed
 def _float32(number: float) -> float:
     try:
         return struct.unpack("f", struct.pack("f", number))[0]
-    except OverflowError:  # beyond float32, as the tool's float32 sum would be
-        return math.copysign(math.inf, number)
+    except (OverflowError, struct.error):  # beyond float32, as the tool's float32 sum would be
+        return math.inf if number > 0 else -math.inf
 
 
 def rows() -> dict[str, tuple[str, ...]]:
@@ -195,7 +195,7 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
     Convention("torchvision", "torchvision's model tables (\"GFLOPS\", really MACs); torch.utils.flop_counter"
                ".FlopCounterMode get_total_flops() // 2",
                "Published as round(MACs / 1e9, 3) at batch 1; the count covers the whole batch.",
-               "pytorch", printed=lambda macs: f"{round(macs / 1e9, 3)}"),
+               "pytorch", printed=lambda macs: _rounded(macs, 10**9, 3)),
     Convention("fvcore", "fvcore 0.1.5.post20221221, FlopCountAnalysis(model.eval(), x).total()",
                "One flop = one MAC, no bias; whole batch. relu, cat, flatten, dropout are ignored silently; pools"
                " (except adaptive avg 2d), other activations and add/mul are skipped with a warning. Parameters:"

@@ -10,7 +10,7 @@ from typing import Callable
 from xml.sax.saxutils import escape, quoteattr
 
 from ..check import CheckResult
-from ..problems import Problem, printable
+from ..problems import Problem, json_printable, printable
 
 
 def _line(problem: Problem) -> str:
@@ -53,7 +53,7 @@ def json_report(result: CheckResult) -> tuple[str, str]:
         "summary": {"files": len(result.files), "invalid_files": result.invalid_files, "errors": result.errors,
                     "warnings": result.warnings},
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n", ""
+    return json_printable(json.dumps(document, indent=2, ensure_ascii=False)) + "\n", ""
 
 
 def _json_path(path: str) -> str:

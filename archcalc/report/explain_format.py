@@ -8,7 +8,7 @@ from ..analysis.explain import Explanation, Quantity
 from ..formula import LATEX, TEXT
 from ..analysis.receptive import ReceptiveField
 from ..network import _field_json as field_json
-from ..problems import printable
+from ..problems import json_printable, printable
 from .numbers import shape_text
 
 
@@ -99,7 +99,7 @@ def json_document(explanations: list[Explanation]) -> str:
             "receptive_field": field_json(explanation.receptive_field),
             "warnings": [warning.message for warning in explanation.warnings],
         })
-    return json.dumps({"layers": layers}, indent=2, ensure_ascii=False) + "\n"
+    return json_printable(json.dumps({"layers": layers}, indent=2, ensure_ascii=False)) + "\n"
 
 
 EXPLAIN_FORMATS = {"text": text, "markdown": markdown, "json": json_document}
