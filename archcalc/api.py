@@ -124,7 +124,7 @@ def analyze(spec: dict[str, Any] | str | os.PathLike[str], batch_size: int = 1, 
             data = as_source(spec, limits)
         except YamlProblem as problem:
             raise SpecError([Problem("<dict>", *problem.mark, problem.message, code=problem.code)]) from None
-        network = _build(data, "<dict>", limits)
+        network = _build(data, "<dict>", limits=limits)
     elif isinstance(spec, Path) or (isinstance(spec, str) and "\n" not in spec and spec.endswith((".yaml", ".yml"))):
         network = load(spec, limits=limits)
     elif isinstance(spec, str):
