@@ -3,34 +3,73 @@ and the analyses of a network (training memory, counting conventions, receptive 
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
 from .spec.blocks import expand
-from .spec.yaml_source import YamlProblem, as_source, parse_yaml
+from .spec.limits import DEFAULT_LIMITS, Limits, flag
+from .spec.suggest import suggestions_for_one_spec
+from .spec.yaml_source import YamlProblem, as_source, locate, parse_yaml
 from .problems import Problem, SpecError
 from .analysis.propagate import propagate
 from .network import Network, Summary
 from .spec.model import validate
 
-MAX_SPEC_BYTES = 8 * 1024 * 1024
+MAX_SPEC_BYTES = DEFAULT_LIMITS.max_bytes
+_CHUNK = 1 << 20
+
+
+def _file_problem(shown: str, message: str, code: str = "file") -> SpecError:
+    return SpecError([Problem(shown, 1, 1, message, code=code)])
+
+
+def _special(mode: int) -> str | None:
+    for test, what in ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a directory")):
+        if test(mode):
+            return what
+    return None if stat.S_ISREG(mode) else "not a regular file"
 
 
 def read_spec_text(path: str | os.PathLike[str], max_bytes: int = MAX_SPEC_BYTES) -> str:
-    """Read a spec file as UTF-8 text; raises SpecError for missing, huge, binary or non-UTF-8 files."""
-    shown = str(path)
+    """Read a spec file as UTF-8 text; raises SpecError for missing, special (FIFO, device), huge, binary or
+    non-UTF-8 files. Special files are refused before a byte is read (a FIFO would block forever), and a
+    file is read in chunks, never more than `max_bytes` + 1 bytes, whatever the limit."""
+    if not isinstance(path, (str, bytes, os.PathLike)):  # an int would be read as an open file descriptor
+        raise _file_problem(f"<{type(path).__name__}>", f"expected a file path (str or os.PathLike), got"
+                            f" {type(path).__name__}", code="usage")
+    shown = os.fsdecode(path)
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read(max_bytes + 1)
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except FileNotFoundError:
-        raise SpecError([Problem(shown, 1, 1, "no such file", code="file")]) from None
+        raise _file_problem(shown, "no such file") from None
     except IsADirectoryError:
-        raise SpecError([Problem(shown, 1, 1, "is a directory, not a spec file", code="file")]) from None
+        raise _file_problem(shown, "is a directory, not a spec file") from None
+    except (OSError, ValueError) as error:
+        raise _file_problem(shown, f"cannot read: {getattr(error, 'strerror', None) or error}") from None
+    try:
+        special = _special(os.fstat(descriptor).st_mode)
+        if special == "a directory":
+            raise _file_problem(shown, "is a directory, not a spec file")
+        if special:
+            raise _file_problem(shown, f"is {special}, not a regular file: refused unread")
+        chunks, size = [], 0
+        while size <= max_bytes:
+            chunk = os.read(descriptor, min(_CHUNK, max_bytes + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
     except OSError as error:
-        raise SpecError([Problem(shown, 1, 1, f"cannot read: {error.strerror}", code="file")]) from None
+        raise _file_problem(shown, f"cannot read: {error.strerror}") from None
+    finally:
+        os.close(descriptor)
+    raw = b"".join(chunks)
     if len(raw) > max_bytes:
-        raise SpecError([Problem(shown, 1, 1, f"file is larger than the {max_bytes:,}-byte limit", code="file")])
+        raise _file_problem(shown, f"file is larger than the {max_bytes:,}-byte limit ({flag('max_bytes')})")
     if b"\0" in raw:
         raise SpecError([Problem(shown, 1, 1, "binary file (contains NUL bytes), not a YAML spec", code="file")])
     try:
@@ -41,31 +80,58 @@ def read_spec_text(path: str | os.PathLike[str], max_bytes: int = MAX_SPEC_BYTES
         raise SpecError([Problem(shown, line, column, "file is not valid UTF-8", code="encoding")]) from None
 
 
-def loads(text: str, path: str = "<string>", variables: dict[str, Any] | None = None) -> Network:
+def _check_text(text: Any, path: str) -> None:
+    if not isinstance(text, str):
+        raise _file_problem(path, f"expected YAML text (str), got {type(text).__name__}", code="usage")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:  # a lone surrogate: no file can hold it
+        before = text[:error.start]
+        line, column = before.count("\n") + 1, error.start - (before.rfind("\n") + 1) + 1
+        raise SpecError([Problem(path, line, column, f"the text holds U+{ord(text[error.start]):04X}, a lone"
+                                 " surrogate, which is not a Unicode character", code="encoding")]) from None
+
+
+def loads(text: str, path: str = "<string>", variables: dict[str, Any] | None = None,
+          limits: Limits = DEFAULT_LIMITS) -> Network:
     """Parse, validate and propagate a spec given as YAML text. `variables` replace the spec's variables of
     the same names (`--set`); a name the spec does not declare raises `archcalc.UnknownVariable`."""
+    _check_text(text, path)
+    if len(text) > limits.max_bytes:  # characters, at least as many bytes
+        raise _file_problem(path, f"text is larger than the {limits.max_bytes:,}-byte limit ({flag('max_bytes')})")
     try:
-        data = parse_yaml(text)
+        data = parse_yaml(text, limits)
     except YamlProblem as problem:
         raise SpecError([Problem(path, *problem.mark, problem.message, code=problem.code)]) from None
-    return _build(data, path, variables)
+    return _build(data, path, variables, limits)
 
 
-def load(path: str | os.PathLike[str], max_bytes: int = MAX_SPEC_BYTES,
-         variables: dict[str, Any] | None = None) -> Network:
+def load(path: str | os.PathLike[str], max_bytes: int | None = None, variables: dict[str, Any] | None = None,
+         limits: Limits = DEFAULT_LIMITS) -> Network:
     """Parse, validate and propagate a spec file (refused unread when larger than `max_bytes`), with
     `variables` overriding the spec's own (`archcalc.load("specs/gpt2.yaml", variables={"seq_len": 4096})`)."""
-    return loads(read_spec_text(path, max_bytes), str(path), variables)
+    if max_bytes is not None:
+        limits = dataclasses.replace(limits, max_bytes=max_bytes)
+    text = read_spec_text(path, limits.max_bytes)
+    return loads(text, os.fsdecode(path), variables, limits)
 
 
-def analyze(spec: dict[str, Any] | str | os.PathLike[str], batch_size: int = 1, dtype: str = "float32") -> Summary:
+def analyze(spec: dict[str, Any] | str | os.PathLike[str], batch_size: int = 1, dtype: str = "float32",
+            limits: Limits = DEFAULT_LIMITS) -> Summary:
     """Summarize a spec given as a dict, YAML text or a file path."""
     if isinstance(spec, dict):
-        network = _build(as_source(spec), "<dict>")
+        try:
+            data = as_source(spec, limits)
+        except YamlProblem as problem:
+            raise SpecError([Problem("<dict>", *problem.mark, problem.message, code=problem.code)]) from None
+        network = _build(data, "<dict>", limits=limits)
     elif isinstance(spec, Path) or (isinstance(spec, str) and "\n" not in spec and spec.endswith((".yaml", ".yml"))):
-        network = load(spec)
+        network = load(spec, limits=limits)
+    elif isinstance(spec, str):
+        network = loads(spec, limits=limits)
     else:
-        network = loads(str(spec))
+        raise _file_problem(f"<{type(spec).__name__}>", "expected a dict, YAML text or a file path, got"
+                            f" {type(spec).__name__}", code="usage")
     return network.summary(batch_size=batch_size, dtype=dtype)
 
 
@@ -102,14 +168,39 @@ def receptive_fields(network: Network) -> dict[str, Any]:
     return fields(network)
 
 
-def _build(data: Any, path: str, variables: dict[str, Any] | None = None) -> Network:
-    data, problems = expand(data, path, variables)
-    if problems:
-        raise SpecError(problems)
-    spec, problems = validate(data, path)
-    if problems:
-        raise SpecError(problems)
-    return propagate(spec, data, path)
+def _build(data: Any, path: str, variables: dict[str, Any] | None = None, limits: Limits = DEFAULT_LIMITS) -> Network:
+    with suggestions_for_one_spec():
+        data, problems = expand(data, path, variables, limits)
+        if problems:
+            raise SpecError(problems)
+        problems = _within_limits(data, path, limits)
+        if problems:
+            raise SpecError(problems)
+        spec, problems = validate(data, path)
+        if problems:
+            raise SpecError(problems)
+        return propagate(spec, data, path)
+
+
+def _within_limits(data: Any, path: str, limits: Limits) -> list[Problem]:
+    """The limits a document without blocks meets unexpanded: its number of layers, its inputs' axes."""
+    if not isinstance(data, dict):
+        return []
+    problems = []
+    layers, raw = data.get("layers"), data.get("input")
+    if isinstance(layers, list) and len(layers) > limits.max_layers:
+        problems.append(Problem(path, *locate(data, ("layers",)), f"the spec has {len(layers):,} layers, more than the"
+                                f" {limits.max_layers:,}-layer limit ({flag('max_layers')})", code="too-large"))
+    shapes = [(("input",), raw)]
+    if isinstance(raw, dict):  # {shape: [...], dtype: ...} or named inputs {x: [...] or {shape: [...]}}
+        named = {"": raw} if "shape" in raw else raw
+        shapes = [(("input",) + ((name,) if name else ()), value.get("shape") if isinstance(value, dict) else value)
+                  for name, value in list(named.items())[:limits.max_axes + 1]]
+    for location, shape in shapes:
+        if isinstance(shape, list) and len(shape) > limits.max_axes:
+            problems.append(Problem(path, *locate(data, location), f"input: {len(shape):,} axes, more than the"
+                                    f" {limits.max_axes}-axis limit ({flag('max_axes')})", code="too-large"))
+    return problems
 
 
 __all__ = ["MAX_SPEC_BYTES", "analyze", "count", "load", "loads", "read_spec_text", "receptive_fields", "summarize",

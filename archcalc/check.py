@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from .api import MAX_SPEC_BYTES, load
+from .api import load
 from .analysis.budgets import check_budgets
 from .problems import Problem, SpecError
+from .spec.limits import DEFAULT_LIMITS, Limits
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 
@@ -67,15 +68,24 @@ def _excluded(path: Path, patterns: Sequence[str]) -> bool:
                or fnmatch.fnmatch(text, f"*/{pattern}") for pattern in patterns)
 
 
-def spec_files(paths: Iterable[str], exclude: Sequence[str] = ()) -> list[str]:
-    """Files as given; folders searched recursively for *.yaml / *.yml (hidden folders skipped), sorted."""
+def spec_files(paths: Iterable[str], exclude: Sequence[str] = (),
+               unreadable: list[tuple[str, str]] | None = None) -> list[str]:
+    """Files as given; folders searched recursively for *.yaml / *.yml (hidden folders skipped), sorted.
+
+    A folder that cannot be listed (permission denied) is not skipped silently: it is appended to
+    `unreadable` as (path, reason), and `check` reports it as an error."""
     found: list[str] = []
+
+    def refused(error: OSError) -> None:
+        if unreadable is not None:
+            unreadable.append((os.fsdecode(error.filename or ""), error.strerror or str(error)))
+
     for given in paths:
         if not os.path.isdir(given):
             if not _excluded(Path(given), exclude):
                 found.append(given)
             continue
-        for folder, subfolders, files in os.walk(given):
+        for folder, subfolders, files in os.walk(given, onerror=refused):
             subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
             for name in sorted(files):
                 path = Path(folder) / name
@@ -84,11 +94,11 @@ def spec_files(paths: Iterable[str], exclude: Sequence[str] = ()) -> list[str]:
     return found
 
 
-def check_file(path: str, max_bytes: int = MAX_SPEC_BYTES, strict: bool = False,
-               variables: dict[str, Any] | None = None) -> FileReport:
+def check_file(path: str, max_bytes: int | None = None, strict: bool = False,
+               variables: dict[str, Any] | None = None, limits: Limits = DEFAULT_LIMITS) -> FileReport:
     """One file's problems; `variables` override spec variables (UnknownVariable when the spec has none)."""
     try:
-        network = load(path, max_bytes, variables)
+        network = load(path, max_bytes, variables, limits)
     except SpecError as error:
         problems = list(error.problems)
     else:
@@ -98,9 +108,15 @@ def check_file(path: str, max_bytes: int = MAX_SPEC_BYTES, strict: bool = False,
     return FileReport(path, tuple(problems))
 
 
-def check_paths(paths: Iterable[str], exclude: Sequence[str] = (), max_bytes: int = MAX_SPEC_BYTES,
-                strict: bool = False, variables: dict[str, Any] | None = None) -> CheckResult:
-    return CheckResult(tuple(check_file(path, max_bytes, strict, variables) for path in spec_files(paths, exclude)))
+def check_paths(paths: Iterable[str], exclude: Sequence[str] = (), max_bytes: int | None = None,
+                strict: bool = False, variables: dict[str, Any] | None = None,
+                limits: Limits = DEFAULT_LIMITS) -> CheckResult:
+    unreadable: list[tuple[str, str]] = []
+    reports = [check_file(path, max_bytes, strict, variables, limits)
+               for path in spec_files(paths, exclude, unreadable)]
+    reports += [FileReport(folder, (Problem(folder, 1, 1, f"cannot read folder: {reason}", code="file"),))
+                for folder, reason in unreadable]
+    return CheckResult(tuple(reports))
 
 
 __all__ = ["CheckResult", "FileReport", "check_file", "check_paths", "spec_files"]

@@ -125,14 +125,20 @@ class Binary(Expr):
         self.precedence = _PRODUCT if self.operator == "*" else _SUM
 
     def render(self, style: Style = TEXT, substitute: bool = False) -> str:
-        left = _operand(self.left, self.precedence, style, substitute)
-        # a − (b + c) and a·(b·c) need no extra care; a − (b − c) does: right operands of − bind tighter.
-        right_minimum = self.precedence + (self.operator == "-")
-        right = _operand(self.right, right_minimum, style, substitute)
-        if self.operator == "*":
-            return f"{left}{style.times}{right}"
-        symbol = "+" if self.operator == "+" else style.minus
-        return f"{left} {symbol} {right}"
+        # A long chain (a + b + c + ..., e.g. a concat of 500 inputs) nests on the left: walk down it in a loop,
+        # not by recursion. A left operand that binds at least as tightly needs no parentheses.
+        chain: list[Binary] = [self]
+        while isinstance(chain[-1].left, Binary) and chain[-1].left.precedence >= chain[-1].precedence:
+            chain.append(chain[-1].left)
+        text = _operand(chain[-1].left, chain[-1].precedence, style, substitute)
+        for node in reversed(chain):
+            # a − (b + c) and a·(b·c) need no extra care; a − (b − c) does: right operands of − bind tighter.
+            right = _operand(node.right, node.precedence + (node.operator == "-"), style, substitute)
+            if node.operator == "*":
+                text = f"{text}{style.times}{right}"
+            else:
+                text = f"{text} {'+' if node.operator == '+' else style.minus} {right}"
+        return text
 
 
 @dataclass(eq=False)

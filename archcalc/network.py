@@ -13,6 +13,7 @@ from typing import Any
 
 from .layers import Layer, Shape
 from .layers.base import Window
+from .numbers import json_number
 from .problems import Problem
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "float64": 8}
@@ -241,7 +242,7 @@ def _field_json(field: Any) -> Any:
         return None
     return {"axes": list(field.axes), "size": [axis.size for axis in field.fields],
             "stride": [axis.stride for axis in field.fields], "padding": [axis.padding for axis in field.fields],
-            "center": [float(axis.center) for axis in field.fields]}
+            "center": [json_number(axis.center) for axis in field.fields]}
 
 
 __all__ = ["DTYPE_BYTES", "ELEMENT_BYTES", "FLOAT", "LayerResult", "NetworkInput", "element_bytes", "MemoryEstimate", "Network", "Summary", "Totals"]

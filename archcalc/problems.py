@@ -2,7 +2,35 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+
+
+def printable(text: str) -> str:
+    """Text that prints as one line and cannot act on a terminal or a report: every character that is not
+    printable (newline, ESC, BEL, bidirectional controls, ...) is written as its Python escape (`\\n`,
+    `\\x1b`), and a byte of a file name that is not UTF-8 (a surrogate escape) as `\\xNN`."""
+    if text.isprintable():
+        return text
+    shown = []
+    for character in text:
+        if character.isprintable():
+            shown.append(character)
+        elif 0xDC80 <= ord(character) <= 0xDCFF:  # os.fsdecode's escape of a byte that is not UTF-8
+            shown.append(f"\\x{ord(character) - 0xDC00:02x}")
+        else:
+            shown.append(repr(character)[1:-1] if character != "'" else character)
+    return "".join(shown)
+
+
+def json_printable(document: str) -> str:
+    """JSON text (from json.dumps with ensure_ascii=False) with every non-printable character inside its strings
+    written as a \\u escape: json.dumps leaves DEL, C1 controls and bidi overrides raw. Outside strings,
+    JSON text has only printable characters and its line breaks."""
+    if document.replace("\n", "").isprintable():
+        return document
+    return "".join(character if character.isprintable() or character == "\n" else json.dumps(character)[1:-1]
+                   for character in document)
 
 
 @dataclass(frozen=True, order=True)
@@ -29,7 +57,7 @@ class Problem:
                 character if character.isprintable() else repr(character)[1:-1] for character in folded))
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.column}: {self.severity}: {self.message}"
+        return f"{printable(self.path)}:{self.line}:{self.column}: {self.severity}: {self.message}"
 
 
 class SpecError(Exception):
@@ -53,4 +81,4 @@ class LayerError(Exception):
         self.code = code
 
 
-__all__ = ["LayerError", "Problem", "SpecError"]
+__all__ = ["LayerError", "Problem", "SpecError", "json_printable", "printable"]

@@ -130,7 +130,8 @@ def main() -> int:
         small["memory plain CNN, 10,000 layers"] = [*archcalc, "memory", str(generated[10_000]), "--batch-size", "32"]
         results = measure(small, args.runs)
         results.update(measure({"summary plain CNN, 100,000 layers":
-                                [*archcalc, "summary", str(generated[100_000])]}, args.large_runs))
+                                [*archcalc, "summary", str(generated[100_000]),  # above the default limits
+                                 "--max-layers", "100000", "--max-values", "2000000"]}, args.large_runs))
         folder = Path(scratch) / "many"
         folder.mkdir()
         check_folder(folder)

@@ -247,7 +247,7 @@ ERRORS = [
         layers:
           - {block: unit, repeat: 10000000}
         """, "5:19: error: repeat: 10,000,000 instances of block 'unit' make 10,000,000 layers, more than the"
-             " 1,000,000-layer limit", id="repeat-limit"),
+             " 20,000-layer limit (--max-layers)", id="repeat-limit"),
 ]
 
 

@@ -80,7 +80,7 @@ def test_github_format_is_chosen_inside_github_actions(capsys, monkeypatch):
 def test_max_bytes_refuses_large_files_unread(capsys, monkeypatch):
     code, _, err = run(capsys, monkeypatch, "check/valid/lenet5.yaml", "--max-bytes", "0.5KB")
     assert code == 1
-    assert err == "check/valid/lenet5.yaml:1:1: error: file is larger than the 500-byte limit [file]\n"
+    assert err == "check/valid/lenet5.yaml:1:1: error: file is larger than the 500-byte limit (--max-bytes) [file]\n"
 
 
 @pytest.mark.parametrize("argv", [["check"], ["check", "x.yaml", "--format", "sarif"],

@@ -10,6 +10,7 @@ the tools. docs/conventions.md is generated from the rules' texts.
 
 from __future__ import annotations
 
+import math
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,10 +21,14 @@ from typing import Any
 from ..layers import Layer, family_order, layer_class
 from ..layers.counting import Rule, View
 from ..network import Network, element_bytes
+from ..numbers import fixed
 
 
 def _float32(number: float) -> float:
-    return struct.unpack("f", struct.pack("f", number))[0]
+    try:
+        return struct.unpack("f", struct.pack("f", number))[0]
+    except (OverflowError, struct.error):  # beyond float32, as the tool's float32 sum would be
+        return math.inf if number > 0 else -math.inf
 
 
 def rows() -> dict[str, tuple[str, ...]]:
@@ -70,7 +75,7 @@ def _torchinfo_memory(views: list[View], network: Network, n: int) -> dict[str, 
                                              for v in views if v.module and v.params),
                "params_bytes": 4 * sum(v.params for v in views if v.module)}
     figures["total_bytes"] = sum(figures.values())
-    figures["printed"] = {key: f"{value / 1e6:0.2f}" for key, value in figures.items() if key != "printed"}
+    figures["printed"] = {key: fixed(value, 10**6) for key, value in figures.items() if key != "printed"}
     return figures
 
 
@@ -91,30 +96,55 @@ def _torchsummary_memory(views: list[View], network: Network, n: int) -> dict[st
                "forward_backward_bytes": 2 * n * 4 * sum(rows),
                "params_bytes": 4 * sum(v.params for v in views if v.module)}
     figures["total_bytes"] = sum(figures.values())
-    figures["printed"] = {key: f"{value / 2**20:0.2f}" for key, value in figures.items() if key != "printed"}
+    figures["printed"] = {key: fixed(value, 2**20) for key, value in figures.items() if key != "printed"}
     return figures
 
 
 # ---------------------------------------------------------------------------------------------- printing
 
+def _rounded(number: int, scale: int, places: int) -> str:
+    """str(round(number / scale, places)) as the tool prints it; the exact decimals beyond float's range."""
+    try:
+        return str(round(number / float(scale), places))
+    except OverflowError:
+        return fixed(number, scale, places)
+
+
+def _grouped_fixed(number: int, scale: int) -> str:
+    """f"{number / scale:,.2f}"; exact beyond float's range."""
+    try:
+        return f"{number / scale:,.2f}"
+    except OverflowError:
+        whole, _, decimals = fixed(number, scale, 2).partition(".")
+        return f"{int(whole):,}.{decimals}"
+
+
+def _general_rounded(number: int, scale: float) -> str:
+    """f"{round(number / scale, 2):g}"; the exact integer part beyond float's range."""
+    try:
+        return f"{round(number / scale, 2):g}"
+    except OverflowError:
+        return fixed(number, int(scale), 2)
+
+
 def _ptflops_string(macs: int) -> str:
     for power, unit in ((9, "GMac"), (6, "MMac"), (3, "KMac")):
         if macs // 10**power > 0:
-            return f"{round(macs / 10.0**power, 2)} {unit}"
+            return f"{_rounded(macs, 10**power, 2)} {unit}"
     return f"{macs} Mac"
 
 
 def _thop_string(macs: int) -> str:
     for power, unit in ((12, "T"), (9, "G"), (6, "M"), (3, "K")):
         if macs > 10**power:
-            return f"{macs / 10**power:.3f}{unit}"
-    return f"{macs:.3f}B"
+            return f"{fixed(macs, 10**power, 3)}{unit}"
+    return f"{fixed(macs, 1, 3)}B"
 
 
 def _torchinfo_string(macs: int) -> str:
     for power, unit in ((12, "T"), (9, "G"), (6, "M")):
         if macs >= 10**power or power == 6:
-            return f"{macs / 10**power:,.2f} ({unit})"
+            return f"{_grouped_fixed(macs, 10**power)} ({unit})"
     raise AssertionError  # pragma: no cover
 
 
@@ -125,7 +155,7 @@ def _thop_readme_string(macs: int) -> str:
 def _calflops_string(flops: int) -> str:
     for magnitude, unit in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
         if flops >= magnitude:
-            return f"{round(flops / magnitude, 2):g} {unit}FLOPS"
+            return f"{_general_rounded(flops, magnitude)} {unit}FLOPS"
     return f"{round(flops, 2):g} FLOPS"
 
 
@@ -165,7 +195,7 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
     Convention("torchvision", "torchvision's model tables (\"GFLOPS\", really MACs); torch.utils.flop_counter"
                ".FlopCounterMode get_total_flops() // 2",
                "Published as round(MACs / 1e9, 3) at batch 1; the count covers the whole batch.",
-               "pytorch", printed=lambda macs: f"{round(macs / 1e9, 3)}"),
+               "pytorch", printed=lambda macs: _rounded(macs, 10**9, 3)),
     Convention("fvcore", "fvcore 0.1.5.post20221221, FlopCountAnalysis(model.eval(), x).total()",
                "One flop = one MAC, no bias; whole batch. relu, cat, flatten, dropout are ignored silently; pools"
                " (except adaptive avg 2d), other activations and add/mul are skipped with a warning. Parameters:"

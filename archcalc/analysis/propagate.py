@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from math import prod
 from typing import Any
 
@@ -13,6 +12,7 @@ from ..spec.yaml_source import locate, origin_note
 from ..problems import LayerError, Problem, SpecError
 from ..network import FLOAT, LayerResult, Network, NetworkInput
 from ..spec.model import FLOATING, PLACEMENT_KEYS, SpecBase
+from ..spec.suggest import suggestion
 
 NETWORK_INPUT = "input"
 
@@ -81,6 +81,12 @@ def propagate(spec: SpecBase, data: Any, path: str) -> Network:
                 "an earlier layer's name"
             report(index, "name", f"{label}: name {name!r} is already {first}", "duplicate-name", name)
             failed.add(name)
+            continue
+        if layer.inputs is not None and not layer.inputs and layer.arity != 0:
+            report(index, "inputs", f"{label}: inputs: [] names no input; leave 'inputs' out to take the previous"
+                                    " layer's output", "arity", name)
+            failed.add(name)
+            previous = name
             continue
         sources = tuple(layer.inputs) if layer.inputs else (() if layer.arity == 0 else (previous,))
         default_input = not layer.inputs
@@ -206,8 +212,8 @@ def _check_tie(layer: Layer, by_name: dict[str, LayerResult], shapes: list) -> N
 
 
 def _suggest(name: str, known: dict[str, object]) -> str:
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    close = suggestion(name, known)
+    return f" (did you mean {close!r}?)" if close else ""
 
 
 def _check_output(shape: tuple[int, ...]) -> None:

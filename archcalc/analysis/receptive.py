@@ -22,6 +22,7 @@ from fractions import Fraction
 from ..layers.base import END, KEEP, MERGE, SLIDE
 from ..layers.conv import axis_letters
 from ..network import FLOAT, LayerResult, Network
+from ..numbers import general
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class ReceptiveField:
     def text(self, what: str) -> str:
         """`size`, `stride`, `padding` or `center` as `11` or `11×7` when the axes differ."""
         values = [getattr(axis, what) for axis in self.fields]
-        shown = [str(value) if not isinstance(value, Fraction) or value.denominator == 1 else f"{float(value):g}"
+        shown = [str(value) if not isinstance(value, Fraction) or value.denominator == 1 else general(value)
                  for value in values]
         return shown[0] if len(set(shown)) == 1 else "×".join(shown)
 

@@ -39,6 +39,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     # A run is short and builds no reference cycles worth collecting; the cyclic collector would only
     # walk the many small objects of a large spec again and again (a third of a 100,000-layer run).
     gc.disable()
+    for stream in (sys.stdout, sys.stderr):  # a character the terminal cannot show is escaped, never a crash
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # pragma: no cover - a stream that cannot be reconfigured
+                pass
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -7,7 +7,7 @@ import os
 import sys
 from typing import Any
 
-from .common import EXIT_INVALID, EXIT_OK, UsageError, add_set_option, size_in_bytes
+from .common import EXIT_INVALID, EXIT_OK, UsageError, add_limit_arguments, add_set_option, limits_from
 
 
 def add_parser(commands: Any) -> None:
@@ -21,9 +21,8 @@ def add_parser(commands: Any) -> None:
     check.add_argument("--format", choices=["text", "github", "json", "junit"], default=None,
                        help="text (default; github inside GitHub Actions), github, json or junit")
     check.add_argument("--strict", action="store_true", help="treat warnings as errors")
-    check.add_argument("--max-bytes", type=size_in_bytes, default=None, metavar="SIZE",
-                       help="refuse files larger than this, unread (default 8MiB; accepts 512KB, 16MiB, ...)")
     add_set_option(check)
+    add_limit_arguments(check)
     check.set_defaults(run=run_check)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of the spec format (for editors)",
@@ -33,7 +32,6 @@ def add_parser(commands: Any) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from ..api import MAX_SPEC_BYTES
     from ..check import check_paths
     from ..report.check_format import CHECK_FORMATS
 
@@ -41,8 +39,8 @@ def run_check(args: argparse.Namespace) -> int:
     from ..spec.blocks import UnknownVariable
 
     try:
-        result = check_paths(args.paths, exclude=args.exclude, max_bytes=args.max_bytes or MAX_SPEC_BYTES,
-                             strict=args.strict, variables=dict(args.variables))
+        result = check_paths(args.paths, exclude=args.exclude, strict=args.strict, variables=dict(args.variables),
+                             limits=limits_from(args))
     except UnknownVariable as error:
         raise UsageError(f"--set: {error}") from None
     out, err = CHECK_FORMATS[chosen](result)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from typing import Any, Iterable
 
 from ..api import load
 from ..problems import Problem, SpecError
 from ..network import Network
+from ..spec.limits import DEFAULT_LIMITS, FLAGS, Limits
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -60,17 +62,32 @@ def size_in_bytes(text: str) -> int:
     return number
 
 
+def add_limit_arguments(parser: argparse.ArgumentParser) -> None:
+    """--max-bytes, --max-layers, ...: every limit on the work a spec may ask for (archcalc.spec.limits)."""
+    group = parser.add_argument_group("limits", "bounds on the work a spec file can ask for; raise one for the rare"
+                                                " real spec that needs more (docs/security.md)")
+    for name, (option, description) in FLAGS.items():
+        group.add_argument(option, dest=name, type=size_in_bytes if name == "max_bytes" else positive_int,
+                           default=None, metavar="SIZE" if name == "max_bytes" else "N", help=description)
+
+
+def limits_from(args: argparse.Namespace) -> Limits:
+    given = {name: getattr(args, name) for name in FLAGS if getattr(args, name, None) is not None}
+    return dataclasses.replace(DEFAULT_LIMITS, **given)
+
+
 def print_problems(problems: Iterable[Problem]) -> None:
     for problem in problems:
         print(problem, file=sys.stderr)
 
 
-def load_or_report(path: str, variables: Iterable[tuple[str, Any]] = ()) -> Network | None:
+def load_or_report(path: str, variables: Iterable[tuple[str, Any]] = (),
+                   limits: Limits = DEFAULT_LIMITS) -> Network | None:
     """The spec's network, or None after printing its problems; UsageError for an unknown `--set` name."""
     from ..spec.blocks import UnknownVariable
 
     try:
-        return load(path, variables=dict(variables))
+        return load(path, variables=dict(variables), limits=limits)
     except SpecError as error:
         print_problems(error.problems)
         return None
@@ -83,5 +100,6 @@ def usage_error(command: str, message: str) -> int:
     return EXIT_USAGE
 
 
-__all__ = ["EXIT_INVALID", "EXIT_OK", "EXIT_USAGE", "UsageError", "add_set_option", "assignment", "load_or_report", "positive_int", "print_problems",
+__all__ = ["EXIT_INVALID", "EXIT_OK", "EXIT_USAGE", "UsageError", "add_limit_arguments", "add_set_option", "assignment",
+           "limits_from", "load_or_report", "positive_int", "print_problems",
            "size_in_bytes", "usage_error"]

@@ -6,7 +6,8 @@ import argparse
 import sys
 from typing import Any
 
-from .common import EXIT_INVALID, EXIT_OK, add_set_option, load_or_report, positive_int, usage_error
+from .common import (EXIT_INVALID, EXIT_OK, add_limit_arguments, add_set_option, limits_from, load_or_report,
+                     positive_int, usage_error)
 
 
 def add_parser(commands: Any) -> None:
@@ -19,6 +20,7 @@ def add_parser(commands: Any) -> None:
     compare.add_argument("--batch-size", type=positive_int, default=1, metavar="N")
     compare.add_argument("--format", choices=["text", "markdown", "json"], default="text")
     add_set_option(compare)
+    add_limit_arguments(compare)
     compare.set_defaults(run=run_compare)
 
     conventions = commands.add_parser("conventions", help="the counting conventions' rule tables (docs/conventions.md)",
@@ -34,7 +36,7 @@ def run_compare(args: argparse.Namespace) -> int:
     from ..report.compare_format import render_compare
 
     names = list(CONVENTIONS) if args.conventions is None else [n.strip() for n in args.conventions.split(",") if n.strip()]
-    network = load_or_report(args.spec, args.variables)
+    network = load_or_report(args.spec, args.variables, limits_from(args))
     if network is None:
         return EXIT_INVALID
     try:

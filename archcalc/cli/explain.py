@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import difflib
 import sys
 from typing import Any
 
-from .common import EXIT_INVALID, EXIT_OK, add_set_option, load_or_report, usage_error
+from ..spec.suggest import suggestion
+
+from .common import (EXIT_INVALID, EXIT_OK, add_limit_arguments, add_set_option, limits_from, load_or_report,
+                     usage_error)
 
 
 def add_parser(commands: Any) -> None:
@@ -20,6 +22,7 @@ def add_parser(commands: Any) -> None:
     explain.add_argument("--format", choices=["text", "markdown", "json"], default="text",
                          help="text (Unicode), markdown (with LaTeX math) or json")
     add_set_option(explain)
+    add_limit_arguments(explain)
     explain.set_defaults(run=run_explain)
 
     formulas = commands.add_parser("formulas", help="the formula reference of every layer type",
@@ -33,14 +36,14 @@ def run_explain(args: argparse.Namespace) -> int:
     from ..analysis.explain import explain
     from ..report.explain_format import EXPLAIN_FORMATS
 
-    network = load_or_report(args.spec, args.variables)
+    network = load_or_report(args.spec, args.variables, limits_from(args))
     if network is None:
         return EXIT_INVALID
     known = [layer.name for layer in network.layers]
     for name in args.layer:
         if name not in known:
-            close = difflib.get_close_matches(name, known, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            close = suggestion(name, known)
+            hint = f" (did you mean {close!r}?)" if close else ""
             return usage_error("explain", f"{args.spec} has no layer named {name!r}{hint}")
     sys.stdout.write(EXPLAIN_FORMATS[args.format](explain(network, args.layer)))
     return EXIT_OK

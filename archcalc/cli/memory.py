@@ -11,7 +11,8 @@ import argparse
 import sys
 from typing import Any
 
-from .common import EXIT_INVALID, EXIT_OK, add_set_option, load_or_report, positive_int, print_problems
+from .common import (EXIT_INVALID, EXIT_OK, add_limit_arguments, add_set_option, limits_from, load_or_report,
+                     positive_int, print_problems)
 from ..layers.autograd import DEVICES, DTYPES, OPTIMIZERS
 
 FORMATS = ("text", "json", "markdown")
@@ -49,6 +50,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help="report the largest batch size whose total fits BUDGET (24GiB, 8GB, 512MiB or bytes);"
                              " replaces --batch-size")
     add_set_option(memory)
+    add_limit_arguments(memory)
     memory.set_defaults(run=run)
     return memory
 
@@ -57,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from ..analysis.memory import plan_memory
     from ..report.memory_format import MEMORY_FORMATS
 
-    network = load_or_report(args.spec, args.variables)
+    network = load_or_report(args.spec, args.variables, limits_from(args))
     if network is None:
         return EXIT_INVALID
     plan = plan_memory(network, args.dtype, args.device)

@@ -7,7 +7,8 @@ import sys
 from typing import Any
 
 from ..network import DTYPE_BYTES
-from .common import EXIT_INVALID, EXIT_OK, add_set_option, load_or_report, positive_int, print_problems, usage_error
+from .common import (EXIT_INVALID, EXIT_OK, add_limit_arguments, add_set_option, limits_from, load_or_report,
+                     positive_int, print_problems, usage_error)
 
 
 def add_parser(commands: Any) -> None:
@@ -29,6 +30,7 @@ def add_parser(commands: Any) -> None:
                               " (pytorch, torchvision, fvcore, ptflops-pytorch, thop, torchinfo, keras, ...;"
                               " docs/conventions.md)")
     add_set_option(summary)
+    add_limit_arguments(summary)
     summary.set_defaults(run=run)
 
 
@@ -36,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from ..api import summarize
     from ..report import SUMMARY_FORMATS
 
-    network = load_or_report(args.spec, args.variables)
+    network = load_or_report(args.spec, args.variables, limits_from(args))
     if network is None:
         return EXIT_INVALID
     summary = summarize(network, batch_size=args.batch_size, dtype=args.dtype, receptive_field=args.receptive_field)

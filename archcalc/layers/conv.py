@@ -10,6 +10,7 @@ times output elements; bias additions are not MACs.
 
 from __future__ import annotations
 
+import math
 from math import prod
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -61,7 +62,58 @@ _UNITS = {"L": ("position", "positions"), "D": ("slice", "slices"), "H": ("row",
           "W": ("column", "columns")}
 
 
-_COVERAGE_LIMIT = 1_000_000  # taps to enumerate; beyond it (huge inputs) coverage is not checked
+_COVERAGE_LIMIT = 100_000  # residue classes to count; beyond them (astronomic inputs) coverage is not checked
+
+
+def _covered(intervals: int, period: int, length: int, high: int) -> int:
+    """How many of 0..high lie in the `intervals` intervals [j·period, j·period + length − 1], j = 0, 1, ..."""
+    if high < 0:
+        return 0
+    if length >= period:  # the intervals touch: one run
+        return min(high, (intervals - 1) * period + length - 1) + 1
+    full, rest = divmod(high + 1, period)
+    return min(full, intervals) * length + (min(rest, length) if full < intervals else 0)
+
+
+def _last_covered(intervals: int, period: int, length: int, high: int) -> int:
+    """The largest of 0..high in those intervals (−1 if none)."""
+    if high < 0:
+        return -1
+    if length >= period:
+        return min(high, (intervals - 1) * period + length - 1)
+    j = min(high // period, intervals - 1)
+    return min(high, j * period + length - 1)
+
+
+def _coverage(size: int, kernel: int, stride: int, left: int, dilation: int, out: int) -> tuple[int, int] | None:
+    """(how many input positions some window sees, the last one seen; −1 if none), by arithmetic.
+
+    Window w's taps are at w·S + t·D − left (w < out, t < K): the set {a·A + b·B} with (A, n_a, B, n_b) =
+    (S, out, D, K) or, symmetrically, (D, K, S, out). With g = gcd(A, B), the b with the same b·B mod A form
+    classes b₀ + j·A/g; class b₀ holds b₀·B + A·m for m in n_b-ish intervals [j·B/g, j·B/g + n_a − 1], and
+    classes are disjoint. So one pass over min(A/g, n_b) classes, each counted in O(1); None (not checked)
+    when both ways need more than _COVERAGE_LIMIT classes, which only astronomically large inputs do."""
+    low, high = left, left + size - 1  # tap values that land inside the input
+    options = []
+    for a_step, a_count, b_step, b_count in ((stride, out, dilation, kernel), (dilation, kernel, stride, out)):
+        g = math.gcd(a_step, b_step)
+        options.append((min(a_step // g, b_count), a_step, a_count, b_step, b_count, g))
+    classes, a_step, a_count, b_step, b_count, g = min(options)
+    if classes > _COVERAGE_LIMIT:
+        return None
+    period = b_step // g
+    count, last = 0, -1
+    for b0 in range(classes):
+        offset = b0 * b_step
+        intervals = -(-(b_count - b0) // (a_step // g))
+        m_low, m_high = -(-(low - offset) // a_step), (high - offset) // a_step
+        if m_high < max(m_low, 0):
+            continue
+        count += _covered(intervals, period, a_count, m_high) - _covered(intervals, period, a_count, m_low - 1)
+        top = _last_covered(intervals, period, a_count, m_high)
+        if top >= m_low:
+            last = max(last, offset + a_step * top - left)
+    return count, last
 
 
 def window_warnings(letter: str, size: int, kernel: int, stride: int, left: int, right: int, dilation: int,
@@ -72,13 +124,11 @@ def window_warnings(letter: str, size: int, kernel: int, stride: int, left: int,
     sees is harmless and not reported. Messages say `{axis}` and `{units}` where the axis goes, so
     that equal findings on several axes can be told once (`merge_axes`)."""
     found = []
-    if out * kernel <= _COVERAGE_LIMIT:
-        seen = {start + tap for start in range(-left, (out - 1) * stride - left + 1, stride)
-                for tap in range(0, dilation * (kernel - 1) + 1, dilation)}
-        seen = {position for position in seen if 0 <= position < size}
-        last = max(seen, default=-1)
+    coverage = _coverage(size, kernel, stride, left, dilation, out)
+    if coverage is not None:
+        count, last = coverage
         tail = size - 1 - last
-        between = size - len(seen) - tail
+        between = size - count - tail
         dropped = (size + left + right - dilation * (kernel - 1) - 1) % stride
         if between > 0:
             why = (f"the kernel spans {dilation * (kernel - 1) + 1}, less than the stride {stride}"

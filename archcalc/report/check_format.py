@@ -10,7 +10,7 @@ from typing import Callable
 from xml.sax.saxutils import escape, quoteattr
 
 from ..check import CheckResult
-from ..problems import Problem
+from ..problems import Problem, json_printable, printable
 
 
 def _line(problem: Problem) -> str:
@@ -35,7 +35,7 @@ def github(result: CheckResult) -> tuple[str, str]:
     lines = []
     for report in result.files:
         for problem in report.problems:
-            properties = ",".join([f"file={_github_property(problem.path)}", f"line={problem.line}",
+            properties = ",".join([f"file={_github_property(printable(problem.path))}", f"line={problem.line}",
                                    f"col={problem.column}", f"title={_github_property(f'archcalc {problem.code}')}"])
             lines.append(f"::{problem.severity} {properties}::{_github_data(problem.message)}")
     lines.append(result.summary_line())
@@ -45,7 +45,7 @@ def github(result: CheckResult) -> tuple[str, str]:
 def json_report(result: CheckResult) -> tuple[str, str]:
     document = {
         "files": [
-            {"path": report.path, "valid": report.valid, "problems": [
+            {"path": _json_path(report.path), "valid": report.valid, "problems": [
                 {"line": problem.line, "column": problem.column, "severity": problem.severity, "code": problem.code,
                  "layer": problem.layer, "message": problem.message} for problem in report.problems]}
             for report in result.files
@@ -53,7 +53,12 @@ def json_report(result: CheckResult) -> tuple[str, str]:
         "summary": {"files": len(result.files), "invalid_files": result.invalid_files, "errors": result.errors,
                     "warnings": result.warnings},
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n", ""
+    return json_printable(json.dumps(document, indent=2, ensure_ascii=False)) + "\n", ""
+
+
+def _json_path(path: str) -> str:
+    """The path as JSON can carry it: a byte of a file name that is not UTF-8 becomes `\\xNN`."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def junit(result: CheckResult) -> tuple[str, str]:
@@ -64,7 +69,7 @@ def junit(result: CheckResult) -> tuple[str, str]:
              f'  <testsuite name="archcalc check" tests="{len(result.files)}" failures="{result.invalid_files}"'
              f' errors="0" skipped="0">']
     for report in result.files:
-        lines.append(f'    <testcase classname="archcalc.check" name={quoteattr(report.path)}>')
+        lines.append(f'    <testcase classname="archcalc.check" name={quoteattr(printable(report.path))}>')
         errors = [problem for problem in report.problems if problem.severity == "error"]
         warnings = [problem for problem in report.problems if problem.severity == "warning"]
         if errors:

@@ -6,6 +6,7 @@ import json
 
 from ..analysis.conventions import CONVENTIONS, DEFAULT, Counts, count, differences, rows
 from ..network import Network
+from ..problems import printable
 from .numbers import grouped, shape_text
 
 MEMORY_KEYS = ("input_bytes", "forward_backward_bytes", "params_bytes", "total_bytes")
@@ -79,7 +80,7 @@ def compare(network: Network, names: list[str], batch_size: int = 1) -> list[Cou
 def render_compare(network: Network, names: list[str], batch_size: int, fmt: str) -> str:
     all_counts = compare(network, names, batch_size)
     base, others = all_counts[0], all_counts[1:]
-    title = f"{network.name or network.path}: input {shape_text(network.input_shape)}, batch size {batch_size}"
+    title = f"{printable(network.name or network.path)}: input {shape_text(network.input_shape)}, batch size {batch_size}"
     if fmt == "json":
         return json.dumps({
             "name": network.name, "input_shape": list(network.input_shape), "batch_size": batch_size,

@@ -6,8 +6,15 @@ import csv
 import io
 
 from ..network import Summary
+from ..problems import printable
 
 HEADER = ("name", "type", "inputs", "output_shape", "params", "trainable_params", "macs", "flops", "buffers")
+
+
+def _text(cell: str) -> str:
+    """A text cell a spreadsheet shows as text: one line, and not a formula (a leading = + - @ gets a ')."""
+    cell = printable(cell)
+    return "'" + cell if cell[:1] in ("=", "+", "-", "@") else cell
 
 
 def render(summary: Summary) -> str:
@@ -16,7 +23,7 @@ def render(summary: Summary) -> str:
     fields = summary.receptive_fields if summary.receptive_field else None
     writer.writerow(HEADER + (("rf_size", "rf_stride", "rf_center") if fields is not None else ()))
     for layer in summary.layers:
-        row = [layer.name, layer.type, " ".join(layer.sources), "x".join(map(str, layer.output_shape)),
+        row = [_text(layer.name), layer.type, _text(" ".join(layer.sources)), "x".join(map(str, layer.output_shape)),
                layer.params, layer.trainable_params, layer.macs, layer.flops, layer.buffers]
         if fields is not None:
             field = fields.get(layer.name)

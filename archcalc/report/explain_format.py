@@ -8,14 +8,15 @@ from ..analysis.explain import Explanation, Quantity
 from ..formula import LATEX, TEXT
 from ..analysis.receptive import ReceptiveField
 from ..network import _field_json as field_json
+from ..problems import json_printable, printable
 from .numbers import shape_text
 
 
 def _header(explanation: Explanation) -> str:
     layer = explanation.layer
     inputs = ", ".join(shape_text(shape) for shape in layer.input_shapes)
-    sources = ", ".join(layer.sources)
-    return f"{layer.name} ({layer.type}): {inputs} from {sources} → {shape_text(layer.output_shape)}"
+    sources = printable(", ".join(layer.sources))
+    return f"{printable(layer.name)} ({layer.type}): {inputs} from {sources} → {shape_text(layer.output_shape)}"
 
 
 def text_line(quantity: Quantity) -> str:
@@ -72,7 +73,7 @@ def markdown(explanations: list[Explanation]) -> str:
     for explanation in explanations:
         layer = explanation.layer
         inputs = ", ".join(f"`{shape_text(shape)}`" for shape in layer.input_shapes)
-        lines = [f"### `{layer.name}` ({layer.type})", "",
+        lines = [f"### `{printable(layer.name).replace('`', chr(39))}` ({layer.type})", "",
                  f"{inputs} → `{shape_text(layer.output_shape)}`", ""]
         lines += [markdown_line(quantity) for quantity in explanation.quantities]
         lines += [f"- {note}" for note in explanation.notes]
@@ -98,7 +99,7 @@ def json_document(explanations: list[Explanation]) -> str:
             "receptive_field": field_json(explanation.receptive_field),
             "warnings": [warning.message for warning in explanation.warnings],
         })
-    return json.dumps({"layers": layers}, indent=2, ensure_ascii=False) + "\n"
+    return json_printable(json.dumps({"layers": layers}, indent=2, ensure_ascii=False)) + "\n"
 
 
 EXPLAIN_FORMATS = {"text": text, "markdown": markdown, "json": json_document}

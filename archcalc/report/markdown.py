@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from ..network import Summary
+from ..problems import printable
 from .numbers import grouped, megabytes, readable, shape_text
 from .table import columns
 
 
 def _escape(cell: str) -> str:
-    return cell.replace("|", "\\|")
+    """A table cell that stays one cell: no line breaks, no unescaped `|` (a backslash before one is doubled)."""
+    return printable(cell).replace("\\", "\\\\").replace("|", "\\|")
 
 
 def render(summary: Summary) -> str:

@@ -6,6 +6,8 @@ import json
 from typing import Callable
 
 from ..analysis.memory import LayerMemory, SavedTensor, TrainingMemory
+from ..problems import printable
+from ..numbers import fixed
 from .numbers import grouped
 
 OPTIMIZER_NAMES = {"none": "no optimizer", "sgd": "SGD", "momentum": "SGD with momentum", "adam": "Adam",
@@ -17,8 +19,8 @@ SHOWN_SHARERS = 3
 def size_text(nbytes: int) -> str:
     """Bytes in MiB, or GiB from 1 GiB on: 0.23 MiB, 24.00 GiB."""
     if nbytes >= 2**30:
-        return f"{nbytes / 2**30:.2f} GiB"
-    return f"{nbytes / 2**20:.2f} MiB"
+        return f"{fixed(nbytes, 2**30)} GiB"
+    return f"{fixed(nbytes, 2**20)} MiB"
 
 
 def shape_text(shape: tuple[int, ...]) -> str:
@@ -52,7 +54,7 @@ def keeps_text(layer: LayerMemory) -> str:
 
 
 def heading(memory: TrainingMemory) -> str:
-    return (f"{memory.name or 'network'}: training memory, batch size {memory.batch_size}, {memory.dtype},"
+    return (f"{printable(memory.name or 'network')}: training memory, batch size {memory.batch_size}, {memory.dtype},"
             f" {OPTIMIZER_NAMES[memory.optimizer]}, {DEVICE_NAMES[memory.device]}")
 
 
@@ -103,7 +105,7 @@ def grouped_notes(memory: TrainingMemory) -> list[str]:
     layers_of: dict[str, list[str]] = {}
     for layer in memory.layers:
         for note in layer.notes:
-            layers_of.setdefault(note, []).append(layer.name)
+            layers_of.setdefault(note, []).append(printable(layer.name))
     lines = []
     for note, names in layers_of.items():
         shown = ", ".join(names[:SHOWN_SHARERS]) + (f" and {len(names) - SHOWN_SHARERS} more"
@@ -126,7 +128,8 @@ def caveat_lines(memory: TrainingMemory) -> list[str]:
 
 def render_text(memory: TrainingMemory) -> str:
     titles = ("Layer (type)", "Keeps for backward", "Bytes")
-    rows = [(f"{layer.name} ({layer.type})", keeps_text(layer), grouped(layer.saved_activation_bytes))
+    rows = [(f"{printable(layer.name)} ({layer.type})", printable(keeps_text(layer)),
+             grouped(layer.saved_activation_bytes))
             for layer in memory.layers]
     widths = [max(len(titles[i]), *(len(row[i]) for row in rows)) if rows else len(titles[i]) for i in range(3)]
     width = sum(widths) + 4
@@ -157,7 +160,7 @@ def render_text(memory: TrainingMemory) -> str:
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
+    return printable(text).replace("\\", "\\\\").replace("|", "\\|")
 
 
 def render_markdown(memory: TrainingMemory) -> str:

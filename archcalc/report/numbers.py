@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from ..numbers import fixed
+
 _UNITS = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
 
 
@@ -16,7 +18,7 @@ def readable(number: int) -> str:
     """4.09 G, 25.56 M, 980 — the short form beside exact totals."""
     for scale, unit in _UNITS:
         if abs(number) >= scale:
-            return f"{number / scale:.2f} {unit}"
+            return f"{fixed(number, scale)} {unit}"
     return str(number)
 
 
@@ -25,8 +27,8 @@ def shape_text(shape: Sequence[int]) -> str:
 
 
 def megabytes(size: int) -> str:
-    """torchsummary's MB: 2**20 bytes, two decimals."""
-    return f"{size / 2**20:.2f}"
+    """torchsummary's MB: 2**20 bytes, two decimals (exact at any size)."""
+    return fixed(size, 2**20)
 
 
 __all__ = ["grouped", "megabytes", "readable", "shape_text"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..network import LayerResult, Summary
+from ..problems import printable
 from .numbers import grouped, megabytes, readable, shape_text
 
 
@@ -16,10 +17,10 @@ def columns(summary: Summary) -> list[tuple[str, str, list[str]]]:
     previous = ["input", *(layer.name for layer in layers[:-1])]
     wired = any(not _follows_previous(layer, before) for layer, before in zip(layers, previous))
     frozen = any(not layer.spec.trainable for layer in layers)
-    table = [("Layer (type)", "<", [f"{layer.name} ({layer.type})" for layer in layers])]
+    table = [("Layer (type)", "<", [f"{printable(layer.name)} ({layer.type})" for layer in layers])]
     if wired:
         table.append(("Input from", "<", [
-            "" if _follows_previous(layer, before) else ", ".join(layer.sources)
+            "" if _follows_previous(layer, before) else printable(", ".join(layer.sources))
             for layer, before in zip(layers, previous)]))
     table.append(("Output shape", "<", [shape_text(layer.output_shape) for layer in layers]))
     table.append(("Params", ">", [grouped(layer.params) for layer in layers]))
@@ -43,7 +44,7 @@ def render(summary: Summary) -> str:
         return "  ".join(f"{cell:{align}{width}}" for cell, (_, align, _), width in zip(cells, table, widths)).rstrip()
 
     totals, memory = summary.totals, summary.memory
-    heading = f"{summary.name or 'network'}: input {shape_text(summary.input_shape)}"
+    heading = f"{printable(summary.name or 'network')}: input {shape_text(summary.input_shape)}"
     lines = [heading, "=" * total_width, row([title for title, _, _ in table]), "=" * total_width]
     lines += [row([cells[i] for _, _, cells in table]) for i in range(len(summary.layers))]
     lines += [

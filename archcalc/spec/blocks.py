@@ -27,15 +27,18 @@ instances it belongs to. The flat list's `modules` names, for each instance of a
 
 from __future__ import annotations
 
-import difflib
+import unicodedata
+from collections import ChainMap
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 from .expressions import ExpressionError, has_expression, substitute
+from .limits import DEFAULT_LIMITS, Limits, flag
+from .suggest import suggestion
 from .yaml_source import SourceDict, SourceList
 from ..problems import Problem
 
-MAX_LAYERS = 1_000_000
+MAX_LAYERS = DEFAULT_LIMITS.max_layers
 RESERVED = {"input", "i"}
 INSTANCE_KEYS = {"block", "name", "repeat", "with", "first", "inputs", "if"}
 BLOCK_KEYS = ["params", "layers", "output", "module"]
@@ -62,7 +65,7 @@ class ExpansionError(Exception):
 class _Frame:
     """One list of layers being expanded: the top level, or one block instance."""
 
-    scope: dict[str, Any]
+    scope: Mapping[str, Any]
     prefix: str
     input_name: str
     origin: tuple[str, ...]
@@ -79,7 +82,8 @@ def needs_expansion(data: dict) -> bool:
         isinstance(layer, dict) and ("block" in layer or "if" in layer or has_expression(layer)) for layer in layers)
 
 
-def expand(data: Any, path: str, overrides: dict[str, Any] | None = None) -> tuple[Any, list[Problem]]:
+def expand(data: Any, path: str, overrides: dict[str, Any] | None = None,
+           limits: Limits = DEFAULT_LIMITS) -> tuple[Any, list[Problem]]:
     """The document with `blocks`/`variables` resolved into a flat `layers` list, or problems. `overrides`
     replace spec variables of the same name (`--set`); a name the spec does not declare is UnknownVariable."""
     if overrides:
@@ -91,7 +95,10 @@ def expand(data: Any, path: str, overrides: dict[str, Any] | None = None) -> tup
     if not isinstance(data, dict) or not needs_expansion(data):
         return data, []
     try:
-        return _Expander(data, overrides or {}).document(), []
+        return _Expander(data, overrides or {}, limits).document(), []
+    except RecursionError:  # only with --max-depth raised far beyond what Python's stack holds
+        return None, [Problem(path, *_position(data, "blocks"), f"blocks nest too deeply for this Python"
+                              f" ({flag('max_depth')} {limits.max_depth} is too high)", code="too-deep")]
     except ExpansionError as error:
         line, column = _position(error.node, error.key)
         return None, [Problem(path, line, column, error.message, code=error.code)]
@@ -103,24 +110,25 @@ def _position(node: Any, key: Any) -> tuple[int, int]:
     return getattr(node, "mark", (1, 1))
 
 
-def _suggest(word: str, choices: Any) -> str:
-    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+def _suggest(word: Any, choices: Any) -> str:
+    close = suggestion(word, choices)
+    return f" (did you mean {close!r}?)" if close else ""
 
 
 class _Expander:
-    def __init__(self, data: SourceDict, overrides: dict[str, Any]):
-        self.data = data
+    def __init__(self, data: SourceDict, overrides: dict[str, Any], limits: Limits = DEFAULT_LIMITS):
+        self.data, self.limits = data, limits
         self.overrides = overrides
+        self.stack: list[str] = []
+        self.made = 0  # layer entries visited so far, kept or left out: the expansion budget
+        self.emitted: set[str] = set()
+        self.flat = FlatLayers()
+        self.flat.mark = getattr(data.get("layers"), "mark", (1, 1))
+        self.flat.marks, self.flat.origins, self.flat.modules = [], [], []
         self.blocks = self._blocks(data.get("blocks", {}))
         self.variables = self._variables(data.get("variables", {}))
         raw_input = data.get("input")
         self.input_names = set(raw_input) if isinstance(raw_input, dict) and "shape" not in raw_input else set()
-        self.flat = FlatLayers()
-        self.flat.mark = getattr(data.get("layers"), "mark", (1, 1))
-        self.flat.marks, self.flat.origins, self.flat.modules = [], [], []
-        self.stack: list[str] = []
-        self.emitted: set[str] = set()
 
     def _static_size(self, entries: Any, seen: tuple[str, ...] = ()) -> int:
         """How many layers `entries` expand to, from literal (or spec-variable) repeat counts, without
@@ -136,29 +144,33 @@ class _Expander:
                 total += 1
                 continue
             try:
-                count = substitute(entry.get("repeat", 1), self.variables)
+                count = substitute(entry.get("repeat", 1), self.variables, self.limits)
             except ExpressionError:
                 count = 1
             count = count if isinstance(count, int) and not isinstance(count, bool) and count > 0 else 1
             layers = definition if isinstance(definition, list) else definition.get("layers")
+            if len(seen) >= self.limits.max_depth:
+                return total + 1  # expansion itself reports the nesting
             made = count * self._static_size(layers, (*seen, block))
-            if made > MAX_LAYERS:
+            if made > self.limits.max_layers:
                 raise ExpansionError(f"repeat: {count:,} instance{'s' * (count != 1)} of block {block!r} make"
-                                     f" {made:,} layers, more than the {MAX_LAYERS:,}-layer limit", entry,
+                                     f" {made:,} layers, more than the {self.limits.max_layers:,}-layer limit"
+                                     f" ({flag('max_layers')})", entry,
                                      "repeat" if "repeat" in entry else "block", code="too-large")
             total += made
         return total
 
     def document(self) -> SourceDict:
         layers = self.data.get("layers")
-        if isinstance(layers, list) and self._static_size(layers) > MAX_LAYERS:
-            raise ExpansionError(f"the spec expands to more than {MAX_LAYERS:,} layers", self.data, "layers",
+        if isinstance(layers, list) and self._static_size(layers) > self.limits.max_layers:
+            raise ExpansionError(f"the spec expands to more than {self.limits.max_layers:,} layers, the"
+                                 f" {flag('max_layers')} limit", self.data, "layers",
                                  code="too-large")  # each use is within the limit, but not all of them together
         if not isinstance(layers, list):
             result = SourceDict((key, value) for key, value in self.data.items() if key not in ("blocks", "variables"))
             result.mark, result.marks = self.data.mark, self.data.marks
             return result
-        self._entries(layers, _Frame(dict(self.variables), "", "input", ()))
+        self._entries(layers, _Frame(self.variables, "", "input", ()))
         result = SourceDict()
         result.mark, result.marks = self.data.mark, {}
         for key, value in self.data.items():
@@ -202,6 +214,9 @@ class _Expander:
             unknown = set(definition) - set(BLOCK_KEYS)
             for key in unknown:
                 raise ExpansionError(f"block {name!r}: unknown key {key!r}{_suggest(key, BLOCK_KEYS)}", definition, key)
+            if "output" in definition and not isinstance(definition["output"], str):
+                raise ExpansionError(f"block {name!r}: 'output' must be the name of one of its layers, got"
+                                     f" {_kind(definition['output'])}", definition, "output")
             if not isinstance(definition.get("module", False), bool):
                 raise ExpansionError(f"block {name!r}: 'module' must be true or false", definition, "module")
             if not isinstance(definition.get("layers"), list) or not definition["layers"]:
@@ -220,12 +235,17 @@ class _Expander:
             raise ExpansionError(f"{what} name {name!r} must be a plain name (letters, digits, _)", where, name)
         if identifier and name in RESERVED:
             raise ExpansionError(f"{what} name {name!r} is reserved", where, name)
+        if identifier and unicodedata.normalize("NFKC", name) != name:
+            # Python's parser reads `ｘ` in an expression as `x`: such a name could never be told from another
+            raise ExpansionError(f"{what} name {name!r} changes under Unicode normalisation (NFKC) to"
+                                 f" {unicodedata.normalize('NFKC', name)!r}, as expressions read it: write it plainly",
+                                 where, name, code="invalid-name")
 
     # expansion ---------------------------------------------------------------------------------
 
-    def _evaluate(self, raw: Any, scope: dict[str, Any], node: Any, key: Any) -> Any:
+    def _evaluate(self, raw: Any, scope: Mapping[str, Any], node: Any, key: Any) -> Any:
         try:
-            value = substitute(raw, scope)
+            value = substitute(raw, scope, self.limits)
         except ExpressionError as error:
             raise ExpansionError(f"{key}: {error}{self._where()}", node, key, code="expression") from None
         if isinstance(raw, SourceList) and isinstance(value, list):
@@ -242,6 +262,7 @@ class _Expander:
                               and isinstance(entry.get("name"), str) and not has_expression(entry["name"]))
         previous = frame.input_name
         for position, entry in enumerate(entries):
+            self._count(entry)
             if not isinstance(entry, dict):
                 self._emit(entry, getattr(entries, "marks", [(1, 1)] * len(entries))[position], frame.origin)
                 continue
@@ -333,9 +354,16 @@ class _Expander:
         frame.local[local] = full
         return full
 
+    def _count(self, entry: Any) -> None:
+        """Every layer entry visited counts against the budget, whether it is kept or left out by its `if`."""
+        self.made += 1
+        if self.made > self.limits.max_layers:
+            raise ExpansionError(f"the spec expands to more than {self.limits.max_layers:,} layers (left-out ones"
+                                 f" included), the {flag('max_layers')} limit{self._where()}", entry,
+                                 "repeat" if isinstance(entry, dict) and "repeat" in entry else None,
+                                 code="too-large")
+
     def _emit(self, layer: Any, mark: tuple[int, int], origin: tuple[str, ...]) -> None:
-        if len(self.flat) >= MAX_LAYERS:
-            raise ExpansionError(f"the spec expands to more than {MAX_LAYERS:,} layers", layer)
         self.flat.append(layer)
         if isinstance(layer, dict) and isinstance(layer.get("name"), str):
             self.emitted.add(layer["name"])
@@ -353,15 +381,18 @@ class _Expander:
         if block in self.stack:
             chain = " → ".join([*self.stack, block])
             raise ExpansionError(f"block {block!r} uses itself ({chain})", entry, "block", code="recursive-block")
+        if len(self.stack) >= self.limits.max_depth:
+            raise ExpansionError(f"blocks nest more than {self.limits.max_depth} levels deep ({flag('max_depth')})",
+                                 entry, "block", code="too-deep")
         # a name with an expression is a template, evaluated for each instance (with `i`): `denselayer${i + 1}`
         templated = "name" in entry and has_expression(entry["name"])
         group = None if templated else self._local_name(entry, position, frame, block)
         count = self._evaluate(entry.get("repeat", 1), frame.scope, entry, "repeat")
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise ExpansionError(f"repeat: expected a positive integer, got {count!r}", entry, "repeat")
-        if count > MAX_LAYERS:
-            raise ExpansionError(f"repeat: {count:,} instances is more than the {MAX_LAYERS:,}-layer limit", entry,
-                                 "repeat")
+        if count > self.limits.max_layers:
+            raise ExpansionError(f"repeat: {count:,} instances is more than the {self.limits.max_layers:,}-layer limit"
+                                 f" ({flag('max_layers')})", entry, "repeat", code="too-large")
         sources = self._sources(entry, frame, previous)
         if not isinstance(sources, list) or len(sources) != 1:
             raise ExpansionError("a block instance takes exactly one input", entry, "inputs")
@@ -372,7 +403,8 @@ class _Expander:
         current = sources[0]
         for index in range(count):
             if templated:
-                instance = self._local_name(entry, position, _Frame({**frame.scope, "i": index}, "", "", ()), block)
+                instance = self._local_name(entry, position, _Frame(ChainMap({"i": index}, frame.scope), "", "", ()),
+                                            block)
             else:
                 instance = f"{group}.{index}" if "repeat" in entry else group
             scope = self._arguments(entry, block, definition, frame, index)
@@ -395,10 +427,10 @@ class _Expander:
             frame.local[group] = current
         return current
 
-    def _arguments(self, entry: SourceDict, block: str, definition: Any, frame: _Frame, index: int) -> dict[str, Any]:
+    def _arguments(self, entry: SourceDict, block: str, definition: Any, frame: _Frame, index: int) -> Mapping[str, Any]:
         params = {} if isinstance(definition, list) else definition.get("params", {})
         given: dict[str, Any] = {}
-        caller = {**frame.scope, "i": index}
+        caller = ChainMap({"i": index}, frame.scope)
         for group in ("with", "first"):
             if group not in entry or (group == "first" and index != 0):
                 continue
@@ -410,18 +442,23 @@ class _Expander:
                     raise ExpansionError(f"block {block!r} has no parameter {name!r}{_suggest(name, params)}",
                                          arguments, name, code="unknown-parameter")
                 given[name] = self._evaluate(raw, caller, arguments, name)
-        scope = dict(self.variables)
+        own: dict[str, Any] = {}
+        scope = ChainMap(own, self.variables)
         for name, default in params.items():
             if name in given:
-                scope[name] = given[name]
+                own[name] = given[name]
             elif default is None:
                 raise ExpansionError(f"block {block!r} needs parameter {name!r} (in 'with')", entry, "block",
                                      code="missing-parameter")
             else:
                 self.stack.append(block)
-                scope[name] = self._evaluate(default, scope, params, name)
+                own[name] = self._evaluate(default, scope, params, name)
                 self.stack.pop()
         return scope
+
+
+def _kind(value: Any) -> str:
+    return "a list" if isinstance(value, list) else "a mapping" if isinstance(value, dict) else repr(value)
 
 
 __all__ = ["MAX_LAYERS", "expand", "needs_expansion"]

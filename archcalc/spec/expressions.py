@@ -1,22 +1,33 @@
-"""`${...}` expressions in specs: arithmetic on variables, nothing else.
+"""`${...}` expressions in specs: exact arithmetic on variables, nothing else.
 
 An expression is parsed with Python's `ast` and evaluated by walking the tree, allowing only
 numbers, strings, booleans, variable names, arithmetic (+ − * / // % **), comparisons,
 `and`/`or`/`not`, `a if cond else b` and a few functions. No attribute access, indexing,
 calls of anything else, or evaluation of code: a spec cannot run anything.
+
+Numbers are exact: integers, and fractions where a division or a decimal leaves one (`0.75` is
+3/4, not the nearest binary float), so `${w * 1.0}` is `w` for any integer `w`. A whole result
+that is an integer is a Python int; a fraction becomes the nearest float only at the very end
+(for arguments such as `p` or `eps`). The work one expression can ask for is bounded before it is
+done: its length, its nesting, the magnitude of every number (operands of `**` and `round`
+included) and the length of every string it makes (`Limits`).
 """
 
 from __future__ import annotations
 
 import ast
-import difflib
 import math
 import operator
 import re
+import unicodedata
+from fractions import Fraction
 from typing import Any, Callable, Mapping
 
-MAX_EXPRESSION_LENGTH = 1_000
-MAX_MAGNITUDE = 2**256  # far beyond any real size; bounds the work a hostile spec can ask for
+from .limits import DEFAULT_LIMITS, Limits, flag
+from .suggest import suggestion
+
+MAX_EXPRESSION_LENGTH = DEFAULT_LIMITS.max_expression_length
+MAX_MAGNITUDE = 2**DEFAULT_LIMITS.max_number_bits
 WHOLE = re.compile(r"^\$\{(.*)\}$", re.DOTALL)
 PART = re.compile(r"\$\{(.*?)\}")
 
@@ -25,15 +36,32 @@ class ExpressionError(Exception):
     pass
 
 
-def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
-    """torchvision's `_make_divisible` (MobileNet, EfficientNet channel rounding)."""
+def make_divisible(value: Any, divisor: Any = 8, min_value: Any = None) -> int:
+    """torchvision's `_make_divisible` (MobileNet, EfficientNet channel rounding), in exact arithmetic."""
+    for argument in (value, divisor) + (() if min_value is None else (min_value,)):
+        if not _is_number(argument):
+            raise TypeError(f"expected numbers, got {argument!r}")
+    if not isinstance(divisor, int) or divisor < 1:
+        raise ValueError(f"the divisor must be a positive integer, got {_text(divisor)}")
     floor = divisor if min_value is None else min_value
-    rounded = max(floor, int(value + divisor / 2) // divisor * divisor)
-    return rounded + divisor if rounded < 0.9 * value else rounded
+    rounded = max(floor, int(value + Fraction(divisor, 2)) // divisor * divisor)
+    return rounded + divisor if rounded < Fraction(9, 10) * value else rounded
+
+
+def _round(value: Any, ndigits: Any = None) -> Any:
+    if ndigits is not None and (not isinstance(ndigits, int) or isinstance(ndigits, bool) or abs(ndigits) > 256):
+        raise ValueError(f"ndigits must be an integer between -256 and 256, got {_short(ndigits)}")
+    return round(value) if ndigits is None else round(value, ndigits)
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, str) and len(value.strip()) > 100:
+        raise ValueError("a string of more than 100 characters is not read as a number")
+    return int(value)
 
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "min": min, "max": max, "abs": abs, "int": int, "round": round, "floor": math.floor, "ceil": math.ceil,
+    "min": min, "max": max, "abs": abs, "int": _int, "round": _round, "floor": math.floor, "ceil": math.ceil,
     "str": lambda value: _text(value), "make_divisible": make_divisible,
 }
 
@@ -48,114 +76,202 @@ _COMPARE = {
 _SYMBOL = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%", ast.Pow: "**"}
 
 
-def evaluate(text: str, scope: Mapping[str, Any]) -> Any:
-    """The value of one expression (the text inside `${...}`)."""
-    if len(text) > MAX_EXPRESSION_LENGTH:
-        raise ExpressionError(f"expression is longer than {MAX_EXPRESSION_LENGTH} characters")
-    try:
-        tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError as error:
-        raise ExpressionError(f"invalid expression '{text.strip()}': {error.msg}") from None
-    return _check_size(_value(tree.body, scope))
+class _Evaluator:
+    """One expression's evaluation, with the limits it must stay within."""
 
+    def __init__(self, scope: Mapping[str, Any], limits: Limits):
+        self.scope, self.limits = scope, limits
+        self.magnitude = 2**limits.max_number_bits
 
-def _check_size(result: Any) -> Any:
-    if isinstance(result, (int, float)) and not isinstance(result, bool):
-        if isinstance(result, float) and not math.isfinite(result):
-            raise ExpressionError(f"expression gives {result}, not a finite number")
-        if abs(result) > MAX_MAGNITUDE:
-            raise ExpressionError("expression gives a number too large to be a size or a count")
-    return result
+    def value(self, node: ast.AST) -> Any:
+        if isinstance(node, ast.Constant) and (node.value is None or isinstance(node.value, (int, float, str, bool))):
+            return self.number(node.value)
+        if isinstance(node, ast.Name):
+            if node.id in self.scope:
+                return self.number(self.scope[node.id])
+            if node.id in ("true", "false", "null"):
+                return {"true": True, "false": False, "null": None}[node.id]
+            raise ExpressionError(f"unknown variable '{node.id}'" + _known(node.id, self.scope))
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+            return self.binary(node.op, self.value(node.left), self.value(node.right))
+        if isinstance(node, ast.UnaryOp):
+            operand = self.value(node.operand)
+            if isinstance(node.op, ast.Not):
+                return not operand
+            if isinstance(node.op, (ast.USub, ast.UAdd)) and _is_number(operand):
+                return -operand if isinstance(node.op, ast.USub) else +operand
+        if isinstance(node, ast.BoolOp):
+            values = [self.value(item) for item in node.values]
+            return all(values) if isinstance(node.op, ast.And) else any(values)
+        if isinstance(node, ast.Compare) and all(type(op) in _COMPARE for op in node.ops):
+            return self.compare(node)
+        if isinstance(node, ast.IfExp):
+            return self.value(node.body) if self.value(node.test) else self.value(node.orelse)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS \
+                and not node.keywords:
+            arguments = [self.value(argument) for argument in node.args]
+            try:
+                return self.checked(FUNCTIONS[node.func.id](*arguments))
+            except (TypeError, ValueError, OverflowError, ZeroDivisionError) as error:
+                raise ExpressionError(f"{node.func.id}(): {error}") from None
+        if isinstance(node, ast.Call):
+            raise ExpressionError(f"only these functions can be called: {', '.join(sorted(FUNCTIONS))}")
+        raise ExpressionError(f"'{_shown(node)}' is not allowed: expressions take numbers, variables,"
+                              " arithmetic, comparisons, 'and'/'or'/'not' and 'a if c else b'")
 
+    def number(self, value: Any) -> Any:
+        """A value as the evaluator computes with it: floats become the exact fraction they were written as."""
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise ExpressionError(f"{value} is not a finite number")
+            return _normal(Fraction(repr(value)))
+        return self.checked(value)
 
-def _value(node: ast.AST, scope: Mapping[str, Any]) -> Any:
-    if isinstance(node, ast.Constant) and (node.value is None or isinstance(node.value, (int, float, str, bool))):
-        return node.value
-    if isinstance(node, ast.Name):
-        if node.id in scope:
-            return scope[node.id]
-        if node.id in ("true", "false", "null"):
-            return {"true": True, "false": False, "null": None}[node.id]
-        raise ExpressionError(f"unknown variable '{node.id}'" + _known(node.id, scope))
-    if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-        left, right = _value(node.left, scope), _value(node.right, scope)
-        return _binary(node.op, left, right)
-    if isinstance(node, ast.UnaryOp):
-        operand = _value(node.operand, scope)
-        if isinstance(node.op, ast.Not):
-            return not operand
-        if isinstance(node.op, (ast.USub, ast.UAdd)) and _is_number(operand):
-            return -operand if isinstance(node.op, ast.USub) else +operand
-    if isinstance(node, ast.BoolOp):
-        values = [_value(item, scope) for item in node.values]
-        return all(values) if isinstance(node.op, ast.And) else any(values)
-    if isinstance(node, ast.Compare) and all(type(op) in _COMPARE for op in node.ops):
-        left = _value(node.left, scope)
+    def checked(self, result: Any) -> Any:
+        if isinstance(result, float):  # only floor/ceil/round of exact values could give one; none do
+            return self.number(result)
+        if isinstance(result, (int, Fraction)) and not isinstance(result, bool):
+            fraction = Fraction(result)
+            if abs(fraction.numerator) >= self.magnitude or fraction.denominator >= self.magnitude:
+                raise ExpressionError(f"expression gives a number too large to be a size or a count (beyond"
+                                      f" 2**{self.limits.max_number_bits}, {flag('max_number_bits')})")
+            return _normal(result)
+        if isinstance(result, str) and len(result) > self.limits.max_string_length:
+            raise ExpressionError(f"expression makes a string longer than the {self.limits.max_string_length:,}"
+                                  f"-character limit ({flag('max_string_length')})")
+        return result
+
+    def compare(self, node: ast.Compare) -> bool:
+        left = self.value(node.left)
         for op, comparator in zip(node.ops, node.comparators):
-            right = _value(comparator, scope)
+            right = self.value(comparator)
             try:
                 if not _COMPARE[type(op)](left, right):
                     return False
             except TypeError:
-                raise ExpressionError(f"cannot compare {left!r} with {right!r}") from None
+                raise ExpressionError(f"cannot compare {_short(left)} with {_short(right)}") from None
             left = right
         return True
-    if isinstance(node, ast.IfExp):
-        return _value(node.body, scope) if _value(node.test, scope) else _value(node.orelse, scope)
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS \
-            and not node.keywords:
-        arguments = [_value(argument, scope) for argument in node.args]
+
+    def binary(self, op: ast.operator, left: Any, right: Any) -> Any:
+        if isinstance(op, ast.Add) and isinstance(left, str) and isinstance(right, str):
+            return self.checked(left + right) if len(left) + len(right) <= self.limits.max_string_length \
+                else self.checked(left + right[:self.limits.max_string_length + 1])
+        if not (_is_number(left) and _is_number(right)):
+            raise ExpressionError(f"cannot compute {_short(left)} {_SYMBOL[type(op)]} {_short(right)}: both sides"
+                                  " must be numbers")
+        if isinstance(op, ast.Pow):
+            if not isinstance(right, int):
+                raise ExpressionError(f"cannot compute {_text(left)} ** {_text(right)}: the exponent must be an"
+                                      " integer (a fractional power is not exact)")
+            if abs(right) > self.limits.max_number_bits:
+                raise ExpressionError(f"exponent too large (beyond ±{self.limits.max_number_bits},"
+                                      f" {flag('max_number_bits')})")
+            left = Fraction(left) if right < 0 else left
         try:
-            return FUNCTIONS[node.func.id](*arguments)
-        except (TypeError, ValueError, OverflowError) as error:
-            raise ExpressionError(f"{node.func.id}(): {error}") from None
-    if isinstance(node, ast.Call):
-        raise ExpressionError(f"only these functions can be called: {', '.join(sorted(FUNCTIONS))}")
-    raise ExpressionError(f"'{ast.unparse(node)}' is not allowed: expressions take numbers, variables,"
-                          " arithmetic, comparisons, 'and'/'or'/'not' and 'a if c else b'")
+            return self.checked(_BINARY[type(op)](left, right))
+        except ZeroDivisionError:
+            raise ExpressionError("division by zero") from None
+        except OverflowError:
+            raise ExpressionError("number too large") from None
+
+
+def evaluate(text: str, scope: Mapping[str, Any], limits: Limits = DEFAULT_LIMITS) -> Any:
+    """The value of one expression (the text inside `${...}`): an int, a Fraction, a bool, a string or None."""
+    if len(text) > limits.max_expression_length:
+        raise ExpressionError(f"expression is longer than the {limits.max_expression_length:,}-character limit"
+                              f" ({flag('max_expression_length')})")
+    _check_normalised(text)
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as error:
+        raise ExpressionError(f"invalid expression '{text.strip()}': {error.msg}") from None
+    except (RecursionError, MemoryError):
+        raise ExpressionError(f"expression nests more than {limits.max_depth} levels ({flag('max_depth')})") from None
+    if _depth(tree.body) > limits.max_depth:
+        raise ExpressionError(f"expression nests more than {limits.max_depth} levels ({flag('max_depth')})")
+    try:
+        return _Evaluator(scope, limits).value(tree.body)
+    except RecursionError:
+        raise ExpressionError(f"expression nests more than {limits.max_depth} levels ({flag('max_depth')})") from None
+
+
+def _depth(root: ast.AST) -> int:
+    """How deeply operators nest, counted without recursion."""
+    deepest, stack = 0, [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node)
+                     if not isinstance(child, (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)))
+    return deepest
+
+
+def _check_normalised(text: str) -> None:
+    """Python's parser NFKC-normalises identifiers (`ｘ` reads `x`): refuse text it would change."""
+    if not text.isascii() and unicodedata.normalize("NFKC", text) != text:
+        changed = next(character for character in text if unicodedata.normalize("NFKC", character) != character)
+        raise ExpressionError(f"expression contains {changed!r} (U+{ord(changed):04X}), which Python's parser reads"
+                              f" as {unicodedata.normalize('NFKC', changed)!r}: write it plainly")
+
+
+def _normal(number: Any) -> Any:
+    return number.numerator if isinstance(number, Fraction) and number.denominator == 1 else number
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, (int, float, Fraction)) and not isinstance(value, bool)
 
 
-def _binary(op: ast.operator, left: Any, right: Any) -> Any:
-    if isinstance(op, ast.Add) and isinstance(left, str) and isinstance(right, str):
-        return left + right
-    if not (_is_number(left) and _is_number(right)):
-        raise ExpressionError(f"cannot compute {left!r} {_SYMBOL[type(op)]} {right!r}: both sides must be numbers")
-    if isinstance(op, ast.Pow) and (abs(right) > 256 or abs(left) > MAX_MAGNITUDE):
-        raise ExpressionError("exponent too large")
-    try:
-        return _check_size(_BINARY[type(op)](left, right))
-    except ZeroDivisionError:
-        raise ExpressionError("division by zero") from None
-    except OverflowError:
-        raise ExpressionError("number too large") from None
+def _short(value: Any) -> str:
+    text = repr(_text(value)) if isinstance(value, str) else _text(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _shown(node: ast.AST) -> str:
+    text = ast.unparse(node)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _known(name: str, scope: Mapping[str, Any]) -> str:
-    close = difflib.get_close_matches(name, list(scope), n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    close = suggestion(name, scope)
+    return f" (did you mean '{close}'?)" if close else ""
 
 
-def substitute(raw: Any, scope: Mapping[str, Any]) -> Any:
+def result(value: Any) -> Any:
+    """An expression's value as the spec holds it: exact integers stay ints, other fractions become floats."""
+    if isinstance(value, Fraction):
+        return value.numerator if value.denominator == 1 else float(value)
+    return value
+
+
+def substitute(raw: Any, scope: Mapping[str, Any], limits: Limits = DEFAULT_LIMITS) -> Any:
     """A YAML value with its expressions evaluated: a whole `${...}` string becomes the value
     (number, boolean, string); `${...}` inside a longer string is replaced by its text."""
     if isinstance(raw, str) and "${" in raw:
         whole = WHOLE.match(raw)
         if whole and "${" not in whole.group(1):
-            result = evaluate(whole.group(1), scope)
-            # 0.5 * 64 is meant as the size 32, not 32.0
-            return int(result) if isinstance(result, float) and result.is_integer() else result
-        return PART.sub(lambda part: _text(evaluate(part.group(1), scope)), raw)
+            return result(evaluate(whole.group(1), scope, limits))
+        pieces, size = [], 0
+        for position, piece in enumerate(PART.split(raw)):
+            text = _text(evaluate(piece, scope, limits)) if position % 2 else piece
+            size += len(text)
+            if size > limits.max_string_length:
+                raise ExpressionError(f"the string made is longer than the {limits.max_string_length:,}-character"
+                                      f" limit ({flag('max_string_length')})")
+            pieces.append(text)
+        return "".join(pieces)
     if isinstance(raw, list):
-        return [substitute(item, scope) for item in raw]
+        return [substitute(item, scope, limits) for item in raw]
     return raw
 
 
 def _text(value: Any) -> str:
-    return str(value).lower() if isinstance(value, bool) else str(value)
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, Fraction):
+        return str(value.numerator) if value.denominator == 1 else repr(float(value))
+    return str(value)
 
 
 def has_expression(raw: Any) -> bool:
@@ -168,4 +284,4 @@ def has_expression(raw: Any) -> bool:
     return False
 
 
-__all__ = ["ExpressionError", "FUNCTIONS", "evaluate", "has_expression", "make_divisible", "substitute"]
+__all__ = ["ExpressionError", "FUNCTIONS", "evaluate", "has_expression", "make_divisible", "result", "substitute"]

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, Validatio
 from ..layers import ALIASES, FAMILIES, TYPE_NAMES, Layer, family_of, family_order, layer_class, synonyms, type_tag
 from .budgets import Expect
 from ..layers.base import Count, Name, describe
+from .suggest import MAX_CANDIDATES, suggestion
 from .yaml_source import SourceDict, locate, origin_note
 from ..problems import Problem
 
@@ -163,7 +164,8 @@ def _without_misspelled_missing(details: list[dict[str, Any]]) -> list[dict[str,
             unknown.setdefault(tuple(detail["loc"][:-1]), []).append(str(detail["loc"][-1]))
     def misspelled(detail: dict[str, Any]) -> bool:
         parent, key = tuple(detail["loc"][:-1]), str(detail["loc"][-1])
-        return bool(difflib.get_close_matches(key, unknown.get(parent, []), n=1, cutoff=0.6))
+        candidates = unknown.get(parent, [])
+        return bool(candidates) and bool(difflib.get_close_matches(key, candidates[:MAX_CANDIDATES], n=1, cutoff=0.6))
     return [detail for detail in details if not (detail["type"] == "missing" and misspelled(detail))]
 
 
@@ -201,8 +203,8 @@ def _problem(path: str, data: SourceDict, detail: dict[str, Any]) -> Problem:
 
 
 def _suggest(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word.lower(), list(choices), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    close = suggestion(word.lower(), list(choices))
+    return f" (did you mean {close!r}?)" if close else ""
 
 
 def _keys_of(model_class: type[BaseModel] | None) -> list[str]:
