@@ -591,7 +591,6 @@ class TinyDenseNet(nn.Module):
 class HandRun:
     calls: list[tuple[str, tuple[int, ...], int]]  # leaf module name, output shape, its params, in call order
     output_shape: tuple[int, ...]
-    output_shapes: tuple[tuple[int, ...], ...]   # every output (split pieces); maxpool's indices not included
     params: int
     trainable_params: int
     macs: int

@@ -42,9 +42,8 @@ class _Arithmetic(Layer):
                                  f" {len(inputs)}", key="inputs", code="arity")
             return Outcome(shape=list(inputs[0]), axes=axis_names(len(inputs[0])), layout=KEEP)
         if len(inputs) < 2 or (self.most_inputs and len(inputs) > self.most_inputs):
-            wanted = "two inputs" if self.most_inputs else "at least two inputs"
-            raise LayerError(f"{'an' if self.type == 'add' else 'a'} {self.type} takes {wanted}, or one input and a scalar; got {len(inputs)} input"
-                             f"{'s' * (len(inputs) != 1)}", key="inputs", code="arity")
+            wanted = "2 inputs" if self.most_inputs else "at least 2 inputs"   # the graph's arity message
+            raise LayerError(f"takes {wanted}, got {len(inputs)}", key="inputs", code="arity")
         return None
 
     def notes(self, inputs: list[Shape]) -> list[str]:
