@@ -61,7 +61,8 @@ def _int(value: Any) -> int:
 
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "min": min, "max": max, "abs": abs, "int": _int, "round": _round, "floor": math.floor, "ceil": math.ceil,
+    **{function.__name__: function for function in (min, max, abs)}, "int": _int, "round": _round,
+    "floor": math.floor, "ceil": math.ceil,
     "str": lambda value: _text(value), "make_divisible": make_divisible,
 }
 
