@@ -321,7 +321,11 @@ def plan_memory(network: Network, dtype: str = "float32", device: str = "cuda") 
 
         if rule.alias is None:
             output = len(per_sample)
-            per_sample.append(prod(layer.output_shape) * element_bytes[resolved(layer.output_dtype)])
+            # a learned tensor (no input) is a view of its parameter, expanded over the batch: a layer keeping
+            # it keeps the parameter's own storage, already counted as parameter bytes (measured: ConvNeXt's
+            # layer_scale * x keeps 0 activation bytes for the scale)
+            learned = not layer.sources
+            per_sample.append(0 if learned else prod(layer.output_shape) * element_bytes[resolved(layer.output_dtype)])
             fixed.append(0)
         else:
             output = inputs[rule.alias][0]
