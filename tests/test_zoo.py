@@ -50,6 +50,28 @@ def test_unet_matches_its_pytorch_reference():
     assert archcalc.loads(text.replace("  base: 16\n", "  base: 64\n")).totals.params == 31_037_698
 
 
+def test_unet_bilinear_matches_its_pytorch_reference():
+    """specs/unet_bilinear.yaml: milesial/Pytorch-UNet with bilinear=True at base width 16 on 3x128x128; the numbers
+    come from that layout in plain PyTorch (tests/test_zoo_references.py builds it and compares module by module).
+    At base 64 it is milesial's UNet(3, 2, bilinear=True): 17,263,042 parameters."""
+    network = archcalc.load(REPO / "specs" / "unet_bilinear.yaml")
+    assert (network.totals.params, network.totals.macs) == (1_080_946, 630_456_320)
+    assert network.output_shape == (2, 128, 128)
+    big = archcalc.load(REPO / "specs" / "unet_bilinear.yaml", variables={"base": 64})
+    assert (big.totals.params, big.totals.macs) == (17_263_042, 9_996_075_008)
+
+
+def test_espcn_matches_its_pytorch_reference():
+    """specs/espcn.yaml: Shi et al.'s ESPCN, r = 3 on one 360x640 channel (1080p out); plain-PyTorch numbers
+    (tests/test_zoo_references.py). The upscale factor and the input are variables."""
+    network = archcalc.load(REPO / "specs" / "espcn.yaml")
+    assert (network.totals.params, network.totals.macs) == (22_729, 5_212_569_600)
+    assert network.output_shape == (1, 1080, 1920)
+    rgb = archcalc.load(REPO / "specs" / "espcn.yaml", variables={"r": 2, "channels": 3, "height": 64, "width": 48})
+    assert rgb.output_shape == (3, 128, 96)
+    assert rgb.totals.params == (3 * 25 * 64 + 64) + (64 * 9 * 32 + 32) + (32 * 9 * 12 + 12)   # r² · C = 12
+
+
 def test_lenet5_matches_the_contract_example():
     """LeNet-5 on 28x28, the spec contract's example: conv1 [6, 24, 24], 156 params, 86,400 MACs; totals 44,426
     parameters and 281,640 MACs (the tutorial "Understanding Parameters and FLOPS Count of ML Model")."""
