@@ -26,6 +26,9 @@ ZOO = [
     ("mobilenet_v3_small", 2_542_856, 0.06, 56_510_400),
     ("efficientnet_b0", 5_288_548, 0.39, 385_814_752),
     ("densenet121", 7_978_856, 2.83, 2_834_161_664),
+    # torchvision is not installed here: exact MACs of torchvision's layout written out in plain torch
+    # (tests/test_zoo_references.py), which also gives the published params and GFLOPS
+    ("convnext_tiny", 28_589_128, 4.46, 4_455_531_264),
 ]
 
 
