@@ -50,7 +50,7 @@ pytestmark = pytest.mark.filterwarnings(
 # --------------------------------------------------------------------------------------------
 
 from torch_modules import (  # noqa: E402 - after importorskip
-    TORCH_CLASS, Add, Concat, GraphModule, first_tensor,
+    TORCH_CLASS, Add, Concat, GraphModule, first_tensor, store,
 )
 from torch_modules import build_module as build_inplace_module  # noqa: E402
 
@@ -70,6 +70,7 @@ class Measured:
     """What torch reports for one layer."""
 
     output_shape: tuple[int, ...]
+    output_shapes: tuple[tuple[int, ...], ...]   # every output (split pieces); maxpool's indices not included
     params: int
     trainable_params: int
     macs: int
@@ -93,12 +94,15 @@ def run_layers(network: archcalc.Network) -> Run:
                 module = build_module(layer)
                 inputs = [values[source] for source in layer.sources]
                 with FlopCounterMode(display=False) as counter:
-                    out = first_tensor(module(*inputs))
+                    outputs = module(*inputs)
+                out = first_tensor(outputs)
             except Exception as error:  # noqa: BLE001 - reported by the test of this layer
                 return Run(network, measured, (layer.name, f"{type(error).__name__}: {error}"))
             macs = counter.get_total_flops() // 2
-            measured[layer.name] = Measured(tuple(out.shape[1:]), *parameter_counts(module), macs)
-            values[layer.name] = out
+            pieces = outputs if isinstance(outputs, (tuple, list)) and len(layer.output_shapes) > 1 else [out]
+            measured[layer.name] = Measured(tuple(out.shape[1:]), tuple(tuple(piece.shape[1:]) for piece in pieces),
+                                            *parameter_counts(module), macs)
+            store(values, layer.name, outputs)
             for source in set(layer.sources):
                 if last_use[source] == i:
                     del values[source]
@@ -227,6 +231,74 @@ layers:
   - {name: out, type: linear, out_features: 2, trainable: false}
   - {type: logsoftmax, dim: 1}
 """,
+    "inline/ops": """
+input: [4, 6, 10]
+layers:
+  - {name: conv, type: conv2d, out_channels: 8, kernel_size: 3, padding: 1}
+  - {name: gn, type: groupnorm, num_groups: 4}
+  - {name: gn_plain, type: groupnorm, num_groups: 2, num_channels: 8, affine: false, eps: 0.001}
+  - {name: in2, type: instancenorm2d, affine: true, track_running_stats: true}
+  - {name: in2_plain, type: instancenorm2d}
+  - {name: zpad, type: zeropad2d, padding: [1, 2, 0, 3]}
+  - {name: cpad, type: constantpad2d, padding: 1, value: 0.5}
+  - {name: crop, type: constantpad2d, padding: [-1, 0, -2, 1], value: 0.0}
+  - {name: rpad, type: reflectionpad2d, padding: [2, 1, 1, 0]}
+  - {name: reppad, type: replicationpad2d, padding: 3}
+  - {name: circpad, type: circularpad2d, padding: [1, 2, 2, 1]}
+  - {name: glu_c, type: glu, dim: 1}
+  - {type: softplus, beta: 2.0}
+  - {type: selu}
+  - {type: celu, alpha: 0.5}
+  - {type: hardtanh, min_val: -2.0, max_val: 2.0}
+  - {type: logsigmoid}
+  - {type: softsign}
+  - {type: tanhshrink}
+  - {type: softshrink, lambd: 0.3}
+  - {type: hardshrink}
+  - {type: threshold, threshold: 0.1, value: 0.0}
+  - {type: rrelu}
+  - {name: smin, type: softmin, dim: 1}
+  - {name: s2d, type: softmax2d}
+  - {name: a, type: abs}
+  - {type: neg}
+  - {type: exp}
+  - {type: log}
+  - {type: sqrt}
+  - {type: pow, exponent: 2}
+  - {name: clamped, type: clamp, min: -1.0, max: 1.0}
+  - {name: twice, type: mul, scalar: 2}
+  - {name: less, type: sub, scalar: 1}
+  - {name: more, type: add, scalar: 0.5}
+  - {name: half, type: div, scalar: 2}
+  - {name: diff, type: sub, inputs: [half, clamped]}
+  - {name: ratio, type: div, inputs: [diff, s2d]}
+  - {name: rows, type: permute, dims: [0, 2, 3, 1]}
+  - {name: seq, type: reshape, shape: [-1, 4]}
+  - {name: swapped, type: transpose, dim0: 1, dim1: -1}
+  - {name: parts, type: split, split_size_or_sections: [1, 3], dim: 1}
+  - {name: pieces, type: chunk, chunks: 3, dim: -1, inputs: ["parts:1"]}
+  - {name: first, type: select, dim: 1, index: -1, inputs: ["pieces:2"]}
+  - {name: avg, type: mean, dim: [1], keepdim: true}
+  - {name: pooled, type: mean, dim: -1, inputs: [swapped]}
+  - {name: rms, type: rmsnorm, normalized_shape: 4}
+  - {name: rms_plain, type: rmsnorm, normalized_shape: 4, elementwise_affine: false, eps: 0.0001}
+  - {name: in1, type: instancenorm1d, inputs: [seq]}
+  - {name: pad1, type: reflectionpad1d, padding: 2}
+  - {name: rep1, type: replicationpad1d, padding: [0, 3]}
+  - {name: circ1, type: circularpad1d, padding: 1}
+  - {name: z1, type: zeropad1d, padding: 1}
+  - {name: c1, type: constantpad1d, padding: [2, 0], value: 1.0}
+""",
+    "inline/ops3d": """
+input: [2, 3, 4, 5]
+layers:
+  - {type: zeropad3d, padding: 1}
+  - {type: constantpad3d, padding: [1, 0, 0, 1, 2, 0], value: 2.0}
+  - {type: reflectionpad3d, padding: 1}
+  - {type: replicationpad3d, padding: [0, 1, 1, 0, 1, 1]}
+  - {type: circularpad3d, padding: 1}
+  - {type: instancenorm3d, affine: true}
+""",
 }
 
 # A DenseNet-style network (torchvision's _DenseLayer / _Transition, tiny): used by the builder
@@ -332,6 +404,8 @@ def test_layer_matches_torch(key: str, name: str | None) -> None:
         f"{what}: archcalc {ours}, torch {theirs}"
         for what, ours, theirs in (
             ("output shape", list(layer.output_shape), list(torch_side.output_shape)),
+            ("output shapes", [list(shape) for shape in layer.output_shapes],
+             [list(shape) for shape in torch_side.output_shapes]),
             ("params", layer.params, torch_side.params),
             ("trainable params", layer.trainable_params, torch_side.trainable_params),
             ("MACs", layer.macs, torch_side.macs),
@@ -517,6 +591,7 @@ class TinyDenseNet(nn.Module):
 class HandRun:
     calls: list[tuple[str, tuple[int, ...], int]]  # leaf module name, output shape, its params, in call order
     output_shape: tuple[int, ...]
+    output_shapes: tuple[tuple[int, ...], ...]   # every output (split pieces); maxpool's indices not included
     params: int
     trainable_params: int
     macs: int
