@@ -53,6 +53,17 @@ def test_unet_matches_its_pytorch_reference():
     assert archcalc.loads(text.replace("  base: 16\n", "  base: 64\n")).totals.params == 31_037_698
 
 
+@pytest.mark.parametrize("variables, params, gflops", [
+    ({"depth3": 27}, 50_223_688, 8.68),                     # convnext_small
+    ({"width": 128, "depth3": 27}, 88_591_464, 15.35),      # convnext_base: the table's 15.36 rounds meta["_ops"] 15.355
+    ({"width": 192, "depth3": 27}, 197_767_336, 34.36),     # convnext_large
+], ids=["small", "base", "large"])
+def test_convnext_variables_give_torchvisions_other_sizes(variables, params, gflops):
+    network = archcalc.load(REPO / "specs" / "convnext_tiny.yaml", variables=variables)
+    assert network.totals.params == params
+    assert round(network.totals.macs / 1e9, 2) == gflops
+
+
 def test_unet_bilinear_matches_its_pytorch_reference():
     """specs/unet_bilinear.yaml: milesial/Pytorch-UNet with bilinear=True at base width 16 on 3x128x128; the numbers
     come from that layout in plain PyTorch (tests/test_zoo_references.py builds it and compares module by module).
