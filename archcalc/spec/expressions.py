@@ -33,7 +33,7 @@ def make_divisible(value: float, divisor: int = 8, min_value: int | None = None)
 
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "min": min, "max": max, "abs": abs, "int": int, "round": round, "floor": math.floor, "ceil": math.ceil,
+    **{function.__name__: function for function in (min, max, abs, int, round)}, "floor": math.floor, "ceil": math.ceil,
     "str": lambda value: _text(value), "make_divisible": make_divisible,
 }
 

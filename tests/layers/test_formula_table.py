@@ -176,6 +176,64 @@ ROWS = [
                  id='gru-3l-bi'),  # nn.GRU(6, 5, 3, bidirectional=True)
     pytest.param({'type': 'rnn', 'hidden_size': 7, 'num_layers': 2, 'nonlinearity': 'relu'}, [9, 6], [9, 7], 217, 1701,
                  id='rnn-2l-relu'),  # nn.RNN(6, 7, 2, nonlinearity='relu')
+    pytest.param({'type': 'reshape', 'shape': [197, 12, -1]}, [197, 768], [197, 12, 64], 0, 0,
+                 id='reshape-heads'),  # torch.reshape(x, (1, 197, 12, -1))
+    pytest.param({'type': 'permute', 'dims': [0, 2, 3, 1]}, [64, 7, 9], [7, 9, 64], 0, 0,
+                 id='permute-channels-last'),  # torch.permute(x, (0, 2, 3, 1))
+    pytest.param({'type': 'transpose', 'dim0': 1, 'dim1': -1}, [12, 197, 64], [64, 197, 12], 0, 0,
+                 id='transpose'),  # torch.transpose(x, 1, -1)
+    pytest.param({'type': 'split', 'split_size_or_sections': 768, 'dim': -1}, [197, 2304], [197, 768], 0, 0,
+                 id='split-qkv'),  # torch.split(x, 768, -1)
+    pytest.param({'type': 'split', 'split_size_or_sections': [2, 5], 'dim': 1}, [7, 3], [2, 3], 0, 0,
+                 id='split-sections'),  # torch.split(x, [2, 5], 1)
+    pytest.param({'type': 'chunk', 'chunks': 4, 'dim': 1}, [6, 7], [2, 7], 0, 0,
+                 id='chunk-uneven'),  # torch.chunk(x, 4, 1): 3 pieces of 2
+    pytest.param({'type': 'select', 'dim': 1, 'index': 0}, [197, 768], [768], 0, 0,
+                 id='select-class-token'),  # x[:, 0]
+    pytest.param({'type': 'select', 'dim': -1, 'index': -1}, [4, 5, 6], [4, 5], 0, 0,
+                 id='select-last'),  # x.select(-1, -1)
+    pytest.param({'type': 'mean', 'dim': [2, 3], 'keepdim': True}, [64, 7, 7], [64, 1, 1], 0, 0,
+                 id='mean-keepdim'),  # torch.mean(x, (2, 3), keepdim=True)
+    pytest.param({'type': 'mean', 'dim': 1}, [197, 768], [768], 0, 0,
+                 id='mean-tokens'),  # torch.mean(x, 1)
+    pytest.param({'type': 'zeropad2d', 'padding': [1, 2, 0, 3]}, [3, 5, 5], [3, 8, 8], 0, 0,
+                 id='zeropad2d-sides'),  # nn.ZeroPad2d((1, 2, 0, 3))
+    pytest.param({'type': 'constantpad1d', 'padding': [-1, 2], 'value': 0.5}, [3, 5], [3, 6], 0, 0,
+                 id='constantpad1d-crop'),  # nn.ConstantPad1d((-1, 2), 0.5)
+    pytest.param({'type': 'reflectionpad2d', 'padding': 4}, [3, 5, 5], [3, 13, 13], 0, 0,
+                 id='reflectionpad2d-limit'),  # nn.ReflectionPad2d(4)
+    pytest.param({'type': 'replicationpad3d', 'padding': [0, 1, 1, 0, 2, 2]}, [2, 3, 4, 4], [2, 7, 5, 5], 0, 0,
+                 id='replicationpad3d'),  # nn.ReplicationPad3d((0, 1, 1, 0, 2, 2))
+    pytest.param({'type': 'circularpad1d', 'padding': 5}, [3, 5], [3, 15], 0, 0,
+                 id='circularpad1d-limit'),  # nn.CircularPad1d(5)
+    pytest.param({'type': 'glu', 'dim': 1}, [64, 28, 28], [32, 28, 28], 0, 0,
+                 id='glu-channels'),  # nn.GLU(dim=1)
+    pytest.param({'type': 'softplus', 'beta': 2.0}, [64, 28, 28], [64, 28, 28], 0, 0,
+                 id='softplus'),  # nn.Softplus(beta=2.0)
+    pytest.param({'type': 'hardtanh', 'min_val': -2.0, 'max_val': 2.0}, [16, 8], [16, 8], 0, 0,
+                 id='hardtanh'),  # nn.Hardtanh(-2.0, 2.0)
+    pytest.param({'type': 'softmax2d'}, [8, 5, 5], [8, 5, 5], 0, 0,
+                 id='softmax2d'),  # nn.Softmax2d()
+    pytest.param({'type': 'sub', 'scalar': 1}, [16, 8], [16, 8], 0, 0,
+                 id='sub-scalar'),  # x - 1
+    pytest.param({'type': 'pow', 'exponent': 2}, [16, 8], [16, 8], 0, 0,
+                 id='pow'),  # torch.pow(x, 2)
+    pytest.param({'type': 'clamp', 'min': 0}, [16, 8], [16, 8], 0, 0,
+                 id='clamp-min'),  # torch.clamp(x, min=0)
+    pytest.param({'type': 'rmsnorm', 'normalized_shape': 4096}, [128, 4096], [128, 4096], 4096, 0,
+                 id='rmsnorm'),  # nn.RMSNorm(4096)
+    pytest.param({'type': 'rmsnorm', 'normalized_shape': [7, 7], 'elementwise_affine': False}, [64, 7, 7], [64, 7, 7], 0, 0,
+                 id='rmsnorm-no-affine'),  # nn.RMSNorm((7, 7), elementwise_affine=False)
+    pytest.param({'type': 'groupnorm', 'num_groups': 32}, [256, 14, 14], [256, 14, 14], 512, 0,
+                 id='groupnorm'),  # nn.GroupNorm(32, 256)
+    pytest.param({'type': 'groupnorm', 'num_groups': 4, 'affine': False}, [16, 10], [16, 10], 0, 0,
+                 id='groupnorm-no-affine'),  # nn.GroupNorm(4, 16, affine=False)
+    pytest.param({'type': 'instancenorm2d'}, [64, 8, 8], [64, 8, 8], 0, 0,
+                 id='instancenorm2d'),  # nn.InstanceNorm2d(64)
+    pytest.param({'type': 'instancenorm1d', 'affine': True}, [16, 50], [16, 50], 32, 0,
+                 id='instancenorm1d-affine'),  # nn.InstanceNorm1d(16, affine=True)
+    pytest.param({'type': 'instancenorm3d', 'affine': True, 'track_running_stats': True}, [4, 3, 8, 8], [4, 3, 8, 8], 8, 0,
+                 id='instancenorm3d-tracked'),  # nn.InstanceNorm3d(4, affine=True, track_running_stats=True)
 ]
 
 
