@@ -189,13 +189,58 @@ class RNN(_Recurrent):
 # ---------------------------------------------------------------------------------------------- counting conventions
 # (archcalc.layers.counting; measured against the real tools, docs/conventions.md)
 
+# Element-wise work per hidden unit and time step that the hook-based tools add (measured, 1 layer and 2
+# bidirectional layers, with and without bias): ptflops' and thop's RNN hooks.
+_PTFLOPS_CELL = {4: 10, 3: 7, 1: 1}
+_THOP_CELL = {4: 8, 3: 7, 1: 1}
+
+
+def _hook_count(v: View, cell: dict[int, int], recurrent_width: int, upper_width: int) -> int:
+    """L·Σ over layers and directions of G·H·(H_in + W_r) + bias·2·G·H + e·H, per sample: the RNN hooks'
+    formula, with the tool's width W_r of h_{t-1} and H_in of the layers above the first."""
+    spec = v.spec
+    length, h_in = v.layer.input_shapes[0]
+    hidden, gates, directions = spec.hidden_size, spec.gates, 2 if spec.bidirectional else 1
+    total = 0
+    for layer in range(spec.num_layers):
+        reads = h_in if layer == 0 else upper_width
+        total += directions * (gates * hidden * (reads + recurrent_width) + spec.bias * 2 * gates * hidden
+                               + cell[gates] * hidden)
+    return length * total
+
+
+def _ptflops_recurrent(v: View) -> dict[str, int]:
+    """ptflops' RNN hooks (pytorch_ops.py): one sample; the projection's MACs are not counted, h_{t-1} is P wide."""
+    spec = v.spec
+    width = spec._proj() or spec.hidden_size
+    directions = 2 if spec.bidirectional else 1
+    return {"recurrent": _hook_count(v, _PTFLOPS_CELL, width, directions * width)}
+
+
+def _thop_recurrent(v: View) -> dict[str, int]:
+    """thop's RNN hooks (rnn_hooks.py): the whole batch; proj_size is ignored (h_{t-1} counted H wide)."""
+    spec = v.spec
+    directions = 2 if spec.bidirectional else 1
+    return {"recurrent": v.N * _hook_count(v, _THOP_CELL, spec.hidden_size, directions * spec.hidden_size)}
+
+
 for _class, _name in ((LSTM, "LSTM"), (GRU, "GRU"), (RNN, "RNN")):
     _class.pytorch = f"torch.nn.{_name}"
     _class.inferred_argument = ("input_size", -1)
     _class.convention_row = "recurrent"
     _class.module_only = True
     _class.counting = {
-        "pytorch": Rule("N·M (FlopCounterMode with oneDNN off)", batch_macs("recurrent")),
+        "pytorch": Rule("N·M (FlopCounterMode with oneDNN off; with oneDNN on, the CPU default, it counts 0 for an"
+                        " LSTM without proj_size)", batch_macs("recurrent")),
+        "fvcore": Rule("0 (aten::lstm, aten::gru, aten::rnn_tanh / rnn_relu are unsupported ops)", lambda v: {}),
+        "ptflops": Rule("L·Σ_layers,directions (G·H·(H_in + H_r) + bias·2·G·H + e·H), one sample; e = 10 lstm, 7 gru,"
+                        " 1 rnn; the projection's H·P not counted", _ptflops_recurrent),
+        "ptflops-aten": Rule("not modelled (counted 0): the fused oneDNN LSTM shows no aten.mm; GRU and RNN give"
+                             " the unfused path's addmm/mm with a bias term that is not linear in N", lambda v: {}),
+        "thop": Rule("N·L·Σ_layers,directions (G·H·(H_in + H) + bias·2·G·H + e·H); e = 8 lstm, 7 gru, 1 rnn;"
+                     " proj_size ignored", _thop_recurrent),
+        "torchinfo": Rule("N·L·params (every weight_* and bias_* times the first two output sizes)",
+                          lambda v: {"recurrent": v.N * v.layer.input_shapes[0][0] * v.params}),
     }
 
 
