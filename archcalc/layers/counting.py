@@ -47,7 +47,7 @@ class View:
         self.type = layer.type
         self.call = self.spec.call or type(self.spec).default_call
         self.module = self.call == "module"
-        self.X = prod(layer.input_shapes[0])
+        self.X = prod(layer.input_shapes[0]) if layer.input_shapes else 0   # a learned tensor has no input
         self.Y = layer.output_elements
         self.M = layer.macs
         self.params = layer.params

@@ -124,15 +124,22 @@ class Parameter(Layer):
 Embedding.pytorch = "torch.nn.Embedding"
 Embedding.convention_row = "embedding"
 Embedding.module_only = True
-Embedding.counting = {}
 Parameter.pytorch = "torch.nn.Parameter"
 Parameter.convention_row = "parameter"
-Parameter.counting = {}
 
 
 def _torchinfo_embedding(v: View) -> dict[str, int]:
-    """torchinfo multiplies every `weight` parameter by the leading output size: N·V·E."""
-    return {"embedding": v.N * v.params} if v.module and v.params else {}
+    """torchinfo multiplies the `weight` parameter by the leading output size, the batch: N·V·E."""
+    return {"embedding": v.N * v.params}
+
+
+# Measured (nn.Embedding(50, 8) on [N, 7] ids; a module holding an nn.Parameter [1, 5, 8] and expanding it):
+# FlopCounterMode, fvcore (aten::embedding unsupported), ptflops (all backends), thop and calflops count 0.
+Embedding.counting = {
+    "fvcore": Rule("0 (aten::embedding is an unsupported op)", lambda v: {}),
+    "torchinfo": Rule("N·V·E (the weight's elements times the batch)", _torchinfo_embedding),
+}
+Parameter.counting = {}
 
 
 TITLE = "Embeddings and learned tensors"  # the family in docs/formulas.md and docs/memory.md

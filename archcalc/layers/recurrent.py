@@ -108,7 +108,9 @@ class _Recurrent(Layer):
         weights are trainable (gates, states and h_{t-1} for the weight gradients) and 6·H when frozen; RNN keeps
         its step outputs H (and, trainable, the zero h_0). Trainable layers keep their input: layer 1 one copy
         per direction ([N, L, H_in] made contiguous), each later layer the stacked output of the one below;
-        dropout between layers keeps a mask of that size."""
+        dropout between layers keeps a mask of that size. Not modelled: when layer 1's input is itself a
+        batch_first recurrent layer's output (a transposed view of a contiguous [L, N, ·] tensor), PyTorch keeps
+        that storage once instead of the copies; at batch 1 the input is a view, not a copy."""
         if not context.needs_grad:
             return NOTHING
         length, h_in = context.inputs[0]
@@ -134,8 +136,11 @@ class _Recurrent(Layer):
                 kept.append(Kept(f"{where} time steps", NEW, (BATCH, length, per_step)))
         if self.gates == 1 and trainable:
             kept.append(Kept("h_0 (zeros)", NEW, (BATCH, directions * self.num_layers, hidden)))
-        notes = ()
-        if self.gates == 4 and not proj and context.device == "cpu":
+        notes: tuple[str, ...] = ()
+        if context.device == "cuda":
+            notes = ("on CUDA, cuDNN's fused kernels keep a reserve space instead, whose size cuDNN decides: not"
+                     " modelled; these are the tensors of PyTorch's unfused CPU path",)
+        elif self.gates == 4 and not proj:
             notes = ("with oneDNN on (PyTorch's CPU default for float32 LSTM without proj_size) the fused kernel keeps"
                      " an opaque oneDNN workspace instead (measured: 28,672 B for L = 5, H = 4): not modelled; these"
                      " are the unfused path's tensors (torch.backends.mkldnn.flags(enabled=False))",)
@@ -184,13 +189,58 @@ class RNN(_Recurrent):
 # ---------------------------------------------------------------------------------------------- counting conventions
 # (archcalc.layers.counting; measured against the real tools, docs/conventions.md)
 
+# Element-wise work per hidden unit and time step that the hook-based tools add (measured, 1 layer and 2
+# bidirectional layers, with and without bias): ptflops' and thop's RNN hooks.
+_PTFLOPS_CELL = {4: 10, 3: 7, 1: 1}
+_THOP_CELL = {4: 8, 3: 7, 1: 1}
+
+
+def _hook_count(v: View, cell: dict[int, int], recurrent_width: int, upper_width: int) -> int:
+    """L·Σ over layers and directions of G·H·(H_in + W_r) + bias·2·G·H + e·H, per sample: the RNN hooks'
+    formula, with the tool's width W_r of h_{t-1} and H_in of the layers above the first."""
+    spec = v.spec
+    length, h_in = v.layer.input_shapes[0]
+    hidden, gates, directions = spec.hidden_size, spec.gates, 2 if spec.bidirectional else 1
+    total = 0
+    for layer in range(spec.num_layers):
+        reads = h_in if layer == 0 else upper_width
+        total += directions * (gates * hidden * (reads + recurrent_width) + spec.bias * 2 * gates * hidden
+                               + cell[gates] * hidden)
+    return length * total
+
+
+def _ptflops_recurrent(v: View) -> dict[str, int]:
+    """ptflops' RNN hooks (pytorch_ops.py): one sample; the projection's MACs are not counted, h_{t-1} is P wide."""
+    spec = v.spec
+    width = spec._proj() or spec.hidden_size
+    directions = 2 if spec.bidirectional else 1
+    return {"recurrent": _hook_count(v, _PTFLOPS_CELL, width, directions * width)}
+
+
+def _thop_recurrent(v: View) -> dict[str, int]:
+    """thop's RNN hooks (rnn_hooks.py): the whole batch; proj_size is ignored (h_{t-1} counted H wide)."""
+    spec = v.spec
+    directions = 2 if spec.bidirectional else 1
+    return {"recurrent": v.N * _hook_count(v, _THOP_CELL, spec.hidden_size, directions * spec.hidden_size)}
+
+
 for _class, _name in ((LSTM, "LSTM"), (GRU, "GRU"), (RNN, "RNN")):
     _class.pytorch = f"torch.nn.{_name}"
     _class.inferred_argument = ("input_size", -1)
     _class.convention_row = "recurrent"
     _class.module_only = True
     _class.counting = {
-        "pytorch": Rule("N·M (FlopCounterMode with oneDNN off)", batch_macs("recurrent")),
+        "pytorch": Rule("N·M (FlopCounterMode with oneDNN off; with oneDNN on, the CPU default, it counts 0 for an"
+                        " LSTM without proj_size)", batch_macs("recurrent")),
+        "fvcore": Rule("0 (aten::lstm, aten::gru, aten::rnn_tanh / rnn_relu are unsupported ops)", lambda v: {}),
+        "ptflops": Rule("L·Σ_layers,directions (G·H·(H_in + H_r) + bias·2·G·H + e·H), one sample; e = 10 lstm, 7 gru,"
+                        " 1 rnn; the projection's H·P not counted", _ptflops_recurrent),
+        "ptflops-aten": Rule("not modelled (counted 0): the fused oneDNN LSTM shows no aten.mm; GRU and RNN give"
+                             " the unfused path's addmm/mm with a bias term that is not linear in N", lambda v: {}),
+        "thop": Rule("N·L·Σ_layers,directions (G·H·(H_in + H) + bias·2·G·H + e·H); e = 8 lstm, 7 gru, 1 rnn;"
+                     " proj_size ignored", _thop_recurrent),
+        "torchinfo": Rule("N·L·params (every weight_* and bias_* times the first two output sizes)",
+                          lambda v: {"recurrent": v.N * v.layer.input_shapes[0][0] * v.params}),
     }
 
 
@@ -223,7 +273,9 @@ MEMORY_FACTS = {
             " between layers adds a mask of that output's size. The fused oneDNN kernel (CPU default, float32,"
             " no proj_size) instead keeps the input, the output, the states and an opaque workspace (28,672 B per"
             " layer and direction for small sizes; 270,336 B for L = 16, N = 4, H_in = 32, H = 64): not modelled."
-            " At batch 1 with batch_first the input is a view, not a copy, and both directions share it.",
+            " At batch 1 with batch_first the input is a view, not a copy, and both directions share it; when the"
+            " input is another batch_first recurrent layer's output, PyTorch keeps that storage once instead of the"
+            " copies (archcalc counts the copies: not modelled). CUDA (cuDNN reserve space): not modelled.",
     "gru": "Measured on CPU at batch 2 and 3 (batch_first), float32: always the unfused path. Per layer and"
            " direction L·7·H elements per sample when trainable, 6·H·L when frozen with a gradient flowing in; inputs"
            " as for lstm (layer 1: one copy per direction; later layers: the output below; dropout: a mask)."
