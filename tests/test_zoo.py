@@ -26,6 +26,9 @@ ZOO = [
     ("mobilenet_v3_small", 2_542_856, 0.06, 56_510_400),
     ("efficientnet_b0", 5_288_548, 0.39, 385_814_752),
     ("densenet121", 7_978_856, 2.83, 2_834_161_664),
+    # torchvision is not installed here: exact MACs of torchvision's layout written out in plain torch
+    # (tests/test_zoo_references.py), which also gives the published params and GFLOPS
+    ("convnext_tiny", 28_589_128, 4.46, 4_455_531_264),
 ]
 
 
@@ -48,6 +51,39 @@ def test_unet_matches_its_pytorch_reference():
     assert network.output_shape == (2, 128, 128)
     assert "  base: 16\n" in text
     assert archcalc.loads(text.replace("  base: 16\n", "  base: 64\n")).totals.params == 31_037_698
+
+
+@pytest.mark.parametrize("variables, params, gflops", [
+    ({"depth3": 27}, 50_223_688, 8.68),                     # convnext_small
+    ({"width": 128, "depth3": 27}, 88_591_464, 15.35),      # convnext_base: the table's 15.36 rounds meta["_ops"] 15.355
+    ({"width": 192, "depth3": 27}, 197_767_336, 34.36),     # convnext_large
+], ids=["small", "base", "large"])
+def test_convnext_variables_give_torchvisions_other_sizes(variables, params, gflops):
+    network = archcalc.load(REPO / "specs" / "convnext_tiny.yaml", variables=variables)
+    assert network.totals.params == params
+    assert round(network.totals.macs / 1e9, 2) == gflops
+
+
+def test_unet_bilinear_matches_its_pytorch_reference():
+    """specs/unet_bilinear.yaml: milesial/Pytorch-UNet with bilinear=True at base width 16 on 3x128x128; the numbers
+    come from that layout in plain PyTorch (tests/test_zoo_references.py builds it and compares module by module).
+    At base 64 it is milesial's UNet(3, 2, bilinear=True): 17,263,042 parameters."""
+    network = archcalc.load(REPO / "specs" / "unet_bilinear.yaml")
+    assert (network.totals.params, network.totals.macs) == (1_080_946, 630_456_320)
+    assert network.output_shape == (2, 128, 128)
+    big = archcalc.load(REPO / "specs" / "unet_bilinear.yaml", variables={"base": 64})
+    assert (big.totals.params, big.totals.macs) == (17_263_042, 9_996_075_008)
+
+
+def test_espcn_matches_its_pytorch_reference():
+    """specs/espcn.yaml: Shi et al.'s ESPCN, r = 3 on one 360x640 channel (1080p out); plain-PyTorch numbers
+    (tests/test_zoo_references.py). The upscale factor and the input are variables."""
+    network = archcalc.load(REPO / "specs" / "espcn.yaml")
+    assert (network.totals.params, network.totals.macs) == (22_729, 5_212_569_600)
+    assert network.output_shape == (1, 1080, 1920)
+    rgb = archcalc.load(REPO / "specs" / "espcn.yaml", variables={"r": 2, "channels": 3, "height": 64, "width": 48})
+    assert rgb.output_shape == (3, 128, 96)
+    assert rgb.totals.params == (3 * 25 * 64 + 64) + (64 * 9 * 32 + 32) + (32 * 9 * 12 + 12)   # r² · C = 12
 
 
 def test_lenet5_matches_the_contract_example():
