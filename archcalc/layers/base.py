@@ -176,8 +176,8 @@ class Layer(BaseModel):
     call: Literal["module", "function", "operator"] | None = Field(
         default=None, description="How the PyTorch model calls the layer: an nn.Module, a torch /"
         " torch.nn.functional function, or an operator or tensor method (`x + y`, `x.relu()`). Only the hook-based"
-        " counting conventions depend on it (docs/conventions.md); default module, operator for add, mul, concat and"
-        " flatten.")
+        " counting conventions depend on it (docs/conventions.md); default module, operator for add, mul and"
+        " concat.")
 
     # How many inputs the layer takes: 1 (0 for a learned tensor), or None for several (at least `min_inputs`).
     arity: ClassVar[int | None] = 1

@@ -60,10 +60,11 @@ class Flatten(Layer):
         return ALIAS
 
 
-# Counting conventions: no tool counts a flatten (archcalc.layers.counting, docs/conventions.md).
+# Counting conventions: no tool counts a flatten (archcalc.layers.counting, docs/conventions.md). The type is
+# nn.Flatten, a module that hooks see (torchsummary prints its row), so its default call is `module`, as for
+# every other class; a `torch.flatten(x, 1)` in forward (torchvision) is `call: operator`.
 Flatten.pytorch = "torch.nn.Flatten"
 Flatten.convention_row = "flatten"
-Flatten.default_call = "operator"
 
 TITLE = "Reshaping"  # the family in docs/formulas.md and docs/memory.md
 ORDER = 5  # its place there

@@ -180,7 +180,7 @@ def render_docs(example: Network, example_path: str) -> str:
         "",
         "How the PyTorch model calls a layer matters to hook-based tools; a layer's optional `call` says it:"
         " `module` (an nn.Module: the default), `function` (`torch.nn.functional.relu`, `torch.add`, ...) or"
-        " `operator` (`x + y`, `out += identity`, `x.relu()`; the default for `add`, `mul`, `concat`, `flatten`)."
+        " `operator` (`x + y`, `out += identity`, `x.relu()`; the default for `add`, `mul`, `concat`)."
         " Example: `{name: adaptive_avg_pool2d, type: adaptiveavgpool2d, output_size: 1, call: function}` for"
         " MobileNetV2's `F.adaptive_avg_pool2d`.",
         "",
