@@ -99,3 +99,12 @@ def test_usage_errors_exit_2(argv, capsys):
         main(argv)
     assert stop.value.code == 2
     assert "usage:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["summary", "--convention", "torchinfo"], ["check"], ["memory"]])
+def test_a_function_call_of_a_layer_with_parameters_is_a_located_spec_error(write_spec, capsys, argv):
+    """`call: function` on a linear: exit 1 with the position of `call`, from every command (issue #15, item 5)."""
+    spec = write_spec("input: [16]\nlayers:\n  - {name: fc, type: linear, out_features: 4, call: function}\n")
+    code, out, err = run(capsys, argv[0], str(spec), *argv[1:])
+    assert code == 1
+    assert f"{spec}:3:47: error: linear 'fc': call 'function' of a linear is not modelled" in err + out

@@ -891,9 +891,12 @@ def test_every_layer_type_has_one_row():
 
 
 def test_parameter_layers_called_as_functions_are_refused():
-    network = archcalc.analyze({"input": [4], "layers": [{"type": "linear", "out_features": 2, "call": "function"}]})
-    with pytest.raises(ValueError, match="not modelled"):
-        archcalc.count(network.network, "thop")
+    """A spec error, found when the spec loads (by `check` too), no longer a ValueError of `count`."""
+    with pytest.raises(archcalc.SpecError) as refused:
+        archcalc.analyze({"input": [4], "layers": [{"type": "linear", "out_features": 2, "call": "function"}]})
+    (problem,) = refused.value.problems
+    assert (problem.code, problem.layer) == ("call", "linear-1")
+    assert "not modelled" in problem.message
 
 
 def test_unknown_convention_and_batch():

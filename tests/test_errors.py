@@ -128,6 +128,11 @@ ROWS = [
         " counts need it kept (use start_dim 1)",
         id="flatten-batch-axis"),
     pytest.param(
+        "input: [16]\nlayers:\n  - {name: fc, type: linear, out_features: 4, call: function}\n",
+        "3:47: error: linear 'fc': call 'function' of a linear is not modelled: a type that holds parameters is"
+        " called as an nn.Module (call: module, the default)",
+        id="function-call-of-a-layer-with-parameters"),
+    pytest.param(
         "input: [8]\nlayers:\n  - {type: dropout, p: 1.5}\n",
         "3:21: error: dropout 'dropout-1': p: dropout probability has to be between 0 and 1, got 1.5",
         id="dropout-probability"),

@@ -125,6 +125,11 @@ def propagate(spec: SpecBase, data: Any, path: str) -> Network:
             report(index, "inputs", f"{label}: takes {wanted}, got {len(sources)}", "arity", name)
             failed.add(name)
             continue
+        if layer.module_only and layer.call not in (None, "module"):
+            report(index, "call", f"{label}: call {layer.call!r} of a {layer.type} is not modelled: a type that holds"
+                   " parameters is called as an nn.Module (call: module, the default)", "call", name)
+            failed.add(name)
+            continue
         shapes = [shape for shape, _ in tensors]
         input_dtypes = tuple(dtype for _, dtype in tensors)
         try:
