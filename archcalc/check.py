@@ -95,14 +95,17 @@ def spec_files(paths: Iterable[str], exclude: Sequence[str] = (),
 
 
 def check_file(path: str, max_bytes: int | None = None, strict: bool = False,
-               variables: dict[str, Any] | None = None, limits: Limits = DEFAULT_LIMITS) -> FileReport:
-    """One file's problems; `variables` override spec variables (UnknownVariable when the spec has none)."""
+               variables: dict[str, Any] | None = None, limits: Limits = DEFAULT_LIMITS,
+               ignore: Sequence[str] = ()) -> FileReport:
+    """One file's problems; `variables` override spec variables (UnknownVariable when the spec has none);
+    warnings whose code is in `ignore` (`check --ignore CODE`) are left out."""
     try:
         network = load(path, max_bytes, variables, limits)
     except SpecError as error:
         problems = list(error.problems)
     else:
         problems = sorted([*network.warnings, *check_budgets(network)])
+    problems = [problem for problem in problems if problem.severity != "warning" or problem.code not in ignore]
     if strict:
         problems = [dataclasses.replace(problem, severity="error") for problem in problems]
     return FileReport(path, tuple(problems))
@@ -110,9 +113,9 @@ def check_file(path: str, max_bytes: int | None = None, strict: bool = False,
 
 def check_paths(paths: Iterable[str], exclude: Sequence[str] = (), max_bytes: int | None = None,
                 strict: bool = False, variables: dict[str, Any] | None = None,
-                limits: Limits = DEFAULT_LIMITS) -> CheckResult:
+                limits: Limits = DEFAULT_LIMITS, ignore: Sequence[str] = ()) -> CheckResult:
     unreadable: list[tuple[str, str]] = []
-    reports = [check_file(path, max_bytes, strict, variables, limits)
+    reports = [check_file(path, max_bytes, strict, variables, limits, ignore)
                for path in spec_files(paths, exclude, unreadable)]
     reports += [FileReport(folder, (Problem(folder, 1, 1, f"cannot read folder: {reason}", code="file"),))
                 for folder, reason in unreadable]

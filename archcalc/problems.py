@@ -60,6 +60,17 @@ class Problem:
         return f"{printable(self.path)}:{self.line}:{self.column}: {self.severity}: {self.message}"
 
 
+# The warnings archcalc gives (legal but suspicious specs) by code: what `ignore:` in a spec, on a layer or on a
+# block definition, and `archcalc check --ignore CODE` may silence. A layer family that warns adds its codes.
+WARNING_CODES = {
+    "skipped-input": "input positions that fall between windows (a kernel narrower than its stride, or dilation)",
+    "stride-tiling": "a stride that does not tile the input: the last rows are never seen",
+    "padding-only-window": "a window that sees only padding",
+    "linear-not-flattened": "a linear layer applied to the last axis of an unflattened tensor",
+    "unknown-ignore": "an `ignore` of a code archcalc does not know",
+}
+
+
 class SpecError(Exception):
     """A spec that cannot be analyzed; carries every problem found."""
 
@@ -81,4 +92,4 @@ class LayerError(Exception):
         self.code = code
 
 
-__all__ = ["LayerError", "Problem", "SpecError", "json_printable", "printable"]
+__all__ = ["LayerError", "Problem", "SpecError", "WARNING_CODES", "json_printable", "printable"]

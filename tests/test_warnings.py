@@ -49,3 +49,83 @@ def test_explain_shows_warnings_under_their_layer(write_spec, capsys):
     spec = write_spec("input: [16, 5, 5]\nlayers:\n  - {type: linear, out_features: 10}\n")
     assert main(["explain", str(spec)]) == 0
     assert "  warning: applied to the last axis of a [16, 5, 5] tensor" in capsys.readouterr().out
+
+
+# Silencing intended warnings, as linters do (issue #15, item 6): `ignore:` on a layer, on a block definition,
+# on the spec, and `check --ignore CODE`; an unknown code is itself a warning.
+
+DOWNSAMPLE = "{type: conv2d, out_channels: 4, kernel_size: 1, stride: 2%s}"
+
+
+def warning_codes(text):
+    import archcalc
+
+    return [(warning.line, warning.code) for warning in archcalc.loads(text).warnings]
+
+
+@pytest.mark.parametrize("text, expected", [
+    pytest.param(f"input: [64, 8, 8]\nlayers:\n  - {DOWNSAMPLE % ''}\n", [(3, "skipped-input")], id="warned"),
+    pytest.param(f"input: [64, 8, 8]\nlayers:\n  - {DOWNSAMPLE % ', ignore: [skipped-input]'}\n", [], id="layer"),
+    pytest.param(f"input: [64, 8, 8]\nlayers:\n  - {DOWNSAMPLE % ', ignore: [stride-tiling]'}\n",
+                 [(3, "skipped-input")], id="layer-other-code"),
+    pytest.param(f"ignore: [skipped-input]\ninput: [64, 8, 8]\nlayers:\n  - {DOWNSAMPLE % ''}\n  - {DOWNSAMPLE % ''}\n",
+                 [], id="spec"),
+    pytest.param("input: [64, 16, 16]\nblocks:\n  down:\n    ignore: [skipped-input]\n    layers:\n"
+                 f"      - {DOWNSAMPLE % ''}\nlayers:\n  - {{block: down, repeat: 2}}\n  - {DOWNSAMPLE % ''}\n",
+                 [(9, "skipped-input")], id="block-definition"),
+    pytest.param("input: [64, 32, 32]\nblocks:\n  inner:\n    ignore: [skipped-input]\n    layers:\n"
+                 f"      - {DOWNSAMPLE % ''}\n  outer:\n    layers:\n      - {DOWNSAMPLE % ''}\n"
+                 "      - {block: inner}\nlayers:\n  - {block: outer}\n",
+                 [(9, "skipped-input")], id="nested-blocks-silence-their-own-layers"),
+    pytest.param(f"input: [64, 8, 8]\nlayers:\n  - {DOWNSAMPLE % ', ignore: [skiped-input]'}\n",
+                 [(3, "skipped-input"), (3, "unknown-ignore")], id="unknown-code-on-layer"),
+    pytest.param(f"ignore: [nonsense]\ninput: [64, 8, 8]\nlayers:\n  - {{type: relu}}\n",
+                 [(1, "unknown-ignore")], id="unknown-code-on-spec"),
+    pytest.param("input: [64, 8, 8]\nblocks:\n  down:\n    ignore: [nonsense]\n    layers:\n"
+                 "      - {type: relu}\nlayers:\n  - {block: down, repeat: 3}\n",
+                 [(4, "unknown-ignore")], id="unknown-code-on-block-told-once"),
+])
+def test_ignore_silences_exactly_the_named_codes(text, expected):
+    assert sorted(warning_codes(text)) == expected
+
+
+def test_unknown_code_message_suggests_the_known_one():
+    import archcalc
+
+    (warning,) = archcalc.loads(f"input: [64, 8, 8]\nlayers:\n  - {DOWNSAMPLE % ', ignore: [skiped-input]'}\n"
+                                ).warnings[1:]
+    assert str(warning) == ("<string>:3:73: warning: conv2d 'conv2d-1': ignore: unknown warning code 'skiped-input'"
+                            " (did you mean 'skipped-input'?)")
+
+
+def test_check_ignore_option(write_spec, capsys):
+    spec = write_spec(f"input: [64, 8, 8]\nlayers:\n  - {DOWNSAMPLE % ''}\n")
+    assert main(["check", "--strict", str(spec)]) == 1
+    capsys.readouterr()
+    assert main(["check", "--strict", "--ignore", "skipped-input", str(spec)]) == 0
+    assert "0 errors, 0 warnings" in capsys.readouterr().out
+    assert main(["check", "--ignore", "skiped-input", str(spec)]) == 0
+    err = capsys.readouterr().err
+    assert "archcalc check: warning: --ignore skiped-input: unknown warning code" in err
+    assert "[skipped-input]" in err
+
+
+def test_zoo_passes_strict_check_and_a_resnet_without_its_ignores_warns_three_times(capsys):
+    from conftest import REPO
+
+    assert main(["check", "--strict", str(REPO / "specs")]) == 0
+    capsys.readouterr()
+    import archcalc
+
+    text = (REPO / "specs" / "resnet18.yaml").read_text().replace("ignore: [skipped-input]", "")
+    assert [w.layer for w in archcalc.loads(text).warnings] == [
+        "layer2.0.downsample.0", "layer3.0.downsample.0", "layer4.0.downsample.0"]
+
+
+@pytest.mark.parametrize("text, expected", ROWS)
+def test_every_warning_code_is_listed(text, expected):
+    """`ignore:` validates codes against WARNING_CODES: every code a layer warns with must be there."""
+    import archcalc
+    from archcalc.problems import WARNING_CODES
+
+    assert {warning.code for warning in archcalc.loads(text).warnings} <= set(WARNING_CODES)

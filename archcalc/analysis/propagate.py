@@ -9,7 +9,7 @@ from ..formula import plain
 from ..layers import ALIASES, Layer
 from ..layers.base import INT64_MAX, KEEP, MERGE, SLIDE
 from ..spec.yaml_source import locate, origin_note
-from ..problems import LayerError, Problem, SpecError
+from ..problems import WARNING_CODES, LayerError, Problem, SpecError
 from ..network import FLOAT, LayerResult, Network, NetworkInput
 from ..spec.model import FLOATING, PLACEMENT_KEYS, SpecBase
 from ..spec.suggest import suggestion
@@ -50,6 +50,22 @@ def propagate(spec: SpecBase, data: Any, path: str) -> Network:
     results: list[LayerResult] = []
     by_name: dict[str, LayerResult] = {}
     previous = inputs[0].name
+
+    inherited = getattr(data.get("layers") if isinstance(data, dict) else None, "ignores", None) or []
+    unknown: dict[tuple[int, int], Problem] = {}
+
+    def silenced(codes: list[tuple[str, tuple[int, int]]], name: str | None, label: str) -> set[str]:
+        """The codes of an `ignore:` list; an unknown one is a warning at its place (once per place)."""
+        for code, mark in codes:
+            if code not in WARNING_CODES and mark not in unknown:
+                close = suggestion(code, list(WARNING_CODES))
+                hint = f" (did you mean {close!r}?)" if close else f"; known: {', '.join(WARNING_CODES)}"
+                unknown[mark] = Problem(path, *mark, f"{label}ignore: unknown warning code {code!r}{hint}",
+                                        layer=name, code="unknown-ignore", severity="warning")
+        return {code for code, _ in codes}
+
+    everywhere = silenced([(code, locate(data, ("ignore", k))) for k, code in enumerate(spec.ignore or ())],
+                          None, "")
 
     def report(index: int, key: str | None, message: str, code: str, name: str) -> None:
         location = ("layers", index) + ((key,) if key else ())
@@ -157,7 +173,13 @@ def propagate(spec: SpecBase, data: Any, path: str) -> Network:
         by_name[name] = result
         spatial_input = any(spatial.get(split_reference(source)[0], False) for source in sources)
         spatial[name] = spatial_input and outcome.layout in (KEEP, SLIDE, MERGE)
+        quiet = everywhere | silenced(
+            [*(inherited[index] if index < len(inherited) else ()),
+             *((code, locate(data, ("layers", index, "ignore", k))) for k, code in enumerate(layer.ignore or ()))],
+            name, f"{label}: ")
         for message, key, code in outcome.warnings:
+            if code in quiet:
+                continue
             if code in layer.spatial_warnings and not spatial_input:
                 continue
             location = ("layers", index) + ((key,) if key else ())
@@ -167,6 +189,7 @@ def propagate(spec: SpecBase, data: Any, path: str) -> Network:
         kinds[name] = type(layer)
     if problems:
         raise SpecError(problems)
+    warnings = sorted([*warnings, *unknown.values()]) if unknown else warnings
     return Network(name=spec.name, input_shape=inputs[0].shape, layers=results, path=path,
                    input_dtype=inputs[0].dtype, inputs=tuple(inputs),
                    warnings=tuple(warnings), expect=spec.expect, source=data)

@@ -21,6 +21,9 @@ def add_parser(commands: Any) -> None:
     check.add_argument("--format", choices=["text", "github", "json", "junit"], default=None,
                        help="text (default; github inside GitHub Actions), github, json or junit")
     check.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    check.add_argument("--ignore", action="append", default=[], metavar="CODE",
+                       help="leave out warnings with this code (repeatable), e.g. skipped-input; a spec can say"
+                            " `ignore: [CODE]` itself, on a layer, a block definition or the whole spec")
     add_set_option(check)
     add_limit_arguments(check)
     check.set_defaults(run=run_check)
@@ -35,12 +38,18 @@ def run_check(args: argparse.Namespace) -> int:
     from ..check import check_paths
     from ..report.check_format import CHECK_FORMATS
 
+    from ..problems import WARNING_CODES
+
     chosen = args.format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
     from ..spec.blocks import UnknownVariable
 
+    for code in args.ignore:
+        if code not in WARNING_CODES:
+            print(f"archcalc check: warning: --ignore {code}: unknown warning code (known: {', '.join(WARNING_CODES)})",
+                  file=sys.stderr)
     try:
         result = check_paths(args.paths, exclude=args.exclude, strict=args.strict, variables=dict(args.variables),
-                             limits=limits_from(args))
+                             limits=limits_from(args), ignore=tuple(args.ignore))
     except UnknownVariable as error:
         raise UsageError(f"--set: {error}") from None
     out, err = CHECK_FORMATS[chosen](result)

@@ -178,6 +178,10 @@ class Layer(BaseModel):
         " torch.nn.functional function, or an operator or tensor method (`x + y`, `x.relu()`). Only the hook-based"
         " counting conventions depend on it (docs/conventions.md); default module, operator for add, mul and"
         " concat.")
+    ignore: list[str] | None = Field(
+        default=None, description="Warning codes to silence on this layer, where the geometry is intended"
+        " (`[skipped-input]` on a 1×1 stride-2 downsample convolution); `ignore:` on a block definition or on the"
+        " spec silences them on all its layers.")
 
     # How many inputs the layer takes: 1 (0 for a learned tensor), or None for several (at least `min_inputs`).
     arity: ClassVar[int | None] = 1

@@ -11,6 +11,7 @@
           - {name: add, type: add, inputs: [bn2, downsample]}
         output: relu                            # optional; default: the block's last layer
         module: true                            # optional: each instance is one nn.Module (not Sequential)
+        ignore: [skipped-input]                 # optional: warning codes silenced on every layer of the block
     layers:
       - {block: basic, name: layer1, repeat: 2, with: {planes: 64}}
       - {block: basic, name: layer2, repeat: 2, with: {planes: 128}, first: {stride: 2, downsample: true}}
@@ -22,7 +23,9 @@ each fed by the one before; `with` arguments are evaluated for each (with `i`, t
 refer to it stand for its input. The name of an instance or repeat group stands for its output.
 Every flat layer keeps the source position of the line it came from, and its `origins` say which
 instances it belongs to. The flat list's `modules` names, for each instance of a block with
-`module: true`, the instance and the layer that is its output (for tools that hook every module call).
+`module: true`, the instance and the layer that is its output (for tools that hook every module call),
+and its `ignores`, per layer, the warning codes its enclosing block definitions silence, each with the
+position where the definition says it.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from ..problems import Problem
 MAX_LAYERS = DEFAULT_LIMITS.max_layers
 RESERVED = {"input", "i"}
 INSTANCE_KEYS = {"block", "name", "repeat", "with", "first", "inputs", "if"}
-BLOCK_KEYS = ["params", "layers", "output", "module"]
+BLOCK_KEYS = ["params", "layers", "output", "module", "ignore"]
 
 
 def _takes_no_input(tag: Any) -> bool:
@@ -56,9 +59,10 @@ def _takes_no_input(tag: Any) -> bool:
 
 class FlatLayers(SourceList):
     """The expanded layer list; `modules` holds (instance, output layer) for each instance of a block that
-    is one nn.Module (`module: true`), in the order the instances are made."""
+    is one nn.Module (`module: true`), in the order the instances are made; `ignores` holds, per layer, the
+    (code, position) pairs of the `ignore:` lists of the block definitions it comes from."""
 
-    __slots__ = ("modules",)
+    __slots__ = ("modules", "ignores")
 
 
 class UnknownVariable(ValueError):
@@ -82,6 +86,7 @@ class _Frame:
     local: dict[str, str] = field(default_factory=dict)
     parent: _Frame | None = None
     own: frozenset[str] = frozenset()  # names the list declares literally, so they shadow outer names
+    ignores: tuple[tuple[str, tuple[int, int]], ...] = ()  # warning codes the enclosing blocks silence
 
 
 def needs_expansion(data: dict) -> bool:
@@ -134,7 +139,7 @@ class _Expander:
         self.emitted: set[str] = set()
         self.flat = FlatLayers()
         self.flat.mark = getattr(data.get("layers"), "mark", (1, 1))
-        self.flat.marks, self.flat.origins, self.flat.modules = [], [], []
+        self.flat.marks, self.flat.origins, self.flat.modules, self.flat.ignores = [], [], [], []
         self.blocks = self._blocks(data.get("blocks", {}))
         self.variables = self._variables(data.get("variables", {}))
         raw_input = data.get("input")
@@ -233,6 +238,9 @@ class _Expander:
                                      f" {_kind(definition['output'])}", definition, "output")
             if not isinstance(definition.get("module", False), bool):
                 raise ExpansionError(f"block {name!r}: 'module' must be true or false", definition, "module")
+            codes = definition.get("ignore", [])
+            if not isinstance(codes, list) or not all(isinstance(code, str) for code in codes):
+                raise ExpansionError(f"block {name!r}: 'ignore' must be a list of warning codes", definition, "ignore")
             if not isinstance(definition.get("layers"), list) or not definition["layers"]:
                 raise ExpansionError(f"block {name!r} needs a non-empty 'layers' list", definition,
                                      "layers" if "layers" in definition else None)
@@ -278,7 +286,8 @@ class _Expander:
         for position, entry in enumerate(entries):
             self._count(entry)
             if not isinstance(entry, dict):
-                self._emit(entry, getattr(entries, "marks", [(1, 1)] * len(entries))[position], frame.origin)
+                self._emit(entry, getattr(entries, "marks", [(1, 1)] * len(entries))[position], frame.origin,
+                           frame.ignores)
                 continue
             if "if" in entry:
                 keep = self._evaluate(entry["if"], frame.scope, entry, "if")
@@ -364,7 +373,7 @@ class _Expander:
         if "inputs" in entry or not _takes_no_input(layer.get("type")):
             layer["inputs"] = self._sources(entry, frame, previous)
             layer.marks["inputs"] = entry.marks.get("inputs", entry.mark)
-        self._emit(layer, entry.mark, frame.origin)
+        self._emit(layer, entry.mark, frame.origin, frame.ignores)
         frame.local[local] = full
         return full
 
@@ -377,12 +386,14 @@ class _Expander:
                                  "repeat" if isinstance(entry, dict) and "repeat" in entry else None,
                                  code="too-large")
 
-    def _emit(self, layer: Any, mark: tuple[int, int], origin: tuple[str, ...]) -> None:
+    def _emit(self, layer: Any, mark: tuple[int, int], origin: tuple[str, ...],
+              ignores: tuple[tuple[str, tuple[int, int]], ...] = ()) -> None:
         self.flat.append(layer)
         if isinstance(layer, dict) and isinstance(layer.get("name"), str):
             self.emitted.add(layer["name"])
         self.flat.marks.append(mark)
         self.flat.origins.append(origin)
+        self.flat.ignores.append(ignores)
 
     def _instances(self, entry: SourceDict, position: int, frame: _Frame, previous: str) -> str:
         for key in entry:
@@ -414,6 +425,8 @@ class _Expander:
         layers = definition if isinstance(definition, list) else definition["layers"]
         output = None if isinstance(definition, list) else definition.get("output")
         module = not isinstance(definition, list) and definition.get("module", False)
+        codes = [] if isinstance(definition, list) else definition.get("ignore", [])
+        ignores = (*frame.ignores, *zip(codes, getattr(codes, "marks", None) or [entry.mark] * len(codes)))
         current = sources[0]
         for index in range(count):
             if templated:
@@ -424,7 +437,7 @@ class _Expander:
             scope = self._arguments(entry, block, definition, frame, index)
             inner = _Frame(scope, frame.prefix + instance + ".", current,
                            (f"block {block!r}, instance {frame.prefix + instance!r}, used at line {entry.mark[0]}",
-                            *frame.origin), parent=frame)
+                            *frame.origin), parent=frame, ignores=ignores)
             self.stack.append(block)
             last = self._entries(layers, inner)
             self.stack.pop()

@@ -70,6 +70,7 @@ class SpecBase(BaseModel):
     input: InputField = Field(description="Per-sample input shape, batch axis excluded ([C, H, W], [C, L], [F],"
                               " ...), or {shape, dtype}, or several named inputs: {name: shape or {shape, dtype}}.")
     expect: Expect | None = Field(default=None, description="Budgets and expectations checked by `archcalc check`.")
+    ignore: list[str] | None = Field(default=None, description="Warning codes silenced on every layer of the spec.")
 
     def network_inputs(self) -> list[tuple[str, tuple[int, ...], str]]:
         """(name, per-sample shape, dtype) of each network input, in declaration order; one input is `input`."""
