@@ -30,6 +30,14 @@ ROWS = [
         "3:5: error: layer 1: unknown layer type 'dense' (did you mean 'linear'?)",
         id="keras-name-for-a-type"),
     pytest.param(
+        "input: [8]\nlayers:\n  - {type: ReLUU}\n",
+        "3:5: error: layer 1: unknown layer type 'ReLUU' (did you mean 'relu'?)",
+        id="unknown-type-as-written"),
+    pytest.param(
+        "input: [8]\nlayers:\n  - {type: Dense, out_features: 3}\n",
+        "3:5: error: layer 1: unknown layer type 'Dense' (did you mean 'linear'?)",
+        id="keras-name-as-written"),
+    pytest.param(
         "input: [1, 28, 28]\nlayers:\n  - {name: conv1, type: conv2d, out_channels: 6, kernal_size: 5}\n",
         "3:50: error: conv2d 'conv1': unknown key 'kernal_size' for conv2d (did you mean 'kernel_size'?)",
         id="typo-key"),

@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from archcalc.cli import main
-from conftest import GOLDEN, SHARED_EXAMPLES
+from conftest import GOLDEN, shared_example_params
 
 LAYER_KEYS = ("name", "type", "output_shape", "params", "trainable_params", "macs")
 TOTAL_KEYS = ("params", "trainable_params", "non_trainable_params", "macs", "flops")
@@ -21,9 +21,7 @@ TOTAL_KEYS = ("params", "trainable_params", "non_trainable_params", "macs", "flo
 
 def example_specs():
     specs = sorted(GOLDEN.glob("*.yaml"))
-    if SHARED_EXAMPLES.is_dir():
-        specs += sorted(SHARED_EXAMPLES.glob("*.yaml"))
-    return [pytest.param(spec, id=f"{spec.parent.name}/{spec.stem}") for spec in specs]
+    return [pytest.param(spec, id=f"{spec.parent.name}/{spec.stem}") for spec in specs] + shared_example_params()
 
 
 def summary_json(spec, capsys, *extra):

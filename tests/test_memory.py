@@ -19,16 +19,14 @@ from archcalc.layers import FAMILIES, TYPE_NAMES
 from archcalc.analysis.memory import DEVICES, DTYPES, OPTIMIZERS, parse_budget, plan_memory, training_memory
 from archcalc.report.memory_reference import cases, render_memory_doc
 from archcalc.report.memory_format import render_json, render_markdown, render_text
-from conftest import GOLDEN, REPO, SHARED_EXAMPLES
+from conftest import GOLDEN, REPO, shared_example_params
 
 
 def examples() -> list:
-    specs = [path for path in sorted(GOLDEN.glob("*.yaml"))
-             if "training_memory" in json.loads(path.with_suffix(".expected.json").read_text())]
-    if SHARED_EXAMPLES.is_dir():
-        specs += [path for path in sorted(SHARED_EXAMPLES.glob("*.yaml"))
-                  if "training_memory" in json.loads(path.with_suffix(".expected.json").read_text())]
-    return [pytest.param(path, id=f"{path.parent.name}/{path.stem}") for path in specs]
+    def trains(path):
+        return "training_memory" in json.loads(path.with_suffix(".expected.json").read_text())
+    specs = [path for path in sorted(GOLDEN.glob("*.yaml")) if trains(path)]
+    return [pytest.param(path, id=f"{path.parent.name}/{path.stem}") for path in specs] + shared_example_params(trains)
 
 
 def run_cli(argv: list[str]) -> int:
@@ -264,7 +262,7 @@ def test_bad_budgets(text: str) -> None:
 
 @pytest.mark.parametrize("argv", [
     ["--batch-size", "0"], ["--batch-size", "-1"], ["--batch-size", "2.5"], ["--batch-size", "two"],
-    ["--dtype", "int8"], ["--dtype", "float64"], ["--optimizer", "rmsprop"], ["--device", "tpu"],
+    ["--dtype", "float8"], ["--optimizer", "rmsprop"], ["--device", "tpu"],
     ["--format", "csv"], ["--fit", "0"], ["--fit=-8GB"], ["--fit", "lots"], ["--fit", "0.5B"], ["--fit"],
 ])
 def test_usage_errors_exit_2(argv: list[str], capsys) -> None:
@@ -273,6 +271,18 @@ def test_usage_errors_exit_2(argv: list[str], capsys) -> None:
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert "error:" in err and "Traceback" not in err
+
+
+def test_dtypes_are_summarys_floating_ones(capsys) -> None:
+    """memory --dtype offers summary's floating-point dtypes, float64 included; int8 (summary only: no gradients to
+    train with) is a usage error that says why (issue #15, item 7)."""
+    from archcalc.network import DTYPE_BYTES
+
+    assert set(DTYPES) == set(DTYPE_BYTES) - {"int8"}
+    assert run_cli(["memory", str(GOLDEN / "lenet_rgb.yaml"), "--dtype", "float64", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["totals"]["parameter_bytes"] == 8 * 432080
+    assert run_cli(["memory", str(GOLDEN / "lenet_rgb.yaml"), "--dtype", "int8"]) == 2
+    assert "PyTorch trains floating-point tensors only" in capsys.readouterr().err
 
 
 def test_invalid_spec_exits_1(write_spec, capsys) -> None:

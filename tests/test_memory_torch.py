@@ -40,7 +40,8 @@ pytestmark = pytest.mark.filterwarnings(
     "ignore:TF32 acceleration on top of oneDNN:UserWarning",
 )
 
-TORCH_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+TORCH_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16,
+                "float64": torch.float64}
 
 
 from torch_modules import GraphModule, build_module, network_inputs  # noqa: E402 - after importorskip
@@ -454,10 +455,10 @@ def test_saved_bytes_match_torch(key: str, batch: int) -> None:
     assert sum(measured.values()) == training_memory(net, batch, device="cpu").totals.saved_activation_bytes
 
 
-@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float64"])
 @pytest.mark.parametrize("key", [key for key in SPECS if key not in ("volume3d", "rrelu")])  # no half avg_pool3d,
 # rrelu on CPU
-def test_saved_bytes_match_torch_in_half_precision(key: str, dtype: str) -> None:
+def test_saved_bytes_match_torch_in_other_dtypes(key: str, dtype: str) -> None:
     net = network(key)
     measured, _ = measure(net, 2, dtype)
     assert predicted(net, 2, dtype) == measured

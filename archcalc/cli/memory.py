@@ -12,7 +12,8 @@ import sys
 from typing import Any
 
 from .common import (EXIT_INVALID, EXIT_OK, add_limit_arguments, add_set_option, limits_from, load_or_report,
-                     positive_int, print_problems)
+                     positive_int, print_problems, usage_error)
+from ..network import DTYPE_BYTES
 from ..layers.autograd import DEVICES, DTYPES, OPTIMIZERS
 
 FORMATS = ("text", "json", "markdown")
@@ -37,8 +38,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                     " whose total fits a memory budget.")
     memory.add_argument("spec", metavar="SPEC", help="a YAML spec file")
     memory.add_argument("--batch-size", type=positive_int, default=1, metavar="N", help="batch size (default 1)")
-    memory.add_argument("--dtype", choices=list(DTYPES), default="float32",
-                        help="dtype of the whole model and its input (default float32)")
+    memory.add_argument("--dtype", choices=list(DTYPE_BYTES), default="float32",
+                        help="dtype of the whole model and its input (default float32): the floating-point dtypes"
+                             f" of summary --dtype ({', '.join(DTYPES)}); int8 has no gradients to train with")
     memory.add_argument("--optimizer", choices=list(OPTIMIZERS), default="adam",
                         help="optimizer state to count: none, sgd (none), momentum (1 buffer), adam/adamw (2 moments"
                              " and a step counter per parameter); default adam")
@@ -59,6 +61,10 @@ def run(args: argparse.Namespace) -> int:
     from ..analysis.memory import plan_memory
     from ..report.memory_format import MEMORY_FORMATS
 
+    if args.dtype not in DTYPES:
+        return usage_error("memory", f"--dtype {args.dtype}: PyTorch trains floating-point tensors only ({args.dtype}"
+                           f" has no gradients); choose from {', '.join(DTYPES)}, or use summary --dtype {args.dtype}"
+                           " for the inference estimate")
     network = load_or_report(args.spec, args.variables, limits_from(args))
     if network is None:
         return EXIT_INVALID

@@ -26,7 +26,9 @@ MODEL = ""       # Kept.dtype: the model's dtype (--dtype)
 
 # The training set-ups `archcalc memory` models (its command-line choices live here, with the
 # vocabulary, so that building the command line does not import the memory pass itself).
-DTYPES = {"float32": 4, "float16": 2, "bfloat16": 2}
+# Floating-point dtypes only: training needs gradients, which PyTorch gives floating tensors alone (summary's
+# int8 has none to keep).
+DTYPES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}
 OPTIMIZERS = ("none", "sgd", "momentum", "adam", "adamw")
 DEVICES = ("cpu", "cuda")
 
@@ -83,7 +85,7 @@ class Context(NamedTuple):
     def stats_dtype(self) -> str:
         """Normalization statistics: the input's dtype on CPU; float32 (the accumulation type) for
         float16/bfloat16 on CUDA."""
-        return "float32" if self.device == "cuda" and self.dtype != "float32" else MODEL
+        return "float32" if self.device == "cuda" and self.dtype in ("float16", "bfloat16") else MODEL
 
 
 # Shared, immutable answers: most layers keep one of these.

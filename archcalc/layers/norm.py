@@ -216,7 +216,7 @@ class RMSNorm(LayerNorm):
         shape = context.inputs[0]
         axes = len(self.normalized_shape) if isinstance(self.normalized_shape, tuple) else 1
         # float16 / bfloat16: computed in float32 (a float32 copy of the input is what is kept)
-        wide = "float32" if context.dtype != "float32" else MODEL
+        wide = "float32" if context.dtype in ("float16", "bfloat16") else MODEL
         kept = []
         if context.grads[0]:
             rows = batched((*shape[:len(shape) - axes], *(1,) * axes))

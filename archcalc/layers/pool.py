@@ -111,7 +111,7 @@ class _AvgPoolNd(_PoolNd):
         """AvgPool{2,3}DBackward0 keeps the input (1d pooling runs the 2d kernel on a view of it)."""
         if not context.grads[0]:
             return NOTHING
-        if self.axes == 3 and context.device == "cpu" and context.dtype != "float32":
+        if self.axes == 3 and context.device == "cpu" and context.dtype in ("float16", "bfloat16"):
             return Backward(KEEP_INPUT.kept, notes=(f"PyTorch has no {context.dtype} avg_pool3d on CPU",))
         return KEEP_INPUT
 

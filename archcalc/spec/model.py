@@ -194,6 +194,8 @@ def _problem(path: str, data: SourceDict, detail: dict[str, Any]) -> Problem:
     else:
         key_location = tuple(part for part in location if part not in INPUT_TAGS) if location[:1] == ("input",) \
             else location
+    if in_layer and detail["type"] == "union_tag_invalid":
+        detail = {**detail, "input": data["layers"][location[1]]}  # the type as written, not lowercased
     message, code = _message(detail, key_location, model, in_layer)
     layer_name = None
     if in_layer:
