@@ -152,12 +152,16 @@ def training_memory(network: Network, batch_size: int = 1, dtype: str = "float32
     return measure(network, batch_size, dtype, optimizer, device, fit)
 
 
-def count(network: Network, convention: str = "pytorch", batch_size: int = 1) -> Any:
+def count(network: Network, convention: str = "pytorch", batch_size: int = 1, dtype: str = "float32",
+          input_overhead: int | None = None) -> Any:
     """MACs, parameters and memory as a tool counts them (`archcalc compare`, docs/conventions.md): an
-    `archcalc.analysis.conventions.Counts` with totals and per-layer itemized counts, for the whole batch."""
+    `archcalc.analysis.conventions.Counts` with totals and per-layer itemized counts, for the whole batch, the
+    model in `dtype` (torchinfo's memory figures use each tensor's element size). `input_overhead`: torchinfo's
+    bytes per input tensor beyond its data, which depend on the torch and Python versions (64 for torch 2.13 +
+    Python 3.11; see archcalc.analysis.conventions.TORCHINFO_INPUT_OVERHEAD)."""
     from .analysis.conventions import count as count_as
 
-    return count_as(network, convention, batch_size)
+    return count_as(network, convention, batch_size, dtype, input_overhead)
 
 
 def receptive_fields(network: Network) -> dict[str, Any]:

@@ -110,10 +110,13 @@ def test_pytorch_default_is_the_contract(networks):
 
 
 def test_torchinfo_batch_two(networks):
+    """Measured with torchinfo 1.8.0 (PyPI): `torchinfo-1.8`. The zoo has no linear on a 3-D input, so the current
+    code (`torchinfo`) counts the same; it prints in its own units."""
     for name, macs, printed in zip(NETWORKS, TORCHINFO_BATCH2, TORCHINFO_PRINTED_BATCH2):
-        counts = archcalc.count(networks[name], "torchinfo", batch_size=2)
+        counts = archcalc.count(networks[name], "torchinfo-1.8", batch_size=2)
         assert counts.macs == macs
         assert counts.printed.split(" ")[0] == printed
+        assert archcalc.count(networks[name], "torchinfo", batch_size=2).macs == macs
 
 
 def test_calflops_batch_two(networks):
@@ -123,7 +126,8 @@ def test_calflops_batch_two(networks):
 @pytest.mark.parametrize("batch_size", [1, 2])
 def test_torchinfo_memory(networks, batch_size):
     for name, printed in zip(NETWORKS, TORCHINFO_MB[batch_size]):
-        memory = archcalc.count(networks[name], "torchinfo", batch_size).memory
+        memory = archcalc.count(networks[name], "torchinfo-1.8", batch_size).memory   # 1.8.0 prints MB
+        assert archcalc.count(networks[name], "torchinfo", batch_size).memory["total_bytes"] == memory["total_bytes"]
         got = " ".join(memory["printed"][key] for key in
                        ("input_bytes", "forward_backward_bytes", "params_bytes", "total_bytes"))
         assert got == printed, name
@@ -217,10 +221,10 @@ def test_frozen_layers_under_ptflops_and_keras():
 #   ptflops-modules  the same with count_functional=False
 #   ptflops-aten     the same with backend="aten"
 #   thop             thop.profile(model, inputs=(x,))[0]
-#   torchinfo        torchinfo.summary(model, input_data=[x]).total_mult_adds
+#   torchinfo-1.8    torchinfo.summary(model, input_data=[x]).total_mult_adds (torchinfo 1.8.0 from PyPI)
 # "call" in a layer: how the PyTorch model calls it (F.relu → function, torch.relu / x + y → operator).
 COLUMNS = ("torchvision", "fvcore", "fvcore-train", "ptflops-pytorch", "ptflops-modules", "ptflops-aten", "thop",
-           "torchinfo")
+           "torchinfo-1.8")
 SINGLE_LAYERS = [
     ('conv1d', 1, [4, 50], [{"type": "conv1d", "out_channels": 8, "kernel_size": 5, "stride": 2, "padding": 2}],
      (4000, 4000, 4000, 4200, 4200, 4200, 4000, 4200)),
@@ -955,7 +959,7 @@ def test_summary_convention_keeps_the_contract_keys():
     document = json.loads(result.stdout)
     assert document["totals"] == plain["totals"] and document["layers"] == plain["layers"]
     assert document["convention"]["macs"] == 8178476752
-    assert document["convention"]["memory"]["printed"]["total_bytes"] == "459.10"
+    assert document["convention"]["memory"]["printed"]["total_bytes"] == "459.10 (MB)"   # torchinfo's own unit
     table = run_cli("summary", "specs/resnet50.yaml", "--convention", "keras").stdout
     assert "Params: 25,610,152 (25,557,032 trainable, 53,120 non-trainable)" in table
     wrong = run_cli("summary", "specs/resnet50.yaml", "--convention", "nope")
@@ -968,3 +972,34 @@ def test_docs_are_up_to_date():
     assert result.returncode == 0, result.stderr
     assert (REPO / "docs" / "conventions.md").read_text(encoding="utf-8") == result.stdout, \
         "docs/conventions.md is stale: run `archcalc conventions > docs/conventions.md`"
+
+
+def test_torchinfo_uses_each_tensors_element_size(capsys):
+    """--dtype float16 halves torchinfo's figures (its half-precision tests), except the input's object overhead;
+    torchsummary multiplies by 4 whatever the dtype (issue #15, item 3)."""
+    network = zoo("lenet5")
+    for name in ("torchinfo", "torchinfo-1.8"):
+        full, half = (archcalc.count(network, name, 2, dtype).memory for dtype in ("float32", "float16"))
+        assert 2 * half["forward_backward_bytes"] == full["forward_backward_bytes"]
+        assert 2 * half["params_bytes"] == full["params_bytes"]
+        assert 2 * (half["input_bytes"] - 64) == full["input_bytes"] - 64
+        assert archcalc.count(network, name, 2, "float64").memory["params_bytes"] == 2 * full["params_bytes"]
+    assert archcalc.count(network, "torchsummary", 2, "float16").memory == \
+        archcalc.count(network, "torchsummary", 2).memory
+    out = run_cli("summary", "specs/lenet5.yaml", "--convention", "torchinfo", "--dtype", "float16").stdout
+    assert f"Params size (kB): {2 * 44426 / 1e3:,.2f}" in out
+
+
+def test_torchinfo_input_overhead_is_an_argument():
+    network = zoo("lenet5")
+    assert archcalc.count(network, "torchinfo", 1, input_overhead=56).memory["input_bytes"] == 784 * 4 + 56
+    assert archcalc.count(network, "torchinfo", 1).memory["input_bytes"] == 784 * 4 + 64
+
+
+def test_torchinfo_versions_differ_on_linear_rows():
+    """torchinfo#77 / PR #318: nn.Linear(8, 64) on (32, 16, 8) — 18,432 in 1.8.0, 294,912 in the current code."""
+    network = archcalc.loads("input: [16, 8]\nlayers:\n  - {type: linear, out_features: 64}\n")
+    assert archcalc.count(network, "torchinfo-1.8", 32).macs == 18432
+    assert archcalc.count(network, "torchinfo", 32).macs == 294912
+    assert archcalc.count(network, "torchinfo", 32).printed == "294.91 (k)"
+    assert archcalc.count(network, "torchinfo-1.8", 32).printed == "0.02 (M)"

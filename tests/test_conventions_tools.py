@@ -307,7 +307,8 @@ def test_thop(name):
 
 @pytest.mark.parametrize("size", [1, 2])
 def test_torchinfo(name, size):
-    counts = archcalc.count(zoo(name), "torchinfo", size)
+    """The installed torchinfo is PyPI's 1.8.0: `torchinfo-1.8`."""
+    counts = archcalc.count(zoo(name), "torchinfo-1.8", size)
     stats = quiet(torchinfo.summary, fresh(name), input_size=(size, *NETWORKS[name][1]), verbose=0)
     assert counts.macs == stats.total_mult_adds
     assert (counts.params, counts.trainable_params) == (stats.total_params, stats.trainable_params)

@@ -15,7 +15,8 @@ CONTRACT_TYPES = (
     "conv1d conv2d conv3d convtranspose2d linear batchnorm1d batchnorm2d layernorm maxpool2d avgpool2d"
     " adaptiveavgpool2d flatten dropout identity relu relu6 leakyrelu gelu silu sigmoid tanh hardswish"
     " hardsigmoid softmax add mul concat").split()
-RULE_NAMES = {convention.rules for convention in CONVENTIONS.values()} - {None}
+RULE_NAMES = {name for convention in CONVENTIONS.values() if convention.rules is not None
+              for name in ((convention.rules,) if isinstance(convention.rules, str) else convention.rules)}
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))

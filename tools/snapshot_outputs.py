@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 from archcalc.cli import main  # noqa: E402
 
 CONVENTIONS = ("pytorch", "torchvision", "fvcore", "fvcore-train", "ptflops-pytorch", "ptflops-modules",
-               "ptflops-aten", "thop", "thop-readme", "torchinfo", "calflops", "torchsummary", "keras")
+               "ptflops-aten", "thop", "thop-readme", "torchinfo", "torchinfo-1.8", "calflops", "torchsummary", "keras")
 
 
 def commands(spec: str) -> list[list[str]]:

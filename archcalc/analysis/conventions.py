@@ -20,7 +20,7 @@ from typing import Any
 
 from ..layers import Layer, family_order, layer_class
 from ..layers.counting import Rule, View
-from ..network import Network, element_bytes
+from ..network import DTYPE_BYTES, FLOAT, Network, element_bytes
 from ..numbers import fixed
 
 
@@ -67,15 +67,42 @@ def _keras_params(v: View) -> tuple[int, int]:
 
 # ---------------------------------------------------------------------------------------------- memory
 
-def _torchinfo_memory(views: list[View], network: Network, n: int) -> dict[str, Any]:
-    """torchinfo 1.8.0, float32: input N·X·4 + 64 (the storage object's overhead); forward/backward 2·N·Y·4
-    for every call of a module that has parameters; params 4·params. Printed as bytes/1e6 with %.2f."""
-    figures = {"input_bytes": n * prod(network.input_shape) * element_bytes(network.input_dtype, "float32") + 64,
-               "forward_backward_bytes": sum(2 * n * v.Y * element_bytes(v.layer.output_dtype, "float32")
+# torchinfo's "Input size" is Σ sys.getsizeof(t.untyped_storage()) over the input tensors: the storage's bytes
+# plus the Python object's own size, basicsize(torch.UntypedStorage) + the GC pre-header. That overhead depends on
+# both versions: C = sizeof(THPStorage) = 24 in torch 2.13 (40 in releases whose THPStorage held a
+# MaybeOwned<Storage> and an is_hermetic flag), plus 40 on Python 3.11 (8-byte __weakref__ slot, 16 GC + 16 managed
+# dict pre-header) or 32 on Python 3.8-3.10 and 3.12-3.14. So: 64 with torch 2.13 + Python 3.11 (the crosscheck
+# pins, measured), 56 with torch 2.13 or 2.11 + Python 3.10 or 3.12-3.14 (torchinfo's own golden files, made on
+# Python 3.14 + torch 2.11), 72 or 80 with the older THPStorage. count(..., input_overhead=N) sets another.
+TORCHINFO_INPUT_OVERHEAD = 64
+
+
+def _memory_bytes(views: list[View], network: Network, n: int, dtype: str, overhead: int) -> dict[str, Any]:
+    """torchinfo, each figure with its tensors' element size (`dtype` for the model's floating tensors): input
+    N·X·e + overhead; forward/backward 2·N·Y·e for every call of a module that has parameters; params e·params."""
+    figures = {"input_bytes": n * prod(network.input_shape) * element_bytes(network.input_dtype, dtype) + overhead,
+               "forward_backward_bytes": sum(2 * n * v.Y * element_bytes(v.layer.output_dtype, dtype)
                                              for v in views if v.module and v.params),
-               "params_bytes": 4 * sum(v.params for v in views if v.module)}
+               "params_bytes": element_bytes(FLOAT, dtype) * sum(v.params for v in views if v.module)}
     figures["total_bytes"] = sum(figures.values())
-    figures["printed"] = {key: fixed(value, 10**6) for key, value in figures.items() if key != "printed"}
+    return figures
+
+
+def _torchinfo_memory(views: list[View], network: Network, n: int, dtype: str, options: dict[str, Any]
+                      ) -> dict[str, Any]:
+    """torchinfo (its code since PR #363): each line in its own unit (B, kB, MB, GB, TB of 10^3)."""
+    figures = _memory_bytes(views, network, n, dtype, options["input_overhead"])
+    figures["printed"] = {key: _torchinfo_auto(value, "B") for key, value in figures.items()}
+    figures["unit"] = "auto (kB = 1e3 B)"
+    return figures
+
+
+def _torchinfo_18_memory(views: list[View], network: Network, n: int, dtype: str, options: dict[str, Any]
+                         ) -> dict[str, Any]:
+    """torchinfo 1.8.0: every line as bytes / 1e6 with %.2f, "(MB)"."""
+    figures = _memory_bytes(views, network, n, dtype, options["input_overhead"])
+    figures["printed"] = {key: fixed(value, 10**6) for key, value in figures.items()}
+    figures["unit"] = "MB (1e6 B)"
     return figures
 
 
@@ -87,8 +114,10 @@ def container_outputs(network: Network) -> list[int]:
     return [sizes.get(output, prod(network.input_shape)) for _, output in made]
 
 
-def _torchsummary_memory(views: list[View], network: Network, n: int) -> dict[str, Any]:
-    """torchsummary 1.5.1, float32, batch_size = N (its default -1 gives N = 1): one row per module call,
+def _torchsummary_memory(views: list[View], network: Network, n: int, dtype: str, options: dict[str, Any]
+                         ) -> dict[str, Any]:
+    """torchsummary 1.5.1, batch_size = N (its default -1 gives N = 1), 4 bytes per element whatever the dtype
+    (its code multiplies by 4): one row per module call,
     container modules included (blocks with `module: true`); input N·X·4, forward/backward 2·N·ΣY·4 over
     the rows, params 4·Σ row params (containers hold none of their own). Printed in MiB with %0.2f."""
     rows = [v.Y for v in views if v.module] + container_outputs(network)
@@ -141,11 +170,61 @@ def _thop_string(macs: int) -> str:
     return f"{fixed(macs, 1, 3)}B"
 
 
+def _torchinfo_scaled(number: int, scale: int) -> str:
+    """torchinfo's format_output_num of number / scale: a whole quotient as an int with commas, otherwise
+    {:,.2f} (exact beyond float's range)."""
+    if number % scale == 0:
+        return f"{number // scale:,d}"
+    return _grouped_fixed(number, scale)
+
+
+def _torchinfo_auto(number: int, suffix: str = "") -> str:
+    """torchinfo since PR #363: T, G, M, k (10^3 steps) or none below 1,000 (the raw int, no label)."""
+    for power, unit in ((12, "T"), (9, "G"), (6, "M"), (3, "k")):
+        if number >= 10**power:
+            return f"{_torchinfo_scaled(number, 10**power)} ({unit}{suffix})"
+    return f"{number:,d}"
+
+
 def _torchinfo_string(macs: int) -> str:
+    return _torchinfo_auto(macs)
+
+
+def _torchinfo_18_string(macs: int) -> str:
+    """torchinfo 1.8.0: T, G, otherwise M (never k)."""
     for power, unit in ((12, "T"), (9, "G"), (6, "M")):
         if macs >= 10**power or power == 6:
-            return f"{_grouped_fixed(macs, 10**power)} ({unit})"
+            return _torchinfo_scaled(macs, 10**power) + f" ({unit})"
     raise AssertionError  # pragma: no cover
+
+
+# 1.8.0's Units is a (str, Enum): f"({unit})" prints "(Units.MEGABYTES)" on Python 3.11+ (TylerYep/torchinfo#350)
+_UNITS_ENUM = {"T": "Units.TERABYTES", "G": "Units.GIGABYTES", "M": "Units.MEGABYTES"}
+MEMORY_LINES = (("input_bytes", "Input size"), ("forward_backward_bytes", "Forward/backward pass size"),
+                ("params_bytes", "Params size"), ("total_bytes", "Estimated Total Size"))
+
+
+def torchinfo_footer(counts: Counts, enum_labels: bool = True) -> list[str]:
+    """The footer torchinfo prints under its table, line for line, from a `torchinfo` or `torchinfo-1.8` count.
+    `enum_labels`: 1.8.0's mult-adds label as Python 3.11+ prints it ("(Units.MEGABYTES)", the pinned Python),
+    else as Python <= 3.10 does ("(M)")."""
+    lines = [f"Total params: {counts.params:,}", f"Trainable params: {counts.trainable_params:,}",
+             f"Non-trainable params: {counts.non_trainable_params:,}"]
+    old = counts.convention.name == "torchinfo-1.8"
+
+    def labelled(title: str, printed: str) -> str:
+        value, _, unit = printed.partition(" (")
+        return f"{title} ({unit}: {value}" if unit else f"{title}: {value}"
+
+    printed = counts.printed or "0"
+    if old and enum_labels:
+        value, _, unit = printed.partition(" (")
+        printed = f"{value} ({_UNITS_ENUM[unit[:-1]]})"
+    lines.append(labelled("Total mult-adds", printed))
+    for key, title in MEMORY_LINES:
+        text = counts.memory["printed"][key]
+        lines.append(f"{title} (MB): {text}" if old else labelled(title, text))
+    return lines
 
 
 def _thop_readme_string(macs: int) -> str:
@@ -169,16 +248,19 @@ class Convention:
     name: str
     tool: str                                   # tool, version and the call that gives its numbers
     notes: str                                  # batch, parameters, printing, known bugs
-    rules: str | None
+    rules: str | tuple[str, ...] | None         # a tuple: the first rule set a layer type answers (a version's changes first)
     options: dict[str, Any] = field(default_factory=dict)
     params: Callable[[View], tuple[int, int]] = _pytorch_params
     params_text: str = "PyTorch: Σ p.numel()"
-    memory: Callable[[list[View], Network, int], dict[str, Any]] | None = None
+    memory: Callable[[list[View], Network, int, str, dict[str, Any]], dict[str, Any]] | None = None
     printed: Callable[[int], str] | None = None
     quantity: str = "MACs"                      # what the count is: "MACs" or (calflops) "FLOPs"
 
     def rule(self, layer: type[Layer]) -> Rule | None:
-        return None if self.rules is None else layer.counting.get(self.rules)
+        for name in (self.rules,) if isinstance(self.rules, str) else self.rules or ():
+            if name in layer.counting:
+                return layer.counting[name]
+        return None
 
     def rule_text(self, tag: str) -> str:
         """The rule of a layer type as text, for docs and reconciliations."""
@@ -232,12 +314,24 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
                " sum of its rules (for ResNet-50 4,135,789,592; thop's float32 total is 4,135,789,568).",
                "thop-readme", params=_module_params, params_text="params of module calls",
                printed=_thop_readme_string),
-    Convention("torchinfo", "torchinfo 1.8.0, summary(model, input_size=(N, C, H, W)).total_mult_adds",
-               "Counts parameters used, not operations: per module call (functions and operators count 0), numel(weight) + numel(bias), times N,"
-               " times P_out for Conv*. Whole batch. Printed: 'Total mult-adds (G): %.2f' (Python 3.11 prints"
-               " '(Units.GIGABYTES)', TylerYep/torchinfo#350). Memory in MB = 1e6 bytes.",
-               "torchinfo", params=_module_params, params_text="PyTorch (module calls)",
-               memory=_torchinfo_memory, printed=_torchinfo_string),
+    Convention("torchinfo", "torchinfo's current code (main at 5c4164f, still __version__ 1.8.0; no PyPI release):"
+               " pip install \"torchinfo @ git+https://github.com/TylerYep/torchinfo.git@5c4164f1e2e185ce33c597dbe00535bf8ed2b930\""
+               " (requires Python >= 3.12, or --ignore-requires-python); summary(model, input_size=(N, C, H, W))",
+               "Counts parameters used, not operations: per module call (functions and operators count 0), numel(weight)"
+               " + numel(bias), times N, times P_out for Conv*, times the rows N·R for Linear (PR #318, 38ab72b, fixes"
+               " #77). Whole batch. Printed with automatic units, each line its own (PR #363): 'Total mult-adds (k):"
+               " 975.20', 'Input size (kB): 6.33'; below 1,000 the plain number ('Total mult-adds: 15'). Memory: each"
+               " tensor's element size (--dtype); input + 64 B per tensor on torch 2.13 + Python 3.11 (56 on Python"
+               " 3.10 or 3.12+, as in torchinfo's own golden files).",
+               ("torchinfo",), {"input_overhead": TORCHINFO_INPUT_OVERHEAD}, params=_module_params,
+               params_text="PyTorch (module calls)", memory=_torchinfo_memory, printed=_torchinfo_string),
+    Convention("torchinfo-1.8", "torchinfo 1.8.0, every PyPI release since 1.5.0 behaves so: pip install torchinfo==1.8.0;"
+               " summary(model, input_size=(N, C, H, W))",
+               "As `torchinfo`, but Linear counts N·params: the rows of a 3-D or wider input are ignored"
+               " (TylerYep/torchinfo#77). Printed: 'Total mult-adds (M): 0.98' (T, G, otherwise M, never k; Python"
+               " 3.11+ prints '(Units.MEGABYTES)', #350) and every memory line in MB = 1e6 bytes with %.2f.",
+               ("torchinfo-1.8", "torchinfo"), {"input_overhead": TORCHINFO_INPUT_OVERHEAD}, params=_module_params,
+               params_text="PyTorch (module calls)", memory=_torchinfo_18_memory, printed=_torchinfo_18_string),
     Convention("calflops", "calflops 0.3.2, calculate_flops(model, input_shape=(N, C, H, W),"
                " output_as_string=False)[0]: FLOPs, its headline figure",
                "This convention's count is calflops' FLOPs, not MACs: 2 per multiply-accumulate of conv and linear"
@@ -288,6 +382,7 @@ class Counts:
     layers: list[LayerCounts]
     memory: dict[str, Any] | None = None
     items: dict[str, int] = field(default_factory=dict)
+    dtype: str = "float32"
 
     @property
     def macs(self) -> int | None:
@@ -331,11 +426,18 @@ def convention(name: str) -> Convention:
         raise ValueError(f"unknown convention {name!r}; choose from {', '.join(CONVENTIONS)}") from None
 
 
-def count(network: Network, name: str = DEFAULT, batch_size: int = 1) -> Counts:
-    """The network's MACs, parameters and memory as the convention's tool reports them."""
+def count(network: Network, name: str = DEFAULT, batch_size: int = 1, dtype: str = "float32",
+          input_overhead: int | None = None) -> Counts:
+    """The network's MACs, parameters and memory as the convention's tool reports them, the model in `dtype`;
+    `input_overhead` replaces torchinfo's per-input-tensor bytes (TORCHINFO_INPUT_OVERHEAD)."""
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch size must be a positive integer, got {batch_size!r}")
+    if dtype not in DTYPE_BYTES:
+        raise ValueError(f"unknown dtype {dtype!r}; choose from {', '.join(DTYPE_BYTES)}")
     chosen = convention(name)
+    options = dict(chosen.options)
+    if input_overhead is not None:
+        options["input_overhead"] = input_overhead
     views = [_view(layer, batch_size, chosen.options) for layer in network.layers]
     layers, items = [], {}
     running = Fraction(0)  # the tool's own running total, fractions included
@@ -358,8 +460,8 @@ def count(network: Network, name: str = DEFAULT, batch_size: int = 1) -> Counts:
             items[key] = items.get(key, 0) + value
         params, trainable = chosen.params(view)
         layers.append(LayerCounts(view.layer.name, view.type, view.call, counted, params, trainable))
-    memory = chosen.memory(views, network, batch_size) if chosen.memory else None
-    return Counts(chosen, batch_size, layers, memory, items)
+    memory = chosen.memory(views, network, batch_size, dtype, options) if chosen.memory else None
+    return Counts(chosen, batch_size, layers, memory, items, dtype)
 
 
 @dataclass(frozen=True)
@@ -401,5 +503,5 @@ def differences(base: Counts, other: Counts) -> list[Difference]:
     return result
 
 
-__all__ = ["CONVENTIONS", "DEFAULT", "Convention", "Counts", "Difference", "LayerCounts", "rows",
-           "container_outputs", "convention", "count", "differences"]
+__all__ = ["CONVENTIONS", "DEFAULT", "TORCHINFO_INPUT_OVERHEAD", "Convention", "Counts", "Difference", "LayerCounts",
+           "rows", "container_outputs", "convention", "count", "differences", "torchinfo_footer"]

@@ -27,8 +27,8 @@ def add_parser(commands: Any) -> None:
                          help="add receptive-field columns: size, effective stride (jump), centre of the first output")
     summary.add_argument("--convention", metavar="NAME", default=None,
                          help="also report MACs, parameters and memory as this tool counts them, at --batch-size"
-                              " (pytorch, torchvision, fvcore, ptflops-pytorch, thop, torchinfo, keras, ...;"
-                              " docs/conventions.md)")
+                              " and --dtype (pytorch, torchvision, fvcore, ptflops-pytorch, thop, torchinfo,"
+                              " torchinfo-1.8, keras, ...; docs/conventions.md)")
     add_set_option(summary)
     add_limit_arguments(summary)
     summary.set_defaults(run=run)
@@ -50,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
         if args.format == "csv":
             return usage_error("summary", "--convention is not available with --format csv")
         try:
-            output = with_convention(output, args.format, count(network, args.convention, args.batch_size))
+            output = with_convention(output, args.format,
+                                     count(network, args.convention, args.batch_size, args.dtype))
         except ValueError as error:
             return usage_error("summary", str(error))
     sys.stdout.write(output)

@@ -95,9 +95,13 @@ Linear.counting = {
     "thop": only_module("N·M", batch_macs("linear")),
     "thop-readme": only_module("N·(2·F_in − 1)·Y: multiplications and additions",
                                lambda v: {"linear": v.N * v.M, "linear additions": v.N * (v.M - v.Y)}),
-    "torchinfo": only_module("N·params = N·(F_in·F_out + bias·F_out): rows R ignored (TylerYep/torchinfo#77)",
-                             lambda v: {"linear": v.N * v.M // (v.X // v.layer.input_shapes[0][-1]),
-                                        "bias": v.N * v.bias * v.layer.output_shape[-1]}),
+    # torchinfo's code since PR #318 (38ab72b): params × prod(output[:-1]), the rows counted
+    "torchinfo": only_module("N·R·params = N·(M + bias·Y) (rows counted, TylerYep/torchinfo#318)",
+                             lambda v: {"linear": v.N * v.M, "bias": v.N * v.bias * v.Y}),
+    # torchinfo 1.8.0 (every PyPI release): N·params, the rows of a 3-D or wider input ignored
+    "torchinfo-1.8": only_module("N·params = N·(F_in·F_out + bias·F_out): rows R ignored (TylerYep/torchinfo#77)",
+                                 lambda v: {"linear": v.N * v.M // (v.X // v.layer.input_shapes[0][-1]),
+                                            "bias": v.N * v.bias * v.layer.output_shape[-1]}),
     "calflops": Rule("2·N·M (bias not counted)", lambda v: {"linear": 2 * v.N * v.M}),
 }
 

@@ -30,7 +30,7 @@ def _memory_rows(all_counts: list[Counts]) -> list[list[str]]:
     rows = []
     for c in all_counts:
         if c.memory:
-            unit = "MB (1e6 B)" if c.convention.name == "torchinfo" else "MiB"
+            unit = c.memory.get("unit", "MiB")   # torchinfo's say theirs; torchsummary's MiB
             rows.append([c.convention.name, unit] + [f"{grouped(c.memory[key])} B ({c.memory['printed'][key]})"
                                                      for key in MEMORY_KEYS])
     return rows
@@ -121,6 +121,10 @@ def convention_section(counts: Counts, fmt: str) -> str:
     if counts.memory:
         lines += [f"Memory {label}: {grouped(counts.memory[key])} B ({counts.memory['printed'][key]})"
                   for key, label in zip(MEMORY_KEYS, MEMORY_LABELS)]
+    if c.name in ("torchinfo", "torchinfo-1.8"):
+        from ..analysis.conventions import torchinfo_footer
+
+        lines += ["As torchinfo prints it:", *torchinfo_footer(counts)]
     if fmt == "markdown":
         return "\n" + "\n".join(f"- {line}" if i else f"**{line}**\n" for i, line in enumerate(lines)) + "\n"
     return "\n" + "\n".join(lines) + "\n"
@@ -186,14 +190,32 @@ def render_docs(example: Network, example_path: str) -> str:
         "",
         render_rules().rstrip(),
         "",
-        "Memory: `torchinfo` — input N·X·4 + 64 bytes, forward/backward 2·N·Y·4 for every call of a module with"
-        " parameters, params 4·params; printed in MB (10^6 bytes). `torchsummary` — input N·X·4, forward/backward"
+        "Memory: `torchinfo`, `torchinfo-1.8` — input N·X·e + 64 bytes per input tensor, forward/backward 2·N·Y·e"
+        " for every call of a module with parameters, params e·params, with e each tensor's element size (4 in"
+        " float32, 2 with `--dtype float16`); `torchinfo` prints each line in its own unit (kB, MB, GB of 10^3"
+        " bytes, PR #363), `torchinfo-1.8` in MB (10^6 bytes). The 64 is `sys.getsizeof` of the input's storage"
+        " beyond its bytes, which depends on the versions: basicsize(torch.UntypedStorage) + the GC pre-header ="
+        " sizeof(THPStorage) (24 in torch 2.13) + 40 on Python 3.11, + 32 on Python 3.8-3.10 and 3.12-3.14: 64"
+        " with the pinned torch 2.13 + Python 3.11, 56 on Python 3.10 or 3.12+ (torchinfo's own golden files:"
+        " Python 3.14, torch 2.11), 72 or 80 with torch releases whose THPStorage was 40 bytes;"
+        " `archcalc.count(..., input_overhead=56)` sets it. `torchsummary` — input N·X·4, forward/backward"
         " 2·N·4·ΣY over module calls and over the instances of blocks marked `module: true` (container modules"
         " that are not nn.Sequential: ResNet's Bottleneck, MobileNetV2's InvertedResidual; Y of the block's"
         " output), params 4·Σ params; printed in MiB.",
         "",
         "`calflops` counts FLOPs (its headline figure), so compare itemizes FLOPs − `pytorch`'s MACs: the conv"
         " and linear rows add N·M (2·N·M − N·M), the other rows add what calflops counts on top.",
+        "",
+        "What changes between torchinfo versions (all say `__version__ == \"1.8.0\"`): PyPI's 1.8.0 (tag v1.8.0,"
+        " 73ed568, 2023-05-14; `pip install torchinfo==1.8.0`) is `torchinfo-1.8`. After it, on main: PR #318"
+        " (38ab72b, 2024-11-04) counts a Linear's rows, params × prod(output[:-1]) (`pip install \"torchinfo @"
+        " git+https://github.com/TylerYep/torchinfo.git@38ab72b7ab5d32c09cbf0f47c183728b466992e2\"` gives these"
+        " counts with 1.8.0's printing); c74784c (#276) prints \"(M)\" instead of \"(Units.MEGABYTES)\" on"
+        " Python 3.11+; PR #363 (e67e748, 2025-05-17) picks units per line (k, M, G, T; kB, MB, GB, TB; none below"
+        " 1,000) and renames params_units to params_count_units / params_size_units; 67159e9, a9c8e93, 0283dca take"
+        " Params size from the root module with shared parameters once (equal for specs); 91d6a8f drops a dict"
+        " input's non-tensor values from Input size. `torchinfo` is main at 5c4164f. The Input size overhead"
+        " depends on torch and Python, not on torchinfo (above).",
         "",
         "Not reproduced: thop-readme's float32 accumulation (the exact integer sum is given).",
         "",
