@@ -399,7 +399,7 @@ def test_single_layer_tools(case, batch_size, shape, layers, expected):
                                      print_per_layer_stat=False, input_constructor=lambda _: x, backend=backend,
                                      backend_specific_config=config)[0]
     measured["thop"] = int(quiet(thop.profile, Alone(build_module(layer), model.module), inputs=(x,))[0])
-    measured["torchinfo"] = quiet(torchinfo.summary, model, input_data=[x], verbose=0).total_mult_adds
+    measured["torchinfo-1.8"] = quiet(torchinfo.summary, model, input_data=[x], verbose=0).total_mult_adds  # PyPI 1.8.0
     assert tuple(measured[column] for column in COLUMNS) == expected
     for column in COLUMNS:
         assert archcalc.count(network, column, batch_size).macs == measured[column], column
