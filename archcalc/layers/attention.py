@@ -25,7 +25,7 @@ from pydantic import Field
 
 from ..formula import Bind, Number, exact_div, product, value
 from ..problems import LayerError
-from .autograd import BATCH, NEW, NOTHING, OUTPUT, Backward, Context, Kept, batched
+from .autograd import BATCH, NEW, NOTHING, OUTPUT, Backward, Context, Kept, batched, output_source
 from .base import END, Count, Flag, Layer, Outcome, Real, Shape, declared_matches
 from .counting import Rule, View, batch_macs, only_module
 
@@ -184,13 +184,13 @@ def _mha_fused(context: Context, dropout: float) -> bool:
     return context.device == "cuda" or dropout == 0
 
 
-def _lse(context: Context, heads: int, l_q: int) -> Kept:
+def _lse(context: Context, heads: int, l_q: int, prefix: str = "") -> Kept:
     """The log-sum-exp a fused kernel keeps, in float32: [N, H, L_q] (CPU flash, CUDA flash for float16 /
     bfloat16); CUDA's memory-efficient kernel (float32) pads L_q to a multiple of 32."""
     rows = l_q
     if context.device == "cuda" and context.dtype == "float32":
         rows = -(-l_q // 32) * 32
-    return Kept("log-sum-exp", NEW, (BATCH, heads, rows), "float32")
+    return Kept(f"{prefix}log-sum-exp", NEW, (BATCH, heads, rows), "float32")
 
 
 def _mha_saved(context: Context, layer: Layer, query: Shape, key: Shape, val: Shape, sharing: str, fused: bool,
@@ -233,7 +233,7 @@ def _mha_saved(context: Context, layer: Layer, query: Shape, key: Shape, val: Sh
         v_proj = Kept(f"{prefix}values with the extra position", NEW, (BATCH, heads, l_kk, d))
     scores = (BATCH, heads, l_q, l_kk)
     if fused:
-        kept += [q_proj, k_proj, v_proj, _lse(context, heads, l_q),
+        kept += [q_proj, k_proj, v_proj, _lse(context, heads, l_q, prefix),
                  Kept(f"{prefix}attention output (also the output projection's input)", NEW, (BATCH, l_q, embed))]
         return _unique(kept)
     needs_weights_path = getattr(layer, "need_weights", False) and not prefix
@@ -243,7 +243,9 @@ def _mha_saved(context: Context, layer: Layer, query: Shape, key: Shape, val: Sh
         kept.append(k_proj)   # bmm(q·scale, kᵀ) keeps the keys as they are
     else:                     # the math path of scaled_dot_product_attention scales the keys too
         kept.append(Kept(f"{prefix}keys · scale", NEW, (BATCH, heads, d, l_kk), dtype))
-    kept.append(Kept(f"{prefix}attention weights (softmax)", NEW, scores, dtype))
+    per_head = needs_weights_path and not getattr(layer, "average_attn_weights", True)
+    kept.append(Kept(f"{prefix}attention weights (softmax; output 1)", output_source(1)) if per_head else
+                Kept(f"{prefix}attention weights (softmax)", NEW, scores, dtype))
     if dropout > 0:
         mask = "bool" if context.device == "cuda" else dtype
         kept += [Kept(f"{prefix}dropout mask", NEW, scores, mask), Kept(f"{prefix}dropped weights", NEW, scores, dtype)]
@@ -468,6 +470,8 @@ class _TransformerLayer(Layer):
         kept.append(Kept("linear1 input", NEW, seq))
         hidden = (BATCH, length, ff)
         kept.append(Kept(f"{self.activation} {'output' if self.activation == 'relu' else 'input'}", NEW, hidden))
+        if self.activation == "gelu" and not drop:
+            kept.append(Kept("linear2 input (gelu output)", NEW, hidden))
         if drop:
             kept += [Kept("dropout mask (feed-forward)", NEW, hidden, mask), Kept("linear2 input", NEW, hidden)]
         dropout_mask(len(blocks) + 1)
