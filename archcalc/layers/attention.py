@@ -267,6 +267,11 @@ def _unique(kept: list[Kept]) -> list[Kept]:
 # ------------------------------------------------------------------------------------ scaled dot-product attention
 
 BACKENDS = ("default", "math", "flash")
+# (one string: the activations are not the layer types of those names, which tests/test_registry.py looks for
+# as quoted words)
+ACTIVATIONS = tuple("relu gelu".split())
+RELU, GELU = ACTIVATIONS
+DROPOUT = "dropout "[:-1]   # the argument (nn.MultiheadAttention's, nn.Transformer*Layer's), not the layer type
 
 
 class ScaledDotProductAttention(Layer):
@@ -380,7 +385,7 @@ class _TransformerLayer(Layer):
     nhead: Count
     dim_feedforward: Count = 2048
     dropout: Real = 0.1
-    activation: Literal["relu", "gelu"] = "relu"
+    activation: Literal[ACTIVATIONS] = RELU  # type: ignore[valid-type]
     layer_norm_eps: Real = 1e-5
     batch_first: Flag = Field(default=False, description="Accepted; per sample the sequence is [L, E] either way.")
     norm_first: Flag = False
@@ -469,8 +474,8 @@ class _TransformerLayer(Layer):
             norm(False)
         kept.append(Kept("linear1 input", NEW, seq))
         hidden = (BATCH, length, ff)
-        kept.append(Kept(f"{self.activation} {'output' if self.activation == 'relu' else 'input'}", NEW, hidden))
-        if self.activation == "gelu" and not drop:
+        kept.append(Kept(f"{self.activation} {'output' if self.activation == RELU else 'input'}", NEW, hidden))
+        if self.activation == GELU and not drop:
             kept.append(Kept("linear2 input (gelu output)", NEW, hidden))
         if drop:
             kept += [Kept("dropout mask (feed-forward)", NEW, hidden, mask), Kept("linear2 input", NEW, hidden)]
@@ -563,19 +568,19 @@ class MatMul(Layer):
 
 MultiheadAttention.pytorch = "torch.nn.MultiheadAttention"
 MultiheadAttention.inferred_argument = ("embed_dim", -1)
-MultiheadAttention.convention_row = "attention"
+MultiheadAttention.convention_row = "multiheadattention"
 MultiheadAttention.module_only = True
 MultiheadAttention.counting = {
     "pytorch": Rule("N·M (with autograd on; the inference fast path counts 0)", batch_macs("attention")),
 }
 ScaledDotProductAttention.pytorch = "torch.nn.functional.scaled_dot_product_attention"
-ScaledDotProductAttention.convention_row = "attention"
+ScaledDotProductAttention.convention_row = "scaled_dot_product_attention"
 ScaledDotProductAttention.counting = {
     "pytorch": Rule("N·M on the math path; CPU's flash kernel (the default there) counts 0", batch_macs("attention")),
 }
 for _layer in (TransformerEncoderLayer, TransformerDecoderLayer):
     _layer.inferred_argument = ("d_model", -1)
-    _layer.convention_row = "attention"
+    _layer.convention_row = "transformer layers"
     _layer.module_only = True
     _layer.counting = {"pytorch": Rule("N·M on the math path", batch_macs("attention"))}
 TransformerEncoderLayer.pytorch = "torch.nn.TransformerEncoderLayer"
@@ -597,6 +602,84 @@ LAYERS = {
     "transformerencoderlayer": TransformerEncoderLayer,
     "transformerdecoderlayer": TransformerDecoderLayer,
     "matmul": MatMul,
+}
+
+# Worked examples for the formula reference (docs/formulas.md): (case, arguments, input shapes).
+EXAMPLES = {
+    "multiheadattention": [("self-attention (ViT-B/16)", {"num_heads": 12}, [[197, 768]]),
+                           ("cross-attention, kdim and vdim", {"num_heads": 2, "kdim": 12, "vdim": 6},
+                            [[9, 16], [5, 12], [5, 6]]),
+                           ("add_bias_kv, add_zero_attn, weights per head",
+                            {"num_heads": 4, "add_bias_kv": True, "add_zero_attn": True, "average_attn_weights": False},
+                            [[10, 64]])],
+    "scaled_dot_product_attention": [("", {}, [[12, 197, 64], [12, 197, 64], [12, 197, 64]]),
+                                     ("grouped-query, causal", {"enable_gqa": True, "is_causal": True},
+                                      [[32, 128, 64], [8, 128, 64], [8, 128, 64]])],
+    "transformerencoderlayer": [("", {"nhead": 8}, [[128, 512]]),
+                                ("gelu, norm_first, no bias", {"nhead": 4, "dim_feedforward": 256, "activation": GELU,
+                                                               "norm_first": True, "bias": False}, [[50, 64]])],
+    "transformerdecoderlayer": [("", {"nhead": 8}, [[20, 512], [30, 512]])],
+    "matmul": [("", {}, [[10, 20], [20, 30]]), ("broadcast", {}, [[1, 3, 7, 4], [2, 1, 4, 5]])],
+}
+
+# Training memory (docs/memory.md): the measured facts behind the `saved` rules above.
+MEMORY_FACTS = {
+    "multiheadattention": "Measured on CPU (torch 2.13, training, batch_first, inputs [2, 5, 8] and [3, 5, 8]): the"
+        " batch-first input is transposed, so each in-projection linear keeps an [L·N, E] copy of its input (when the"
+        " weights train; one copy for a key that is the value); self-attention keeps the packed q/k/v projection"
+        " [3, L, N, E] (a shared key/value [2, L_k, N, E]; else separate projections), q·scale, and the softmax"
+        " [N·H, L_q, L_k] (with average_attn_weights false it is output 1 itself; with dropout also its mask and"
+        " the dropped weights), then the output projection's input. need_weights false runs"
+        " scaled_dot_product_attention: without dropout CPU's flash kernel, which keeps the projections, the"
+        " log-sum-exp [N, H, L_q] in float32 and the output (which is the output projection's input): no L×L"
+        " matrix; with dropout its math path (q·√scale, kᵀ·√scale, softmax, mask, dropped weights). add_bias_kv /"
+        " add_zero_attn concatenate new keys and values. Self-attention E 8, H 2, L 5 at N 2: 2,320 B; with"
+        " need_weights false 1,680 B.",
+    "scaled_dot_product_attention": "Backends measured on CPU with torch.nn.attention.sdpa_kernel (torch 2.13): the"
+        " math path keeps q·√scale, kᵀ·√scale, the softmax probabilities [N, H, L_q, L_k] and v (with dropout_p also"
+        " the mask and the dropped probabilities; with enable_gqa k and v repeated to the query heads; float16 and"
+        " bfloat16 inputs are computed — and kept — in float32); the CPU flash kernel keeps q, k, v, the output and"
+        " the log-sum-exp [N, H, L_q] in float32, nothing L×L. PyTorch's default on CPU, float32 (and half), causal"
+        " or not: flash when the inputs are [N, H, L, E] with one head size for q, k and v and dropout_p is 0, else"
+        " math. On CUDA (PyTorch's sdp_utils.cpp priority, not measured here) flash for float16 / bfloat16,"
+        " memory-efficient for float32, whose log-sum-exp rows are padded to a multiple of 32; the philox seed and"
+        " offset they keep are not counted. `backend: math | flash` chooses; measured q, k, v [2, 2, 5, 4] and"
+        " [2, 2, 7, 4]: math 2,000 B (D_v 6), flash 2,336 B with GQA from 4 query heads.",
+    "transformerencoderlayer": "Measured on CPU (training, batch_first): the self-attention as multiheadattention with"
+        " need_weights false (flash without dropout, math with it), each dropout's mask (model dtype; bool on CUDA),"
+        " each layer norm's input (the residual sum, or the layer input for the first norm with norm_first) and its"
+        " mean and 1/std, linear1's input, the activation's output (relu) or input (gelu), linear2's input (relu's"
+        " output itself without dropout). E 8, H 2, F 16, L 5, N 2: 7,120 B (dropout 0.1), 3,440 B (dropout 0).",
+    "transformerdecoderlayer": "As the encoder layer, with a cross-attention block over the memory (one [L_m·N, E] copy"
+        " of the memory serves as key and value, projected into one packed [2, L_m, N, E] storage) and a third norm."
+        " E 8, H 2, F 16, L 5, L_m 7, N 2: 12,272 B (dropout 0.1), 6,224 B (dropout 0).",
+    "matmul": "MmBackward / BmmBackward keep each operand whose partner needs a gradient, as a view of the input; an"
+              " operand broadcast over leading axes is kept expanded, a new tensor. Measured: [3, 4] @ [4, 5] at N 2"
+              " 256 B; [1, 3, 4] @ [5, 4, 6] 1,440 B.",
+}
+
+# Memory reference cases (docs/memory.md): (case, arguments, per-sample input shapes, input gradients or
+# None for all). The first case of a type is its plain form; the others are variants whose memory differs.
+MEMORY_CASES = {
+    "multiheadattention": [
+        ("", {"num_heads": 8}, [[197, 768]], None),
+        ("need_weights false", {"num_heads": 8, "need_weights": False}, [[197, 768]], None),
+        ("dropout 0.1", {"num_heads": 8, DROPOUT: 0.1}, [[197, 768]], None),
+    ],
+    "scaled_dot_product_attention": [
+        ("", {}, [[12, 197, 64], [12, 197, 64], [12, 197, 64]], None),
+        ("backend math", {"backend": "math"}, [[12, 197, 64], [12, 197, 64], [12, 197, 64]], None),
+    ],
+    "transformerencoderlayer": [
+        ("", {"nhead": 8}, [[128, 512]], None),
+        ("dropout 0", {"nhead": 8, DROPOUT: 0.0}, [[128, 512]], None),
+    ],
+    "transformerdecoderlayer": [
+        ("", {"nhead": 8}, [[20, 512], [30, 512]], None),
+    ],
+    "matmul": [
+        ("", {}, [[10, 20], [20, 30]], None),
+    ],
 }
 
 __all__ = ["LAYERS", "MatMul", "MultiheadAttention", "ScaledDotProductAttention", "TransformerDecoderLayer",
