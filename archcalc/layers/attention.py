@@ -566,28 +566,135 @@ class MatMul(Layer):
 # ---------------------------------------------------------------------------------------------- counting conventions
 # (archcalc.layers.counting; measured against the real tools, docs/conventions.md)
 
+LINEAR, LAYERNORM = "linear layernorm".split()   # count categories (not the layer types of those names)
+
+
+def _mha_shapes(v: View) -> tuple[Shape, Shape, Shape]:
+    shapes = v.layer.input_shapes
+    return (shapes[0],) * 3 if len(shapes) == 1 else tuple(shapes)
+
+
+def _ptflops_mha_hook(embed: int, heads: int, bias: bool, query: Shape, key: Shape, val: Shape) -> int:
+    """ptflops' multihead_attention_counter_hook (pytorch_ops.py), per sample: query scaling L_q·E; projections
+    L_q·E² + L_k·k_dim² + L_v·v_dim² (k_dim², not k_dim·E); in_proj bias (L_q + L_k + L_v)·E; per head
+    L_q·L_k·(E/H) + L_q·L_k + L_q·L_k·(v_dim/H); output projection L_q·v_dim·(v_dim + 1). L_k is the key's own length."""
+    l_q, l_k, l_v, k_dim, v_dim = query[0], key[0], val[0], key[-1], val[-1]
+    count = l_q * embed + l_q * embed * embed + l_k * k_dim * k_dim + l_v * v_dim * v_dim
+    if bias:
+        count += (l_q + l_k + l_v) * embed
+    count += heads * (l_q * l_k * (embed // heads) + l_q * l_k + l_q * l_k * (v_dim // heads))
+    return count + l_q * v_dim * (v_dim + 1)
+
+
+def _ptflops_mha(v: View) -> dict[str, int]:
+    """The module hook (divided by the batch, as ptflops does) plus, with count_functional and need_weights, the
+    patched torch.bmm (N·L_q·L_k'·E, twice) and F.softmax (N·H·L_q·L_k') inside F.multi_head_attention_forward."""
+    query, key, val = _mha_shapes(v)
+    spec = v.spec
+    count = {"attention": _ptflops_mha_hook(query[-1], spec.num_heads, spec.bias, query, key, val)}
+    if v.functional and spec.need_weights:
+        l_k = key[0] + spec.add_bias_kv + spec.add_zero_attn
+        count["bmm, softmax"] = v.N * (2 * query[0] * l_k * query[-1] + spec.num_heads * query[0] * l_k)
+    return count
+
+
+def _transformer_parts(v: View) -> tuple[list[tuple[Shape, Shape]], int, int, int]:
+    """(query, key) of each attention block, E, F, L of a transformer layer."""
+    tgt = v.layer.input_shapes[0]
+    blocks = [(tgt, tgt)] + ([(tgt, v.layer.input_shapes[1])] if v.spec.decoder else [])
+    return blocks, tgt[-1], v.spec.dim_feedforward, tgt[0]
+
+
+def _attention_params(embed: int, bias: bool) -> int:
+    return 4 * embed * embed + (4 * embed if bias else 0)
+
+
+def _fvcore_transformer(v: View) -> dict[str, int]:
+    """fvcore counts the linears (the projections, as aten::linear) and layer norms (5 per element), not the
+    scaled_dot_product_attention the layer's attention runs (need_weights false): no products."""
+    blocks, e, f, length = _transformer_parts(v)
+    linear = sum(2 * q[0] * e * e + 2 * k[0] * e * e for q, k in blocks) + 2 * length * e * f
+    return {LINEAR: v.N * linear, LAYERNORM: v.N * len(blocks + [None]) * length * e * 5}
+
+
+def _torchinfo_transformer(v: View) -> dict[str, int]:
+    """torchinfo: N·params of the leaf modules it counts (Linear, LayerNorm); nn.MultiheadAttention counts 0."""
+    blocks, e, _, _ = _transformer_parts(v)
+    return {"linear, layernorm": v.N * (v.params - len(blocks) * _attention_params(e, v.spec.bias))}
+
+
+def _thop_transformer(v: View) -> dict[str, int]:
+    """thop: the feed-forward linears N·M and the layer norms 4 per element; nn.MultiheadAttention 0."""
+    blocks, e, f, length = _transformer_parts(v)
+    return {LINEAR: v.N * 2 * length * e * f, LAYERNORM: v.N * len(blocks + [None]) * length * e * 4}
+
+
+def _ptflops_transformer(v: View) -> dict[str, int]:
+    """ptflops, per sample: each attention block's module hook (need_weights false: no bmm is seen), the linears'
+    hooks (M + bias·Y) and the layer norms' (X)."""
+    blocks, e, f, length = _transformer_parts(v)
+    bias = v.spec.bias
+    count = sum(_ptflops_mha_hook(e, v.spec.nhead, bias, q, k, k) for q, k in blocks)
+    count += 2 * length * e * f + (length * f + length * e if bias else 0) + len(blocks + [None]) * length * e
+    return {"attention, linear, layernorm": count}
+
+
+_NOT_MEASURED = Rule("not measured (counted 0)", lambda v: {})
 MultiheadAttention.pytorch = "torch.nn.MultiheadAttention"
 MultiheadAttention.inferred_argument = ("embed_dim", -1)
 MultiheadAttention.convention_row = "multiheadattention"
 MultiheadAttention.module_only = True
 MultiheadAttention.counting = {
-    "pytorch": Rule("N·M (with autograd on; the inference fast path counts 0)", batch_macs("attention")),
+    "pytorch": Rule("N·M (with autograd on; the inference fast path counts 0; need_weights false on CPU: the"
+                    " projections only, flash attention is not counted)", batch_macs("attention")),
+    "fvcore": Rule("N·M (aten::linear and aten::bmm; need_weights false: the projections only)",
+                   lambda v: {"attention": v.N * v.M} if v.spec.need_weights else
+                   {"attention": v.N * (v.M - 2 * v.layer.output_shape[0] * (v.layer.output_shapes[0][-1]) * (
+                       _mha_shapes(v)[1][0] + v.spec.add_bias_kv + v.spec.add_zero_attn))}),
+    "ptflops": Rule(lambda options: "its hook, per sample: L_q·E + L_q·E² + L_k·k_dim² + L_k·v_dim² + bias·(L_q +"
+                    " 2·L_k)·E + H·L_q·L_k·(E/H + 1 + v_dim/H) + L_q·v_dim·(v_dim + 1)" + (
+                        "; + N·(2·L_q·L_k'·E + H·L_q·L_k') for the patched torch.bmm and F.softmax (need_weights)"
+                        if options.get("functional") else ""), _ptflops_mha),
+    "ptflops-aten": _NOT_MEASURED,
+    "thop": Rule("0 (no rule for nn.MultiheadAttention)", lambda v: {}),
+    "torchinfo": Rule("0 (nn.MultiheadAttention's projections are parameters, not Linear modules; the products"
+                      " are not counted)", lambda v: {}),
+    "calflops": _NOT_MEASURED,
 }
 ScaledDotProductAttention.pytorch = "torch.nn.functional.scaled_dot_product_attention"
 ScaledDotProductAttention.convention_row = "scaled_dot_product_attention"
 ScaledDotProductAttention.counting = {
     "pytorch": Rule("N·M on the math path; CPU's flash kernel (the default there) counts 0", batch_macs("attention")),
-}
+    "calflops": _NOT_MEASURED,
+}   # fvcore, ptflops (both backends), thop and torchinfo: 0, measured (no rule for the function)
 for _layer in (TransformerEncoderLayer, TransformerDecoderLayer):
     _layer.inferred_argument = ("d_model", -1)
     _layer.convention_row = "transformer layers"
     _layer.module_only = True
-    _layer.counting = {"pytorch": Rule("N·M on the math path", batch_macs("attention"))}
+    _layer.counting = {
+        "pytorch": Rule("N·M on the math path; CPU's default flash kernel: the linears only",
+                        batch_macs("attention")),
+        "fvcore": Rule("N·(projections + feed-forward) + 5·N·L·E per norm: the attention products run in"
+                       " scaled_dot_product_attention, not counted", _fvcore_transformer),
+        "ptflops": Rule("per sample: the attention hooks (multiheadattention's) + the linears (M + bias·Y) + L·E per"
+                        " norm", _ptflops_transformer),
+        "ptflops-aten": _NOT_MEASURED,
+        "thop": Rule("N·2·L·E·F (the feed-forward linears) + 4·N·L·E per norm", _thop_transformer),
+        "torchinfo": Rule("N·(params − the attention layers' params)", _torchinfo_transformer),
+        "calflops": _NOT_MEASURED,
+    }
 TransformerEncoderLayer.pytorch = "torch.nn.TransformerEncoderLayer"
 TransformerDecoderLayer.pytorch = "torch.nn.TransformerDecoderLayer"
 MatMul.pytorch = "torch.matmul"
 MatMul.convention_row = "matmul"
-MatMul.counting = {"pytorch": Rule("N·M", batch_macs("matmul"))}
+MatMul.counting = {
+    "pytorch": Rule("N·M", batch_macs("matmul")),
+    "fvcore": Rule("N·M (aten::matmul)", batch_macs("matmul")),
+    "ptflops": Rule(lambda options: "N·M (the patched torch.matmul)" if options.get("functional") else "0",
+                    lambda v: {"matmul": v.N * v.M} if v.functional and v.call != "operator" else {}),
+    "ptflops-aten": Rule("N·M", batch_macs("matmul")),
+    "calflops": _NOT_MEASURED,
+}   # thop and torchinfo: 0, measured
 del _layer
 
 TITLE = "Attention"  # the family in docs/formulas.md and docs/memory.md
