@@ -62,8 +62,9 @@ def attention_counts(layer: Layer, embed: int, heads: int, bias: bool, add_bias_
                      l_q: int, l_k: int, k_dim: int, v_dim: int, bind: Bind, prefix: str = "") -> _AttentionCounts:
     """Parameters and MACs of an nn.MultiheadAttention(E, H) on a query [L_q, E] and key / value [L_k, k_dim / v_dim]."""
     if embed % heads:
-        raise LayerError(f"num_heads ({heads:,}) must divide embed_dim ({embed:,}): {embed:,} / {heads:,} is not an"
-                         " integer head size", key="nhead" if prefix else "num_heads", code="argument")
+        heads_key, embed_key = ("nhead", "d_model") if hasattr(layer, "nhead") else ("num_heads", "embed_dim")
+        raise LayerError(f"{heads_key} ({heads:,}) must divide {embed_key} ({embed:,}): {embed:,} / {heads:,} is not"
+                         " an integer head size", key=heads_key, code="argument")
     e = bind("E", embed)
     lq = bind(f"L_q{prefix}", l_q)
     lk = bind(f"L_k{prefix}", l_k)
