@@ -1003,3 +1003,33 @@ def test_torchinfo_versions_differ_on_linear_rows():
     assert archcalc.count(network, "torchinfo", 32).macs == 294912
     assert archcalc.count(network, "torchinfo", 32).printed == "294.91 (k)"
     assert archcalc.count(network, "torchinfo-1.8", 32).printed == "0.02 (M)"
+
+
+# Attention types under each tool, measured with the real tools (torchinfo 1.8.0, ptflops 0.7.5, fvcore, thop) at
+# batch 1 and 2 on single-layer models (nn.MultiheadAttention(32, 4, batch_first=True) called as m(x, x, x)[0], an
+# nn.TransformerEncoderLayer(32, 4, 64), torch.matmul, F.scaled_dot_product_attention; `torchinfo` is torchinfo's main
+# at 5c4164f, measured in its own venv): torchinfo and thop count
+# nn.MultiheadAttention as 0, fvcore counts its linears and bmm, ptflops runs its own hook; nobody counts
+# scaled_dot_product_attention.
+ATTENTION_TOOLS = {
+ "mha": ({"input": [10, 32], "layers": [{"type": "multiheadattention", "num_heads": 4}]},
+         {"ptflops-pytorch": (56160, 62960), "ptflops-modules": (49360, 49360), "fvcore": (47360, 94720), "thop": (0, 0), "torchinfo": (0, 0), "pytorch": (47360, 94720)}),
+ "mha_nobias": ({"input": [10, 32], "layers": [{"type": "multiheadattention", "num_heads": 4, "bias": False}]},
+         {"ptflops-pytorch": (55200, 62000), "ptflops-modules": (48400, 48400), "fvcore": (47360, 94720)}),
+ "mha_kdim": ({"input": {"q": [10, 32], "k": [10, 12], "v": [10, 6]}, "layers": [{"type": "multiheadattention", "num_heads": 4, "kdim": 12, "vdim": 6, "inputs": ["q", "k", "v"]}]},
+         {"ptflops-pytorch": (24540, 31340), "ptflops-modules": (17740, 17740), "fvcore": (32640, 65280)}),
+ "enc": ({"input": [10, 32], "layers": [{"type": "transformerencoderlayer", "nhead": 4, "dim_feedforward": 64}]},
+         {"torchinfo-1.8": (4320, 8640), "torchinfo": (42048, 84096), "ptflops-pytorch": (91920, 91920), "ptflops-modules": (91920, 91920), "fvcore": (85120, 170240), "thop": (43520, 87040)}),
+ "matmul": ({"input": {"a": [10, 32], "b": [32, 10]}, "layers": [{"type": "matmul", "inputs": ["a", "b"]}]},
+         {"fvcore": (3200, 6400), "ptflops-pytorch": (3200, 6400), "ptflops-modules": (0, 0), "ptflops-aten": (3200, 6400), "thop": (0, 0), "torchinfo": (0, 0)}),
+ "sdpa": ({"input": {"q": [4, 10, 8]}, "layers": [{"type": "scaled_dot_product_attention", "inputs": ["q", "q", "q"]}]},
+         {"fvcore": (0, 0), "ptflops-pytorch": (0, 0), "ptflops-modules": (0, 0), "ptflops-aten": (0, 0), "thop": (0, 0), "torchinfo": (0, 0)}),
+}
+
+
+@pytest.mark.parametrize("case", list(ATTENTION_TOOLS))
+def test_attention_under_each_tool(case):
+    spec, expected = ATTENTION_TOOLS[case]
+    network = archcalc.analyze(spec).network
+    got = {name: tuple(archcalc.count(network, name, n).macs for n in (1, 2)) for name in expected}
+    assert got == expected

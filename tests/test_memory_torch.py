@@ -413,6 +413,34 @@ layers:
   - {name: c2, type: conv1d, out_channels: 4, kernel_size: 1}
   - {name: rrelu_, type: rrelu, inplace: true}
 """,
+    # attention: self / cross / shared key-value, the extra key positions, dropout, need_weights false, the
+    # transformer layers pre- and post-norm with and without dropout, matmul with broadcasting, every SDPA backend
+    "attention": """
+input: {src: [5, 8], mem: [7, 8], k: [7, 6], v: [7, 4]}
+layers:
+  - {name: lin, type: linear, out_features: 8, inputs: [src]}
+  - {name: mha, type: multiheadattention, num_heads: 2}
+  - {name: cross, type: multiheadattention, num_heads: 2, kdim: 6, vdim: 4, inputs: [mha, k, v], average_attn_weights: false}
+  - {name: kv, type: multiheadattention, num_heads: 2, inputs: [cross, mem, mem], dropout: 0.1}
+  - {name: extra, type: multiheadattention, num_heads: 2, add_bias_kv: true, add_zero_attn: true, need_weights: false}
+  - {name: fused, type: multiheadattention, num_heads: 4, need_weights: false, bias: false}
+  - {name: fused_kv, type: multiheadattention, num_heads: 2, need_weights: false, inputs: [fused, mem, mem]}
+  - {name: enc, type: transformerencoderlayer, nhead: 2, dim_feedforward: 16}
+  - {name: enc_pre, type: transformerencoderlayer, nhead: 2, dim_feedforward: 16, norm_first: true, activation: gelu, dropout: 0.0}
+  - {name: dec, type: transformerdecoderlayer, nhead: 2, dim_feedforward: 16, inputs: [enc_pre, mem]}
+  - {name: dec_pre, type: transformerdecoderlayer, nhead: 2, dim_feedforward: 16, norm_first: true, dropout: 0.0, inputs: [dec, mem]}
+  - {name: h2, type: multiheadattention, num_heads: 2, average_attn_weights: false}
+  - {name: h4, type: multiheadattention, num_heads: 4, average_attn_weights: false, inputs: [dec_pre]}
+  - {name: sdpa, type: scaled_dot_product_attention, inputs: [h2:1, h2:1, h2:1]}
+  - {name: sdpa_math, type: scaled_dot_product_attention, backend: math, is_causal: true, inputs: [h2:1, h2:1, h2:1]}
+  - {name: sdpa_flash, type: scaled_dot_product_attention, backend: flash, inputs: [h4:1, h2:1, h2:1], enable_gqa: true}
+  - {name: sdpa_gqa_math, type: scaled_dot_product_attention, inputs: [h4:1, h2:1, h2:1], enable_gqa: true, backend: math}
+  - {name: sdpa_dropout, type: scaled_dot_product_attention, dropout_p: 0.2, inputs: [h2:1, h2:1, h2:1]}
+  - {name: mm, type: matmul, inputs: [h2:1, sdpa]}
+  - {name: mm_plain, type: matmul, inputs: [mha:1, dec_pre]}
+  - {name: h1, type: multiheadattention, num_heads: 1, average_attn_weights: false, inputs: [dec_pre]}
+  - {name: mm_broadcast, type: matmul, inputs: [h1:1, sdpa_gqa_math]}
+""",
     # in-place layers right after layers that keep their output: PyTorch's backward would refuse these,
     # but the forward pass (and so what is saved) is well defined, and archcalc warns
     "invalid_in_place": """

@@ -6,11 +6,13 @@ Import it only after `pytest.importorskip("torch")`: it imports torch.
 from __future__ import annotations
 
 import functools
+import inspect
 import operator
 from importlib import import_module
 from typing import Callable
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 import archcalc
@@ -111,10 +113,46 @@ class BatchFirstRecurrent(nn.Module):
         return (output, *(state.transpose(0, 1) for state in states))
 
 
-# Functions archcalc types stand for, as modules a GraphModule can hold.
+class ScaledDotProductAttention(nn.Module):
+    """The `scaled_dot_product_attention` layer: F.scaled_dot_product_attention(q, k, v, ...), on the backend the
+    spec names (`default`: PyTorch's choice)."""
+
+    def __init__(self, is_causal: bool = False, scale: float | None = None, enable_gqa: bool = False,
+                 dropout_p: float = 0.0, backend: str = "default"):
+        super().__init__()
+        self.options = {"is_causal": is_causal, "scale": scale, "enable_gqa": enable_gqa, "dropout_p": dropout_p}
+        self.backend = backend
+
+    def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+        if self.backend == "default":
+            return F.scaled_dot_product_attention(q, k, v, **self.options)
+        kernel = {"math": SDPBackend.MATH, "flash": SDPBackend.FLASH_ATTENTION}[self.backend]
+        with sdpa_kernel(kernel):
+            return F.scaled_dot_product_attention(q, k, v, **self.options)
+
+
+class MultiheadAttention(nn.MultiheadAttention):
+    """nn.MultiheadAttention called as archcalc's layer: one input is self-attention (query = key = value, the
+    same tensor), and need_weights / average_attn_weights are forward arguments."""
+
+    def __init__(self, *args, need_weights: bool = True, average_attn_weights: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.call_options = {"need_weights": need_weights, "average_attn_weights": average_attn_weights}
+
+    def forward(self, *xs: torch.Tensor):  # type: ignore[override]
+        query, key, value = xs if len(xs) == 3 else (xs[0],) * 3
+        out, weights = super().forward(query, key, value, **self.call_options)
+        return (out,) if weights is None else (out, weights)
+
+
+# Functions archcalc types stand for, as modules a GraphModule can hold; and classes called in archcalc's way.
 FUNCTION_MODULES: dict[str, type[nn.Module]] = {"torch.add": Add, "torch.mul": Mul, "torch.sub": Sub,
                                                 "torch.div": Div, "torch.cat": Concat,
-                                                "torch.nn.Parameter": LearnedTensor}
+                                                "torch.nn.Parameter": LearnedTensor,
+                                                "torch.nn.functional.scaled_dot_product_attention":
+                                                    ScaledDotProductAttention,
+                                                "torch.nn.MultiheadAttention": MultiheadAttention}
 
 
 def torch_class(tag: str) -> type[nn.Module]:
@@ -156,6 +194,9 @@ def build_module(layer: archcalc.LayerResult, inplace: bool = True) -> nn.Module
     if not inplace and kwargs.get("inplace"):
         kwargs["inplace"] = False
     kind = TORCH_CLASS[layer.type]
+    if not issubclass(kind, nn.RNNBase) and any("batch_first" in inspect.signature(base.__init__).parameters
+                                                for base in kind.__mro__ if "__init__" in vars(base)):
+        kwargs["batch_first"] = True   # attention and transformer layers: per sample [L, E], the batch in front
     module = BatchFirstRecurrent(kind, **kwargs) if issubclass(kind, nn.RNNBase) else kind(**kwargs)
     if not layer.spec.trainable:
         module.requires_grad_(False)
@@ -209,4 +250,5 @@ def network_inputs(network: archcalc.Network, batch: int, dtype: torch.dtype = t
 
 
 __all__ = ["Add", "Arithmetic", "BatchFirstRecurrent", "Concat", "Div", "Function", "GraphModule", "LearnedTensor", "Mul",
-           "Sub", "TORCH_CLASS", "TORCH_DTYPES", "build_module", "first_tensor", "network_inputs", "store", "torch_class"]
+           "MultiheadAttention", "ScaledDotProductAttention", "Sub", "TORCH_CLASS", "TORCH_DTYPES", "build_module",
+           "first_tensor", "network_inputs", "store", "torch_class"]

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from math import prod
 from typing import Any, NamedTuple
 
-from ..layers.autograd import BATCH, DEVICES, DTYPES, MODEL, OPTIMIZERS, OUTPUT, Context
+from ..layers.autograd import BATCH, DEVICES, DTYPES, MODEL, OPTIMIZERS, OUTPUT, Context, output_source
 from ..network import ELEMENT_BYTES, FLOAT, Network, NetworkInput
 
 ADAM_STEP_BYTES = 4  # torch.optim.Adam's per-parameter `step`: a 0-dim float32 tensor
@@ -336,10 +336,22 @@ def plan_memory(network: Network, dtype: str = "float32", device: str = "cuda") 
                     f" ({keeper.what}): PyTorch's backward would fail (\"a variable needed for gradient computation"
                     " has been modified by an inplace operation\")")
 
+        more_outputs = []   # h_n, c_n, attention weights: new tensors; split pieces: views of the input
+        for shape in layer.output_shapes[1:]:
+            if rule.alias is not None:
+                more_outputs.append(output)
+                continue
+            more_outputs.append(len(per_sample))
+            per_sample.append(prod(shape) * element_bytes[resolved(layer.output_dtype)])
+            fixed.append(0)
         entries = []
         for kept in rule.kept:
             source = None
-            if kept.source >= 0:
+            if kept.source <= output_source(1):
+                number = output_source(1) - kept.source + 1
+                storage, shape = more_outputs[number - 1], (BATCH, *layer.output_shapes[number])
+                element = resolved(layer.output_dtype)
+            elif kept.source >= 0:
                 storage, shape = inputs[kept.source][0], (BATCH, *layer.input_shapes[kept.source])
                 element = resolved(layer.input_dtypes[kept.source])
                 source = sources[kept.source]
@@ -373,14 +385,9 @@ def plan_memory(network: Network, dtype: str = "float32", device: str = "cuda") 
         tensors[name] = tensors[f"{name}:0"] = (output, requires_grad)
         # a view keeps its input's layout unless it makes a strided one; a new tensor is contiguous
         contiguous_of[name] = contiguous_of[f"{name}:0"] = rule.contiguous and (rule.alias is None or contiguous[rule.alias])
-        for number, shape in enumerate(layer.output_shapes[1:], start=1):   # h_n, c_n: new tensors; split pieces: views
+        for number, storage in enumerate(more_outputs, start=1):
             contiguous_of[f"{name}:{number}"] = contiguous_of[name]
-            if rule.alias is not None:
-                tensors[f"{name}:{number}"] = (output, requires_grad)
-                continue
-            tensors[f"{name}:{number}"] = (len(per_sample), requires_grad)
-            per_sample.append(prod(shape) * element_bytes[resolved(layer.output_dtype)])
-            fixed.append(0)
+            tensors[f"{name}:{number}"] = (storage, requires_grad)
         parameter_elements += layer.params
         if trainable and layer.shared_with is None:
             trainable_elements += layer.trainable_params

@@ -23,6 +23,11 @@ NEW = -2         # Kept.source: a tensor the layer allocates (mask, indices, sta
 MODEL = ""       # Kept.dtype: the model's dtype (--dtype)
 
 
+def output_source(index: int) -> int:
+    """Kept.source for the layer's output INDEX (0 is OUTPUT; 1, 2, ... the further outputs, `NAME:INDEX`)."""
+    return OUTPUT if index == 0 else -10 - index
+
+
 
 # The training set-ups `archcalc memory` models (its command-line choices live here, with the
 # vocabulary, so that building the command line does not import the memory pass itself).
@@ -36,7 +41,8 @@ class Kept(NamedTuple):
     """One tensor a layer keeps for backward.
 
     `source` is an input index (0, 1, ...) for that input's storage, `OUTPUT` for the layer's output
-    storage, or `NEW` for a tensor of its own; for NEW, `shape` is its template (BATCH for the batch
+    storage (`output_source(i)` for its output i: attention weights that are the softmax itself), or `NEW`
+    for a tensor of its own; for NEW, `shape` is its template (BATCH for the batch
     axis) and `dtype` its element type (MODEL: the model's dtype).
     """
 
@@ -101,4 +107,4 @@ def batched(shape: Shape) -> tuple[int, ...]:
 
 
 __all__ = ["ALIAS", "BATCH", "Backward", "Context", "KEEP_INPUT", "KEEP_OUTPUT", "Kept", "MODEL", "NEW", "NOTHING",
-           "OUTPUT", "batched"]
+           "OUTPUT", "batched", "output_source"]

@@ -43,7 +43,11 @@ def example_network(tag: str, arguments: dict, shapes: list[list[int]]):
     if len(shapes) == 1:
         spec = {"input": shapes[0], "layers": [{"type": tag, "name": tag, **arguments}]}
         return analyze(spec).network
-    # several inputs: one input tensor is cut into the wanted shapes by 1x1 convolutions and pooling
+    if any(len(shape) != 3 for shape in shapes):   # sequences, heads: several network inputs x1, x2, ...
+        names = [f"x{number + 1}" for number in range(len(shapes))]
+        spec = {"input": dict(zip(names, shapes)), "layers": [{"type": tag, "name": tag, "inputs": names, **arguments}]}
+        return analyze(spec).network
+    # several images: one input tensor is cut into the wanted shapes by 1x1 convolutions and pooling
     branches, names = [], []
     channels, positions = read_example("branch.yaml")
     for number, shape in enumerate(shapes):

@@ -9,7 +9,7 @@ behind the rule. A test keeps the committed file equal to `render_memory_doc()`.
 from __future__ import annotations
 
 from ..layers import families, family_module
-from ..layers.autograd import BATCH, MODEL, OUTPUT, Backward, Context
+from ..layers.autograd import BATCH, MODEL, OUTPUT, Backward, Context, output_source
 from ..analysis.memory import ADAM_STEP_BYTES, NOT_MODELLED, NOT_MODELLED_CUDA, training_memory
 from .formula_reference import example_network, read_example
 
@@ -34,6 +34,9 @@ def _kept_text(rule: Backward, layer) -> str:
             parts.append(f"{label} ({_shape((BATCH, *layer.input_shapes[kept.source]))})")
         elif kept.source == OUTPUT:
             parts.append(f"{kept.what} ({_shape((BATCH, *layer.output_shape))})")
+        elif kept.source <= output_source(1):
+            number = output_source(1) - kept.source + 1
+            parts.append(f"{kept.what} ({_shape((BATCH, *layer.output_shapes[number]))})")
         else:
             dtype = "model dtype" if kept.dtype == MODEL else kept.dtype
             parts.append(f"{kept.what} {_shape(kept.shape)} {dtype}")

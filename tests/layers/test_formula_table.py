@@ -234,6 +234,33 @@ ROWS = [
                  id='instancenorm1d-affine'),  # nn.InstanceNorm1d(16, affine=True)
     pytest.param({'type': 'instancenorm3d', 'affine': True, 'track_running_stats': True}, [4, 3, 8, 8], [4, 3, 8, 8], 8, 0,
                  id='instancenorm3d-tracked'),  # nn.InstanceNorm3d(4, affine=True, track_running_stats=True)
+    # attention (batch_first; MACs with autograd on / the math path; a mapping input: several named inputs)
+    pytest.param({'type': 'multiheadattention', 'num_heads': 8}, [197, 768], [197, 768], 2362368, 524391936,
+                 id='mha-self'),  # nn.MultiheadAttention(768, 8)(x, x, x)
+    pytest.param({'type': 'multiheadattention', 'num_heads': 4, 'bias': False, 'add_bias_kv': True, 'add_zero_attn': True}, [10, 64], [10, 64], 16512, 179200,
+                 id='mha-nobias-biaskv-zeroattn'),  # nn.MultiheadAttention(64, 4, bias=False, add_bias_kv=True, add_zero_attn=True)
+    pytest.param({'type': 'multiheadattention', 'num_heads': 2, 'kdim': 12, 'vdim': 6, 'inputs': ['q', 'k', 'v']}, {'q': [9, 16], 'k': [5, 12], 'v': [5, 6]}, [9, 16], 864, 7488,
+                 id='mha-cross-kdim-vdim'),  # nn.MultiheadAttention(16, 2, kdim=12, vdim=6)(q, k, v)
+    pytest.param({'type': 'multiheadattention', 'num_heads': 4, 'inputs': ['q', 'm', 'm']}, {'q': [9, 32], 'm': [20, 32]}, [9, 32], 4224, 70912,
+                 id='mha-cross'),  # nn.MultiheadAttention(32, 4)(q, m, m)
+    pytest.param({'type': 'scaled_dot_product_attention', 'inputs': ['q', 'k', 'v']}, {'q': [12, 197, 64], 'k': [12, 197, 64], 'v': [12, 197, 64]}, [12, 197, 64], 0, 59610624,
+                 id='sdpa-heads'),  # F.scaled_dot_product_attention(q, k, v)
+    pytest.param({'type': 'scaled_dot_product_attention', 'is_causal': True, 'inputs': ['q', 'k', 'v']}, {'q': [4, 10, 16], 'k': [4, 12, 16], 'v': [4, 12, 8]}, [4, 10, 8], 0, 11520,
+                 id='sdpa-causal-dv'),  # F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    pytest.param({'type': 'scaled_dot_product_attention', 'enable_gqa': True, 'inputs': ['q', 'k', 'v']}, {'q': [32, 128, 64], 'k': [8, 128, 64], 'v': [8, 128, 64]}, [32, 128, 64], 0, 67108864,
+                 id='sdpa-gqa'),  # F.scaled_dot_product_attention(q, k, v, enable_gqa=True)
+    pytest.param({'type': 'scaled_dot_product_attention', 'scale': 0.1, 'inputs': ['q', 'k', 'v']}, {'q': [7, 5], 'k': [9, 5], 'v': [9, 3]}, [7, 3], 0, 504,
+                 id='sdpa-3d'),  # F.scaled_dot_product_attention(q, k, v, scale=0.1)
+    pytest.param({'type': 'transformerencoderlayer', 'nhead': 8}, [128, 512], [128, 512], 3152384, 419430400,
+                 id='encoder-default'),  # nn.TransformerEncoderLayer(512, 8)
+    pytest.param({'type': 'transformerencoderlayer', 'nhead': 4, 'dim_feedforward': 256, 'activation': 'gelu', 'norm_first': True, 'bias': False}, [50, 64], [50, 64], 49280, 2777600,
+                 id='encoder-gelu-normfirst-nobias'),  # nn.TransformerEncoderLayer(64, 4, 256, activation='gelu', norm_first=True, bias=False)
+    pytest.param({'type': 'transformerdecoderlayer', 'nhead': 8, 'inputs': ['tgt', 'memory']}, {'tgt': [20, 512], 'memory': [30, 512]}, [20, 512], 4204032, 90152960,
+                 id='decoder-default'),  # nn.TransformerDecoderLayer(512, 8)(tgt, memory)
+    pytest.param({'type': 'matmul', 'inputs': ['a', 'b']}, {'a': [10, 20], 'b': [20, 30]}, [10, 30], 0, 6000,
+                 id='matmul-2d'),  # torch.matmul(a, b)
+    pytest.param({'type': 'matmul', 'inputs': ['a', 'b']}, {'a': [1, 3, 7, 4], 'b': [2, 1, 4, 5]}, [2, 3, 7, 5], 0, 840,
+                 id='matmul-broadcast'),  # torch.matmul(a, b)
 ]
 
 
