@@ -42,6 +42,7 @@ pytestmark = pytest.mark.filterwarnings(
     "ignore:Implicit dimension choice:UserWarning",   # softmax without dim: the shape is the same
     "ignore:dropout2d.*:UserWarning",
     "ignore:Using padding=.same. with even kernel:UserWarning",
+    "ignore:TF32 acceleration on top of oneDNN:UserWarning",
 )
 
 
@@ -50,7 +51,7 @@ pytestmark = pytest.mark.filterwarnings(
 # --------------------------------------------------------------------------------------------
 
 from torch_modules import (  # noqa: E402 - after importorskip
-    TORCH_CLASS, Add, Concat, GraphModule, first_tensor,
+    TORCH_CLASS, Add, Concat, GraphModule, first_tensor, network_inputs,
 )
 from torch_modules import build_module as build_inplace_module  # noqa: E402
 
@@ -73,6 +74,7 @@ class Measured:
     params: int
     trainable_params: int
     macs: int
+    output_shapes: tuple[tuple[int, ...], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -85,23 +87,35 @@ class Run:
 def run_layers(network: archcalc.Network) -> Run:
     """Build every layer and execute the graph once, measuring each module alone on its real input."""
     last_use = {source: i for i, layer in enumerate(network.layers) for source in layer.sources}
-    values = {"input": torch.zeros(1, *network.input_shape)}
+    values = dict(zip([item.name for item in network.inputs] or ["input"], network_inputs(network, 1)))
+    values.setdefault("input", next(iter(values.values())))
     measured: dict[str, Measured] = {}
+    modules: dict[str, nn.Module] = {}
+    seen: set[int] = set()   # parameters counted by an earlier module (tied weights), as model.parameters() does
     with torch.no_grad():
         for i, layer in enumerate(network.layers):
             try:
                 module = build_module(layer)
+                if getattr(layer.spec, "tie", None):
+                    module.weight = modules[layer.spec.tie].weight
+                modules[layer.name] = module
                 inputs = [values[source] for source in layer.sources]
                 with FlopCounterMode(display=False) as counter:
-                    out = first_tensor(module(*inputs))
+                    out = module(*inputs) if layer.sources else module(1)
             except Exception as error:  # noqa: BLE001 - reported by the test of this layer
                 return Run(network, measured, (layer.name, f"{type(error).__name__}: {error}"))
             macs = counter.get_total_flops() // 2
-            measured[layer.name] = Measured(tuple(out.shape[1:]), *parameter_counts(module), macs)
-            values[layer.name] = out
+            outs = out if isinstance(out, tuple) else (out,)
+            new = [p for p in module.parameters() if id(p) not in seen]
+            seen.update(id(p) for p in new)
+            measured[layer.name] = Measured(tuple(first_tensor(out).shape[1:]), sum(p.numel() for p in new),
+                                            sum(p.numel() for p in new if p.requires_grad), macs,
+                                            tuple(tuple(o.shape[1:]) for o in outs))
+            values[layer.name] = first_tensor(out)
+            values.update({f"{layer.name}:{index}": o for index, o in enumerate(outs)})
             for source in set(layer.sources):
                 if last_use[source] == i:
-                    del values[source]
+                    values.pop(source, None)
     return Run(network, measured, None)
 
 
@@ -227,6 +241,24 @@ layers:
   - {name: out, type: linear, out_features: 2, trainable: false}
   - {type: logsoftmax, dim: 1}
 """,
+    "inline/sequence": """
+input: {shape: [12], dtype: int64}
+layers:
+  - {name: tokens, type: embedding, num_embeddings: 100, embedding_dim: 16, padding_idx: 0}
+  - {name: pos, type: parameter, shape: [12, 16]}
+  - {name: x, type: add, inputs: [tokens, pos]}
+  - {name: lstm, type: lstm, hidden_size: 8, num_layers: 2, bidirectional: true, proj_size: 4, dropout: 0.2}
+  - {name: gru, type: gru, hidden_size: 6, bias: false, batch_first: true}
+  - {name: rnn, type: rnn, hidden_size: 5, nonlinearity: relu, num_layers: 2, inputs: ["gru:0"]}
+  - {name: cls, type: parameter, shape: [1, 5]}
+  - {name: seq, type: concat, dim: 1, inputs: [cls, rnn]}
+  - {name: cell, type: flatten, inputs: ["lstm:2"]}
+  - {name: hidden, type: flatten, inputs: ["lstm:1"]}
+  - {name: gru_state, type: linear, out_features: 3, inputs: ["gru:1"]}
+  - {name: plain, type: lstm, hidden_size: 7, inputs: [x]}
+  - {name: head, type: linear, out_features: 16, inputs: [seq]}
+  - {name: lm, type: linear, out_features: 100, tie: tokens}
+""",
 }
 
 # A DenseNet-style network (torchvision's _DenseLayer / _Transition, tiny): used by the builder
@@ -332,6 +364,8 @@ def test_layer_matches_torch(key: str, name: str | None) -> None:
         f"{what}: archcalc {ours}, torch {theirs}"
         for what, ours, theirs in (
             ("output shape", list(layer.output_shape), list(torch_side.output_shape)),
+            ("output shapes", [list(shape) for shape in layer.output_shapes],
+             [list(shape) for shape in torch_side.output_shapes]),
             ("params", layer.params, torch_side.params),
             ("trainable params", layer.trainable_params, torch_side.trainable_params),
             ("MACs", layer.macs, torch_side.macs),
@@ -350,7 +384,7 @@ def test_network_totals_match_torch(key: str) -> None:
     network = load_spec(key)
     model = GraphModule(network, inplace=False).eval()
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        out = model(torch.zeros(NETWORK_BATCH, *network.input_shape))
+        out = model(*network_inputs(network, NETWORK_BATCH))
     params, trainable = parameter_counts(model)
     totals = network.totals
     got = {"output shape": list(out.shape), "params": params, "trainable params": trainable,

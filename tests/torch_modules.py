@@ -15,6 +15,7 @@ from torch import nn
 
 import archcalc
 from archcalc.layers import TYPE_NAMES, Layer, layer_class
+from archcalc.network import NetworkInput
 
 
 class Add(nn.Module):
@@ -42,8 +43,38 @@ class Concat(nn.Module):
         return torch.cat(xs, dim=self.dim)
 
 
+class LearnedTensor(nn.Module):
+    """The `parameter` type: an nn.Parameter [1, *shape] expanded over the batch (a view), as ViT's class token."""
+
+    def __init__(self, shape: list[int]):
+        super().__init__()
+        self.value = nn.Parameter(torch.randn(1, *shape))
+
+    def forward(self, batch: int) -> torch.Tensor:
+        # under no_grad an expanded view of a parameter would still claim requires_grad, without a grad_fn
+        # (FlopCounterMode's module tracker refuses that): detach it there
+        value = self.value if torch.is_grad_enabled() else self.value.detach()
+        return value.expand(batch, *value.shape[1:])
+
+
+class BatchFirstRecurrent(nn.Module):
+    """nn.LSTM / GRU / RNN on [N, L, H_in] (batch_first), its h_n and c_n batch-first too ([N, D·layers, H]), run
+    with oneDNN off as contract §6 says (the unfused path, whose saved tensors archcalc models)."""
+
+    def __init__(self, kind: type[nn.Module], **kwargs):
+        super().__init__()
+        self.rnn = kind(**{**kwargs, "batch_first": True})
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        with torch.backends.mkldnn.flags(enabled=False):
+            output, states = self.rnn(x)
+        states = states if isinstance(states, tuple) else (states,)
+        return (output, *(state.transpose(0, 1) for state in states))
+
+
 # Functions archcalc types stand for, as modules a GraphModule can hold.
-FUNCTION_MODULES: dict[str, type[nn.Module]] = {"torch.add": Add, "torch.mul": Mul, "torch.cat": Concat}
+FUNCTION_MODULES: dict[str, type[nn.Module]] = {"torch.add": Add, "torch.mul": Mul, "torch.cat": Concat,
+                                                "torch.nn.Parameter": LearnedTensor}
 
 
 def torch_class(tag: str) -> type[nn.Module]:
@@ -68,14 +99,15 @@ def first_tensor(out: object) -> torch.Tensor:
 def build_module(layer: archcalc.LayerResult, inplace: bool = True) -> nn.Module:
     """The torch module of one layer: the arguments the spec set, torch's defaults for the others.
     `inplace=False` turns in-place layers into ordinary ones (when other branches still read the input)."""
-    kwargs = layer.spec.model_dump(exclude_unset=True, exclude=NOT_ARGUMENTS)
+    kwargs = layer.spec.model_dump(exclude_unset=True, exclude=NOT_ARGUMENTS | {"tie"})
     inferred = type(layer.spec).inferred_argument
     if inferred is not None:
         argument, axis = inferred
         kwargs.setdefault(argument, layer.input_shapes[0][axis])
     if not inplace and kwargs.get("inplace"):
         kwargs["inplace"] = False
-    module = TORCH_CLASS[layer.type](**kwargs)
+    kind = TORCH_CLASS[layer.type]
+    module = BatchFirstRecurrent(kind, **kwargs) if issubclass(kind, nn.RNNBase) else kind(**kwargs)
     if not layer.spec.trainable:
         module.requires_grad_(False)
     return module
@@ -88,14 +120,47 @@ class GraphModule(nn.Module):
         super().__init__()
         self.wiring = [(layer.name, layer.sources) for layer in network.layers]
         self.layers = nn.ModuleList(build_module(layer, inplace) for layer in network.layers)
+        index = {layer.name: number for number, layer in enumerate(network.layers)}
+        for layer, module in zip(network.layers, self.layers):
+            if getattr(layer.spec, "tie", None):   # the LM head's weight is the embedding's tensor
+                module.weight = self.layers[index[layer.spec.tie]].weight
 
-    def forward(self, x: torch.Tensor, on_layer: Callable[[str], None] | None = None) -> torch.Tensor:
-        values = {"input": x}
+        self.input_names = [item.name for item in network.inputs] or ["input"]
+
+    def forward(self, *xs: torch.Tensor, on_layer: Callable[[str], None] | None = None) -> torch.Tensor:
+        values = dict(zip(self.input_names, xs))
+        values.setdefault("input", xs[0])
         for (name, sources), module in zip(self.wiring, self.layers):
             if on_layer is not None:
                 on_layer(name)
-            values[name] = first_tensor(module(*(values[source] for source in sources)))
+            if sources:
+                out = module(*(values[source] for source in sources))
+            else:   # a learned tensor: no input, broadcast over the batch
+                out = module(xs[0].shape[0])
+            outs = out if isinstance(out, tuple) else (out,)
+            values[name] = first_tensor(out)
+            values.update({f"{name}:{index}": tensor for index, tensor in enumerate(outs)})
         return values[self.wiring[-1][0]]
 
 
-__all__ = ["Add", "Concat", "GraphModule", "Mul", "TORCH_CLASS", "build_module", "first_tensor", "torch_class"]
+TORCH_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16,
+                "float64": torch.float64, "int64": torch.int64, "int32": torch.int32, "bool": torch.bool}
+
+
+def network_inputs(network: archcalc.Network, batch: int, dtype: torch.dtype = torch.float32) -> list[torch.Tensor]:
+    """A batch for each network input: random floats in `dtype`, token ids below the smallest embedding table."""
+    ids = min((layer.spec.num_embeddings for layer in network.layers if hasattr(layer.spec, "num_embeddings")),
+              default=2)
+    made = []
+    for item in network.inputs or [NetworkInput("input", network.input_shape, network.input_dtype)]:
+        if item.dtype in ("int64", "int32"):
+            made.append(torch.randint(0, ids, (batch, *item.shape), dtype=TORCH_DTYPES[item.dtype]))
+        elif item.dtype == "bool":
+            made.append(torch.rand(batch, *item.shape) > 0.5)
+        else:
+            made.append(torch.randn(batch, *item.shape).to(dtype))
+    return made
+
+
+__all__ = ["Add", "BatchFirstRecurrent", "Concat", "GraphModule", "LearnedTensor", "Mul", "TORCH_CLASS", "TORCH_DTYPES",
+           "build_module", "first_tensor", "network_inputs", "torch_class"]

@@ -22,7 +22,7 @@ def default_name(layer: Layer, index: int) -> str:
 
 
 def split_reference(reference: str) -> tuple[str, int | None]:
-    """`lstm:1` → ("lstm", 1); a bare name → (name, None)."""
+    """`rnn1:1` → ("rnn1", 1); a bare name → (name, None)."""
     name, colon, index = reference.rpartition(":")
     if colon and name and index.isdigit() and len(index) < 10:
         return name, int(index)

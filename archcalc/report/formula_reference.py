@@ -35,7 +35,11 @@ def read_example(name: str) -> Any:
 
 
 def example_network(tag: str, arguments: dict, shapes: list[list[int]]):
-    """A spec holding just the example layer, fed by `shapes` (through identity layers if several)."""
+    """A spec holding just the example layer, fed by `shapes` (through identity layers if several). A shape may
+    be a network input declaration, {shape: [...], dtype: int64}; no shapes: a layer without input (a learned
+    tensor), beside an unused network input."""
+    if not shapes:
+        return analyze({"input": [1], "layers": [{"type": tag, "name": tag, **arguments}]}).network
     if len(shapes) == 1:
         spec = {"input": shapes[0], "layers": [{"type": tag, "name": tag, **arguments}]}
         return analyze(spec).network

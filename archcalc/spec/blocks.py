@@ -212,7 +212,7 @@ class _Expander:
                 raise ExpansionError(f"block {name!r}: 'params' must be a mapping of names to defaults"
                                      " (null = required)", definition, "params")
             for param in params:
-                self._check_name(param, params, "parameter")
+                self._check_name(param, params, "block parameter")
         return raw
 
     def _check_name(self, name: Any, where: Any, what: str, identifier: bool = True) -> None:

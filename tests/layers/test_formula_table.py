@@ -158,6 +158,24 @@ ROWS = [
                  id='pixelshuffle-5d'),  # nn.PixelShuffle(2)
     pytest.param({'type': 'pixelunshuffle', 'downscale_factor': 2}, [3, 64, 32], [12, 32, 16], 0, 0,
                  id='pixelunshuffle-r2'),  # nn.PixelUnshuffle(2)
+    # Embeddings and learned tensors: token ids are int64 inputs; MACs 0 (FlopCounterMode counts none)
+    pytest.param({'type': 'embedding', 'num_embeddings': 50, 'embedding_dim': 8}, {'shape': [7], 'dtype': 'int64'}, [7, 8], 400, 0,
+                 id='embedding'),  # nn.Embedding(50, 8)
+    pytest.param({'type': 'embedding', 'num_embeddings': 20000, 'embedding_dim': 128, 'padding_idx': 0}, {'shape': [4, 6], 'dtype': 'int32'}, [4, 6, 128], 2560000, 0,
+                 id='embedding-2d-ids-padding'),  # nn.Embedding(20000, 128, padding_idx=0) on int32 [N, 4, 6]
+    pytest.param({'type': 'parameter', 'shape': [197, 768]}, [3], [197, 768], 151296, 0,
+                 id='parameter-positional'),  # nn.Parameter(torch.zeros(1, 197, 768)).expand(N, -1, -1)
+    # Recurrent layers on [N, L, H_in] with batch_first; MACs with torch.backends.mkldnn.flags(enabled=False)
+    pytest.param({'type': 'lstm', 'hidden_size': 4}, [9, 6], [9, 4], 192, 1440,
+                 id='lstm'),  # nn.LSTM(6, 4)
+    pytest.param({'type': 'lstm', 'hidden_size': 8, 'num_layers': 2, 'bidirectional': True, 'proj_size': 3, 'bias': False}, [9, 6], [9, 6], 1248, 11232,
+                 id='lstm-2l-bi-proj-nobias'),  # nn.LSTM(6, 8, 2, bias=False, bidirectional=True, proj_size=3)
+    pytest.param({'type': 'lstm', 'hidden_size': 16, 'num_layers': 3, 'proj_size': 5}, [9, 6], [9, 5], 2608, 20016,
+                 id='lstm-3l-proj'),  # nn.LSTM(6, 16, 3, proj_size=5)
+    pytest.param({'type': 'gru', 'hidden_size': 5, 'num_layers': 3, 'bidirectional': True}, [9, 6], [9, 10], 1410, 11070,
+                 id='gru-3l-bi'),  # nn.GRU(6, 5, 3, bidirectional=True)
+    pytest.param({'type': 'rnn', 'hidden_size': 7, 'num_layers': 2, 'nonlinearity': 'relu'}, [9, 6], [9, 7], 217, 1701,
+                 id='rnn-2l-relu'),  # nn.RNN(6, 7, 2, nonlinearity='relu')
 ]
 
 
