@@ -50,8 +50,16 @@ pytestmark = pytest.mark.filterwarnings(
 # --------------------------------------------------------------------------------------------
 
 from torch_modules import (  # noqa: E402 - after importorskip
-    TORCH_CLASS, Add, Concat, GraphModule, first_tensor,
+    TORCH_CLASS, Add, Concat, GraphModule, all_outputs, first_tensor, network_inputs, output_of,
 )
+from torch.nn.attention import SDPBackend, sdpa_kernel  # noqa: E402
+
+
+@functools.lru_cache(maxsize=1)
+def _fast_path_off() -> None:
+    """The contract's MACs are FlopCounterMode's with attention on PyTorch's math path: nn.MultiheadAttention's
+    inference fast path (no_grad, eval) and CPU's flash kernel count nothing, so the cross-checks turn both off."""
+    torch.backends.mha.set_fastpath_enabled(False)
 from torch_modules import build_module as build_inplace_module  # noqa: E402
 
 
@@ -84,22 +92,28 @@ class Run:
 
 def run_layers(network: archcalc.Network) -> Run:
     """Build every layer and execute the graph once, measuring each module alone on its real input."""
-    last_use = {source: i for i, layer in enumerate(network.layers) for source in layer.sources}
-    values = {"input": torch.zeros(1, *network.input_shape)}
+    def base(source: str) -> str:   # `NAME:INDEX` → NAME
+        name, _, index = source.rpartition(":")
+        return name if index.isdigit() else source
+
+    last_use = {base(source): i for i, layer in enumerate(network.layers) for source in layer.sources}
+    _fast_path_off()
+    values = {name: [tensor] for name, tensor in network_inputs(network, 1).items()}
     measured: dict[str, Measured] = {}
-    with torch.no_grad():
+    with torch.no_grad(), sdpa_kernel(SDPBackend.MATH):
         for i, layer in enumerate(network.layers):
             try:
                 module = build_module(layer)
-                inputs = [values[source] for source in layer.sources]
+                inputs = [output_of(values, source) for source in layer.sources]
                 with FlopCounterMode(display=False) as counter:
-                    out = first_tensor(module(*inputs))
+                    outs = all_outputs(module(*inputs))
+                    out = outs[0]
             except Exception as error:  # noqa: BLE001 - reported by the test of this layer
                 return Run(network, measured, (layer.name, f"{type(error).__name__}: {error}"))
             macs = counter.get_total_flops() // 2
             measured[layer.name] = Measured(tuple(out.shape[1:]), *parameter_counts(module), macs)
-            values[layer.name] = out
-            for source in set(layer.sources):
+            values[layer.name] = outs
+            for source in {base(source) for source in layer.sources}:
                 if last_use[source] == i:
                     del values[source]
     return Run(network, measured, None)
@@ -212,6 +226,26 @@ layers:
   - {name: rows, type: flatten, start_dim: 2}
   - {name: linear1d, type: upsample, scale_factor: 1.15, mode: linear}
   - {name: exact1d, type: upsample, size: 13, mode: nearest-exact}
+""",
+    "inline/attention": """
+input: {src: [10, 32], mem: [7, 32], k: [7, 6], v: [7, 5]}
+layers:
+  - {name: mha, type: multiheadattention, num_heads: 4, inputs: [src]}
+  - {name: cross, type: multiheadattention, num_heads: 4, kdim: 6, vdim: 5, add_bias_kv: true, add_zero_attn: true, inputs: [mha, k, v], average_attn_weights: false}
+  - {name: kv, type: multiheadattention, embed_dim: 32, num_heads: 8, bias: false, dropout: 0.1, inputs: [cross, mem, mem], need_weights: false, batch_first: true}
+  - {name: zero, type: multiheadattention, num_heads: 2, add_zero_attn: true, inputs: [kv]}
+  - {name: enc, type: transformerencoderlayer, nhead: 4, dim_feedforward: 64, inputs: [zero]}
+  - {name: enc_pre, type: TransformerEncoderLayer, nhead: 8, dim_feedforward: 48, activation: gelu, norm_first: true, bias: false, dropout: 0.0}
+  - {name: dec, type: transformerdecoderlayer, nhead: 4, dim_feedforward: 40, inputs: [enc_pre, mem]}
+  - {name: dec_pre, type: transformerdecoderlayer, d_model: 32, nhead: 2, norm_first: true, inputs: [dec, mem]}
+  - {name: mm, type: matmul, inputs: [mha:1, dec_pre]}
+  - {name: sdpa, type: scaled_dot_product_attention, inputs: [cross:1, cross:1, cross:1]}
+  - {name: h4, type: multiheadattention, num_heads: 4, average_attn_weights: false, inputs: [dec_pre]}
+  - {name: h2, type: multiheadattention, num_heads: 2, average_attn_weights: false, inputs: [dec_pre]}
+  - {name: h1, type: multiheadattention, num_heads: 1, average_attn_weights: false, inputs: [dec_pre]}
+  - {name: gqa, type: scaled_dot_product_attention, is_causal: true, scale: 0.5, enable_gqa: true, inputs: [h4:1, h2:1, h2:1]}
+  - {name: sdpa_dv, type: scaled_dot_product_attention, inputs: [h4:1, h4:1, cross:1], backend: math}
+  - {name: broadcast, type: matmul, inputs: [h1:1, cross:1]}
 """,
     "inline/vector": """
 input: [16]
@@ -348,9 +382,10 @@ NETWORK_BATCH = 2  # the per-layer tests use batch 1; here counts must scale to 
 def test_network_totals_match_torch(key: str) -> None:
     """The whole spec as one nn.Module at batch 2: totals and the network output, the README's claim."""
     network = load_spec(key)
+    _fast_path_off()
     model = GraphModule(network, inplace=False).eval()
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        out = model(torch.zeros(NETWORK_BATCH, *network.input_shape))
+    with torch.no_grad(), sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter:
+        out = model(network_inputs(network, NETWORK_BATCH))
     params, trainable = parameter_counts(model)
     totals = network.totals
     got = {"output shape": list(out.shape), "params": params, "trainable params": trainable,

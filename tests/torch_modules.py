@@ -6,11 +6,13 @@ Import it only after `pytest.importorskip("torch")`: it imports torch.
 from __future__ import annotations
 
 import functools
+import inspect
 import operator
 from importlib import import_module
 from typing import Callable
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 import archcalc
@@ -42,8 +44,52 @@ class Concat(nn.Module):
         return torch.cat(xs, dim=self.dim)
 
 
-# Functions archcalc types stand for, as modules a GraphModule can hold.
-FUNCTION_MODULES: dict[str, type[nn.Module]] = {"torch.add": Add, "torch.mul": Mul, "torch.cat": Concat}
+class MatMul(nn.Module):
+    """The `matmul` layer: torch.matmul(a, b)."""
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return torch.matmul(a, b)
+
+
+class ScaledDotProductAttention(nn.Module):
+    """The `scaled_dot_product_attention` layer: F.scaled_dot_product_attention(q, k, v, ...), on the backend the
+    spec names (`default`: PyTorch's choice)."""
+
+    def __init__(self, is_causal: bool = False, scale: float | None = None, enable_gqa: bool = False,
+                 dropout_p: float = 0.0, backend: str = "default"):
+        super().__init__()
+        self.options = {"is_causal": is_causal, "scale": scale, "enable_gqa": enable_gqa, "dropout_p": dropout_p}
+        self.backend = backend
+
+    def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+        if self.backend == "default":
+            return F.scaled_dot_product_attention(q, k, v, **self.options)
+        kernel = {"math": SDPBackend.MATH, "flash": SDPBackend.FLASH_ATTENTION}[self.backend]
+        with sdpa_kernel(kernel):
+            return F.scaled_dot_product_attention(q, k, v, **self.options)
+
+
+class MultiheadAttention(nn.MultiheadAttention):
+    """nn.MultiheadAttention called as archcalc's layer: one input is self-attention (query = key = value, the
+    same tensor), and need_weights / average_attn_weights are forward arguments."""
+
+    def __init__(self, *args, need_weights: bool = True, average_attn_weights: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.call_options = {"need_weights": need_weights, "average_attn_weights": average_attn_weights}
+
+    def forward(self, *xs: torch.Tensor):  # type: ignore[override]
+        query, key, value = xs if len(xs) == 3 else (xs[0],) * 3
+        out, weights = super().forward(query, key, value, **self.call_options)
+        return (out,) if weights is None else (out, weights)
+
+
+# Functions archcalc types stand for, as modules a GraphModule can hold; and classes called in archcalc's way.
+FUNCTION_MODULES: dict[str, type[nn.Module]] = {
+    "torch.add": Add, "torch.mul": Mul, "torch.cat": Concat, "torch.matmul": MatMul,
+    "torch.nn.functional.scaled_dot_product_attention": ScaledDotProductAttention,
+    "torch.nn.MultiheadAttention": MultiheadAttention,
+}
 
 
 def torch_class(tag: str) -> type[nn.Module]:
@@ -65,6 +111,21 @@ def first_tensor(out: object) -> torch.Tensor:
     return out[0] if isinstance(out, (tuple, list)) else out  # maxpool with return_indices
 
 
+def all_outputs(out: object) -> list[torch.Tensor]:
+    """A module's outputs as a list, `NAME:INDEX` → item INDEX (nested tuples flattened, as in the contract)."""
+    if isinstance(out, (tuple, list)):
+        return [tensor for item in out for tensor in all_outputs(item)]
+    return [out]
+
+
+def output_of(values: dict[str, list[torch.Tensor]], reference: str) -> torch.Tensor:
+    """The tensor a `NAME` or `NAME:INDEX` reference names (a bare name: output 0)."""
+    if reference in values:
+        return values[reference][0]
+    name, _, index = reference.rpartition(":")
+    return values[name][int(index)]
+
+
 def build_module(layer: archcalc.LayerResult, inplace: bool = True) -> nn.Module:
     """The torch module of one layer: the arguments the spec set, torch's defaults for the others.
     `inplace=False` turns in-place layers into ordinary ones (when other branches still read the input)."""
@@ -75,10 +136,20 @@ def build_module(layer: archcalc.LayerResult, inplace: bool = True) -> nn.Module
         kwargs.setdefault(argument, layer.input_shapes[0][axis])
     if not inplace and kwargs.get("inplace"):
         kwargs["inplace"] = False
-    module = TORCH_CLASS[layer.type](**kwargs)
+    cls = TORCH_CLASS[layer.type]
+    if any("batch_first" in inspect.signature(base.__init__).parameters for base in cls.__mro__
+           if "__init__" in vars(base)):
+        kwargs["batch_first"] = True   # per sample [L, E] with the batch axis in front
+    module = cls(**kwargs)
     if not layer.spec.trainable:
         module.requires_grad_(False)
     return module
+
+
+def network_inputs(network: archcalc.Network, batch: int,
+                   make: Callable[..., torch.Tensor] = torch.zeros) -> dict[str, torch.Tensor]:
+    """One tensor per network input, `make(batch, *shape)` (float inputs)."""
+    return {item.name: make(batch, *item.shape) for item in network.inputs}
 
 
 class GraphModule(nn.Module):
@@ -87,15 +158,19 @@ class GraphModule(nn.Module):
     def __init__(self, network: archcalc.Network, inplace: bool = True):
         super().__init__()
         self.wiring = [(layer.name, layer.sources) for layer in network.layers]
+        self.input_names = [item.name for item in network.inputs]
         self.layers = nn.ModuleList(build_module(layer, inplace) for layer in network.layers)
 
-    def forward(self, x: torch.Tensor, on_layer: Callable[[str], None] | None = None) -> torch.Tensor:
-        values = {"input": x}
+    def forward(self, x: torch.Tensor | dict[str, torch.Tensor],
+                on_layer: Callable[[str], None] | None = None) -> torch.Tensor:
+        given = x if isinstance(x, dict) else {self.input_names[0]: x}
+        values = {name: [tensor] for name, tensor in given.items()}
         for (name, sources), module in zip(self.wiring, self.layers):
             if on_layer is not None:
                 on_layer(name)
-            values[name] = first_tensor(module(*(values[source] for source in sources)))
-        return values[self.wiring[-1][0]]
+            values[name] = all_outputs(module(*(output_of(values, source) for source in sources)))
+        return values[self.wiring[-1][0]][0]
 
 
-__all__ = ["Add", "Concat", "GraphModule", "Mul", "TORCH_CLASS", "build_module", "first_tensor", "torch_class"]
+__all__ = ["Add", "Concat", "GraphModule", "MatMul", "Mul", "MultiheadAttention", "ScaledDotProductAttention",
+           "TORCH_CLASS", "all_outputs", "build_module", "first_tensor", "network_inputs", "output_of", "torch_class"]
