@@ -632,3 +632,23 @@ def test_hand_written_densenet_matches_spec():
     run = run_hand_model(TinyDenseNet(), network.input_shape)
     assert run.trainable_params < run.params  # the frozen stem is seen as frozen on both sides
     compare_with_spec(run, network, "TINY_DENSENET")
+
+
+def test_transformer_encoder_matches_torch():
+    """specs/transformer_encoder.yaml against PyTorch's own nn.TransformerEncoder (6 × nn.TransformerEncoderLayer
+    (512, 8)): parameters, each layer's output shape and MACs (FlopCounterMode // 2, autograd on, math path), also
+    with the sequence length overridden as `--set seq_len=...` does."""
+    for seq_len in (128, 37):
+        network = archcalc.load(REPO / "specs" / "transformer_encoder.yaml", variables={"seq_len": seq_len})
+        torch.manual_seed(0)
+        model = nn.TransformerEncoder(nn.TransformerEncoderLayer(512, 8, batch_first=True), num_layers=6,
+                                      enable_nested_tensor=False).eval()
+        assert sum(p.numel() for p in model.parameters()) == network.totals.params == 18_914_304
+        x = torch.zeros(1, seq_len, 512)
+        for index, layer in enumerate(model.layers):
+            with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter:
+                x = layer(x)
+            ours = network.layers[index]
+            assert ours.name == f"layers.{index}"
+            assert (list(x.shape[1:]), counter.get_total_flops() // 2) == (list(ours.output_shape), ours.macs)
+        assert network.totals.macs == 6 * (4 * seq_len * 512**2 + 2 * seq_len**2 * 512 + 2 * seq_len * 512 * 2048)
