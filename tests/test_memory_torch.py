@@ -42,7 +42,7 @@ pytestmark = pytest.mark.filterwarnings(
 TORCH_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
-from torch_modules import GraphModule, build_module  # noqa: E402 - after importorskip
+from torch_modules import GraphModule, build_module, network_inputs  # noqa: E402 - after importorskip
 
 
 def measure(network: archcalc.Network, batch: int, dtype: str = "float32") -> tuple[dict[str, int], GraphModule]:
@@ -58,9 +58,9 @@ def measure(network: archcalc.Network, batch: int, dtype: str = "float32") -> tu
         saved.append((current[0], storage.data_ptr(), storage.nbytes(), tensor))
         return tensor
 
-    x = torch.randn(batch, *network.input_shape).to(TORCH_DTYPES[dtype])
+    xs = network_inputs(network, batch, TORCH_DTYPES[dtype])
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
-        model(x, on_layer=lambda name: current.__setitem__(0, name))
+        model(*xs, on_layer=lambda name: current.__setitem__(0, name))
     per_layer = {layer.name: 0 for layer in network.layers}
     counted: set[int] = set()
     for layer, pointer, nbytes, _ in saved:

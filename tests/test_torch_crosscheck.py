@@ -53,6 +53,14 @@ pytestmark = pytest.mark.filterwarnings(
 from torch_modules import (  # noqa: E402 - after importorskip
     TORCH_CLASS, Add, Concat, GraphModule, first_tensor, network_inputs,
 )
+from torch.nn.attention import SDPBackend, sdpa_kernel  # noqa: E402
+
+
+@functools.lru_cache(maxsize=1)
+def _fast_path_off() -> None:
+    """The contract's MACs are FlopCounterMode's with attention on PyTorch's math path: nn.MultiheadAttention's
+    inference fast path (no_grad, eval) and CPU's flash kernel count nothing, so the cross-checks turn both off."""
+    torch.backends.mha.set_fastpath_enabled(False)
 from torch_modules import build_module as build_inplace_module  # noqa: E402
 
 
@@ -92,7 +100,8 @@ def run_layers(network: archcalc.Network) -> Run:
     measured: dict[str, Measured] = {}
     modules: dict[str, nn.Module] = {}
     seen: set[int] = set()   # parameters counted by an earlier module (tied weights), as model.parameters() does
-    with torch.no_grad():
+    _fast_path_off()
+    with torch.no_grad(), sdpa_kernel(SDPBackend.MATH):
         for i, layer in enumerate(network.layers):
             try:
                 module = build_module(layer)
@@ -226,6 +235,26 @@ layers:
   - {name: rows, type: flatten, start_dim: 2}
   - {name: linear1d, type: upsample, scale_factor: 1.15, mode: linear}
   - {name: exact1d, type: upsample, size: 13, mode: nearest-exact}
+""",
+    "inline/attention": """
+input: {src: [10, 32], mem: [7, 32], k: [7, 6], v: [7, 5]}
+layers:
+  - {name: mha, type: multiheadattention, num_heads: 4, inputs: [src]}
+  - {name: cross, type: multiheadattention, num_heads: 4, kdim: 6, vdim: 5, add_bias_kv: true, add_zero_attn: true, inputs: [mha, k, v], average_attn_weights: false}
+  - {name: kv, type: multiheadattention, embed_dim: 32, num_heads: 8, bias: false, dropout: 0.1, inputs: [cross, mem, mem], need_weights: false, batch_first: true}
+  - {name: zero, type: multiheadattention, num_heads: 2, add_zero_attn: true, inputs: [kv]}
+  - {name: enc, type: transformerencoderlayer, nhead: 4, dim_feedforward: 64, inputs: [zero]}
+  - {name: enc_pre, type: TransformerEncoderLayer, nhead: 8, dim_feedforward: 48, activation: gelu, norm_first: true, bias: false, dropout: 0.0}
+  - {name: dec, type: transformerdecoderlayer, nhead: 4, dim_feedforward: 40, inputs: [enc_pre, mem]}
+  - {name: dec_pre, type: transformerdecoderlayer, d_model: 32, nhead: 2, norm_first: true, inputs: [dec, mem]}
+  - {name: mm, type: matmul, inputs: [mha:1, dec_pre]}
+  - {name: sdpa, type: scaled_dot_product_attention, inputs: [cross:1, cross:1, cross:1]}
+  - {name: h4, type: multiheadattention, num_heads: 4, average_attn_weights: false, inputs: [dec_pre]}
+  - {name: h2, type: multiheadattention, num_heads: 2, average_attn_weights: false, inputs: [dec_pre]}
+  - {name: h1, type: multiheadattention, num_heads: 1, average_attn_weights: false, inputs: [dec_pre]}
+  - {name: gqa, type: scaled_dot_product_attention, is_causal: true, scale: 0.5, enable_gqa: true, inputs: [h4:1, h2:1, h2:1]}
+  - {name: sdpa_dv, type: scaled_dot_product_attention, inputs: [h4:1, h4:1, cross:1], backend: math}
+  - {name: broadcast, type: matmul, inputs: [h1:1, cross:1]}
 """,
     "inline/vector": """
 input: [16]
@@ -382,8 +411,9 @@ NETWORK_BATCH = 2  # the per-layer tests use batch 1; here counts must scale to 
 def test_network_totals_match_torch(key: str) -> None:
     """The whole spec as one nn.Module at batch 2: totals and the network output, the README's claim."""
     network = load_spec(key)
+    _fast_path_off()
     model = GraphModule(network, inplace=False).eval()
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+    with torch.no_grad(), sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter:
         out = model(*network_inputs(network, NETWORK_BATCH))
     params, trainable = parameter_counts(model)
     totals = network.totals
@@ -631,3 +661,23 @@ def test_hand_written_densenet_matches_spec():
     run = run_hand_model(TinyDenseNet(), network.input_shape)
     assert run.trainable_params < run.params  # the frozen stem is seen as frozen on both sides
     compare_with_spec(run, network, "TINY_DENSENET")
+
+
+def test_transformer_encoder_matches_torch():
+    """specs/transformer_encoder.yaml against PyTorch's own nn.TransformerEncoder (6 × nn.TransformerEncoderLayer
+    (512, 8)): parameters, each layer's output shape and MACs (FlopCounterMode // 2, autograd on, math path), also
+    with the sequence length overridden as `--set seq_len=...` does."""
+    for seq_len in (128, 37):
+        network = archcalc.load(REPO / "specs" / "transformer_encoder.yaml", variables={"seq_len": seq_len})
+        torch.manual_seed(0)
+        model = nn.TransformerEncoder(nn.TransformerEncoderLayer(512, 8, batch_first=True), num_layers=6,
+                                      enable_nested_tensor=False).eval()
+        assert sum(p.numel() for p in model.parameters()) == network.totals.params == 18_914_304
+        x = torch.zeros(1, seq_len, 512)
+        for index, layer in enumerate(model.layers):
+            with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter:
+                x = layer(x)
+            ours = network.layers[index]
+            assert ours.name == f"layers.{index}"
+            assert (list(x.shape[1:]), counter.get_total_flops() // 2) == (list(ours.output_shape), ours.macs)
+        assert network.totals.macs == 6 * (4 * seq_len * 512**2 + 2 * seq_len**2 * 512 + 2 * seq_len * 512 * 2048)

@@ -6,11 +6,13 @@ Import it only after `pytest.importorskip("torch")`: it imports torch.
 from __future__ import annotations
 
 import functools
+import inspect
 import operator
 from importlib import import_module
 from typing import Callable
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 import archcalc
@@ -72,9 +74,53 @@ class BatchFirstRecurrent(nn.Module):
         return (output, *(state.transpose(0, 1) for state in states))
 
 
-# Functions archcalc types stand for, as modules a GraphModule can hold.
-FUNCTION_MODULES: dict[str, type[nn.Module]] = {"torch.add": Add, "torch.mul": Mul, "torch.cat": Concat,
-                                                "torch.nn.Parameter": LearnedTensor}
+class MatMul(nn.Module):
+    """The `matmul` layer: torch.matmul(a, b)."""
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return torch.matmul(a, b)
+
+
+class ScaledDotProductAttention(nn.Module):
+    """The `scaled_dot_product_attention` layer: F.scaled_dot_product_attention(q, k, v, ...), on the backend the
+    spec names (`default`: PyTorch's choice)."""
+
+    def __init__(self, is_causal: bool = False, scale: float | None = None, enable_gqa: bool = False,
+                 dropout_p: float = 0.0, backend: str = "default"):
+        super().__init__()
+        self.options = {"is_causal": is_causal, "scale": scale, "enable_gqa": enable_gqa, "dropout_p": dropout_p}
+        self.backend = backend
+
+    def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+        if self.backend == "default":
+            return F.scaled_dot_product_attention(q, k, v, **self.options)
+        kernel = {"math": SDPBackend.MATH, "flash": SDPBackend.FLASH_ATTENTION}[self.backend]
+        with sdpa_kernel(kernel):
+            return F.scaled_dot_product_attention(q, k, v, **self.options)
+
+
+class MultiheadAttention(nn.MultiheadAttention):
+    """nn.MultiheadAttention called as archcalc's layer: one input is self-attention (query = key = value, the
+    same tensor), and need_weights / average_attn_weights are forward arguments."""
+
+    def __init__(self, *args, need_weights: bool = True, average_attn_weights: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.call_options = {"need_weights": need_weights, "average_attn_weights": average_attn_weights}
+
+    def forward(self, *xs: torch.Tensor):  # type: ignore[override]
+        query, key, value = xs if len(xs) == 3 else (xs[0],) * 3
+        out, weights = super().forward(query, key, value, **self.call_options)
+        return (out,) if weights is None else (out, weights)
+
+
+# Functions archcalc types stand for, as modules a GraphModule can hold; and classes called in archcalc's way.
+FUNCTION_MODULES: dict[str, type[nn.Module]] = {
+    "torch.add": Add, "torch.mul": Mul, "torch.cat": Concat, "torch.matmul": MatMul,
+    "torch.nn.Parameter": LearnedTensor,
+    "torch.nn.functional.scaled_dot_product_attention": ScaledDotProductAttention,
+    "torch.nn.MultiheadAttention": MultiheadAttention,
+}
 
 
 def torch_class(tag: str) -> type[nn.Module]:
@@ -96,6 +142,21 @@ def first_tensor(out: object) -> torch.Tensor:
     return out[0] if isinstance(out, (tuple, list)) else out  # maxpool with return_indices
 
 
+def all_outputs(out: object) -> list[torch.Tensor]:
+    """A module's outputs as a list, `NAME:INDEX` → item INDEX (nested tuples flattened, as in the contract)."""
+    if isinstance(out, (tuple, list)):
+        return [tensor for item in out for tensor in all_outputs(item)]
+    return [out]
+
+
+def output_of(values: dict[str, list[torch.Tensor]], reference: str) -> torch.Tensor:
+    """The tensor a `NAME` or `NAME:INDEX` reference names (a bare name: output 0)."""
+    if reference in values:
+        return values[reference][0]
+    name, _, index = reference.rpartition(":")
+    return values[name][int(index)]
+
+
 def build_module(layer: archcalc.LayerResult, inplace: bool = True) -> nn.Module:
     """The torch module of one layer: the arguments the spec set, torch's defaults for the others.
     `inplace=False` turns in-place layers into ordinary ones (when other branches still read the input)."""
@@ -106,8 +167,14 @@ def build_module(layer: archcalc.LayerResult, inplace: bool = True) -> nn.Module
         kwargs.setdefault(argument, layer.input_shapes[0][axis])
     if not inplace and kwargs.get("inplace"):
         kwargs["inplace"] = False
-    kind = TORCH_CLASS[layer.type]
-    module = BatchFirstRecurrent(kind, **kwargs) if issubclass(kind, nn.RNNBase) else kind(**kwargs)
+    cls = TORCH_CLASS[layer.type]
+    if issubclass(cls, nn.RNNBase):
+        module = BatchFirstRecurrent(cls, **kwargs)
+    else:
+        if any("batch_first" in inspect.signature(base.__init__).parameters for base in cls.__mro__
+               if "__init__" in vars(base)):
+            kwargs["batch_first"] = True   # per sample [L, E] with the batch axis in front
+        module = cls(**kwargs)
     if not layer.spec.trainable:
         module.requires_grad_(False)
     return module
@@ -163,4 +230,5 @@ def network_inputs(network: archcalc.Network, batch: int, dtype: torch.dtype = t
 
 
 __all__ = ["Add", "BatchFirstRecurrent", "Concat", "GraphModule", "LearnedTensor", "Mul", "TORCH_CLASS", "TORCH_DTYPES",
-           "build_module", "first_tensor", "network_inputs", "torch_class"]
+           "MatMul", "MultiheadAttention", "ScaledDotProductAttention",
+           "all_outputs", "build_module", "first_tensor", "network_inputs", "output_of", "torch_class"]

@@ -1,0 +1,599 @@
+"""Attention: multiheadattention, scaled_dot_product_attention, transformerencoderlayer,
+transformerdecoderlayer (torch.nn) and matmul (torch.matmul).
+
+Per sample a sequence is [L, E] (the batch axis in front, PyTorch's batch_first layout).
+MultiheadAttention with E = embed_dim, H = num_heads (H divides E), key [L_k, k_dim], value [L_k, v_dim]:
+    params = E·E + E·k_dim + E·v_dim (+ 3·E bias) + E·E (+ E bias)  (+ 2·E with add_bias_kv)
+    L_k' = L_k + add_bias_kv + add_zero_attn
+    MACs = L_q·E·E + L_k·k_dim·E + L_k·v_dim·E   (input projections)
+         + L_q·L_k'·E + L_q·L_k'·E               (Q·Kᵀ and softmax(·)·V, over all heads)
+         + L_q·E·E                               (output projection)
+scaled_dot_product_attention with q [..., L_q, D], k [..., L_k, D], v [..., L_k, D_v] (B = the product of
+q's leading axes): MACs = B·L_q·L_k·D + B·L_q·L_k·D_v, the full matrices also when causal.
+A transformer encoder (decoder) layer is its self-attention (and cross-attention over the memory), the
+two feed-forward linears E → F → E and two (three) layer norms. matmul [..., n, m] @ [..., m, p]:
+(broadcast leading elements)·n·m·p MACs.
+These equal FlopCounterMode / 2 with autograd on and attention on PyTorch's math path (the inference fast
+path of nn.MultiheadAttention, and CPU's fused flash kernel, count nothing there).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from ..formula import Bind, Number, exact_div, product, value
+from ..problems import LayerError
+from .autograd import BATCH, NEW, NOTHING, OUTPUT, Backward, Context, Kept, batched
+from .base import END, Count, Flag, Layer, Outcome, Real, Shape, declared_matches
+from .counting import Rule, View, batch_macs, only_module
+
+
+def _shapes_text(shapes: list[Shape]) -> str:
+    return ", ".join(str(list(shape)) for shape in shapes)
+
+
+def _sequence(layer: Layer, shape: Shape, what: str) -> None:
+    if len(shape) != 2:
+        raise LayerError(f"{layer.type} expects a [L, E] sequence per sample as {what} (PyTorch: [N, L, E] with the"
+                         f" batch), got shape {list(shape)}", key="inputs", code="rank")
+
+
+def _broadcast(left: Shape, right: Shape) -> tuple[int, ...] | None:
+    out = []
+    for a, b in zip(left, right):
+        if a != b and 1 not in (a, b):
+            return None
+        out.append(max(a, b) if 1 in (a, b) else a)
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------------------- multi-head attention
+
+class _AttentionCounts:
+    """The numbers of one nn.MultiheadAttention call (ints, or symbols under `explain`)."""
+
+    def __init__(self, params: Number, macs: Number, weights: list[Number], l_k: int):
+        self.params, self.macs, self.weights, self.l_k = params, macs, weights, l_k
+
+
+def attention_counts(layer: Layer, embed: int, heads: int, bias: bool, add_bias_kv: bool, add_zero_attn: bool,
+                     l_q: int, l_k: int, k_dim: int, v_dim: int, bind: Bind, prefix: str = "") -> _AttentionCounts:
+    """Parameters and MACs of an nn.MultiheadAttention(E, H) on a query [L_q, E] and key / value [L_k, k_dim / v_dim]."""
+    if embed % heads:
+        raise LayerError(f"num_heads ({heads:,}) must divide embed_dim ({embed:,}): {embed:,} / {heads:,} is not an"
+                         " integer head size", key="nhead" if prefix else "num_heads", code="argument")
+    e = bind("E", embed)
+    lq = bind(f"L_q{prefix}", l_q)
+    lk = bind(f"L_k{prefix}", l_k)
+    kd = bind(f"k_dim{prefix}", k_dim) if k_dim != embed else e
+    vd = bind(f"v_dim{prefix}", v_dim) if v_dim != embed else e
+    params = e * e + e * kd + e * vd + e * e
+    if bias:
+        params = params + 4 * e
+    if add_bias_kv:
+        params = params + 2 * e
+    extra = int(add_bias_kv) + int(add_zero_attn)
+    lk_attended = lk + extra if extra else lk
+    macs = lq * e * e + lk * kd * e + lk * vd * e + lq * lk_attended * e + lq * lk_attended * e + lq * e * e
+    return _AttentionCounts(params, macs, [lq, lk_attended], l_k + extra)
+
+
+class MultiheadAttention(Layer):
+    """torch.nn.MultiheadAttention: `inputs: [query]` is self-attention, else [query, key, value]."""
+
+    type: Literal["multiheadattention"]
+    arity: ClassVar[int | None] = None
+    min_inputs: ClassVar[int] = 1
+    embed_dim: Count | None = Field(default=None, description="Optional; must equal the query's last axis.")
+    num_heads: Count
+    dropout: Real = 0.0
+    bias: Flag = True
+    add_bias_kv: Flag = False
+    add_zero_attn: Flag = False
+    kdim: Count | None = Field(default=None, description="The key's features (default embed_dim).")
+    vdim: Count | None = Field(default=None, description="The value's features (default embed_dim).")
+    batch_first: Flag = Field(default=False, description="Accepted; per sample the sequence is [L, E] either way.")
+    need_weights: Flag = Field(default=True, description="Forward argument: false returns no attention weights"
+                               " (and PyTorch then runs scaled_dot_product_attention).")
+    average_attn_weights: Flag = Field(default=True, description="Forward argument: false returns the weights"
+                                       " per head, [H, L_q, L_k].")
+
+    def _qkv(self, inputs: list[Shape]) -> tuple[Shape, Shape, Shape]:
+        if len(inputs) not in (1, 3):
+            raise LayerError(f"multiheadattention takes [query] (self-attention) or [query, key, value], got"
+                             f" {len(inputs)} inputs", key="inputs", code="arity")
+        query, key, val = inputs if len(inputs) == 3 else (inputs[0],) * 3
+        for shape, what in ((query, "query"), (key, "key"), (val, "value")):
+            _sequence(self, shape, what)
+        embed = query[-1]
+        declared_matches("embed_dim", self.embed_dim, embed, "query's last axis")
+        for shape, what, declared in ((key, "key", self.kdim), (val, "value", self.vdim)):
+            wanted = declared if declared is not None else embed
+            if shape[-1] != wanted:
+                argument = "kdim" if what == "key" else "vdim"
+                raise LayerError(f"the {what} has {shape[-1]:,} features but {argument} is {wanted:,}"
+                                 f"{'' if declared is not None else ' (default: embed_dim)'}",
+                                 key=argument if declared is not None else "inputs", code="mismatch")
+        if key[0] != val[0]:
+            raise LayerError(f"key and value must have the same length, got {key[0]:,} and {val[0]:,}"
+                             f" ({_shapes_text([key, val])})", key="inputs", code="shape-mismatch")
+        return query, key, val
+
+    def counts(self, inputs: list[Shape], bind: Bind) -> _AttentionCounts:
+        query, key, val = self._qkv(inputs)
+        return attention_counts(self, query[-1], self.num_heads, self.bias, self.add_bias_kv, self.add_zero_attn,
+                                query[0], key[0], key[-1], val[-1], bind)
+
+    def evaluate(self, inputs: list[Shape], bind: Bind) -> Outcome:
+        counts = self.counts(inputs, bind)
+        l_q, l_k = counts.weights
+        e = bind("E", inputs[0][-1])
+        more = []
+        if self.need_weights:
+            more = [[l_q, l_k] if self.average_attn_weights else [bind("H", self.num_heads), l_q, l_k]]
+        return Outcome(shape=[l_q, e], params=counts.params, macs=counts.macs, axes=("L", "E"), layout=END,
+                       more_outputs=more)
+
+    def notes(self, inputs: list[Shape]) -> list[str]:
+        query, key, val = self._qkv(inputs)
+        same = key[-1] == val[-1] == query[-1]
+        notes = [("one packed in_proj_weight [3·E, E]" if same else "q_proj_weight [E, E], k_proj_weight [E, k_dim],"
+                  " v_proj_weight [E, v_dim]") + (" and in_proj_bias [3·E]" if self.bias else "")
+                 + ", out_proj E → E" + (" with bias" if self.bias else "")
+                 + ("; bias_k and bias_v [1, 1, E]" if self.add_bias_kv else ""),
+                 f"H = {self.num_heads} heads of E/H = {query[-1] // self.num_heads} features: the two products over"
+                 " all heads are L_q·L_k·E each (softmax and scaling are element-wise, not MACs)"]
+        if self.add_bias_kv or self.add_zero_attn:
+            notes.append("add_bias_kv and add_zero_attn each append one position to key and value after the"
+                         " projections: the products use L_k + " + str(int(self.add_bias_kv) + int(self.add_zero_attn)))
+        if len(inputs) == 1:
+            notes.append("self-attention: query, key and value are the one input")
+        return notes
+
+    def saved(self, context: Context) -> Backward:
+        if not context.needs_grad:
+            return NOTHING
+        query, key, val = self._qkv(list(context.inputs))
+        fused = not self.need_weights and _mha_fused(context, self.dropout)
+        return Backward(tuple(_mha_saved(context, self, query, key, val, self._sharing(), fused, self.dropout,
+                                         0, True)))
+
+    def _sharing(self) -> str:
+        """Which of query, key and value are the same tensor: "qkv", "kv" or ""."""
+        names = self.inputs or []
+        if len(names) <= 1 or names[0] == names[1] == names[2]:
+            return "qkv"
+        return "kv" if names[1] == names[2] else ""
+
+    def parameter_tensors(self) -> int:
+        # PyTorch packs in_proj_weight when kdim and vdim equal embed_dim (a kdim given without embed_dim counts
+        # as different)
+        same = self.kdim in (None, self.embed_dim) and self.vdim in (None, self.embed_dim)
+        return _mha_tensors(self.bias, self.add_bias_kv, same)
+
+
+def _mha_tensors(bias: bool, add_bias_kv: bool, same: bool) -> int:
+    return (1 if same else 3) + bias + 1 + bias + 2 * add_bias_kv
+
+
+def _mha_fused(context: Context, dropout: float) -> bool:
+    """Whether nn.MultiheadAttention with need_weights false runs a fused kernel (which keeps no L×L matrix):
+    CPU flash only without dropout (training), CUDA's flash / memory-efficient kernels always."""
+    return context.device == "cuda" or dropout == 0
+
+
+def _lse(context: Context, heads: int, l_q: int) -> Kept:
+    """The log-sum-exp a fused kernel keeps, in float32: [N, H, L_q] (CPU flash, CUDA flash for float16 /
+    bfloat16); CUDA's memory-efficient kernel (float32) pads L_q to a multiple of 32."""
+    rows = l_q
+    if context.device == "cuda" and context.dtype == "float32":
+        rows = -(-l_q // 32) * 32
+    return Kept("log-sum-exp", NEW, (BATCH, heads, rows), "float32")
+
+
+def _mha_saved(context: Context, layer: Layer, query: Shape, key: Shape, val: Shape, sharing: str, fused: bool,
+               dropout: float, q_source: int, copies: bool, prefix: str = "") -> list[Kept]:
+    """What nn.MultiheadAttention keeps (batch_first layout, training), measured on CPU: the in-projection
+    linears keep their inputs as [L·N, E] copies (the batch-first input is transposed), when the weights
+    train; the packed q/k/v projection; the scaled query, keys, softmax (and dropout mask) of the products,
+    or a fused kernel's output and log-sum-exp; the output projection's input."""
+    embed, heads = query[-1], getattr(layer, "num_heads", getattr(layer, "nhead", 1))
+    l_q, l_k = query[0], key[0]
+    bias_kv = getattr(layer, "add_bias_kv", False)
+    zero_attn = getattr(layer, "add_zero_attn", False)
+    extra = int(bias_kv) + int(zero_attn)
+    l_kk = l_k + extra
+    d = embed // heads
+    trainable = context.trainable
+    kept: list[Kept] = []
+    what = f"{prefix}query" if prefix else "query"
+    half = context.dtype != "float32" and context.device == "cpu"
+    if trainable and copies:
+        kept.append(Kept(f"{what} (a [L·N, E] copy)", NEW, (BATCH, query[0], query[1])))
+        if sharing == "kv":
+            kept.append(Kept(f"{prefix}key and value (a copy)", NEW, (BATCH, key[0], key[1])))
+        elif sharing == "":
+            kept.append(Kept(f"{prefix}key (a copy)", NEW, (BATCH, key[0], key[1])))
+            kept.append(Kept(f"{prefix}value (a copy)", NEW, (BATCH, val[0], val[1])))
+    same = key[-1] == val[-1] == embed
+    # the projections: one packed storage for self-attention (3·E) or a shared key/value (2·E)
+    if sharing == "qkv" and same:
+        q_proj = k_proj = v_proj = Kept(f"{prefix}q, k, v projections", NEW, (BATCH, 3, l_q, embed))
+    else:
+        q_proj = Kept(f"{prefix}q projection", NEW, (BATCH, l_q, embed))
+        if sharing in ("kv", "qkv") and same:
+            k_proj = v_proj = Kept(f"{prefix}k, v projections", NEW, (BATCH, 2, l_k, embed))
+        else:
+            k_proj = Kept(f"{prefix}k projection", NEW, (BATCH, l_k, embed))
+            v_proj = Kept(f"{prefix}v projection", NEW, (BATCH, l_k, embed))
+    if extra:   # torch.cat of bias_k / zeros: new key and value tensors
+        k_proj = Kept(f"{prefix}keys with the extra position", NEW, (BATCH, heads, l_kk, d))
+        v_proj = Kept(f"{prefix}values with the extra position", NEW, (BATCH, heads, l_kk, d))
+    scores = (BATCH, heads, l_q, l_kk)
+    if fused:
+        kept += [q_proj, k_proj, v_proj, _lse(context, heads, l_q),
+                 Kept(f"{prefix}attention output (also the output projection's input)", NEW, (BATCH, l_q, embed))]
+        return _unique(kept)
+    needs_weights_path = getattr(layer, "need_weights", False) and not prefix
+    dtype = "float32" if half and not needs_weights_path else ""
+    kept.append(Kept(f"{prefix}query · scale", NEW, (BATCH, heads, l_q, d), dtype))
+    if needs_weights_path:
+        kept.append(k_proj)   # bmm(q·scale, kᵀ) keeps the keys as they are
+    else:                     # the math path of scaled_dot_product_attention scales the keys too
+        kept.append(Kept(f"{prefix}keys · scale", NEW, (BATCH, heads, d, l_kk), dtype))
+    kept.append(Kept(f"{prefix}attention weights (softmax)", NEW, scores, dtype))
+    if dropout > 0:
+        mask = "bool" if context.device == "cuda" else dtype
+        kept += [Kept(f"{prefix}dropout mask", NEW, scores, mask), Kept(f"{prefix}dropped weights", NEW, scores, dtype)]
+    kept.append(Kept(f"{prefix}values (float32 copy)", NEW, (BATCH, heads, l_kk, d), "float32")
+                if dtype else v_proj)
+    if trainable:
+        kept.append(Kept(f"{prefix}output projection's input", NEW, (BATCH, l_q, embed)))
+    return _unique(kept)
+
+
+def _unique(kept: list[Kept]) -> list[Kept]:
+    out: list[Kept] = []
+    for item in kept:
+        if item not in out:
+            out.append(item)
+    return out
+
+
+# ------------------------------------------------------------------------------------ scaled dot-product attention
+
+BACKENDS = ("default", "math", "flash")
+
+
+class ScaledDotProductAttention(Layer):
+    """torch.nn.functional.scaled_dot_product_attention on [q, k, v] (no attn_mask)."""
+
+    type: Literal["scaled_dot_product_attention"]
+    arity: ClassVar[int | None] = 3
+    default_call: ClassVar[str] = "function"
+    is_causal: Flag = False
+    scale: Real | None = None
+    enable_gqa: Flag = False
+    dropout_p: Real = 0.0
+    backend: Literal[BACKENDS] = Field(  # type: ignore[valid-type]
+        default="default", description="Training memory: math keeps the L_q×L_k probabilities, flash (the fused"
+        " kernel) only output and log-sum-exp; default = what PyTorch picks on the device (docs/memory.md).")
+
+    def _check(self, inputs: list[Shape]) -> tuple[Shape, Shape, Shape]:
+        q, k, v = inputs
+        if any(len(shape) != len(q) for shape in (k, v)) or len(q) < 2:
+            raise LayerError(f"q, k and v must be [..., L, E] with the same number of axes (the batch axis is in front"
+                             f" of each), got {_shapes_text([q, k, v])}", key="inputs", code="shape-mismatch")
+        if k[-1] != q[-1]:
+            raise LayerError(f"q and k must have the same last axis (the head size), got {q[-1]:,} and {k[-1]:,}",
+                             key="inputs", code="shape-mismatch")
+        if k[-2] != v[-2]:
+            raise LayerError(f"k and v must have the same length (axis -2), got {k[-2]:,} and {v[-2]:,}",
+                             key="inputs", code="shape-mismatch")
+        lead_q, lead_k, lead_v = q[:-2], k[:-2], v[:-2]
+        if lead_k != lead_v:
+            raise LayerError(f"k and v must have the same leading axes, got {list(lead_k)} and {list(lead_v)}",
+                             key="inputs", code="shape-mismatch")
+        if self.enable_gqa and lead_q:
+            if lead_q[:-1] != lead_k[:-1] or lead_q[-1] % lead_k[-1]:
+                raise LayerError(f"enable_gqa: q's heads ({lead_q[-1]:,}) must be a multiple of k's and v's"
+                                 f" ({lead_k[-1]:,}), other leading axes equal; got {_shapes_text([q, k, v])}",
+                                 key="enable_gqa", code="shape-mismatch")
+        elif lead_q != lead_k:
+            hint = " (grouped-query attention needs enable_gqa: true)" if lead_q and lead_k and \
+                lead_q[:-1] == lead_k[:-1] and lead_q[-1] % lead_k[-1] == 0 else ""
+            raise LayerError(f"q's leading axes {list(lead_q)} and k's {list(lead_k)} differ{hint}", key="inputs",
+                             code="shape-mismatch")
+        return q, k, v
+
+    def evaluate(self, inputs: list[Shape], bind: Bind) -> Outcome:
+        q, k, v = self._check(inputs)
+        lead = [bind(f"A{i + 1}", size) for i, size in enumerate(q[:-2])]
+        if len(lead) == 1:
+            lead = [bind("H", q[0])]
+        l_q, l_k, d, d_v = bind("L_q", q[-2]), bind("L_k", k[-2]), bind("D", q[-1]), bind("D_v", v[-1])
+        b = product(lead)
+        macs = b * l_q * l_k * d + b * l_q * l_k * d_v
+        names = ("H",) if len(lead) == 1 else tuple(f"A{i + 1}" for i in range(len(lead)))
+        return Outcome(shape=[*lead, l_q, d_v], macs=macs, axes=(*names, "L", "E"), layout=END)
+
+    def notes(self, inputs: list[Shape]) -> list[str]:
+        q, k, v = self._check(inputs)
+        notes = ["softmax(q·kᵀ·scale)·v: two matrix products; scale, softmax and the mask are element-wise, not MACs"]
+        if self.is_causal:
+            notes.append("is_causal: the full L_q×L_k products are counted (PyTorch computes them, and"
+                         " FlopCounterMode counts them); halving for the mask is a counting convention")
+        if self.enable_gqa and q[:-2] != k[:-2]:
+            notes.append(f"enable_gqa: each of k's and v's {k[-3]} heads serves {q[-3] // k[-3]} query heads")
+        return notes
+
+    def kernel(self, context: Context) -> str:
+        """The backend that runs: math or flash (fused)."""
+        q, k, v = context.inputs
+        fits = len(q) == 3 and q[-1] == v[-1] and (self.dropout_p == 0 or context.device == "cuda")
+        if self.backend == "flash" and not fits:
+            raise LayerError("backend flash needs [H, L, E] inputs with the same head size for q, k and v"
+                             " and, on CPU, dropout_p 0 (PyTorch: \"No available kernel\")", key="backend",
+                             code="argument")
+        if self.backend == "math" or not fits:
+            return "math"
+        return "flash"
+
+    def saved(self, context: Context) -> Backward:
+        """The math path keeps q·√scale, kᵀ·√scale, the softmax probabilities [.., L_q, L_k] (and with dropout its
+        mask and the dropped probabilities) and v — in float32 for half-precision inputs on CPU, where it computes
+        in float32; the fused kernels keep q, k, v, the output and the log-sum-exp [.., L_q] in float32."""
+        if not context.needs_grad:
+            return NOTHING
+        q, k, v = self._check(list(context.inputs))
+        if self.kernel(context) == "flash":
+            return Backward((Kept("q", 0), Kept("k", 1), Kept("v", 2), Kept("output", OUTPUT),
+                             _lse(context, q[0], q[-2])))
+        half = context.dtype != "float32" and context.device == "cpu"
+        dtype = "float32" if half else ""
+        grouped = q[:-2] != k[:-2]
+        scores = batched((*q[:-2], q[-2], k[-2]))
+        kept = [Kept("q · √scale", NEW, batched((*q[:-2], q[-2], q[-1])), dtype),
+                Kept("kᵀ · √scale", NEW, batched((*q[:-2], k[-1], k[-2])), dtype),
+                Kept("attention probabilities (softmax)", NEW, scores, dtype)]
+        if self.dropout_p > 0:
+            kept += [Kept("dropout mask", NEW, scores, dtype), Kept("dropped probabilities", NEW, scores, dtype)]
+        if half or grouped:
+            kept.append(Kept("v (float32 copy)" if half else "v repeated for the query heads", NEW,
+                             batched((*q[:-2], v[-2], v[-1])), dtype))
+        else:
+            kept.append(Kept("v", 2))
+        return Backward(tuple(kept))
+
+
+# ---------------------------------------------------------------------------------------- transformer layers
+
+class _TransformerLayer(Layer):
+    """torch.nn.TransformerEncoderLayer / TransformerDecoderLayer."""
+
+    decoder: ClassVar[bool] = False
+    d_model: Count | None = Field(default=None, description="Optional; must equal the input's last axis.")
+    nhead: Count
+    dim_feedforward: Count = 2048
+    dropout: Real = 0.1
+    activation: Literal["relu", "gelu"] = "relu"
+    layer_norm_eps: Real = 1e-5
+    batch_first: Flag = Field(default=False, description="Accepted; per sample the sequence is [L, E] either way.")
+    norm_first: Flag = False
+    bias: Flag = True
+
+    def _inputs(self, inputs: list[Shape]) -> tuple[Shape, Shape | None]:
+        tgt = inputs[0]
+        _sequence(self, tgt, "tgt" if self.decoder else "src")
+        declared_matches("d_model", self.d_model, tgt[-1], "last axis")
+        memory = None
+        if self.decoder:
+            memory = inputs[1]
+            _sequence(self, memory, "memory")
+            if memory[-1] != tgt[-1]:
+                raise LayerError(f"memory has {memory[-1]:,} features but d_model is {tgt[-1]:,}", key="inputs",
+                                 code="mismatch")
+        return tgt, memory
+
+    def evaluate(self, inputs: list[Shape], bind: Bind) -> Outcome:
+        tgt, memory = self._inputs(inputs)
+        embed, length = tgt[-1], tgt[0]
+        own = attention_counts(self, embed, self.nhead, self.bias, False, False, length, length, embed, embed, bind)
+        e, f, lq = bind("E", embed), bind("F", self.dim_feedforward), bind("L_q", length)
+        params, macs = own.params, own.macs
+        norms = 3 if self.decoder else 2
+        if memory is not None:
+            cross = attention_counts(self, embed, self.nhead, self.bias, False, False, length, memory[0], embed,
+                                     embed, bind, "_m")
+            params, macs = params + cross.params, macs + cross.macs
+        params = params + (e * f + f + f * e + e if self.bias else e * f + f * e)
+        params = params + norms * (2 * e if self.bias else e)
+        macs = macs + lq * e * f + lq * f * e
+        return Outcome(shape=[lq, e], params=params, macs=macs, axes=("L", "E"), layout=END)
+
+    def notes(self, inputs: list[Shape]) -> list[str]:
+        tgt, memory = self._inputs(inputs)
+        notes = [f"self-attention: a multiheadattention of E = {tgt[-1]}, H = {self.nhead} on the input (L_q = L_k)"]
+        if memory is not None:
+            notes.append("cross-attention: a second multiheadattention, query the self-attention block's output,"
+                         " key and value the memory (L_k = the memory's length)")
+        notes.append(f"feed-forward: linear E → F, {self.activation}, linear F → E (F = dim_feedforward);"
+                     f" {3 if self.decoder else 2} layer norms over E"
+                     + (" (weight and bias each)" if self.bias else " (weight only: bias false)")
+                     + (", applied before each block (norm_first)" if self.norm_first else ", after each residual sum"))
+        return notes
+
+    def saved(self, context: Context) -> Backward:
+        """Measured on CPU (training, batch_first): each attention block as nn.MultiheadAttention with
+        need_weights false (the fused flash kernel without dropout, the math path with it); every dropout keeps
+        its mask; each layer norm its input, mean and 1/std; the feed-forward linears their inputs and the
+        activation its output (relu) or input (gelu) — the same storage as linear2's input without dropout."""
+        if not context.needs_grad:
+            return NOTHING
+        tgt, memory = self._inputs(list(context.inputs))
+        embed, length, ff = tgt[-1], tgt[0], self.dim_feedforward
+        drop = self.dropout > 0
+        fused = _mha_fused(context, self.dropout)
+        seq, stats = (BATCH, length, embed), (BATCH, length, 1)
+        kept: list[Kept] = []
+        number = [0]
+
+        def norm(first: bool) -> None:
+            number[0] += 1
+            n = number[0]
+            dtype = context.stats_dtype
+            kept.extend([Kept(f"norm{n} input", 0, ()) if first else Kept(f"norm{n} input (the residual sum)", NEW, seq),
+                         Kept(f"norm{n} mean", NEW, stats, dtype), Kept(f"norm{n} rstd", NEW, stats, dtype)])
+
+        mask = "bool" if context.device == "cuda" else ""   # CUDA's fused dropout keeps a bool mask
+
+        def dropout_mask(n: int) -> None:
+            if drop:
+                kept.append(Kept(f"dropout{n} mask", NEW, seq, mask))
+
+        blocks = [("self-attention: ", tgt, "qkv")]
+        if memory is not None:
+            blocks.append(("cross-attention: ", memory, "kv"))
+        for index, (prefix, keys, sharing) in enumerate(blocks):
+            if self.norm_first:
+                norm(index == 0)
+            kept.extend(_mha_saved(context, self, tgt, keys, keys, sharing, fused, self.dropout, 0, True, prefix))
+            dropout_mask(index + 1)
+            if not self.norm_first:
+                norm(False)
+        if self.norm_first:
+            norm(False)
+        kept.append(Kept("linear1 input", NEW, seq))
+        hidden = (BATCH, length, ff)
+        kept.append(Kept(f"{self.activation} {'output' if self.activation == 'relu' else 'input'}", NEW, hidden))
+        if drop:
+            kept += [Kept("dropout mask (feed-forward)", NEW, hidden, mask), Kept("linear2 input", NEW, hidden)]
+        dropout_mask(len(blocks) + 1)
+        if not self.norm_first:
+            norm(False)
+        if not context.trainable:   # a frozen linear keeps no input (linear's rule)
+            kept = [item for item in kept if item.what not in ("linear1 input", "linear2 input")]
+        return Backward(tuple(_unique(kept)))
+
+    def parameter_tensors(self) -> int:
+        attention = _mha_tensors(self.bias, False, True) * (2 if self.decoder else 1)
+        return attention + 2 * (1 + self.bias) + (3 if self.decoder else 2) * (1 + self.bias)
+
+
+class TransformerEncoderLayer(_TransformerLayer):
+    """torch.nn.TransformerEncoderLayer."""
+
+    type: Literal["transformerencoderlayer"]
+
+
+class TransformerDecoderLayer(_TransformerLayer):
+    """torch.nn.TransformerDecoderLayer: `inputs: [tgt, memory]`."""
+
+    type: Literal["transformerdecoderlayer"]
+    decoder: ClassVar[bool] = True
+    arity: ClassVar[int | None] = 2
+
+
+# ------------------------------------------------------------------------------------------------------- matmul
+
+class MatMul(Layer):
+    """torch.matmul(a, b) with the batch axis in front of both."""
+
+    type: Literal["matmul"]
+    arity: ClassVar[int | None] = 2
+    default_call: ClassVar[str] = "function"
+
+    def _shapes(self, inputs: list[Shape]) -> tuple[Shape, Shape, tuple[int, ...]]:
+        a, b = inputs
+        if len(a) < 2 or len(b) < 2:
+            raise LayerError(f"matmul needs [..., n, m] and [..., m, p] per sample, got {_shapes_text([a, b])}: with"
+                             " the batch axis in front, a per-sample vector [m] is an [N, m] matrix to torch.matmul,"
+                             " multiplied across the batch (write it as [1, m] or [m, 1])", key="inputs", code="rank")
+        if len(a) != len(b):
+            raise LayerError(f"a and b must have the same number of axes, got {_shapes_text([a, b])} (with the batch"
+                             " axis in front of both, PyTorch would broadcast the batch against a matrix-batch axis)",
+                             key="inputs", code="shape-mismatch")
+        if a[-1] != b[-2]:
+            raise LayerError(f"a's last axis ({a[-1]:,}) must equal b's second-to-last ({b[-2]:,}):"
+                             f" {_shapes_text([a, b])}", key="inputs", code="shape-mismatch")
+        lead = _broadcast(a[:-2], b[:-2])
+        if lead is None:
+            raise LayerError(f"cannot broadcast the leading axes {list(a[:-2])} and {list(b[:-2])}: sizes must be"
+                             " equal or 1 on each axis", key="inputs", code="shape-mismatch")
+        return a, b, lead
+
+    def evaluate(self, inputs: list[Shape], bind: Bind) -> Outcome:
+        a, b, lead = self._shapes(inputs)
+        leading = [bind(f"A{i + 1}", size) for i, size in enumerate(lead)]
+        n, m, p = bind("n", a[-2]), bind("m", a[-1]), bind("p", b[-1])
+        return Outcome(shape=[*leading, n, p], macs=product(leading) * n * m * p,
+                       axes=(*(f"A{i + 1}" for i in range(len(lead))), "n", "p"), layout=END)
+
+    def notes(self, inputs: list[Shape]) -> list[str]:
+        a, b, lead = self._shapes(inputs)
+        notes = ["[..., n, m] @ [..., m, p] → [..., n, p]: n·m·p MACs per matrix product"]
+        if lead and (a[:-2] != lead or b[:-2] != lead):
+            notes.append(f"leading axes broadcast: {list(a[:-2])} and {list(b[:-2])} → {list(lead)}")
+        return notes
+
+    def saved(self, context: Context) -> Backward:
+        """MatmulBackward / BmmBackward keep each operand whose partner needs a gradient, as [N·…, n, m] views of
+        the input; an operand that broadcasts over the other's leading axes is kept expanded, as a copy."""
+        a, b, lead = self._shapes(list(context.inputs))
+        grads = context.grads
+        kept = []
+        for index, (shape, partner) in enumerate(((a, 1), (b, 0))):
+            if not grads[partner]:
+                continue
+            if shape[:-2] == lead:
+                kept.append(Kept("a" if index == 0 else "b", index))
+            else:
+                kept.append(Kept(f"{'a' if index == 0 else 'b'} expanded", NEW, batched((*lead, *shape[-2:]))))
+        return Backward(tuple(kept))
+
+
+# ---------------------------------------------------------------------------------------------- counting conventions
+# (archcalc.layers.counting; measured against the real tools, docs/conventions.md)
+
+MultiheadAttention.pytorch = "torch.nn.MultiheadAttention"
+MultiheadAttention.inferred_argument = ("embed_dim", -1)
+MultiheadAttention.convention_row = "attention"
+MultiheadAttention.module_only = True
+MultiheadAttention.counting = {
+    "pytorch": Rule("N·M (with autograd on; the inference fast path counts 0)", batch_macs("attention")),
+}
+ScaledDotProductAttention.pytorch = "torch.nn.functional.scaled_dot_product_attention"
+ScaledDotProductAttention.convention_row = "attention"
+ScaledDotProductAttention.counting = {
+    "pytorch": Rule("N·M on the math path; CPU's flash kernel (the default there) counts 0", batch_macs("attention")),
+}
+for _layer in (TransformerEncoderLayer, TransformerDecoderLayer):
+    _layer.inferred_argument = ("d_model", -1)
+    _layer.convention_row = "attention"
+    _layer.module_only = True
+    _layer.counting = {"pytorch": Rule("N·M on the math path", batch_macs("attention"))}
+TransformerEncoderLayer.pytorch = "torch.nn.TransformerEncoderLayer"
+TransformerDecoderLayer.pytorch = "torch.nn.TransformerDecoderLayer"
+MatMul.pytorch = "torch.matmul"
+MatMul.convention_row = "matmul"
+MatMul.counting = {"pytorch": Rule("N·M", batch_macs("matmul"))}
+del _layer
+
+TITLE = "Attention"  # the family in docs/formulas.md and docs/memory.md
+ORDER = 9  # its place there
+# Names people reach for that PyTorch spells differently ("did you mean ...?").
+SYNONYMS = {"mha": "multiheadattention", "attention": "multiheadattention", "sdpa": "scaled_dot_product_attention",
+            "bmm": "matmul", "transformerencoder": "transformerencoderlayer"}
+
+LAYERS = {
+    "multiheadattention": MultiheadAttention,
+    "scaled_dot_product_attention": ScaledDotProductAttention,
+    "transformerencoderlayer": TransformerEncoderLayer,
+    "transformerdecoderlayer": TransformerDecoderLayer,
+    "matmul": MatMul,
+}
+
+__all__ = ["LAYERS", "MatMul", "MultiheadAttention", "ScaledDotProductAttention", "TransformerDecoderLayer",
+           "TransformerEncoderLayer", "attention_counts"]
