@@ -37,6 +37,7 @@ pytestmark = pytest.mark.filterwarnings(
     "ignore:Implicit dimension choice:UserWarning",
     "ignore:dropout2d.*:UserWarning",
     "ignore:Using padding=.same. with even kernel:UserWarning",
+    "ignore:TF32 acceleration on top of oneDNN:UserWarning",
 )
 
 TORCH_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
@@ -81,6 +82,33 @@ def predicted(network: archcalc.Network, batch: int, dtype: str = "float32") -> 
 # --------------------------------------------------------------------------------------------
 
 SPECS: dict[str, str] = {
+    # sequences: token ids, a learned positional embedding and class token, every recurrent layer (several
+    # layers, both directions, a projection, dropout between layers, frozen), outputs 1 and 2, a tied head
+    "sequence": """
+input: {shape: [7], dtype: int64}
+layers:
+  - {name: tokens, type: embedding, num_embeddings: 30, embedding_dim: 6, padding_idx: 0}
+  - {name: pos, type: parameter, shape: [7, 6]}
+  - {name: x, type: add, inputs: [tokens, pos]}
+  - {name: lstm, type: lstm, hidden_size: 5, num_layers: 2, bidirectional: true, dropout: 0.5}
+  - {name: proj, type: lstm, hidden_size: 6, proj_size: 3, inputs: [x]}
+  - {name: mix, type: linear, out_features: 10, inputs: [lstm]}
+  - {name: gru, type: gru, hidden_size: 4, num_layers: 2, bidirectional: true}
+  - {name: frozen, type: gru, hidden_size: 4, trainable: false, inputs: ["proj:0"]}
+  - {name: rnn, type: rnn, hidden_size: 3, nonlinearity: relu, num_layers: 2, inputs: [gru]}
+  - {name: mix2, type: linear, out_features: 4, inputs: [frozen]}
+  - {name: rnn_bi, type: rnn, hidden_size: 3, bidirectional: true, bias: false}
+  - {name: cls, type: parameter, shape: [1, 3]}
+  - {name: seq, type: concat, dim: 1, inputs: [cls, rnn]}
+  - {name: c_n, type: flatten, inputs: ["lstm:2"]}
+  - {name: h_n, type: flatten, inputs: ["proj:1"]}
+  - {name: states, type: concat, inputs: [c_n, h_n]}
+  - {name: to_e, type: linear, out_features: 6, inputs: [seq]}
+  - {name: to_e2, type: linear, out_features: 6, inputs: [rnn_bi]}
+  - {name: gate, type: linear, out_features: 6, inputs: [states]}
+  - {name: both, type: add, inputs: [to_e2, x]}
+  - {name: lm, type: linear, out_features: 30, tie: tokens}
+""",
     # 2-d image: every activation out of place and in place, pools, dropouts, frozen layers, a head
     "image2d": """
 input: [3, 12, 12]
@@ -404,7 +432,8 @@ def test_parameter_and_buffer_tensors_per_layer(key: str) -> None:
     net = network(key)
     for layer in net.layers:
         module = build_module(layer)
-        assert layer.spec.parameter_tensors() == len(list(module.parameters())), layer.name
+        tied = 1 if getattr(layer.spec, "tie", None) else 0   # the tied weight is another layer's tensor
+        assert layer.spec.parameter_tensors() == len(list(module.parameters())) - tied, layer.name
         buffers = sum(elements * (8 if dtype == "int64" else 4) for elements, dtype in
                       layer.spec.buffer_tensors(layer.input_shapes))
         assert buffers == tensor_bytes(module.buffers()), layer.name

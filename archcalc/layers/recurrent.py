@@ -108,7 +108,9 @@ class _Recurrent(Layer):
         weights are trainable (gates, states and h_{t-1} for the weight gradients) and 6·H when frozen; RNN keeps
         its step outputs H (and, trainable, the zero h_0). Trainable layers keep their input: layer 1 one copy
         per direction ([N, L, H_in] made contiguous), each later layer the stacked output of the one below;
-        dropout between layers keeps a mask of that size."""
+        dropout between layers keeps a mask of that size. Not modelled: when layer 1's input is itself a
+        batch_first recurrent layer's output (a transposed view of a contiguous [L, N, ·] tensor), PyTorch keeps
+        that storage once instead of the copies; at batch 1 the input is a view, not a copy."""
         if not context.needs_grad:
             return NOTHING
         length, h_in = context.inputs[0]
@@ -134,8 +136,11 @@ class _Recurrent(Layer):
                 kept.append(Kept(f"{where} time steps", NEW, (BATCH, length, per_step)))
         if self.gates == 1 and trainable:
             kept.append(Kept("h_0 (zeros)", NEW, (BATCH, directions * self.num_layers, hidden)))
-        notes = ()
-        if self.gates == 4 and not proj and context.device == "cpu":
+        notes: tuple[str, ...] = ()
+        if context.device == "cuda":
+            notes = ("on CUDA, cuDNN's fused kernels keep a reserve space instead, whose size cuDNN decides: not"
+                     " modelled; these are the tensors of PyTorch's unfused CPU path",)
+        elif self.gates == 4 and not proj:
             notes = ("with oneDNN on (PyTorch's CPU default for float32 LSTM without proj_size) the fused kernel keeps"
                      " an opaque oneDNN workspace instead (measured: 28,672 B for L = 5, H = 4): not modelled; these"
                      " are the unfused path's tensors (torch.backends.mkldnn.flags(enabled=False))",)
@@ -223,7 +228,9 @@ MEMORY_FACTS = {
             " between layers adds a mask of that output's size. The fused oneDNN kernel (CPU default, float32,"
             " no proj_size) instead keeps the input, the output, the states and an opaque workspace (28,672 B per"
             " layer and direction for small sizes; 270,336 B for L = 16, N = 4, H_in = 32, H = 64): not modelled."
-            " At batch 1 with batch_first the input is a view, not a copy, and both directions share it.",
+            " At batch 1 with batch_first the input is a view, not a copy, and both directions share it; when the"
+            " input is another batch_first recurrent layer's output, PyTorch keeps that storage once instead of the"
+            " copies (archcalc counts the copies: not modelled). CUDA (cuDNN reserve space): not modelled.",
     "gru": "Measured on CPU at batch 2 and 3 (batch_first), float32: always the unfused path. Per layer and"
            " direction L·7·H elements per sample when trainable, 6·H·L when frozen with a gradient flowing in; inputs"
            " as for lstm (layer 1: one copy per direction; later layers: the output below; dropout: a mask)."

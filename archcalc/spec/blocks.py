@@ -41,6 +41,16 @@ INSTANCE_KEYS = {"block", "name", "repeat", "with", "first", "inputs", "if"}
 BLOCK_KEYS = ["params", "layers", "output", "module"]
 
 
+def _takes_no_input(tag: Any) -> bool:
+    """Whether a layer type takes no input (a learned tensor): it gets no default input from the layer before."""
+    from ..layers import layer_class
+
+    try:
+        return isinstance(tag, str) and layer_class(tag.lower()).arity == 0
+    except KeyError:
+        return False
+
+
 class FlatLayers(SourceList):
     """The expanded layer list; `modules` holds (instance, output layer) for each instance of a block that
     is one nn.Module (`module: true`), in the order the instances are made."""
@@ -166,6 +176,8 @@ class _Expander:
                 continue
             if key == "layers":
                 value = self.flat
+            elif key == "input" and isinstance(value, SourceDict):   # {shape, dtype}, or several named inputs
+                value = self._evaluated_mapping(value)
             elif key in ("input", "name"):
                 value = self._evaluated_tree(value, self.data, key)
             elif key == "expect" and isinstance(value, SourceDict):
@@ -184,7 +196,9 @@ class _Expander:
         return mapping
 
     def _evaluated_mapping(self, raw: SourceDict) -> SourceDict:
-        mapping = SourceDict((key, self._evaluate(value, self.variables, raw, key)) for key, value in raw.items())
+        """Every value evaluated, nested mappings too (an input's {shape, dtype} under its name)."""
+        mapping = SourceDict((key, self._evaluated_mapping(value) if isinstance(value, SourceDict) else
+                              self._evaluate(value, self.variables, raw, key)) for key, value in raw.items())
         mapping.mark, mapping.marks = raw.mark, raw.marks
         return mapping
 
@@ -335,9 +349,9 @@ class _Expander:
         full = frame.prefix + local
         layer["name"] = full
         layer.marks["name"] = entry.marks.get("name", entry.mark)
-        sources = self._sources(entry, frame, previous)
-        layer["inputs"] = sources
-        layer.marks["inputs"] = entry.marks.get("inputs", entry.mark)
+        if "inputs" in entry or not _takes_no_input(layer.get("type")):
+            layer["inputs"] = self._sources(entry, frame, previous)
+            layer.marks["inputs"] = entry.marks.get("inputs", entry.mark)
         self._emit(layer, entry.mark, frame.origin)
         frame.local[local] = full
         return full
