@@ -179,21 +179,12 @@ class _Expander:
             elif key == "input" and isinstance(value, SourceDict):   # {shape, dtype}, or several named inputs
                 value = self._evaluated_mapping(value)
             elif key in ("input", "name"):
-                value = self._evaluated_tree(value, self.data, key)
+                value = self._evaluate(value, self.variables, self.data, key)
             elif key == "expect" and isinstance(value, SourceDict):
                 value = self._evaluated_mapping(value)
             result[key] = value
             result.marks[key] = self.data.marks[key]
         return result
-
-    def _evaluated_tree(self, raw: Any, node: Any, key: Any) -> Any:
-        """`_evaluate` with the spec's variables, also inside mappings: the several inputs of
-        `input: {ids: {shape: ["${seq_len}"], dtype: int64}}`."""
-        if not isinstance(raw, dict):
-            return self._evaluate(raw, self.variables, node, key)
-        mapping = SourceDict((name, self._evaluated_tree(value, raw, name)) for name, value in raw.items())
-        mapping.mark, mapping.marks = getattr(raw, "mark", (1, 1)), getattr(raw, "marks", {})
-        return mapping
 
     def _evaluated_mapping(self, raw: SourceDict) -> SourceDict:
         """Every value evaluated, nested mappings too (an input's {shape, dtype} under its name)."""
