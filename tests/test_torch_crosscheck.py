@@ -51,7 +51,7 @@ pytestmark = pytest.mark.filterwarnings(
 # --------------------------------------------------------------------------------------------
 
 from torch_modules import (  # noqa: E402 - after importorskip
-    TORCH_CLASS, Add, Concat, GraphModule, first_tensor, network_inputs,
+    TORCH_CLASS, Add, Concat, GraphModule, first_tensor, network_inputs, store,
 )
 from torch.nn.attention import SDPBackend, sdpa_kernel  # noqa: E402
 
@@ -79,10 +79,10 @@ class Measured:
     """What torch reports for one layer."""
 
     output_shape: tuple[int, ...]
+    output_shapes: tuple[tuple[int, ...], ...]   # every output (split pieces); maxpool's indices not included
     params: int
     trainable_params: int
     macs: int
-    output_shapes: tuple[tuple[int, ...], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -110,18 +110,18 @@ def run_layers(network: archcalc.Network) -> Run:
                 modules[layer.name] = module
                 inputs = [values[source] for source in layer.sources]
                 with FlopCounterMode(display=False) as counter:
-                    out = module(*inputs) if layer.sources else module(1)
+                    outputs = module(*inputs) if layer.sources else module(1)
+                out = first_tensor(outputs)
             except Exception as error:  # noqa: BLE001 - reported by the test of this layer
                 return Run(network, measured, (layer.name, f"{type(error).__name__}: {error}"))
             macs = counter.get_total_flops() // 2
-            outs = out if isinstance(out, tuple) else (out,)
-            new = [p for p in module.parameters() if id(p) not in seen]
+            pieces = outputs if isinstance(outputs, (tuple, list)) and len(layer.output_shapes) > 1 else [out]
+            new = [p for p in module.parameters() if id(p) not in seen]   # a tied weight counts at its owner
             seen.update(id(p) for p in new)
-            measured[layer.name] = Measured(tuple(first_tensor(out).shape[1:]), sum(p.numel() for p in new),
-                                            sum(p.numel() for p in new if p.requires_grad), macs,
-                                            tuple(tuple(o.shape[1:]) for o in outs))
-            values[layer.name] = first_tensor(out)
-            values.update({f"{layer.name}:{index}": o for index, o in enumerate(outs)})
+            measured[layer.name] = Measured(tuple(out.shape[1:]), tuple(tuple(piece.shape[1:]) for piece in pieces),
+                                            sum(p.numel() for p in new), sum(p.numel() for p in new if p.requires_grad),
+                                            macs)
+            store(values, layer.name, outputs)
             for source in set(layer.sources):
                 if last_use[source] == i:
                     values.pop(source, None)
@@ -287,6 +287,74 @@ layers:
   - {name: plain, type: lstm, hidden_size: 7, inputs: [x]}
   - {name: head, type: linear, out_features: 16, inputs: [seq]}
   - {name: lm, type: linear, out_features: 100, tie: tokens}
+""",
+    "inline/ops": """
+input: [4, 6, 10]
+layers:
+  - {name: conv, type: conv2d, out_channels: 8, kernel_size: 3, padding: 1}
+  - {name: gn, type: groupnorm, num_groups: 4}
+  - {name: gn_plain, type: groupnorm, num_groups: 2, num_channels: 8, affine: false, eps: 0.001}
+  - {name: in2, type: instancenorm2d, affine: true, track_running_stats: true}
+  - {name: in2_plain, type: instancenorm2d}
+  - {name: zpad, type: zeropad2d, padding: [1, 2, 0, 3]}
+  - {name: cpad, type: constantpad2d, padding: 1, value: 0.5}
+  - {name: crop, type: constantpad2d, padding: [-1, 0, -2, 1], value: 0.0}
+  - {name: rpad, type: reflectionpad2d, padding: [2, 1, 1, 0]}
+  - {name: reppad, type: replicationpad2d, padding: 3}
+  - {name: circpad, type: circularpad2d, padding: [1, 2, 2, 1]}
+  - {name: glu_c, type: glu, dim: 1}
+  - {type: softplus, beta: 2.0}
+  - {type: selu}
+  - {type: celu, alpha: 0.5}
+  - {type: hardtanh, min_val: -2.0, max_val: 2.0}
+  - {type: logsigmoid}
+  - {type: softsign}
+  - {type: tanhshrink}
+  - {type: softshrink, lambd: 0.3}
+  - {type: hardshrink}
+  - {type: threshold, threshold: 0.1, value: 0.0}
+  - {type: rrelu}
+  - {name: smin, type: softmin, dim: 1}
+  - {name: s2d, type: softmax2d}
+  - {name: a, type: abs}
+  - {type: neg}
+  - {type: exp}
+  - {type: log}
+  - {type: sqrt}
+  - {type: pow, exponent: 2}
+  - {name: clamped, type: clamp, min: -1.0, max: 1.0}
+  - {name: twice, type: mul, scalar: 2}
+  - {name: less, type: sub, scalar: 1}
+  - {name: more, type: add, scalar: 0.5}
+  - {name: half, type: div, scalar: 2}
+  - {name: diff, type: sub, inputs: [half, clamped]}
+  - {name: ratio, type: div, inputs: [diff, s2d]}
+  - {name: rows, type: permute, dims: [0, 2, 3, 1]}
+  - {name: seq, type: reshape, shape: [-1, 4]}
+  - {name: swapped, type: transpose, dim0: 1, dim1: -1}
+  - {name: parts, type: split, split_size_or_sections: [1, 3], dim: 1}
+  - {name: pieces, type: chunk, chunks: 3, dim: -1, inputs: ["parts:1"]}
+  - {name: first, type: select, dim: 1, index: -1, inputs: ["pieces:2"]}
+  - {name: avg, type: mean, dim: [1], keepdim: true}
+  - {name: pooled, type: mean, dim: -1, inputs: [swapped]}
+  - {name: rms, type: rmsnorm, normalized_shape: 4}
+  - {name: rms_plain, type: rmsnorm, normalized_shape: 4, elementwise_affine: false, eps: 0.0001}
+  - {name: in1, type: instancenorm1d, inputs: [seq]}
+  - {name: pad1, type: reflectionpad1d, padding: 2}
+  - {name: rep1, type: replicationpad1d, padding: [0, 3]}
+  - {name: circ1, type: circularpad1d, padding: 1}
+  - {name: z1, type: zeropad1d, padding: 1}
+  - {name: c1, type: constantpad1d, padding: [2, 0], value: 1.0}
+""",
+    "inline/ops3d": """
+input: [2, 3, 4, 5]
+layers:
+  - {type: zeropad3d, padding: 1}
+  - {type: constantpad3d, padding: [1, 0, 0, 1, 2, 0], value: 2.0}
+  - {type: reflectionpad3d, padding: 1}
+  - {type: replicationpad3d, padding: [0, 1, 1, 0, 1, 1]}
+  - {type: circularpad3d, padding: 1}
+  - {type: instancenorm3d, affine: true}
 """,
 }
 
@@ -581,6 +649,7 @@ class TinyDenseNet(nn.Module):
 class HandRun:
     calls: list[tuple[str, tuple[int, ...], int]]  # leaf module name, output shape, its params, in call order
     output_shape: tuple[int, ...]
+    output_shapes: tuple[tuple[int, ...], ...]   # every output (split pieces); maxpool's indices not included
     params: int
     trainable_params: int
     macs: int

@@ -20,18 +20,57 @@ from archcalc.layers import TYPE_NAMES, Layer, layer_class
 from archcalc.network import NetworkInput
 
 
-class Add(nn.Module):
-    """The `add` merge layer: a + b + ..."""
+class Arithmetic(nn.Module):
+    """The `add`, `sub`, `mul`, `div` layers: a op b op ... with broadcasting, or x op scalar."""
+
+    operation: Callable = operator.add
+
+    def __init__(self, scalar: float | None = None):
+        super().__init__()
+        self.scalar = scalar
 
     def forward(self, *xs: torch.Tensor) -> torch.Tensor:
-        return functools.reduce(operator.add, xs)
+        operands = (*xs, self.scalar) if self.scalar is not None else xs
+        return functools.reduce(type(self).operation, operands)
 
 
-class Mul(nn.Module):
-    """The `mul` merge layer: a * b * ... with broadcasting."""
+class Add(Arithmetic):
+    operation = operator.add
 
-    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
-        return functools.reduce(operator.mul, xs)
+
+class Mul(Arithmetic):
+    operation = operator.mul
+
+
+class Sub(Arithmetic):
+    operation = operator.sub
+
+
+class Div(Arithmetic):
+    operation = operator.truediv
+
+
+class Function(nn.Module):
+    """A torch function a layer type stands for (torch.permute, torch.exp, ...), called with the layer's
+    arguments as keywords: torch.permute(x, dims=...), torch.split(x, split_size_or_sections=..., dim=...)."""
+
+    function: Callable = staticmethod(lambda *xs, **arguments: xs[0])
+
+    def __init__(self, **arguments):
+        super().__init__()
+        self.arguments = arguments
+
+    def forward(self, *xs: torch.Tensor):
+        return type(self).function(*xs, **self.arguments)
+
+
+def function_module(name: str) -> type[nn.Module]:
+    """The module standing for the torch function `name` ("torch.exp")."""
+    target = getattr(torch, name.rpartition(".")[2])
+    if name == "torch.reshape":   # the per-sample shape: the batch axis in front
+        def target(x, shape):
+            return torch.reshape(x, (x.shape[0], *shape))
+    return type(name.rpartition(".")[2].title(), (Function,), {"function": staticmethod(target)})
 
 
 class Concat(nn.Module):
@@ -116,7 +155,8 @@ class MultiheadAttention(nn.MultiheadAttention):
 
 # Functions archcalc types stand for, as modules a GraphModule can hold; and classes called in archcalc's way.
 FUNCTION_MODULES: dict[str, type[nn.Module]] = {
-    "torch.add": Add, "torch.mul": Mul, "torch.cat": Concat, "torch.matmul": MatMul,
+    "torch.add": Add, "torch.mul": Mul, "torch.sub": Sub, "torch.div": Div, "torch.cat": Concat,
+    "torch.matmul": MatMul,
     "torch.nn.Parameter": LearnedTensor,
     "torch.nn.functional.scaled_dot_product_attention": ScaledDotProductAttention,
     "torch.nn.MultiheadAttention": MultiheadAttention,
@@ -128,6 +168,8 @@ def torch_class(tag: str) -> type[nn.Module]:
     name = layer_class(tag).pytorch
     if name in FUNCTION_MODULES:
         return FUNCTION_MODULES[name]
+    if name.count(".") == 1:   # a torch function, not a torch.nn class
+        return function_module(name)
     module, _, attribute = name.rpartition(".")
     return getattr(import_module(module), attribute)
 
@@ -155,6 +197,13 @@ def output_of(values: dict[str, list[torch.Tensor]], reference: str) -> torch.Te
         return values[reference][0]
     name, _, index = reference.rpartition(":")
     return values[name][int(index)]
+
+
+def store(values: dict[str, torch.Tensor], name: str, out: object) -> None:
+    """A layer's result under its name (output 0) and, for several outputs (split), NAME:0, NAME:1, ..."""
+    values[name] = first_tensor(out)
+    if isinstance(out, (tuple, list)):
+        values.update({f"{name}:{index}": tensor for index, tensor in enumerate(out)})
 
 
 def build_module(layer: archcalc.LayerResult, inplace: bool = True) -> nn.Module:
@@ -229,6 +278,7 @@ def network_inputs(network: archcalc.Network, batch: int, dtype: torch.dtype = t
     return made
 
 
-__all__ = ["Add", "BatchFirstRecurrent", "Concat", "GraphModule", "LearnedTensor", "Mul", "TORCH_CLASS", "TORCH_DTYPES",
+__all__ = ["Add", "Arithmetic", "BatchFirstRecurrent", "Concat", "Div", "Function", "GraphModule", "LearnedTensor",
+           "Mul", "Sub", "TORCH_CLASS", "TORCH_DTYPES", "store",
            "MatMul", "MultiheadAttention", "ScaledDotProductAttention",
            "all_outputs", "build_module", "first_tensor", "network_inputs", "output_of", "torch_class"]

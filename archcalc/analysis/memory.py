@@ -295,6 +295,7 @@ def plan_memory(network: Network, dtype: str = "float32", device: str = "cuda") 
     tensors: dict[str, tuple[int, bool]] = {item.name: (number, False) for number, item in enumerate(network_inputs)}
     tensors.setdefault("input", (0, False))
     first: dict[int, _Entry] = {}                       # storage → the entry that counts it
+    contiguous_of: dict[str, bool] = {}                 # output reference → contiguous (False: a strided view)
     layers: list[_LayerPlan] = []
     warnings: list[str] = []
     saved_per_sample = saved_fixed = 0
@@ -314,7 +315,8 @@ def plan_memory(network: Network, dtype: str = "float32", device: str = "cuda") 
         # a shared module's weights are trainable as its owner's are (its own call holds no parameters)
         trainable = by_name[layer.shared_with].trainable_params > 0 if layer.shared_with else layer.trainable_params > 0
         requires_grad = trainable or True in grads
-        rule = spec.saved(Context(layer.input_shapes, layer.output_shape, grads, trainable, dtype, device))
+        contiguous = tuple(contiguous_of.get(source, True) for source in sources)
+        rule = spec.saved(Context(layer.input_shapes, layer.output_shape, grads, trainable, dtype, device, contiguous))
 
         if rule.alias is None:
             output = len(per_sample)
@@ -364,7 +366,13 @@ def plan_memory(network: Network, dtype: str = "float32", device: str = "cuda") 
             dead_keepers.append(name)
         layers.append(_LayerPlan(name, layer.type, entries, requires_grad, rule.alias is not None, rule.notes))
         tensors[name] = tensors[f"{name}:0"] = (output, requires_grad)
-        for number, shape in enumerate(layer.output_shapes[1:], start=1):   # h_n, c_n, split pieces: new tensors
+        # a view keeps its input's layout unless it makes a strided one; a new tensor is contiguous
+        contiguous_of[name] = contiguous_of[f"{name}:0"] = rule.contiguous and (rule.alias is None or contiguous[rule.alias])
+        for number, shape in enumerate(layer.output_shapes[1:], start=1):   # h_n, c_n: new tensors; split pieces: views
+            contiguous_of[f"{name}:{number}"] = contiguous_of[name]
+            if rule.alias is not None:
+                tensors[f"{name}:{number}"] = (output, requires_grad)
+                continue
             tensors[f"{name}:{number}"] = (len(per_sample), requires_grad)
             per_sample.append(prod(shape) * element_bytes[resolved(layer.output_dtype)])
             fixed.append(0)

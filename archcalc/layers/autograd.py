@@ -49,13 +49,16 @@ class Backward(NamedTuple):
 
     `alias` is the index of the input whose storage the output is (a view, the input itself, or an
     in-place result); None means a new storage. `in_place` says the layer writes over that input.
-    `notes` are remarks for people (e.g. a PyTorch limitation for this configuration).
+    `notes` are remarks for people (e.g. a PyTorch limitation for this configuration). `contiguous` False: the
+    output is a strided view (permute, transpose), which a later reshape must copy. With an alias, every output
+    of a layer with several (split, chunk) is a view of that input.
     """
 
     kept: tuple[Kept, ...] = ()
     alias: int | None = None
     in_place: bool = False
     notes: tuple[str, ...] = ()
+    contiguous: bool = True
 
 
 class Context(NamedTuple):
@@ -68,6 +71,7 @@ class Context(NamedTuple):
     trainable: bool
     dtype: str = "float32"
     device: str = "cpu"
+    contiguous: tuple[bool, ...] = ()   # per input: False for a strided view (after permute, transpose)
 
     @property
     def needs_grad(self) -> bool:

@@ -259,8 +259,9 @@ class Variant:
 
     def build(self, tag: str) -> type[Layer]:
         annotations = {"type": Literal[tag], **{key: annotation for key, (annotation, _) in self.fields.items()}}
+        settings = self.settings
         namespace = {"__annotations__": annotations, "__module__": self.base.__module__,
-                     "__qualname__": self.name, "__doc__": f"torch.nn.{self.name}", "pytorch": f"torch.nn.{self.name}",
+                     "__qualname__": self.name, "__doc__": settings.get("pytorch", f"torch.nn.{self.name}"), "pytorch": f"torch.nn.{self.name}",
                      **self.settings, **{key: default for key, (_, default) in self.fields.items()}}
         return type(self.name, (self.base,), namespace)
 

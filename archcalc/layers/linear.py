@@ -12,7 +12,7 @@ from pydantic import Field
 
 from ..formula import Bind, product
 from ..problems import LayerError
-from .autograd import KEEP_INPUT, NOTHING, Backward, Context
+from .autograd import KEEP_INPUT, NEW, NOTHING, Backward, Context, Kept, batched
 from .counting import Rule, batch_macs, macs_and_bias, only_module
 from .base import END, Count, Flag, Layer, Name, Outcome, Shape, axis_names
 
@@ -69,8 +69,13 @@ class Linear(Layer):
     def saved(self, context: Context) -> Backward:
         """addmm / mm keep the input (`mat1`) only to compute the weight's gradient: a frozen linear layer
         keeps nothing, even when a gradient flows through it. On more than two axes the input is kept
-        as a [rows, F_in] view of the same storage."""
-        return KEEP_INPUT if context.trainable else NOTHING
+        as a [rows, F_in] view of the same storage — of a strided input (a piece split off the last axis, a
+        transposed sequence) a contiguous copy, which is what it keeps."""
+        if not context.trainable:
+            return NOTHING
+        if len(context.inputs[0]) > 1 and context.contiguous and not context.contiguous[0]:
+            return Backward((Kept("input (contiguous copy)", NEW, batched(context.inputs[0])),))
+        return KEEP_INPUT
 
     def parameter_tensors(self) -> int:
         return int(self.bias) + (self.tie is None)

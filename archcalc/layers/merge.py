@@ -1,9 +1,11 @@
-"""Merge layers: add, mul, concat — several inputs in, one output out.
+"""Merge layers and tensor arithmetic: add, sub, mul, div, concat — several inputs in, one output out.
 
 add: element-wise sum; every input shape must be equal.
 mul: element-wise product with PyTorch broadcasting: shapes aligned from the trailing axis (as if
      the batch axis were there), each pair of sizes equal or one of them 1 (squeeze-excitation:
      [C, 1, 1] · [C, H, W]).
+sub, div: a − b and a / b of two inputs, broadcasting like mul.
+Any of the four with one input and `scalar`: x + s, x − s, x · s, x / s (the shape is the input's).
 concat: along `dim` (batch axis = 0, default 1 = channels); all other axes must be equal.
 No parameters, no MACs.
 """
@@ -16,7 +18,7 @@ from ..formula import Bind
 from ..problems import LayerError
 from .autograd import NEW, NOTHING, Backward, Context, Kept, batched
 from .counting import Rule
-from .base import END, MERGE, Axis, Layer, Outcome, Shape, axis_names
+from .base import END, KEEP, MERGE, Axis, Layer, Outcome, Real, Shape, axis_names
 from .reshape import batch_axis
 
 
@@ -24,19 +26,52 @@ def _shapes_text(shapes: list[Shape]) -> str:
     return ", ".join(str(list(shape)) for shape in shapes)
 
 
-class Add(Layer):
+class _Arithmetic(Layer):
+    """Two or more tensors, or one tensor and a Python number (`scalar`)."""
+
+    arity: ClassVar[int | None] = None
+    min_inputs: ClassVar[int] = 1
+    most_inputs: ClassVar[int | None] = None
+    scalar: Real | None = None
+
+    def _scalar_form(self, inputs: list[Shape]) -> Outcome | None:
+        """x op scalar: the input's shape. Without a scalar, two inputs at least (exactly two for sub, div)."""
+        if self.scalar is not None:
+            if len(inputs) != 1:
+                raise LayerError(f"with scalar, a {self.type} takes one input (x {_SIGNS[self.type]} {self.scalar:g}), got"
+                                 f" {len(inputs)}", key="inputs", code="arity")
+            return Outcome(shape=list(inputs[0]), axes=axis_names(len(inputs[0])), layout=KEEP)
+        if len(inputs) < 2 or (self.most_inputs and len(inputs) > self.most_inputs):
+            wanted = "two inputs" if self.most_inputs else "at least two inputs"
+            raise LayerError(f"{'an' if self.type == 'add' else 'a'} {self.type} takes {wanted}, or one input and a scalar; got {len(inputs)} input"
+                             f"{'s' * (len(inputs) != 1)}", key="inputs", code="arity")
+        return None
+
+    def notes(self, inputs: list[Shape]) -> list[str]:
+        if self.scalar is not None:
+            return [f"x {_SIGNS[self.type]} {self.scalar:g}, element by element: the input's shape, no parameters,"
+                    " no MACs"]
+        return self._notes(inputs)
+
+    def _notes(self, inputs: list[Shape]) -> list[str]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class Add(_Arithmetic):
     """Element-wise sum (a + b + ...)."""
 
     type: Literal["add"]
-    arity: ClassVar[int | None] = None
 
     def evaluate(self, inputs: list[Shape], bind: Bind) -> Outcome:
+        scalar = self._scalar_form(inputs)
+        if scalar is not None:
+            return scalar
         if any(shape != inputs[0] for shape in inputs[1:]):
             raise LayerError(f"inputs must have equal shapes, got {_shapes_text(inputs)}", key="inputs",
                              code="shape-mismatch")
         return Outcome(shape=list(inputs[0]), axes=axis_names(len(inputs[0])), layout=MERGE)
 
-    def notes(self, inputs: list[Shape]) -> list[str]:
+    def _notes(self, inputs: list[Shape]) -> list[str]:
         return [f"element-wise sum of {len(inputs)} inputs of equal shape: no parameters, no MACs"]
 
     def saved(self, context: Context) -> Backward:
@@ -56,13 +91,16 @@ def broadcast(shapes: list[Shape]) -> tuple[int, ...] | None:
     return tuple(result)
 
 
-class Mul(Layer):
+class Mul(_Arithmetic):
     """Element-wise product with broadcasting (a * b * ...)."""
 
     type: Literal["mul"]
-    arity: ClassVar[int | None] = None
+    what: ClassVar[str] = "product"
 
     def evaluate(self, inputs: list[Shape], bind: Bind) -> Outcome:
+        scalar = self._scalar_form(inputs)
+        if scalar is not None:
+            return scalar
         if any(len(shape) != len(inputs[0]) for shape in inputs):
             # with the batch axis in front, a shorter shape would align its batch axis with a feature axis
             raise LayerError(f"inputs must have the same number of axes, got {_shapes_text(inputs)} (with the batch"
@@ -74,14 +112,17 @@ class Mul(Layer):
                              " axis, aligned from the last", key="inputs", code="shape-mismatch")
         return Outcome(shape=list(shape), axes=axis_names(len(shape)), layout=MERGE)
 
-    def notes(self, inputs: list[Shape]) -> list[str]:
-        return ["element-wise product with broadcasting: shapes are aligned from the last axis, and on each axis"
+    def _notes(self, inputs: list[Shape]) -> list[str]:
+        return [f"element-wise {self.what} with broadcasting: shapes are aligned from the last axis, and on each axis"
                 " the sizes are equal or one of them is 1 (stretched); " + " · ".join(str(list(s)) for s in inputs)
                 + f" → {list(broadcast(inputs) or ())}"]
 
     def saved(self, context: Context) -> Backward:
         """MulBackward0 keeps each factor whose partner needs a gradient (dL/da = grad·b needs b). Several
-        inputs multiply left to right, a·b·c = (a·b)·c, so the partial product a·b may be kept too."""
+        inputs multiply left to right, a·b·c = (a·b)·c, so the partial product a·b may be kept too. x · scalar
+        (MulBackward1) keeps nothing."""
+        if self.scalar is not None:
+            return NOTHING
         grads, kept = context.grads, []
         left, left_grad, left_shape = Kept("input 1", 0), grads[0], context.inputs[0]
         for i in range(1, len(grads)):
@@ -93,6 +134,37 @@ class Mul(Layer):
             left_shape = broadcast([left_shape, context.inputs[i]]) or left_shape
             left = Kept(f"product of inputs 1–{i + 1}", NEW, batched(left_shape))
         return Backward(tuple(kept))
+
+
+class Sub(Mul):
+    """a − b with broadcasting (torch.sub), or x − scalar."""
+
+    type: Literal["sub"]
+    most_inputs: ClassVar[int | None] = 2
+    what: ClassVar[str] = "difference a − b"
+
+    def saved(self, context: Context) -> Backward:
+        """SubBackward0 (SubBackward1 with a scalar) keeps nothing."""
+        return NOTHING
+
+
+class Div(Mul):
+    """a / b with broadcasting (torch.div), or x / scalar."""
+
+    type: Literal["div"]
+    most_inputs: ClassVar[int | None] = 2
+    what: ClassVar[str] = "quotient a / b"
+
+    def saved(self, context: Context) -> Backward:
+        """DivBackward0 keeps b when either input needs a gradient (dL/da = grad / b) and a when b does
+        (dL/db = −grad·a / b²); x / scalar (DivBackward1) keeps nothing."""
+        if self.scalar is not None or True not in context.grads:
+            return NOTHING
+        kept = (Kept("input 1", 0),) if context.grads[1] else ()
+        return Backward((*kept, Kept("input 2", 1)))
+
+
+_SIGNS = {"add": "+", "sub": "−", "mul": "·", "div": "/"}
 
 
 class Concat(Layer):
@@ -144,7 +216,8 @@ _ADD_MUL = {
     "calflops": Rule("function (torch.add, torch.mul, x.add(), x.mul()): N·Y; operator (x + y, +=, x * y): 0",
                      lambda v: {"elementwise": v.N * v.Y} if v.call == "function" else {}),
 }
-for _merge, _function in ((Add, "torch.add"), (Mul, "torch.mul"), (Concat, "torch.cat")):
+for _merge, _function in ((Add, "torch.add"), (Mul, "torch.mul"), (Sub, "torch.sub"), (Div, "torch.div"),
+                          (Concat, "torch.cat")):
     _merge.pytorch, _merge.default_call = _function, "operator"
 Add.convention_row = Mul.convention_row = "add, mul"
 Add.counting = Mul.counting = _ADD_MUL
@@ -156,6 +229,8 @@ ORDER = 6  # its place there
 LAYERS = {
     "add": Add,
     "mul": Mul,
+    "sub": Sub,
+    "div": Div,
     "concat": Concat,
 }
 

@@ -1,8 +1,10 @@
-"""Normalization: batchnorm1d/2d/3d and layernorm.
+"""Normalization: batchnorm1d/2d/3d, instancenorm1d/2d/3d, groupnorm, layernorm and rmsnorm.
 
 Batch norm over C channels: 2·C parameters (γ, β) when affine; running mean and variance
-(C each) and an int64 batch counter are buffers, not parameters. Layer norm over the trailing
-`normalized_shape`: one γ (and β with bias) per normalized element. No MACs (element-wise work).
+(C each) and an int64 batch counter are buffers, not parameters. Instance norm: the same, but
+affine and track_running_stats default to false. Group norm: C must divide into num_groups; 2·C
+parameters when affine. Layer norm over the trailing `normalized_shape`: one γ (and β with bias)
+per normalized element; RMS norm: one γ per normalized element. No MACs (element-wise work).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pydantic import Field, PlainValidator, WithJsonSchema
 
 from ..formula import Bind, product
 from ..problems import LayerError
-from .autograd import MODEL, NEW, NOTHING, Backward, Context, Kept, batched
+from .autograd import BATCH, MODEL, NEW, NOTHING, Backward, Context, Kept, batched
 from .base import (
     Count, Flag, Layer, Outcome, Real, Shape, Variant, _per_axis_checker, _per_axis_schema, axis_names,
     declared_matches, require_rank,
@@ -91,6 +93,68 @@ class _BatchNorm(Layer):
         return 2 * inputs[0][0] if self.track_running_stats else 0
 
 
+class _InstanceNorm(_BatchNorm):
+    """torch.nn.InstanceNorm{1,2,3}d: per sample and channel; affine and tracking off by default."""
+
+    affine: Flag = False
+    track_running_stats: Flag = False
+
+    def saved(self, context: Context) -> Backward:
+        """Instance norm runs batch norm on the input viewed as [1, N·C, ...]: NativeBatchNormBackward0 keeps the
+        input (a view: its storage), save_mean and save_invstd (N·C each), and the weight and running statistics
+        it repeated N times (N·C each: new tensors, not the parameters or buffers)."""
+        if not context.needs_grad:
+            return NOTHING
+        per_channel = (BATCH, context.inputs[0][0])
+        kept = [_INPUT, Kept("mean", NEW, per_channel), Kept("invstd", NEW, per_channel)]
+        if self.affine:
+            kept.append(Kept("weight, repeated N times", NEW, per_channel))
+        if self.track_running_stats:
+            kept += [Kept("running_mean, repeated", NEW, per_channel), Kept("running_var, repeated", NEW, per_channel)]
+        return Backward(tuple(kept))
+
+    def moving_statistics(self, inputs: list[Shape]) -> int:
+        return 0
+
+
+class GroupNorm(Layer):
+    """torch.nn.GroupNorm: statistics over groups of channels per sample; γ, β per channel."""
+
+    type: Literal["groupnorm"]
+    num_groups: Count
+    num_channels: Count | None = Field(default=None, description="Optional; must equal the incoming channels.")
+    eps: Real = 1e-5
+    affine: Flag = True
+
+    def evaluate(self, inputs: list[Shape], bind: Bind) -> Outcome:
+        shape = inputs[0]
+        if not shape:
+            raise LayerError("groupnorm expects a [C, ...] input per sample, got a scalar", code="rank")
+        declared_matches("num_channels", self.num_channels, shape[0], "channel count")
+        if shape[0] % self.num_groups:
+            raise LayerError(f"num_groups {self.num_groups:,} must divide the number of channels {shape[0]:,}",
+                             key="num_groups", code="mismatch")
+        channels = bind("C", shape[0])
+        return Outcome(shape=[channels, *shape[1:]], params=2 * channels if self.affine else 0,
+                       axes=("C", *(axis_letters(len(shape) - 1) if len(shape) > 1 else ())))
+
+    def notes(self, inputs: list[Shape]) -> list[str]:
+        return [f"normalizes each of {self.num_groups} groups of {inputs[0][0] // self.num_groups} channels per sample;"
+                + (" params: γ and β per channel" if self.affine else " affine: false, no parameters")]
+
+    def saved(self, context: Context) -> Backward:
+        """NativeGroupNormBackward0 keeps the input and mean and rstd, [N, G] each, whenever anything needs a
+        gradient."""
+        if not context.needs_grad:
+            return NOTHING
+        groups = (BATCH, self.num_groups)
+        return Backward((_INPUT, Kept("mean", NEW, groups, context.stats_dtype),
+                         Kept("rstd", NEW, groups, context.stats_dtype)))
+
+    def parameter_tensors(self) -> int:
+        return 2 if self.affine else 0
+
+
 class LayerNorm(Layer):
     """torch.nn.LayerNorm: normalizes over the trailing `normalized_shape` axes."""
 
@@ -132,6 +196,35 @@ class LayerNorm(Layer):
 
     def parameter_tensors(self) -> int:
         return (2 if self.bias else 1) if self.elementwise_affine else 0
+
+
+class RMSNorm(LayerNorm):
+    """torch.nn.RMSNorm: x / sqrt(mean(x²) + eps) over the trailing `normalized_shape`, times γ."""
+
+    type: Literal["rmsnorm"]
+    eps: Real | None = None
+    bias: ClassVar[bool] = False
+
+    def notes(self, inputs: list[Shape]) -> list[str]:
+        return ["divides by the root mean square over the trailing normalized_shape axes; params: one γ per"
+                " normalized element" if self.elementwise_affine else "elementwise_affine: false, so no parameters"]
+
+    def saved(self, context: Context) -> Backward:
+        """F.rms_norm is composite on CPU: x·rsqrt(mean(x²) + eps) keeps the input (PowBackward0, MulBackward0)
+        and rstd (RsqrtBackward0's result, shaped like the input with the normalized axes set to 1) when the
+        input needs a gradient, and the normalized x·rstd (an input-shaped new tensor) for γ's gradient."""
+        shape = context.inputs[0]
+        axes = len(self.normalized_shape) if isinstance(self.normalized_shape, tuple) else 1
+        # float16 / bfloat16: computed in float32 (a float32 copy of the input is what is kept)
+        wide = "float32" if context.dtype != "float32" else MODEL
+        kept = []
+        if context.grads[0]:
+            rows = batched((*shape[:len(shape) - axes], *(1,) * axes))
+            kept += [Kept("input (float32 copy)", NEW, batched(shape), wide) if wide else _INPUT,
+                     Kept("rstd", NEW, rows, wide)]
+        if self.elementwise_affine and context.trainable:
+            kept.append(Kept("x·rstd", NEW, batched(shape), wide))
+        return Backward(tuple(kept))
 
 
 _INPUT = Kept("input", 0)
@@ -177,6 +270,16 @@ LayerNorm.counting = {
                      lambda v: {"layernorm": v.N * v.X * (5 if v.affine else 4)}),
 }
 
+_InstanceNorm.convention_row = "instancenorm"
+_InstanceNorm.counting = {}
+GroupNorm.pytorch = "torch.nn.GroupNorm"
+GroupNorm.inferred_argument = ("num_channels", 0)
+GroupNorm.convention_row = "groupnorm"
+GroupNorm.module_only = True
+GroupNorm.counting = {}
+RMSNorm.pytorch = "torch.nn.RMSNorm"
+RMSNorm.convention_row = "rmsnorm"
+RMSNorm.counting = {}
 
 TITLE = "Normalization"  # the family in docs/formulas.md and docs/memory.md
 ORDER = 3  # its place there
@@ -188,6 +291,11 @@ LAYERS = {
     "batchnorm2d": Variant(_BatchNorm, "BatchNorm2d", ranks=(3,), layout="[C, H, W]"),
     "batchnorm3d": Variant(_BatchNorm, "BatchNorm3d", ranks=(4,), layout="[C, D, H, W]"),
     "layernorm": LayerNorm,
+    "instancenorm1d": Variant(_InstanceNorm, "InstanceNorm1d", ranks=(2,), layout="[C, L]"),
+    "instancenorm2d": Variant(_InstanceNorm, "InstanceNorm2d", ranks=(3,), layout="[C, H, W]"),
+    "instancenorm3d": Variant(_InstanceNorm, "InstanceNorm3d", ranks=(4,), layout="[C, D, H, W]"),
+    "groupnorm": GroupNorm,
+    "rmsnorm": RMSNorm,
 }
 
 # Worked examples for the formula reference (docs/formulas.md): (case, arguments, input shapes).
@@ -196,6 +304,11 @@ EXAMPLES = {
     "batchnorm2d": [("", {}, [[64, 56, 56]]), ("affine false", {"affine": False}, [[64, 56, 56]])],
     "batchnorm3d": [("", {}, [[16, 4, 8, 8]])],
     "layernorm": [("", {"normalized_shape": 512}, [[49, 512]])],
+    "instancenorm1d": [("", {}, [[64, 100]])],
+    "instancenorm2d": [("", {}, [[64, 56, 56]]), ("affine", {"affine": True}, [[64, 56, 56]])],
+    "instancenorm3d": [("", {}, [[16, 4, 8, 8]])],
+    "groupnorm": [("", {"num_groups": 32}, [[256, 56, 56]])],
+    "rmsnorm": [("", {"normalized_shape": 4096}, [[128, 4096]])],
 }
 
 # Training memory (docs/memory.md): the measured facts behind the `saved` rules above.
@@ -216,6 +329,23 @@ MEMORY_FACTS = {
                  " [2, 4, 6, 6] keeps 1,152 + 32 + 32 B.",
 }
 
+MEMORY_FACTS.update({
+    **{tag: "Instance norm views the input as [1, N·C, ...] and runs batch norm: NativeBatchNormBackward0 keeps the"
+            " input (the same storage), save_mean and save_invstd (N·C each) and, with affine, the weight repeated N"
+            " times (N·C; the bias repeated is not kept), with track_running_stats the running statistics repeated"
+            " (2·N·C) — new tensors, not the parameters or buffers. Measured (float32): instancenorm2d on"
+            " [2, 4, 5, 5] keeps 800 + 32 + 32 B, affine + 32 B, tracked + 64 B; instancenorm1d on [2, 4, 5]"
+            " 160 + 32 + 32 B. Buffers (tracked only): running_mean, running_var and num_batches_tracked."
+       for tag in ("instancenorm1d", "instancenorm2d", "instancenorm3d")},
+    "groupnorm": "NativeGroupNormBackward0 keeps the input plus mean and rstd, [N, G] each, affine or not."
+                 " Measured (float32): 2 groups on [2, 4, 5, 5] keeps 800 + 16 + 16 B.",
+    "rmsnorm": "F.rms_norm is composite on CPU: the input (PowBackward0 / MulBackward0), rstd (one per normalized row,"
+               " the normalized axes set to 1) and, with elementwise_affine, the normalized x·rstd (input-shaped) that"
+               " MulBackward0 keeps for γ's gradient. Measured (float32): normalized_shape 6 on [2, 4, 6] keeps"
+               " 192 + 32 + 192 B; [4, 6] without affine 192 + 8 B. In float16 / bfloat16 it computes in float32: the kept"
+               " input is a float32 copy and rstd and x·rstd are float32 (measured: twice the half-precision bytes).",
+})
+
 # Memory reference cases (docs/memory.md): (case, arguments, per-sample input shapes, input gradients or
 # None for all). The first case of a type is its plain form; the others are variants whose memory differs.
 MEMORY_CASES = {
@@ -234,6 +364,15 @@ MEMORY_CASES = {
         ("", {"normalized_shape": 512}, [[49, 512]], None),
         ("elementwise_affine: false", {"normalized_shape": 512, "elementwise_affine": False}, [[49, 512]], None),
     ],
+    "instancenorm1d": [("", {}, [[4, 5]], None)],
+    "instancenorm2d": [("", {}, [[4, 5, 5]], None), ("affine: true", {"affine": True}, [[4, 5, 5]], None),
+                       ("track_running_stats: true", {"track_running_stats": True}, [[4, 5, 5]], None)],
+    "instancenorm3d": [("", {}, [[4, 2, 5, 5]], None)],
+    "groupnorm": [("", {"num_groups": 2}, [[4, 5, 5]], None),
+                  ("affine: false", {"num_groups": 2, "affine": False}, [[4, 5, 5]], None)],
+    "rmsnorm": [("", {"normalized_shape": 6}, [[4, 6]], None),
+                ("elementwise_affine: false", {"normalized_shape": [4, 6], "elementwise_affine": False}, [[4, 6]],
+                 None)],
 }
 
 __all__ = ["LAYERS", "LayerNorm"]

@@ -10,7 +10,7 @@ from typing import Literal
 
 from ..formula import Bind, product
 from ..problems import LayerError
-from .autograd import ALIAS, Backward, Context
+from .autograd import ALIAS, NOTHING, Backward, Context
 from .base import END, KEEP, Axis, Layer, Outcome, Shape, axis_names
 
 
@@ -53,7 +53,10 @@ class Flatten(Layer):
         return [f"merges axes {start}..{end} of the input (axis numbers count the batch axis as 0, as in PyTorch)"]
 
     def saved(self, context: Context) -> Backward:
-        """A view of its (contiguous) input: the same storage, nothing kept."""
+        """A view of a contiguous input: the same storage, nothing kept; a strided input (after permute or
+        transpose) is copied into a new tensor, still nothing kept."""
+        if context.contiguous and not context.contiguous[0]:
+            return NOTHING
         return ALIAS
 
 
