@@ -28,6 +28,7 @@ with warnings.catch_warnings():
     torch = pytest.importorskip("torch")
 
 import archcalc
+from conftest import load_torch_sized
 from archcalc.layers import TYPE_NAMES
 from archcalc.analysis.memory import plan_memory, training_memory
 
@@ -437,7 +438,7 @@ SPEC_FILES = sorted([*(REPO / "specs").glob("*.yaml"), *(REPO / "tests" / "golde
 def network(key: str) -> archcalc.Network:
     if key in SPECS:
         return archcalc.loads(SPECS[key], key)
-    return archcalc.load(key)
+    return load_torch_sized(key)   # the big transformers at a small size
 
 
 def test_inline_specs_use_every_layer_type():

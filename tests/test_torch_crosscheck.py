@@ -34,6 +34,7 @@ with warnings.catch_warnings():
 
 import archcalc
 from archcalc.layers import TYPE_NAMES
+from conftest import load_torch_sized
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 SPEC_DIRS = (REPO / "specs", REPO / "tests" / "golden")
@@ -406,7 +407,7 @@ def spec_id(path: pathlib.Path) -> str:
 
 
 SPEC_LOADERS: dict[str, Callable[[], archcalc.Network]] = {
-    **{spec_id(path): functools.partial(archcalc.load, path) for path in spec_files()},
+    **{spec_id(path): functools.partial(load_torch_sized, path) for path in spec_files()},
     **{key: functools.partial(archcalc.loads, text, key) for key, text in INLINE_SPECS.items()},
 }
 
