@@ -350,3 +350,17 @@ def test_a_left_out_layer_does_not_hide_a_kept_one_of_the_same_name():
         """))
     assert network.layer("x.out").sources == ("x.cat",) and network.layer("x.out").output_shape == (4, 8, 8)
     assert network.layer("y.out").sources == ("y.cat",) and network.layer("y.out").output_shape == (8, 8, 8)
+
+
+def test_variables_reach_named_inputs_with_a_dtype():
+    """`input` is evaluated with the variables also inside mappings: several inputs, `{shape, dtype}`."""
+    text = textwrap.dedent("""\
+        variables: {seq_len: 16, width: 8}
+        input:
+          tokens: {shape: ["${seq_len}", "${width}"], dtype: float32}
+          other: ["${seq_len}", "${width * 2}"]
+        layers:
+          - {type: linear, out_features: 4, inputs: [tokens]}
+    """)
+    assert archcalc.loads(text).layers[0].output_shape == (16, 4)
+    assert archcalc.loads(text, variables={"seq_len": 5}).layers[0].output_shape == (5, 4)

@@ -23,8 +23,15 @@ CASES = json.loads((PEERS / "golden.json").read_text(encoding="utf-8"))["cases"]
 KEYS = ("total_params", "trainable_params", "non_trainable_params", "mult_adds", "input_size", "forward_backward",
         "params_size", "total_size")
 # HEAD's golden files were made on Python 3.14 + torch 2.11 (CI since 6ac918f): 56 bytes of storage object per
-# input tensor; on the pinned torch 2.13 + Python 3.11 it is 64 (archcalc's default, measured).
+# input tensor, as torch 2.13 gives on Python 3.12+, which torchinfo's current code requires: the `torchinfo`
+# convention's default. torchinfo 1.8.0 on the pinned torch 2.13 + Python 3.11 gives 64 (measured).
 HEAD_OVERHEAD = 56
+
+
+def test_the_current_torchinfo_convention_defaults_to_its_golden_overhead():
+    from archcalc.analysis.conventions import CONVENTIONS
+
+    assert CONVENTIONS["torchinfo"].options["input_overhead"] == HEAD_OVERHEAD
 # formatting_options forces "Total mult-adds" into no unit (a summary() option, not a counting convention)
 FORCED_UNITS = {("formatting_options", "mult_adds")}
 # torchinfo 1.8.0 bugs a spec cannot (and should not) reproduce: shared modules in nested lists counted twice

@@ -63,6 +63,8 @@ def _fast_path_off() -> None:
     torch.backends.mha.set_fastpath_enabled(False)
 from torch_modules import build_module as build_inplace_module  # noqa: E402
 
+from conftest import load_torch_sized  # noqa: E402
+
 
 def build_module(layer: archcalc.LayerResult) -> nn.Module:
     """The module in eval mode and without in-place: another branch may still read the input (no count changes)."""
@@ -407,7 +409,7 @@ def spec_id(path: pathlib.Path) -> str:
 
 
 SPEC_LOADERS: dict[str, Callable[[], archcalc.Network]] = {
-    **{spec_id(path): functools.partial(archcalc.load, path) for path in spec_files()},
+    **{spec_id(path): functools.partial(load_torch_sized, path) for path in spec_files()},   # big ones small
     **{key: functools.partial(archcalc.loads, text, key) for key, text in INLINE_SPECS.items()},
 }
 

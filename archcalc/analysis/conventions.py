@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import struct
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -74,7 +75,10 @@ def _keras_params(v: View) -> tuple[int, int]:
 # dict pre-header) or 32 on Python 3.8-3.10 and 3.12-3.14. So: 64 with torch 2.13 + Python 3.11 (the crosscheck
 # pins, measured), 56 with torch 2.13 or 2.11 + Python 3.10 or 3.12-3.14 (torchinfo's own golden files, made on
 # Python 3.14 + torch 2.11), 72 or 80 with the older THPStorage. count(..., input_overhead=N) sets another.
-TORCHINFO_INPUT_OVERHEAD = 64
+TORCHINFO_INPUT_OVERHEAD = 64 if sys.version_info[:2] == (3, 11) else 56   # torch 2.13 on the running Python
+# torchinfo's current code requires Python >= 3.12 (its pyproject), where torch 2.13's overhead is 56 — the
+# figure of its own golden files.
+TORCHINFO_MAIN_INPUT_OVERHEAD = 56
 
 
 def _memory_bytes(views: list[View], network: Network, n: int, dtype: str, overhead: int) -> dict[str, Any]:
@@ -321,15 +325,16 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
                " + numel(bias), times N, times P_out for Conv*, times the rows N·R for Linear (PR #318, 38ab72b, fixes"
                " #77). Whole batch. Printed with automatic units, each line its own (PR #363): 'Total mult-adds (k):"
                " 975.20', 'Input size (kB): 6.33'; below 1,000 the plain number ('Total mult-adds: 15'). Memory: each"
-               " tensor's element size (--dtype); input + 64 B per tensor on torch 2.13 + Python 3.11 (56 on Python"
-               " 3.10 or 3.12+, as in torchinfo's own golden files).",
-               ("torchinfo",), {"input_overhead": TORCHINFO_INPUT_OVERHEAD}, params=_module_params,
+               " tensor's element size (--dtype); input + 56 B per tensor: torch 2.13's storage object on Python 3.12+,"
+               " which this code requires (its own golden files agree; 64 on Python 3.11).",
+               ("torchinfo",), {"input_overhead": TORCHINFO_MAIN_INPUT_OVERHEAD}, params=_module_params,
                params_text="PyTorch (module calls)", memory=_torchinfo_memory, printed=_torchinfo_string),
     Convention("torchinfo-1.8", "torchinfo 1.8.0, every PyPI release since 1.5.0 behaves so: pip install torchinfo==1.8.0;"
                " summary(model, input_size=(N, C, H, W))",
                "As `torchinfo`, but Linear counts N·params: the rows of a 3-D or wider input are ignored"
                " (TylerYep/torchinfo#77). Printed: 'Total mult-adds (M): 0.98' (T, G, otherwise M, never k; Python"
-               " 3.11+ prints '(Units.MEGABYTES)', #350) and every memory line in MB = 1e6 bytes with %.2f.",
+               " 3.11+ prints '(Units.MEGABYTES)', #350) and every memory line in MB = 1e6 bytes with %.2f. Input"
+               " overhead: torch 2.13's on the running Python (64 B on 3.11, 56 B on 3.10 and 3.12+).",
                ("torchinfo-1.8", "torchinfo"), {"input_overhead": TORCHINFO_INPUT_OVERHEAD}, params=_module_params,
                params_text="PyTorch (module calls)", memory=_torchinfo_18_memory, printed=_torchinfo_18_string),
     Convention("calflops", "calflops 0.3.2, calculate_flops(model, input_shape=(N, C, H, W),"
@@ -503,5 +508,5 @@ def differences(base: Counts, other: Counts) -> list[Difference]:
     return result
 
 
-__all__ = ["CONVENTIONS", "DEFAULT", "TORCHINFO_INPUT_OVERHEAD", "Convention", "Counts", "Difference", "LayerCounts",
+__all__ = ["CONVENTIONS", "DEFAULT", "TORCHINFO_INPUT_OVERHEAD", "TORCHINFO_MAIN_INPUT_OVERHEAD", "Convention", "Counts", "Difference", "LayerCounts",
            "rows", "container_outputs", "convention", "count", "differences", "torchinfo_footer"]

@@ -1,0 +1,334 @@
+"""The transformer zoo (issue #13) against the real models and their published figures.
+
+Each spec is compared with the model itself — Hugging Face transformers' GPT2LMHeadModel(GPT2Config()),
+BertModel(BertConfig()) and LlamaForCausalLM(LlamaConfig(...)) with random weights (no hub access), and
+torchvision's ViT-B/16 rebuilt below in plain torch (torchvision is not a dependency) — by:
+
+* parameters: in total, and at every spec layer: the parameters HF/torch names under that layer's name
+  (model.named_parameters(), which yields a tied weight once, at its owner) — and every parameter of the
+  model belongs to exactly one spec layer;
+* MACs: FlopCounterMode / 2 in total and for every module of the model: the sum of the spec layers named
+  under the module equals what FlopCounterMode attributes to it (function calls count at the module
+  that makes them, hence the spec's names for them);
+* output shapes: of every module whose name is a spec layer (forward hooks), and of the model.
+
+Attention runs on PyTorch's math path (sdpa_kernel(SDPBackend.MATH)): there it is two batched matrix
+products that FlopCounterMode counts. FlopCounterMode counts nothing for: embedding lookups, layer and
+RMS norms, activations, dropout, additions, the rotary embedding (HF 5.24 computes position * inv_freq
+and cos/sin element-wise), views and transposes; and nothing for nn.MultiheadAttention's inference fast
+path, which is why the ViT runs with autograd on (contract §6).
+
+The big models run on the meta device: modules with shapes and no storage, so counting LLaMA-2-7B
+allocates nothing (its 6.7 B parameters are never materialized); FlopCounterMode and forward hooks work
+on meta tensors as on real ones. The small models (GPT-2 at a short sequence, the small LLaMA) also run
+for real on the CPU, which shows that meta and real give the same counts.
+"""
+
+from __future__ import annotations
+
+import collections
+import warnings
+
+import pytest
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    torch = pytest.importorskip("torch")
+    from torch import nn
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    from torch.utils.flop_counter import FlopCounterMode
+
+import archcalc
+from conftest import REPO
+
+SPECS = REPO / "specs"
+
+
+def load(spec: str, **variables) -> archcalc.Network:
+    return archcalc.load(SPECS / f"{spec}.yaml", variables=variables)
+
+
+def hf():
+    return pytest.importorskip("transformers")
+
+
+# --------------------------------------------------------------------------------------------
+# Measuring a torch model: parameters per name, MACs per module, output shapes per module
+# --------------------------------------------------------------------------------------------
+
+class Measured:
+    def __init__(self, model: nn.Module, inputs: tuple, grad: bool = False):
+        self.model = model
+        self.params = {name: p.numel() for name, p in model.named_parameters()}   # a tied weight once
+        self.shapes: dict[str, tuple[int, ...]] = {}
+        hooks = [module.register_forward_hook(self._hook(name)) for name, module in model.named_modules() if name]
+        try:
+            with torch.set_grad_enabled(grad), sdpa_kernel(SDPBackend.MATH), \
+                    FlopCounterMode(display=False) as counter:
+                self.output = model(*inputs)
+        finally:
+            for hook in hooks:
+                hook.remove()
+        root = type(model).__name__
+        self.macs = collections.Counter()
+        for key, counts in counter.get_flop_counts().items():
+            if key == "Global":
+                continue
+            name = "" if key == root else key.removeprefix(root + ".")
+            self.macs[name] = sum(counts.values()) // 2
+        self.total_macs = counter.get_total_flops() // 2
+
+    def _hook(self, name):
+        def hook(module, args, output):
+            while isinstance(output, (tuple, list)) or hasattr(output, "to_tuple"):
+                output = output[0]
+            if name not in self.shapes:              # the first call
+                self.shapes[name] = tuple(output.shape[1:])
+        return hook
+
+
+def under(name: str, prefix: str) -> bool:
+    return not prefix or name == prefix or name.startswith(prefix + ".")
+
+
+def compare(network: archcalc.Network, measured: Measured) -> None:
+    """Every check of the module docstring; raises with all the differences at once."""
+    layers = {layer.name: layer for layer in network.layers}
+    problems = []
+    # parameters: each torch parameter belongs to one spec layer, and each layer's count is its parameters'
+    owner: dict[str, str] = {}
+    for pname in measured.params:
+        owners = [name for name in layers if under(pname, name)]
+        if len(owners) != 1:
+            problems.append(f"parameter {pname}: spec layers {owners}")
+        else:
+            owner[pname] = owners[0]
+    for name, layer in layers.items():
+        theirs = sum(n for pname, n in measured.params.items() if owner.get(pname) == name)
+        if layer.params != theirs:
+            problems.append(f"{name}: params archcalc {layer.params:,}, torch {theirs:,}")
+    # MACs: every module of the model, as the sum of the spec layers named under it
+    # (modules that are never called, such as an nn.ModuleList, have no count of their own)
+    modules = [name for name, _ in measured.model.named_modules() if not name or name in measured.shapes]
+    for module in modules:
+        ours = sum(layer.macs for name, layer in layers.items() if under(name, module))
+        if ours != measured.macs.get(module, 0):
+            problems.append(f"module {module or '<model>'}: MACs archcalc {ours:,}, torch {measured.macs.get(module, 0):,}")
+    # output shapes of the modules that are spec layers
+    matched = [name for name in layers if name in measured.shapes]
+    for name in matched:
+        if tuple(layers[name].output_shape) != measured.shapes[name]:
+            problems.append(f"{name}: output archcalc {list(layers[name].output_shape)}, "
+                            f"torch {list(measured.shapes[name])}")
+    assert not problems, "\n".join(problems)
+    assert network.totals.params == sum(measured.params.values())
+    assert network.totals.macs == measured.total_macs
+    # the comparison is not vacuous: every spec layer with parameters is a torch module or parameter
+    assert all(name in measured.shapes or name in measured.params for name, layer in layers.items() if layer.params)
+    return matched
+
+
+def ids(length: int, device: str = "cpu") -> torch.Tensor:
+    return torch.zeros(1, length, dtype=torch.long, device=device)
+
+
+# --------------------------------------------------------------------------------------------
+# GPT-2 small
+# --------------------------------------------------------------------------------------------
+
+def test_gpt2_published_figures():
+    """124,439,808 parameters: the "124M" GPT-2 (OpenAI's model card; HF's gpt2 checkpoint), the LM head tied
+    to the token embedding; the head itself owns no parameter."""
+    network = load("gpt2")
+    assert network.totals.params == 124_439_808
+    assert network.layer("lm_head").params == 0
+    assert network.output_shape == (1024, 50257)
+    assert network.totals.macs == 145_824_153_600   # FlopCounterMode / 2 at 1024 tokens, measured below
+
+
+@pytest.mark.parametrize("device, seq_len", [("meta", 1024), ("cpu", 64)])
+def test_gpt2_matches_hugging_face(device, seq_len):
+    transformers = hf()
+    with torch.device(device):
+        model = transformers.GPT2LMHeadModel(transformers.GPT2Config(attn_implementation="sdpa")).eval()
+    measured = Measured(model, (ids(seq_len, device),))
+    network = load("gpt2", seq_len=seq_len)
+    matched = compare(network, measured)
+    assert len(matched) >= 12 * 8
+    assert network.output_shape == tuple(measured.output.logits.shape[1:])
+
+
+# --------------------------------------------------------------------------------------------
+# BERT-base
+# --------------------------------------------------------------------------------------------
+
+def test_bert_base_published_figures():
+    """BERT-base: "Total Parameters=110M" (Devlin et al., 2019, Section 3); exactly 109,482,240 with the pooler
+    (HF's bert-base-uncased)."""
+    network = load("bert_base")
+    assert round(network.totals.params, -7) == 110_000_000     # "110M", two significant digits
+    assert network.totals.params == 109_482_240
+    assert network.output_shape == (768,)
+    assert network.layer("encoder.layer.11.output.LayerNorm").output_shape == (512, 768)
+
+
+def test_bert_base_matches_hugging_face():
+    transformers = hf()
+    with torch.device("meta"):
+        model = transformers.BertModel(transformers.BertConfig(attn_implementation="sdpa")).eval()
+    measured = Measured(model, (ids(512, "meta"),))
+    network = load("bert_base")
+    compare(network, measured)
+    assert network.output_shape == tuple(measured.output.pooler_output.shape[1:])
+    assert network.totals.macs == 48_318_971_904
+
+
+# --------------------------------------------------------------------------------------------
+# ViT-B/16: torchvision's layout in plain torch
+# --------------------------------------------------------------------------------------------
+
+class MLPBlock(nn.Sequential):
+    """torchvision.models.vision_transformer.MLPBlock: Linear, GELU, Dropout, Linear, Dropout."""
+
+    def __init__(self, dim: int, mlp_dim: int):
+        super().__init__(nn.Linear(dim, mlp_dim), nn.GELU(), nn.Dropout(0.0), nn.Linear(mlp_dim, dim), nn.Dropout(0.0))
+
+
+class EncoderBlock(nn.Module):
+    """torchvision's EncoderBlock."""
+
+    def __init__(self, heads: int, dim: int, mlp_dim: int):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(dim, eps=1e-6)
+        self.self_attention = nn.MultiheadAttention(dim, heads, dropout=0.0, batch_first=True)
+        self.dropout = nn.Dropout(0.0)
+        self.ln_2 = nn.LayerNorm(dim, eps=1e-6)
+        self.mlp = MLPBlock(dim, mlp_dim)
+
+    def forward(self, input):
+        x = self.ln_1(input)
+        x, _ = self.self_attention(x, x, x, need_weights=False)
+        x = self.dropout(x)
+        x = x + input
+        y = self.ln_2(x)
+        y = self.mlp(y)
+        return x + y
+
+
+class Encoder(nn.Module):
+    """torchvision's Encoder."""
+
+    def __init__(self, seq_length: int, layers: int, heads: int, dim: int, mlp_dim: int):
+        super().__init__()
+        self.pos_embedding = nn.Parameter(torch.empty(1, seq_length, dim).normal_(std=0.02))
+        self.dropout = nn.Dropout(0.0)
+        self.layers = nn.Sequential(collections.OrderedDict(
+            (f"encoder_layer_{i}", EncoderBlock(heads, dim, mlp_dim)) for i in range(layers)))
+        self.ln = nn.LayerNorm(dim, eps=1e-6)
+
+    def forward(self, input):
+        return self.ln(self.layers(self.dropout(input + self.pos_embedding)))
+
+
+class VisionTransformer(nn.Module):
+    """torchvision.models.VisionTransformer, classification head `heads.head` (no representation layer)."""
+
+    def __init__(self, image_size=224, patch_size=16, layers=12, heads=12, dim=768, mlp_dim=3072, classes=1000):
+        super().__init__()
+        self.patch_size, self.dim = patch_size, dim
+        self.conv_proj = nn.Conv2d(3, dim, kernel_size=patch_size, stride=patch_size)
+        self.class_token = nn.Parameter(torch.zeros(1, 1, dim))
+        seq_length = (image_size // patch_size) ** 2 + 1
+        self.encoder = Encoder(seq_length, layers, heads, dim, mlp_dim)
+        self.heads = nn.Sequential(collections.OrderedDict([("head", nn.Linear(dim, classes))]))
+
+    def forward(self, x):
+        n, _, h, w = x.shape
+        x = self.conv_proj(x)
+        x = x.reshape(n, self.dim, (h // self.patch_size) * (w // self.patch_size)).permute(0, 2, 1)
+        x = torch.cat([self.class_token.expand(n, -1, -1), x], dim=1)
+        x = self.encoder(x)
+        return self.heads(x[:, 0])
+
+
+def test_vit_b_16_matches_torchvision_layout_and_table():
+    """torchvision's model table (https://pytorch.org/vision/stable/models.html, ViT_B_16_Weights.IMAGENET1K_V1
+    meta "num_params" and "_ops"): 86,567,656 parameters, 17.56 GFLOPS (multiply-accumulates)."""
+    with torch.device("meta"):
+        model = VisionTransformer().eval()
+    # autograd on: nn.MultiheadAttention's inference fast path (no grad, eval) is one fused op that
+    # FlopCounterMode does not count
+    measured = Measured(model, (torch.zeros(1, 3, 224, 224, device="meta"),), grad=True)
+    network = load("vit_b_16")
+    compare(network, measured)
+    assert sum(measured.params.values()) == network.totals.params == 86_567_656
+    assert round(measured.total_macs / 1e9, 2) == round(network.totals.macs / 1e9, 2) == 17.56
+    assert network.totals.macs == 17_563_828_224
+    assert network.output_shape == (1000,)
+
+
+# --------------------------------------------------------------------------------------------
+# LLaMA: LLaMA-2-7B (meta device only) and a small grouped-query one (for real)
+# --------------------------------------------------------------------------------------------
+
+LLAMA2_7B = dict(vocab_size=32000, hidden_size=4096, intermediate_size=11008, num_hidden_layers=32,
+                 num_attention_heads=32, num_key_value_heads=32, rms_norm_eps=1e-5, max_position_embeddings=4096)
+SMALL = dict(vocab_size=32000, hidden_size=256, intermediate_size=688, num_hidden_layers=4,
+             num_attention_heads=8, num_key_value_heads=2, rms_norm_eps=1e-5, max_position_embeddings=512)
+
+
+def llama_parameters(vocab_size, hidden_size, intermediate_size, num_hidden_layers, num_attention_heads,
+                     num_key_value_heads, **_):
+    """LlamaForCausalLM's parameters by formula: embedding, per layer q/o (d x d), k/v (d x kv_heads * head_dim),
+    the SwiGLU MLP's three d x d_ff, two RMSNorm weights; the final norm; the untied head."""
+    d, head_dim = hidden_size, hidden_size // num_attention_heads
+    layer = 2 * d * d + 2 * d * num_key_value_heads * head_dim + 3 * d * intermediate_size + 2 * d
+    return 2 * vocab_size * d + num_hidden_layers * layer + d
+
+
+def test_llama2_7b_published_figures():
+    """LLaMA-2-7B: "7B" (Touvron et al., 2023, Table 1); exactly 6,738,415,616 parameters (meta-llama/Llama-2-7b-hf)."""
+    network = load("llama2_7b")
+    assert network.totals.params == llama_parameters(**LLAMA2_7B) == 6_738_415_616
+    assert round(network.totals.params / 1e9) == 7
+    assert network.output_shape == (4096, 32000)
+    assert network.totals.macs == 31_460_635_443_200
+    assert load("llama2_7b", seq_len=2048).totals.params == 6_738_415_616    # positions carry no parameters
+
+
+def test_llama2_7b_matches_hugging_face_on_the_meta_device():
+    """The whole 7B model on the meta device (shapes, no storage: ~350 MB resident), at its full context."""
+    transformers = hf()
+    with torch.device("meta"):
+        model = transformers.LlamaForCausalLM(transformers.LlamaConfig(**LLAMA2_7B, attn_implementation="sdpa")).eval()
+    measured = Measured(model, (ids(4096, "meta"),))
+    compare(load("llama2_7b"), measured)
+
+
+@pytest.mark.parametrize("device", ["meta", "cpu"])
+def test_llama_gqa_small_matches_hugging_face(device):
+    transformers = hf()
+    with torch.device(device):
+        model = transformers.LlamaForCausalLM(transformers.LlamaConfig(**SMALL, attn_implementation="sdpa")).eval()
+    seq_len = 512 if device == "meta" else 64
+    network = load("llama_gqa_small", seq_len=seq_len)
+    compare(network, Measured(model, (ids(seq_len, device),)))
+    assert sum(p.numel() for p in model.parameters()) == llama_parameters(**SMALL) == network.totals.params
+    if device == "meta":
+        assert (network.totals.params, network.totals.macs) == (19_155_200, 6_148_849_664)
+    # the grouped-query attention: k and v projections to 2 heads of 32, queries in 8 heads
+    assert network.layer("model.layers.0.self_attn.k_proj").output_shape == (seq_len, 64)
+
+
+def test_llama_gqa_small_is_llama2_7b_with_other_variables():
+    """The two LLaMA specs share their text below `variables`, so checking the small one against HF checks the
+    7B layout too."""
+    big = (SPECS / "llama2_7b.yaml").read_text().split("\nvariables:\n", 1)[1]
+    small = (SPECS / "llama_gqa_small.yaml").read_text().split("\nvariables:\n", 1)[1]
+    strip = lambda text: text.split("\nblocks:\n", 1)[1]  # noqa: E731
+    assert strip(big) == strip(small)
+    variables = dict(n_layer=4, d_model=256, n_head=8, n_kv_head=2, d_ff=688, seq_len=512)
+    ours, theirs = load("llama2_7b", **variables), load("llama_gqa_small")
+    assert ours.totals == theirs.totals
+    assert [(layer.name, layer.output_shape, layer.params, layer.macs) for layer in ours.layers] == \
+           [(layer.name, layer.output_shape, layer.params, layer.macs) for layer in theirs.layers]
