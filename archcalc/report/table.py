@@ -11,6 +11,14 @@ def _follows_previous(layer: LayerResult, previous: str) -> bool:
     return layer.sources == (previous,)
 
 
+def _params_cell(layer: LayerResult) -> str:
+    """The layer's parameters, saying where a weight it uses is counted instead (tie, share)."""
+    if layer.shared_with:
+        return f"{grouped(layer.params)} (shares {printable(layer.shared_with)})"
+    tie = getattr(layer.spec, "tie", None)
+    return f"{grouped(layer.params)} (tied to {printable(tie)})" if tie else grouped(layer.params)
+
+
 def columns(summary: Summary) -> list[tuple[str, str, list[str]]]:
     """(title, alignment, cells) for each column; graph and frozen columns only when they say something."""
     layers = summary.layers
@@ -23,7 +31,7 @@ def columns(summary: Summary) -> list[tuple[str, str, list[str]]]:
             "" if _follows_previous(layer, before) else printable(", ".join(layer.sources))
             for layer, before in zip(layers, previous)]))
     table.append(("Output shape", "<", [shape_text(layer.output_shape) for layer in layers]))
-    table.append(("Params", ">", [grouped(layer.params) for layer in layers]))
+    table.append(("Params", ">", [_params_cell(layer) for layer in layers]))
     if frozen:
         table.append(("Trainable", ">", ["" if not layer.params else "yes" if layer.spec.trainable else "frozen"
                                          for layer in layers]))
