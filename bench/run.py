@@ -129,6 +129,7 @@ def main() -> int:
         # the transformer zoo at full context: 1,091 layers, 6.7 B parameters counted, none allocated
         small["summary specs/llama2_7b.yaml --set seq_len=4096"] = [
             *archcalc, "summary", str(REPO / "specs" / "llama2_7b.yaml"), "--set", "seq_len=4096"]
+        small["summary specs/llama2_70b.yaml"] = [*archcalc, "summary", str(REPO / "specs" / "llama2_70b.yaml")]
         for layers in (1_000, 10_000):
             small[f"summary plain CNN, {layers:,} layers"] = [*archcalc, "summary", str(generated[layers])]
         small["memory plain CNN, 10,000 layers"] = [*archcalc, "memory", str(generated[10_000]), "--batch-size", "32"]

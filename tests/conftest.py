@@ -39,6 +39,8 @@ def write_spec(tmp_path):
 # size would need 27 GB for its parameters alone, its attention at 4,096 tokens 2 GB per layer.
 TORCH_SIZED_VARIABLES: dict[str, dict] = {
     "llama2_7b": {"n_layer": 1, "seq_len": 16, "vocab_size": 1000},
+    "llama2_70b": {"n_layer": 1, "d_model": 512, "n_head": 8, "n_kv_head": 2, "d_ff": 1024, "seq_len": 16,
+                   "vocab_size": 1000},
     "llama_gqa_small": {"seq_len": 32},
     "gpt2": {"n_layer": 2, "seq_len": 32},
     "bert_base": {"n_layer": 2, "seq_len": 32},

@@ -273,6 +273,8 @@ def test_vit_b_16_matches_torchvision_layout_and_table():
 
 LLAMA2_7B = dict(vocab_size=32000, hidden_size=4096, intermediate_size=11008, num_hidden_layers=32,
                  num_attention_heads=32, num_key_value_heads=32, rms_norm_eps=1e-5, max_position_embeddings=4096)
+LLAMA2_70B = dict(vocab_size=32000, hidden_size=8192, intermediate_size=28672, num_hidden_layers=80,
+                  num_attention_heads=64, num_key_value_heads=8, rms_norm_eps=1e-5, max_position_embeddings=4096)
 SMALL = dict(vocab_size=32000, hidden_size=256, intermediate_size=688, num_hidden_layers=4,
              num_attention_heads=8, num_key_value_heads=2, rms_norm_eps=1e-5, max_position_embeddings=512)
 
@@ -332,3 +334,21 @@ def test_llama_gqa_small_is_llama2_7b_with_other_variables():
     assert ours.totals == theirs.totals
     assert [(layer.name, layer.output_shape, layer.params, layer.macs) for layer in ours.layers] == \
            [(layer.name, layer.output_shape, layer.params, layer.macs) for layer in theirs.layers]
+
+
+def test_llama2_70b_published_figures_and_layout():
+    """LLaMA-2-70B: "70B" (Touvron et al., 2023, Table 1); exactly 68,976,648,192 parameters (meta-llama/Llama-2-70b-hf),
+    grouped-query attention with 8 key/value heads; the same text as the 7B spec below `blocks:`."""
+    network = load("llama2_70b")
+    assert network.totals.params == llama_parameters(**LLAMA2_70B) == 68_976_648_192
+    assert network.layer("model.layers.0.self_attn.k_proj").output_shape == (4096, 1024)
+    assert (SPECS / "llama2_70b.yaml").read_text().split("\nblocks:\n", 1)[1] == \
+        (SPECS / "llama2_7b.yaml").read_text().split("\nblocks:\n", 1)[1]
+
+
+def test_llama2_70b_matches_hugging_face_on_the_meta_device():
+    """The 70B model on the meta device at a short context (every module, no storage), layer by layer."""
+    transformers = hf()
+    with torch.device("meta"):
+        model = transformers.LlamaForCausalLM(transformers.LlamaConfig(**LLAMA2_70B, attn_implementation="sdpa")).eval()
+    compare(load("llama2_70b", seq_len=128), Measured(model, (ids(128, "meta"),)))
