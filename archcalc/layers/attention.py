@@ -179,10 +179,16 @@ def _mha_tensors(bias: bool, add_bias_kv: bool, same: bool) -> int:
     return (1 if same else 3) + bias + 1 + bias + 2 * add_bias_kv
 
 
+HALF = ("float16", "bfloat16")   # the dtypes CPU's math path computes (and keeps) in float32
+
+
 def _mha_fused(context: Context, dropout: float) -> bool:
     """Whether nn.MultiheadAttention with need_weights false runs a fused kernel (which keeps no L×L matrix):
-    CPU flash only without dropout (training), CUDA's flash / memory-efficient kernels always."""
-    return context.device == "cuda" or dropout == 0
+    CPU flash only without dropout (training), CUDA's flash / memory-efficient kernels always but for float64
+    (which they do not support)."""
+    if context.device == "cuda":
+        return context.dtype != "float64"
+    return dropout == 0
 
 
 def _lse(context: Context, heads: int, l_q: int, prefix: str = "") -> Kept:
@@ -191,7 +197,9 @@ def _lse(context: Context, heads: int, l_q: int, prefix: str = "") -> Kept:
     rows = l_q
     if context.device == "cuda" and context.dtype == "float32":
         rows = -(-l_q // 32) * 32
-    return Kept(f"{prefix}log-sum-exp", NEW, (BATCH, heads, rows), "float32")
+    # the accumulation type: float32, float64 for float64 inputs (CPU's flash kernel, measured)
+    dtype = "float64" if context.dtype == "float64" else "float32"
+    return Kept(f"{prefix}log-sum-exp", NEW, (BATCH, heads, rows), dtype)
 
 
 def _mha_saved(context: Context, layer: Layer, query: Shape, key: Shape, val: Shape, sharing: str, fused: bool,
@@ -210,7 +218,7 @@ def _mha_saved(context: Context, layer: Layer, query: Shape, key: Shape, val: Sh
     trainable = context.trainable
     kept: list[Kept] = []
     what = f"{prefix}query" if prefix else "query"
-    half = context.dtype != "float32" and context.device == "cpu"
+    half = context.dtype in HALF and context.device == "cpu"
     if trainable and copies:
         kept.append(Kept(f"{what} (a [L·N, E] copy)", NEW, (BATCH, query[0], query[1])))
         if sharing == "kv":
@@ -340,7 +348,8 @@ class ScaledDotProductAttention(Layer):
     def kernel(self, context: Context) -> str:
         """The backend that runs: math or flash (fused)."""
         q, k, v = context.inputs
-        fits = len(q) == 3 and q[-1] == v[-1] and (self.dropout_p == 0 or context.device == "cuda")
+        fits = len(q) == 3 and q[-1] == v[-1] and (self.dropout_p == 0 or context.device == "cuda") and \
+            not (context.device == "cuda" and context.dtype == "float64")
         if self.backend == "flash" and not fits:
             raise LayerError("backend flash needs [H, L, E] inputs with the same head size for q, k and v"
                              " and, on CPU, dropout_p 0 (PyTorch: \"No available kernel\")", key="backend",
@@ -359,7 +368,7 @@ class ScaledDotProductAttention(Layer):
         if self.kernel(context) == "flash":
             return Backward((Kept("q", 0), Kept("k", 1), Kept("v", 2), Kept("output", OUTPUT),
                              _lse(context, q[0], q[-2])))
-        half = context.dtype != "float32" and context.device == "cpu"
+        half = context.dtype in HALF and context.device == "cpu"
         dtype = "float32" if half else ""
         grouped = q[:-2] != k[:-2]
         scores = batched((*q[:-2], q[-2], k[-2]))
@@ -754,15 +763,16 @@ MEMORY_FACTS = {
         " add_zero_attn concatenate new keys and values. Self-attention E 8, H 2, L 5 at N 2: 2,320 B; with"
         " need_weights false 1,680 B.",
     "scaled_dot_product_attention": "Backends measured on CPU with torch.nn.attention.sdpa_kernel (torch 2.13): the"
-        " math path keeps q·√scale, kᵀ·√scale, the softmax probabilities [N, H, L_q, L_k] and v (with dropout_p also"
-        " the mask and the dropped probabilities; with enable_gqa k and v repeated to the query heads; float16 and"
-        " bfloat16 inputs are computed — and kept — in float32); the CPU flash kernel keeps q, k, v, the output and"
-        " the log-sum-exp [N, H, L_q] in float32, nothing L×L. PyTorch's default on CPU, float32 (and half), causal"
-        " or not: flash when the inputs are [N, H, L, E] with one head size for q, k and v and dropout_p is 0, else"
-        " math. On CUDA (PyTorch's sdp_utils.cpp priority, not measured here) flash for float16 / bfloat16,"
-        " memory-efficient for float32, whose log-sum-exp rows are padded to a multiple of 32; the philox seed and"
-        " offset they keep are not counted. `backend: math | flash` chooses; measured q, k, v [2, 2, 5, 4] and"
-        " [2, 2, 7, 4]: math 2,000 B (D_v 6), flash 2,336 B with GQA from 4 query heads.",
+        " math path keeps q·√scale, kᵀ·√scale, the softmax probabilities [N, H, L_q, L_k] and v (with dropout_p also the mask and the dropped "
+        "probabilities; with enable_gqa k and v repeated to the query heads; float16 and bfloat16 inputs are computed"
+        " — and kept — in float32, float64 stays float64); the CPU flash kernel keeps q, k, v, the output and the "
+        "log-sum-exp [N, H, L_q] in float32 (float64 for float64 inputs), nothing L×L. PyTorch's default on CPU, "
+        "float32 (and half, float64), causal or not: flash when the inputs are [N, H, L, E] with one head size for q,"
+        " k and v and dropout_p is 0, else math. On CUDA (PyTorch's sdp_utils.cpp priority, not measured here) flash "
+        "for float16 / bfloat16, memory-efficient for float32, whose log-sum-exp rows are padded to a multiple of 32,"
+        " math for float64; the philox seed and offset they keep are not counted. `backend: math | flash` chooses; "
+        "measured q, k, v [2, 2, 5, 4] and [2, 2, 7, 4]: math 2,000 B (D_v 6), flash 2,336 B with GQA from 4 query "
+        "heads.",
     "transformerencoderlayer": "Measured on CPU (training, batch_first): the self-attention as multiheadattention with"
         " need_weights false (flash without dropout, math with it), each dropout's mask (model dtype; bool on CUDA),"
         " each layer norm's input (the residual sum, or the layer input for the first norm with norm_first) and its"
