@@ -479,7 +479,8 @@ SINGLE_LAYERS = [
     ('F.pixel_unshuffle', 2, [4, 6, 6], [{"type": "pixelunshuffle", "downscale_factor": 3, "call": "function"}],
      (0, 0, 0, 0, 0, 0, 0, 0)),
     # Measured on nn.Embedding, an nn.Parameter module, nn.LSTM / GRU / RNN (batch_first) with the real tools;
-    # torchvision = FlopCounterMode / 2 with oneDNN off; ptflops-aten not modelled for recurrent layers (None)
+    # torchvision = FlopCounterMode / 2 with oneDNN off; ptflops-aten: the CPU default (oneDNN on: an LSTM without
+    # proj_size counts 0)
     ("embedding", 1, {"shape": [7], "dtype": "int64"}, [{"type": "embedding", "num_embeddings": 50, "embedding_dim": 8}],
      (0, 0, 0, 0, 0, 0, 0, 400)),
     ("embedding", 2, {"shape": [7], "dtype": "int64"}, [{"type": "embedding", "num_embeddings": 50, "embedding_dim": 8}],
@@ -488,38 +489,38 @@ SINGLE_LAYERS = [
      (0, 0, 0, 0, 0, 0, 0, 0)),
     ("parameter", 2, [3], [{"type": "parameter", "shape": [5, 8]}],
      (0, 0, 0, 0, 0, 0, 0, 0)),
-    ("lstm", 1, [5, 6], [{"type": "lstm", "hidden_size": 4}],
-     (800, 0, 0, 1160, 1160, None, 1120, 960)),
-    ("lstm", 2, [5, 6], [{"type": "lstm", "hidden_size": 4}],
-     (1600, 0, 0, 1160, 1160, None, 2240, 1920)),
-    ("lstm_2l_bi", 1, [5, 6], [{"type": "lstm", "hidden_size": 4, "num_layers": 2, "bidirectional": True}],
-     (3520, 0, 0, 4960, 4960, None, 4800, 4160)),
-    ("lstm_2l_bi", 2, [5, 6], [{"type": "lstm", "hidden_size": 4, "num_layers": 2, "bidirectional": True}],
-     (7040, 0, 0, 4960, 4960, None, 9600, 8320)),
-    ("lstm_proj", 1, [5, 6], [{"type": "lstm", "hidden_size": 4, "proj_size": 3}],
-     (780, 0, 0, 1080, 1080, None, 1120, 940)),
-    ("lstm_proj", 2, [5, 6], [{"type": "lstm", "hidden_size": 4, "proj_size": 3}],
-     (1560, 0, 0, 1080, 1080, None, 2240, 1880)),
-    ("lstm_nobias", 1, [5, 6], [{"type": "lstm", "hidden_size": 4, "bias": False}],
-     (800, 0, 0, 1000, 1000, None, 960, 800)),
-    ("lstm_nobias", 2, [5, 6], [{"type": "lstm", "hidden_size": 4, "bias": False}],
-     (1600, 0, 0, 1000, 1000, None, 1920, 1600)),
-    ("gru", 1, [5, 6], [{"type": "gru", "hidden_size": 4}],
-     (600, 0, 0, 860, 860, None, 860, 720)),
-    ("gru", 2, [5, 6], [{"type": "gru", "hidden_size": 4}],
-     (1200, 0, 0, 860, 860, None, 1720, 1440)),
-    ("gru_2l_bi", 1, [5, 6], [{"type": "gru", "hidden_size": 4, "num_layers": 2, "bidirectional": True}],
-     (2640, 0, 0, 3680, 3680, None, 3680, 3120)),
-    ("gru_2l_bi", 2, [5, 6], [{"type": "gru", "hidden_size": 4, "num_layers": 2, "bidirectional": True}],
-     (5280, 0, 0, 3680, 3680, None, 7360, 6240)),
-    ("rnn", 1, [5, 6], [{"type": "rnn", "hidden_size": 4}],
-     (200, 0, 0, 260, 260, None, 260, 240)),
-    ("rnn", 2, [5, 6], [{"type": "rnn", "hidden_size": 4}],
-     (400, 0, 0, 260, 260, None, 520, 480)),
-    ("rnn_relu_2l", 1, [5, 6], [{"type": "rnn", "hidden_size": 4, "num_layers": 2, "nonlinearity": "relu"}],
-     (360, 0, 0, 480, 480, None, 480, 440)),
-    ("rnn_relu_2l", 2, [5, 6], [{"type": "rnn", "hidden_size": 4, "num_layers": 2, "nonlinearity": "relu"}],
-     (720, 0, 0, 480, 480, None, 960, 880)),
+    ("lstm", 1, [5, 6], [{"type": "lstm", "batch_first": True, "hidden_size": 4}],
+     (800, 0, 0, 1160, 1160, 0, 1120, 960)),
+    ("lstm", 2, [5, 6], [{"type": "lstm", "batch_first": True, "hidden_size": 4}],
+     (1600, 0, 0, 1160, 1160, 0, 2240, 1920)),
+    ("lstm_2l_bi", 1, [5, 6], [{"type": "lstm", "batch_first": True, "hidden_size": 4, "num_layers": 2, "bidirectional": True}],
+     (3520, 0, 0, 4960, 4960, 0, 4800, 4160)),
+    ("lstm_2l_bi", 2, [5, 6], [{"type": "lstm", "batch_first": True, "hidden_size": 4, "num_layers": 2, "bidirectional": True}],
+     (7040, 0, 0, 4960, 4960, 0, 9600, 8320)),
+    ("lstm_proj", 1, [5, 6], [{"type": "lstm", "batch_first": True, "hidden_size": 4, "proj_size": 3}],
+     (780, 0, 0, 1080, 1080, 940, 1120, 940)),
+    ("lstm_proj", 2, [5, 6], [{"type": "lstm", "batch_first": True, "hidden_size": 4, "proj_size": 3}],
+     (1560, 0, 0, 1080, 1080, 1720, 2240, 1880)),
+    ("lstm_nobias", 1, [5, 6], [{"type": "lstm", "batch_first": True, "hidden_size": 4, "bias": False}],
+     (800, 0, 0, 1000, 1000, 0, 960, 800)),
+    ("lstm_nobias", 2, [5, 6], [{"type": "lstm", "batch_first": True, "hidden_size": 4, "bias": False}],
+     (1600, 0, 0, 1000, 1000, 0, 1920, 1600)),
+    ("gru", 1, [5, 6], [{"type": "gru", "batch_first": True, "hidden_size": 4}],
+     (600, 0, 0, 860, 860, 720, 860, 720)),
+    ("gru", 2, [5, 6], [{"type": "gru", "batch_first": True, "hidden_size": 4}],
+     (1200, 0, 0, 860, 860, 1320, 1720, 1440)),
+    ("gru_2l_bi", 1, [5, 6], [{"type": "gru", "batch_first": True, "hidden_size": 4, "num_layers": 2, "bidirectional": True}],
+     (2640, 0, 0, 3680, 3680, 3120, 3680, 3120)),
+    ("gru_2l_bi", 2, [5, 6], [{"type": "gru", "batch_first": True, "hidden_size": 4, "num_layers": 2, "bidirectional": True}],
+     (5280, 0, 0, 3680, 3680, 6000, 7360, 6240)),
+    ("rnn", 1, [5, 6], [{"type": "rnn", "batch_first": True, "hidden_size": 4}],
+     (200, 0, 0, 260, 260, 240, 260, 240)),
+    ("rnn", 2, [5, 6], [{"type": "rnn", "batch_first": True, "hidden_size": 4}],
+     (400, 0, 0, 260, 260, 440, 520, 480)),
+    ("rnn_relu_2l", 1, [5, 6], [{"type": "rnn", "batch_first": True, "hidden_size": 4, "num_layers": 2, "nonlinearity": "relu"}],
+     (360, 0, 0, 480, 480, 440, 480, 440)),
+    ("rnn_relu_2l", 2, [5, 6], [{"type": "rnn", "batch_first": True, "hidden_size": 4, "num_layers": 2, "nonlinearity": "relu"}],
+     (720, 0, 0, 480, 480, 840, 960, 880)),
     # shape operations, arithmetic, padding, more element-wise modules and norms (the same tools; torch.add(x, 2) and
     # the other scalar forms measured as torch.<op>(x, s) in forward)
     ('reshape', 1, [8, 6], [{"type": "reshape", "shape": [4, -1]}],
@@ -844,6 +845,15 @@ CALFLOPS_FLOPS = {
     'instancenorm2d_affine': (5120, 10240),
     'instancenorm2d_track': (4096, 8192),
     'instancenorm1d': (800, 1600),
+    # nn.LSTM / GRU / RNN (batch_first): calflops' own module hook, _rnn_forward_hook
+    'lstm': (1800, 3600),
+    'lstm_2l_bi': (7840, 15680),
+    'lstm_proj': (1640, 3280),
+    'lstm_nobias': (1640, 3280),
+    'gru': (1340, 2680),
+    'gru_2l_bi': (5840, 11680),
+    'rnn': (420, 840),
+    'rnn_relu_2l': (760, 1520),
 }
 CALFLOPS_ROWS = [row for row in SINGLE_LAYERS if row[0] in CALFLOPS_FLOPS]
 
@@ -1018,17 +1028,46 @@ def test_torchinfo_versions_differ_on_linear_rows():
 # scaled_dot_product_attention.
 ATTENTION_TOOLS = {
  "mha": ({"input": [10, 32], "layers": [{"type": "multiheadattention", "num_heads": 4}]},
-         {"ptflops-pytorch": (56160, 62960), "ptflops-modules": (49360, 49360), "fvcore": (47360, 94720), "thop": (0, 0), "torchinfo": (0, 0), "pytorch": (47360, 94720)}),
+         {"ptflops-pytorch": (56160, 62960), "ptflops-modules": (49360, 49360), "fvcore": (47360, 94720), "thop": (0, 0), "torchinfo": (0, 0), "pytorch": (47360, 94720), "calflops": (82320, 164640), "ptflops-aten": (48640, 97280)}),
  "mha_nobias": ({"input": [10, 32], "layers": [{"type": "multiheadattention", "num_heads": 4, "bias": False}]},
-         {"ptflops-pytorch": (55200, 62000), "ptflops-modules": (48400, 48400), "fvcore": (47360, 94720)}),
+         {"ptflops-pytorch": (55200, 62000), "ptflops-modules": (48400, 48400), "fvcore": (47360, 94720), "calflops": (82320, 164640), "ptflops-aten": (47360, 94720)}),
  "mha_kdim": ({"input": {"q": [10, 32], "k": [10, 12], "v": [10, 6]}, "layers": [{"type": "multiheadattention", "num_heads": 4, "kdim": 12, "vdim": 6, "inputs": ["q", "k", "v"]}]},
-         {"ptflops-pytorch": (24540, 31340), "ptflops-modules": (17740, 17740), "fvcore": (32640, 65280)}),
+         {"ptflops-pytorch": (24540, 31340), "ptflops-modules": (17740, 17740), "fvcore": (32640, 65280), "calflops": (52880, 105760)}),
  "enc": ({"input": [10, 32], "layers": [{"type": "transformerencoderlayer", "nhead": 4, "dim_feedforward": 64}]},
-         {"torchinfo-1.8": (4320, 8640), "torchinfo": (42048, 84096), "ptflops-pytorch": (91920, 91920), "ptflops-modules": (91920, 91920), "fvcore": (85120, 170240), "thop": (43520, 87040)}),
+         {"torchinfo-1.8": (4320, 8640), "torchinfo": (42048, 84096), "ptflops-pytorch": (91920, 91920), "ptflops-modules": (91920, 91920), "fvcore": (85120, 170240), "thop": (43520, 87040), "calflops": (167040, 334080), "ptflops-aten": (84160, 168320)}),
  "matmul": ({"input": {"a": [10, 32], "b": [32, 10]}, "layers": [{"type": "matmul", "inputs": ["a", "b"]}]},
-         {"fvcore": (3200, 6400), "ptflops-pytorch": (3200, 6400), "ptflops-modules": (0, 0), "ptflops-aten": (3200, 6400), "thop": (0, 0), "torchinfo": (0, 0)}),
+         {"fvcore": (3200, 6400), "ptflops-pytorch": (3200, 6400), "ptflops-modules": (0, 0), "ptflops-aten": (3200, 6400), "thop": (0, 0), "torchinfo": (0, 0), "calflops": (6400, 12800)}),
  "sdpa": ({"input": {"q": [4, 10, 8]}, "layers": [{"type": "scaled_dot_product_attention", "inputs": ["q", "q", "q"]}]},
-         {"fvcore": (0, 0), "ptflops-pytorch": (0, 0), "ptflops-modules": (0, 0), "ptflops-aten": (0, 0), "thop": (0, 0), "torchinfo": (0, 0)}),
+         {"fvcore": (0, 0), "ptflops-pytorch": (0, 0), "ptflops-modules": (0, 0), "ptflops-aten": (0, 0), "thop": (0, 0), "torchinfo": (0, 0), "calflops": (0, 0)}),
+ # calflops 0.3.2 (its venv) and ptflops 0.7.5 backend="aten", measured the same way (/tmp/gaps scripts); batch_first
+ # matters to ptflops-aten only: a transposed [L, N, E] input is not contiguous at N > 1 (unless L = 1), so its
+ # projection is aten.mm without the bias
+ "mha_bf": ({"input": [10, 32], "layers": [{"type": "multiheadattention", "num_heads": 4, "batch_first": True}]},
+         {"ptflops-aten": (48640, 95360), "calflops": (82320, 164640)}),
+ "mha_bf_l1": ({"input": [1, 32], "layers": [{"type": "multiheadattention", "num_heads": 4, "batch_first": True}]},
+         {"ptflops-aten": (4288, 8576)}),
+ "mha_need_weights_false": ({"input": [10, 32], "layers": [{"type": "multiheadattention", "num_heads": 4, "batch_first": True, "need_weights": False}]},
+         {"ptflops-aten": (42240, 82560), "calflops": (81920, 163840)}),
+ "mha_bias_kv_zero_attn": ({"input": [5, 16], "layers": [{"type": "multiheadattention", "num_heads": 2, "batch_first": True, "add_bias_kv": True, "add_zero_attn": True}]},
+         {"ptflops-aten": (6560, 12640), "calflops": (10310, 20620)}),
+ "mha_kdim_bf": ({"input": {"q": [10, 32], "k": [10, 12], "v": [10, 6]}, "layers": [{"type": "multiheadattention", "num_heads": 4, "kdim": 12, "vdim": 6, "batch_first": True, "inputs": ["q", "k", "v"]}]},
+         {"ptflops-aten": (33920, 65920), "calflops": (52880, 105760)}),
+ "mha_kdim_nbf": ({"input": {"q": [9, 16], "k": [5, 12], "v": [5, 6]}, "layers": [{"type": "multiheadattention", "num_heads": 2, "kdim": 12, "vdim": 6, "inputs": ["q", "k", "v"]}]},
+         {"ptflops-aten": (7936, 15872), "calflops": (12186, 24372)}),
+ "enc_bf": ({"input": [10, 32], "layers": [{"type": "transformerencoderlayer", "nhead": 4, "dim_feedforward": 64, "batch_first": True}]},
+         {"ptflops-aten": (84160, 166400), "calflops": (167040, 334080)}),
+ "enc_gelu_norm_first_nobias": ({"input": [7, 16], "layers": [{"type": "transformerencoderlayer", "nhead": 2, "dim_feedforward": 48, "batch_first": True, "activation": "gelu", "norm_first": True, "bias": False}]},
+         {"ptflops-aten": (17920, 35840), "calflops": (36960, 73920)}),
+ "dec": ({"input": {"t": [10, 32], "m": [6, 32]}, "layers": [{"type": "transformerdecoderlayer", "nhead": 4, "dim_feedforward": 64, "inputs": ["t", "m"]}]},
+         {"ptflops-aten": (117952, 235904), "calflops": (234176, 468352)}),
+ "dec_bf": ({"input": {"t": [10, 32], "m": [6, 32]}, "layers": [{"type": "transformerdecoderlayer", "nhead": 4, "dim_feedforward": 64, "batch_first": True, "inputs": ["t", "m"]}]},
+         {"ptflops-aten": (117952, 232576), "calflops": (234176, 468352)}),
+ "dec_bf_l1_gelu": ({"input": {"t": [1, 16], "m": [9, 16]}, "layers": [{"type": "transformerdecoderlayer", "nhead": 2, "dim_feedforward": 24, "batch_first": True, "inputs": ["t", "m"]}]},
+         {"ptflops-aten": (7336, 14096)}),
+ "matmul_broadcast": ({"input": {"a": [1, 3, 7, 4], "b": [2, 1, 4, 5]}, "layers": [{"type": "matmul", "inputs": ["a", "b"]}]},
+         {"ptflops-aten": (840, 1680), "calflops": (840, 1680)}),
+ "matmul_broadcast_right": ({"input": {"a": [2, 1, 7, 4], "b": [1, 3, 4, 5]}, "layers": [{"type": "matmul", "inputs": ["a", "b"]}]},
+         {"ptflops-aten": (840, 1680), "calflops": (560, 1120)}),
 }
 
 
@@ -1038,3 +1077,24 @@ def test_attention_under_each_tool(case):
     network = archcalc.analyze(spec).network
     got = {name: tuple(archcalc.count(network, name, n).macs for n in (1, 2)) for name in expected}
     assert got == expected
+
+
+# thop 0.0.31.post1909021322 (thop-readme; its wheel from PyPI, run on torch 2.13 with a collections.Iterable shim for
+# Python 3.11) on nn.Upsample / F.interpolate, thop.profile(model, inputs=(x,))[0] at batch 1 and 2.
+THOP_README_UPSAMPLE = [
+    ([3, 7, 7], {"scale_factor": 2}, (0, 0)),
+    ([3, 7, 7], {"scale_factor": 2.5, "mode": "bilinear"}, (11271, 22542)),
+    ([3, 7, 7], {"size": 5, "mode": "bilinear"}, (975, 1950)),
+    ([4, 3], {"scale_factor": 3, "mode": "linear"}, (180, 360)),
+    ([2, 4, 4], {"scale_factor": 2, "mode": "bicubic"}, (33152, 66304)),
+    ([2, 3, 3, 2], {"scale_factor": 2, "mode": "trilinear"}, (0, 0)),
+    ([3, 7, 7], {"size": [2, 3], "mode": "area"}, (0, 0)),
+    ([3, 4, 4], {"scale_factor": 2, "mode": "nearest-exact"}, (0, 0)),
+    ([3, 7, 7], {"scale_factor": 2, "mode": "bilinear", "call": "function"}, (0, 0)),
+]
+
+
+@pytest.mark.parametrize(("shape", "arguments", "expected"), THOP_README_UPSAMPLE)
+def test_thop_readme_upsample(shape, arguments, expected):
+    network = archcalc.analyze({"input": shape, "layers": [{"type": "upsample", **arguments}]}).network
+    assert tuple(archcalc.count(network, "thop-readme", n).macs for n in (1, 2)) == expected

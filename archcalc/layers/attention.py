@@ -576,7 +576,7 @@ class MatMul(Layer):
 # ---------------------------------------------------------------------------------------------- counting conventions
 # (archcalc.layers.counting; measured against the real tools, docs/conventions.md)
 
-LINEAR, LAYERNORM = "linear layernorm".split()   # count categories (not the layer types of those names)
+LINEAR, LAYERNORM, SOFTMAX = "linear layernorm softmax".split()   # count categories (not the layer types of those names)
 
 
 def _mha_shapes(v: View) -> tuple[Shape, Shape, Shape]:
@@ -657,7 +657,77 @@ def _ptflops_transformer(v: View) -> dict[str, int]:
     return {"attention, linear, layernorm": count}
 
 
-_NOT_MEASURED = Rule("not measured (counted 0)", lambda v: {})
+def _contiguous(v: View, length: int) -> bool:
+    """Whether PyTorch's [L, N, ·] view of a batch_first input is contiguous (then aten.linear is one addmm with its
+    bias; otherwise matmul's aten.mm, without it): batch_first false, N = 1 or L = 1."""
+    return not v.spec.batch_first or v.N == 1 or length == 1
+
+
+def _attention_products(v: View) -> int:
+    """The two attention products L_q·L_k'·E each, per sample."""
+    query, key, _ = _mha_shapes(v)
+    return 2 * query[0] * (key[0] + v.spec.add_bias_kv + v.spec.add_zero_attn) * query[-1]
+
+
+def _calflops_mha(v: View) -> dict[str, int]:
+    """calflops patches F.linear (2·macs, no bias) and F.softmax (numel) — both reached from
+    F.multi_head_attention_forward — but not torch.bmm: 2·N·(projection MACs) + N·H·L_q·L_k' for the softmax
+    (need_weights; without it scaled_dot_product_attention, not patched, runs instead)."""
+    query, key, _ = _mha_shapes(v)
+    count = {LINEAR: 2 * v.N * (v.M - _attention_products(v))}
+    if v.spec.need_weights:
+        count[SOFTMAX] = v.N * v.spec.num_heads * query[0] * (key[0] + v.spec.add_bias_kv + v.spec.add_zero_attn)
+    return count
+
+
+def _ptflops_aten_mha(v: View) -> dict[str, int]:
+    """aten.addmm / mm / bmm: N·M (need_weights false: no bmm, scaled_dot_product_attention is not counted), the
+    output projection's bias N·L_q·E (an addmm), and each input projection's bias N·L·E when its input is
+    contiguous (_contiguous)."""
+    query, key, val = _mha_shapes(v)
+    macs = v.M if v.spec.need_weights else v.M - _attention_products(v)
+    count = {"attention": v.N * macs}
+    if v.spec.bias:
+        embed = query[-1]
+        inputs = sum(shape[0] for shape in (query, key, val) if _contiguous(v, shape[0]))
+        count["bias"] = v.N * embed * (query[0] + inputs)
+    return count
+
+
+def _transformer_linear_macs(v: View) -> int:
+    blocks, e, f, length = _transformer_parts(v)
+    return sum(2 * q[0] * e * e + 2 * k[0] * e * e for q, k in blocks) + 2 * length * e * f
+
+
+def _calflops_transformer(v: View) -> dict[str, int]:
+    """calflops: F.linear 2·macs (projections and feed-forward, no bias), F.layer_norm 5 per element; the
+    activation (F.relu / F.gelu bound when the layer is built, before calflops patches F) and the attention's
+    scaled_dot_product_attention are not counted."""
+    blocks, e, _, length = _transformer_parts(v)
+    return {LINEAR: 2 * v.N * _transformer_linear_macs(v), LAYERNORM: 5 * v.N * len(blocks + [None]) * length * e}
+
+
+def _ptflops_aten_transformer(v: View) -> dict[str, int]:
+    """aten.addmm / mm: N·(projections + feed-forward), with bias the output projections' N·L·E, the feed-forward's
+    N·L·(F + E) and each input projection's N·L·E (self-attention 3, cross-attention L_q·E + 2·L_m·E) when that input
+    is contiguous (_contiguous); scaled_dot_product_attention is not counted."""
+    blocks, e, f, length = _transformer_parts(v)
+    count = {"attention, linear": v.N * _transformer_linear_macs(v)}
+    if v.spec.bias:
+        bias = length * f + length * e
+        for q, k in blocks:
+            bias += q[0] * e + e * (q[0] * _contiguous(v, q[0]) + 2 * k[0] * _contiguous(v, k[0]))
+        count["bias"] = v.N * bias
+    return count
+
+
+def _calflops_matmul(v: View) -> dict[str, int]:
+    """calflops' patched torch.matmul: 2·input.numel()·other.shape[-1] — the left operand's elements (with the
+    batch), not the broadcast result; the operator a @ b is not patched."""
+    if v.call == "operator":
+        return {}
+    return {"matmul": 2 * v.N * v.X * v.layer.input_shapes[1][-1]}
+
 MultiheadAttention.pytorch = "torch.nn.MultiheadAttention"
 MultiheadAttention.inferred_argument = ("embed_dim", -1)
 MultiheadAttention.convention_row = "multiheadattention"
@@ -673,17 +743,19 @@ MultiheadAttention.counting = {
                     " 2·L_k)·E + H·L_q·L_k·(E/H + 1 + v_dim/H) + L_q·v_dim·(v_dim + 1)" + (
                         "; + N·(2·L_q·L_k'·E + H·L_q·L_k') for the patched torch.bmm and F.softmax (need_weights)"
                         if options.get("functional") else ""), _ptflops_mha),
-    "ptflops-aten": _NOT_MEASURED,
+    "ptflops-aten": Rule("N·M (need_weights false: the projections only) + bias·N·(L_q·E + Σ L·E over query, key"
+                         " and value when contiguous: batch_first false, N = 1 or L = 1)", _ptflops_aten_mha),
     "thop": Rule("0 (no rule for nn.MultiheadAttention)", lambda v: {}),
     "torchinfo": Rule("0 (nn.MultiheadAttention's projections are parameters, not Linear modules; the products"
                       " are not counted)", lambda v: {}),
-    "calflops": _NOT_MEASURED,
+    "calflops": Rule("2·N·(projection MACs) (the patched F.linear, no bias) + N·H·L_q·L_k' (F.softmax, need_weights);"
+                     " the products (torch.bmm) are not counted", _calflops_mha),
 }
 ScaledDotProductAttention.pytorch = "torch.nn.functional.scaled_dot_product_attention"
 ScaledDotProductAttention.convention_row = "scaled_dot_product_attention"
 ScaledDotProductAttention.counting = {
     "pytorch": Rule("N·M on the math path; CPU's flash kernel (the default there) counts 0", batch_macs("attention")),
-    "calflops": _NOT_MEASURED,
+    "calflops": Rule("0 (F.scaled_dot_product_attention is not patched), measured", lambda v: {}),
 }   # fvcore, ptflops (both backends), thop and torchinfo: 0, measured (no rule for the function)
 for _layer in (TransformerEncoderLayer, TransformerDecoderLayer):
     _layer.inferred_argument = ("d_model", -1)
@@ -696,12 +768,15 @@ for _layer in (TransformerEncoderLayer, TransformerDecoderLayer):
                        " scaled_dot_product_attention, not counted", _fvcore_transformer),
         "ptflops": Rule("per sample: the attention hooks (multiheadattention's) + the linears (M + bias·Y) + L·E per"
                         " norm", _ptflops_transformer),
-        "ptflops-aten": _NOT_MEASURED,
+        "ptflops-aten": Rule("N·(projections + feed-forward) + bias·N·(L·E per attention's output projection + L·(F +"
+                             " E) + each input projection's L·E when contiguous: batch_first false, N = 1 or L = 1)",
+                             _ptflops_aten_transformer),
         "thop": Rule("N·2·L·E·F (the feed-forward linears) + 4·N·L·E per norm", _thop_transformer),
         "torchinfo": Rule("N·(L·(feed-forward params) + norm params): the linears' rows counted (PR #318);"
                           " nn.MultiheadAttention 0", _torchinfo_rows_transformer),
         "torchinfo-1.8": Rule("N·(params − the attention layers' params)", _torchinfo_transformer),
-        "calflops": _NOT_MEASURED,
+        "calflops": Rule("2·N·(projections + feed-forward) + 5·N·L·E per norm: the activation and the attention"
+                         " products not counted", _calflops_transformer),
     }
 TransformerEncoderLayer.pytorch = "torch.nn.TransformerEncoderLayer"
 TransformerDecoderLayer.pytorch = "torch.nn.TransformerDecoderLayer"
@@ -713,7 +788,8 @@ MatMul.counting = {
     "ptflops": Rule(lambda options: "N·M (the patched torch.matmul)" if options.get("functional") else "0",
                     lambda v: {"matmul": v.N * v.M} if v.functional and v.call != "operator" else {}),
     "ptflops-aten": Rule("N·M", batch_macs("matmul")),
-    "calflops": _NOT_MEASURED,
+    "calflops": Rule("torch.matmul: 2·N·X_a·p (X_a the left operand's elements, p the right's last axis: no"
+                     " broadcast); the operator a @ b: 0", _calflops_matmul),
 }   # thop and torchinfo: 0, measured
 del _layer
 

@@ -224,6 +224,47 @@ def _thop_recurrent(v: View) -> dict[str, int]:
     return {"recurrent": v.N * _hook_count(v, _THOP_CELL, spec.hidden_size, directions * spec.hidden_size)}
 
 
+_CALFLOPS_CELL = {4: 10, 3: 7, 1: 1}
+
+
+def _calflops_recurrent(v: View) -> dict[str, int]:
+    """calflops' _rnn_forward_hook (pytorch_ops.py): per layer 2·G·H·(in + H_r) − 2·G·H from weight_ih_l{i} and
+    weight_hh_l{i}'s shapes, + bias_ih + bias_hh, + e·H (_rnn_flops), times batch·sequence (input.shape[0]·[1]) and
+    times 2 when bidirectional; weight_hr (the projection) is not counted."""
+    spec = v.spec
+    length, h_in = v.layer.input_shapes[0]
+    hidden, gates, directions = spec.hidden_size, spec.gates, 2 if spec.bidirectional else 1
+    width = spec._proj() or hidden
+    total = 0
+    for layer in range(spec.num_layers):
+        reads = h_in if layer == 0 else directions * width
+        total += (2 * gates * hidden * (reads + width) - 2 * gates * hidden + spec.bias * 2 * gates * hidden
+                  + _CALFLOPS_CELL[gates] * hidden)
+    return {"recurrent": v.N * length * directions * total}
+
+
+def _ptflops_aten_recurrent(v: View) -> dict[str, int]:
+    """ptflops' aten backend sees the unfused path's aten.addmm / aten.mm: per layer and direction the input
+    projection over the sequence (its bias only when that [L, N, in] input is contiguous: layer 1 with batch_first
+    at N = 1 or L = 1, every later layer), per time step h_{t-1} @ weight_hh with its bias (addmm), and the
+    projection (mm). An LSTM without proj_size runs the fused oneDNN kernel on CPU, which it does not count."""
+    spec = v.spec
+    if spec.gates == 4 and not spec._proj():
+        return {}
+    length, h_in = v.layer.input_shapes[0]
+    n, hidden, gates, directions = v.N, spec.hidden_size, spec.gates, 2 if spec.bidirectional else 1
+    proj = spec._proj()
+    width = proj or hidden
+    total = 0
+    for layer in range(spec.num_layers):
+        reads = h_in if layer == 0 else directions * width
+        contiguous = layer > 0 or not spec.batch_first or n == 1 or length == 1
+        per_direction = n * length * gates * hidden * (reads + width) + n * length * hidden * proj
+        per_direction += spec.bias * n * length * gates * hidden * (1 + contiguous)
+        total += directions * per_direction
+    return {"recurrent": total}
+
+
 for _class, _name in ((LSTM, "LSTM"), (GRU, "GRU"), (RNN, "RNN")):
     _class.pytorch = f"torch.nn.{_name}"
     _class.inferred_argument = ("input_size", -1)
@@ -235,12 +276,16 @@ for _class, _name in ((LSTM, "LSTM"), (GRU, "GRU"), (RNN, "RNN")):
         "fvcore": Rule("0 (aten::lstm, aten::gru, aten::rnn_tanh / rnn_relu are unsupported ops)", lambda v: {}),
         "ptflops": Rule("L·Σ_layers,directions (G·H·(H_in + H_r) + bias·2·G·H + e·H), one sample; e = 10 lstm, 7 gru,"
                         " 1 rnn; the projection's H·P not counted", _ptflops_recurrent),
-        "ptflops-aten": Rule("not modelled (counted 0): the fused oneDNN LSTM shows no aten.mm; GRU and RNN give"
-                             " the unfused path's addmm/mm with a bias term that is not linear in N", lambda v: {}),
+        "ptflops-aten": Rule("lstm without proj_size: 0 (CPU's fused oneDNN kernel); else Σ_layers,directions N·L·(G·H·(H_in"
+                             " + H_r) + H·P + bias·G·H·(1 + c)), c = 1 when the layer's input is contiguous (layers"
+                             " 2 …, batch_first false, or N = 1 or L = 1), else 0 (layer 1's input projection is"
+                             " then aten.mm, without its bias)", _ptflops_aten_recurrent),
         "thop": Rule("N·L·Σ_layers,directions (G·H·(H_in + H) + bias·2·G·H + e·H); e = 8 lstm, 7 gru, 1 rnn;"
                      " proj_size ignored", _thop_recurrent),
         "torchinfo": Rule("N·L·params (every weight_* and bias_* times the first two output sizes)",
                           lambda v: {"recurrent": v.N * v.layer.input_shapes[0][0] * v.params}),
+        "calflops": Rule("N·L·D·Σ_layers (2·G·H·(H_in + H_r) − 2·G·H + bias·2·G·H + e·H), e = 10 lstm, 7 gru, 1 rnn;"
+                         " the projection's H·P not counted (its module hook, _rnn_forward_hook)", _calflops_recurrent),
     }
 
 

@@ -250,6 +250,7 @@ def _ptflops_upsample_text(options: dict[str, Any]) -> str:
 _FVCORE_2D = {"nearest": ("N·Y", lambda v: v.N * v.Y), "bilinear": ("4·N·Y", lambda v: 4 * v.N * v.Y),
               "area": ("N·X", lambda v: v.N * v.X)}
 _THOP = {"nearest": 1, LINEAR: 5, "bilinear": 11, "bicubic": 259}
+_THOP_README = {LINEAR: 5, "bilinear": 13, "bicubic": 259}   # thop 0.0.31's count_upsample (nearest: zero_ops)
 
 
 def _fvcore_upsample(v: View) -> dict[str, int]:
@@ -288,7 +289,10 @@ Upsample.counting = {
                  " area 0 (\"not implemented yet\"); function: 0",
                  lambda v: {"upsample": _THOP[v.spec.mode] * v.N * v.Y} if v.module and v.spec.mode in _THOP
                  else {}),
-    "thop-readme": Rule("not measured (counted 0)", lambda v: {}),
+    "thop-readme": Rule("module: linear 5·N·Y, bilinear 13·N·Y, bicubic 259·N·Y; nearest, nearest-exact, trilinear,"
+                        " area 0 (nearest is zero_ops, the others \"not implemented yet\"); function: 0",
+                        lambda v: {"upsample": _THOP_README[v.spec.mode] * v.N * v.Y}
+                        if v.module and v.spec.mode in _THOP_README else {}),
     "calflops": Rule("module or function: scale N·X, size ∏size (an int size: the int itself), + N·X for area;"
                      " a per-axis scale of length ≠ N raises TypeError", _calflops_upsample),
 }
