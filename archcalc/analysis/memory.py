@@ -15,7 +15,7 @@ only the graph knows:
 Everything but batch-norm statistics grows linearly with the batch size, so the total is
 `fixed_bytes + batch_size × per_sample_bytes` and the largest batch that fits a budget is closed form.
 The rules were measured with PyTorch 2.13 on CPU (saved_tensors_hooks, each storage once); see
-docs/memory.md (`render_memory_doc()` in archcalc.memory_doc).
+docs/memory.md (`render_memory_doc()` in archcalc.report.memory_reference).
 """
 
 from __future__ import annotations

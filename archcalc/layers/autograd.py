@@ -2,7 +2,7 @@
 
 Each layer family states, beside its shape, parameter and MAC rules, what PyTorch's autograd
 keeps from a layer of its types between forward and backward (training mode): a method
-`saved(context) -> Backward` on the layer class. The graph-level pass (`archcalc.memory`) asks every
+`saved(context) -> Backward` on the layer class. The graph-level pass (`archcalc.analysis.memory`) asks every
 layer in turn, knowing which inputs require a gradient and which tensor storages they are, and
 counts each storage once.
 

@@ -228,7 +228,7 @@ class Layer(BaseModel):
         """Sentences that explain what the formulas cannot show (used by `archcalc explain`)."""
         return []
 
-    # Training memory (archcalc.memory); the vocabulary is in archcalc.layers.autograd.
+    # Training memory (archcalc.analysis.memory); the vocabulary is in archcalc.layers.autograd.
     def saved(self, context: Any) -> Any:
         """What PyTorch's autograd keeps from this layer for backward: an `autograd.Backward`."""
         raise NotImplementedError(f"{self.type} has no training-memory rule")
