@@ -493,20 +493,7 @@ def test_saved_bytes_match_torch_in_other_dtypes(key: str, dtype: str) -> None:
     assert predicted(net, 2, dtype) == measured
 
 
-# A known gap, kept visible: CPU's fused attention kernel returns its output as a transposed view of a
-# [N, L, H, D] buffer, so `transpose(1, 2)` + `reshape` after it is a view and the next linear keeps a tensor
-# the attention already keeps (0 B in torch); archcalc tracks contiguity as a yes/no, not as a memory order,
-# and counts the reshape's copy (one [N, L, E] tensor per attention layer too many).
-ATTENTION_LAYOUT_GAP = {"gpt2", "bert_base", "llama2_7b", "llama2_70b", "llama_gqa_small"}
-
-
-def bundled_spec(path: pathlib.Path):
-    gap = pytest.mark.xfail(strict=True, reason="the fused attention output's memory order is not modelled")
-    return pytest.param(path, id=f"{path.parent.name}/{path.stem}",
-                        marks=[gap] if path.stem in ATTENTION_LAYOUT_GAP else [])
-
-
-@pytest.mark.parametrize("path", [bundled_spec(path) for path in SPEC_FILES])
+@pytest.mark.parametrize("path", SPEC_FILES, ids=lambda path: f"{path.parent.name}/{path.stem}")
 def test_bundled_specs_match_torch(path: pathlib.Path) -> None:
     """Real architectures (ResNet-50, DenseNet-121, MobileNet, EfficientNet, VGG, U-Net, ...), exact per layer."""
     net = network(str(path))

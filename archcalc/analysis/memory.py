@@ -295,7 +295,8 @@ def plan_memory(network: Network, dtype: str = "float32", device: str = "cuda") 
     tensors: dict[str, tuple[int, bool]] = {item.name: (number, False) for number, item in enumerate(network_inputs)}
     tensors.setdefault("input", (0, False))
     first: dict[int, _Entry] = {}                       # storage → the entry that counts it
-    contiguous_of: dict[str, bool] = {}                 # output reference → contiguous (False: a strided view)
+    # output reference → memory order (a permutation of its axes; None: strided, no permutation of a buffer)
+    order_of: dict[str, tuple[int, ...] | None] = {}
     layers: list[_LayerPlan] = []
     warnings: list[str] = []
     saved_per_sample = saved_fixed = 0
@@ -316,7 +317,8 @@ def plan_memory(network: Network, dtype: str = "float32", device: str = "cuda") 
         owner = layer.shared_with or getattr(spec, "tie", None)
         trainable = layer.trainable_params > 0 or (owner is not None and by_name[owner].trainable_params > 0)
         requires_grad = trainable or True in grads
-        contiguous = tuple(contiguous_of.get(source, True) for source in sources)
+        in_orders = [order_of.get(source, _identity(len(shape) + 1)) for source, shape in zip(sources, layer.input_shapes)]
+        contiguous = tuple(order == _identity(len(order)) if order is not None else False for order in in_orders)
         rule = spec.saved(Context(layer.input_shapes, layer.output_shape, grads, trainable, dtype, device, contiguous))
 
         if rule.alias is None:
@@ -383,10 +385,9 @@ def plan_memory(network: Network, dtype: str = "float32", device: str = "cuda") 
             dead_keepers.append(name)
         layers.append(_LayerPlan(name, layer.type, entries, requires_grad, rule.alias is not None, rule.notes))
         tensors[name] = tensors[f"{name}:0"] = (output, requires_grad)
-        # a view keeps its input's layout unless it makes a strided one; a new tensor is contiguous
-        contiguous_of[name] = contiguous_of[f"{name}:0"] = rule.contiguous and (rule.alias is None or contiguous[rule.alias])
+        order_of[name] = order_of[f"{name}:0"] = _output_order(rule, in_orders, len(layer.output_shape) + 1)
         for number, storage in enumerate(more_outputs, start=1):
-            contiguous_of[f"{name}:{number}"] = contiguous_of[name]
+            order_of[f"{name}:{number}"] = order_of[name]
             tensors[f"{name}:{number}"] = (storage, requires_grad)
         parameter_elements += layer.params
         if trainable and layer.shared_with is None:
@@ -408,6 +409,23 @@ def plan_memory(network: Network, dtype: str = "float32", device: str = "cuda") 
                                     if number not in first),
         parameter_bytes=parameter_elements * size, gradient_bytes=trainable_elements * size,
         trainable_tensors=trainable_tensors, buffer_bytes=buffer_bytes, warnings=warnings)
+
+
+def _identity(rank: int) -> tuple[int, ...]:
+    return tuple(range(rank))
+
+
+def _output_order(rule: Any, in_orders: list, rank: int) -> tuple[int, ...] | None:
+    """The memory order of a layer's output: a new tensor is contiguous unless its rule says how it is laid
+    out; a view keeps its input's order, reordered by the rule's permutation, or is strided (None)."""
+    if rule.alias is None:
+        return tuple(rule.permutation) if rule.permutation else _identity(rank)
+    source = in_orders[rule.alias]
+    if rule.permutation is not None:
+        return None if source is None else tuple(source[axis] for axis in rule.permutation)
+    if not rule.contiguous or source is None:
+        return None
+    return _identity(rank) if source == _identity(len(source)) else (source if len(source) == rank else None)
 
 
 def reaching_output(network: Network) -> set[str]:

@@ -366,8 +366,11 @@ class ScaledDotProductAttention(Layer):
             return NOTHING
         q, k, v = self._check(list(context.inputs))
         if self.kernel(context) == "flash":
+            # the fused CPU kernel writes its output as [N, L, H, D] and returns it transposed to [N, H, L, D]
+            # (measured: a transpose(1, 2) + reshape after it is a view, no copy)
+            layout = (0, 2, 1, 3) if len(context.output) == 3 and context.device == "cpu" else None
             return Backward((Kept("q", 0), Kept("k", 1), Kept("v", 2), Kept("output", OUTPUT),
-                             _lse(context, q[0], q[-2])))
+                             _lse(context, q[0], q[-2])), permutation=layout)
         half = context.dtype in HALF and context.device == "cpu"
         dtype = "float32" if half else ""
         grouped = q[:-2] != k[:-2]

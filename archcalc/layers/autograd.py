@@ -67,6 +67,10 @@ class Backward(NamedTuple):
     in_place: bool = False
     notes: tuple[str, ...] = ()
     contiguous: bool = True
+    # The output's memory order, batch axis included: output axis i is axis permutation[i] of the storage
+    # it views (its input's order for a view, a fresh buffer for a new tensor). permute / transpose say how
+    # they reorder; CPU's fused attention returns [N, H, L, D] from an [N, L, H, D] buffer. None: unchanged.
+    permutation: tuple[int, ...] | None = None
 
 
 class Context(NamedTuple):

@@ -144,7 +144,7 @@ class Permute(_ShapeOp):
 
     def saved(self, context: Context) -> Backward:
         """A strided view of its input (PermuteBackward0 keeps the dims): the same storage, nothing kept."""
-        return _STRIDED
+        return Backward(alias=0, contiguous=False, permutation=(0, *(axis + 1 for axis in self._order(context.inputs[0]))))
 
 
 class Transpose(_ShapeOp):
@@ -171,8 +171,13 @@ class Transpose(_ShapeOp):
 
     def saved(self, context: Context) -> Backward:
         """A strided view of its input (TransposeBackward0 keeps the dims): nothing kept."""
-        return _STRIDED if self.dim0 % (len(context.inputs[0]) + 1) != self.dim1 % (len(context.inputs[0]) + 1) \
-            else ALIAS
+        rank = len(context.inputs[0]) + 1
+        first, second = self.dim0 % rank, self.dim1 % rank
+        if first == second:
+            return ALIAS
+        order = list(range(rank))
+        order[first], order[second] = order[second], order[first]
+        return Backward(alias=0, contiguous=False, permutation=tuple(order))
 
 
 class _Pieces(_ShapeOp):
