@@ -114,7 +114,7 @@ def test_graph_mistakes_are_located(text, expected, write_spec, capsys):
 
 
 def test_share_and_tie_equal_real_pytorch(write_spec):
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     from torch import nn
 
     tower = nn.Linear(16, 8)

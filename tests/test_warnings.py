@@ -79,7 +79,7 @@ def warning_codes(text):
                  [(9, "skipped-input")], id="nested-blocks-silence-their-own-layers"),
     pytest.param(f"input: [64, 8, 8]\nlayers:\n  - {DOWNSAMPLE % ', ignore: [skiped-input]'}\n",
                  [(3, "skipped-input"), (3, "unknown-ignore")], id="unknown-code-on-layer"),
-    pytest.param(f"ignore: [nonsense]\ninput: [64, 8, 8]\nlayers:\n  - {{type: relu}}\n",
+    pytest.param("ignore: [nonsense]\ninput: [64, 8, 8]\nlayers:\n  - {type: relu}\n",
                  [(1, "unknown-ignore")], id="unknown-code-on-spec"),
     pytest.param("input: [64, 8, 8]\nblocks:\n  down:\n    ignore: [nonsense]\n    layers:\n"
                  "      - {type: relu}\nlayers:\n  - {block: down, repeat: 3}\n",

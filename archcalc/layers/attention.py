@@ -23,11 +23,11 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from ..formula import Bind, Number, exact_div, product, value
+from ..formula import Bind, Number, product
 from ..problems import LayerError
 from .autograd import BATCH, NEW, NOTHING, OUTPUT, Backward, Context, Kept, batched, output_source
 from .base import END, Count, Flag, Layer, Outcome, Real, Shape, declared_matches
-from .counting import Rule, View, batch_macs, only_module
+from .counting import Rule, View, batch_macs
 
 
 def _shapes_text(shapes: list[Shape]) -> str:

@@ -20,7 +20,6 @@ from ..formula import Bind, ceil_div, exact_div, product, value
 from ..problems import LayerError
 from .autograd import ALIAS, NOTHING, Backward, Context
 from .base import END, INT64_MAX, Axis, Count, Flag, Layer, Outcome, Shape, axis_names, describe
-from .counting import Rule
 from .reshape import batch_axis
 
 
