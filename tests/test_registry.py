@@ -75,3 +75,8 @@ def test_the_readme_lists_every_layer_type():
 
     readme = (PACKAGE.parent / "README.md").read_text()
     assert render_type_table() in readme, "regenerate the README's layer table: render_type_table()"
+
+
+def test_every_family_has_its_own_place_in_the_references():
+    orders = [family_module(family).ORDER for family in FAMILIES]
+    assert len(set(orders)) == len(orders), "two families share an ORDER: their place would depend on their names"

@@ -797,7 +797,7 @@ MatMul.counting = {
 del _layer
 
 TITLE = "Attention"  # the family in docs/formulas.md and docs/memory.md
-ORDER = 11  # its place there
+ORDER = 13  # its place there
 # Names people reach for that PyTorch spells differently ("did you mean ...?").
 SYNONYMS = {"mha": "multiheadattention", "attention": "multiheadattention", "sdpa": "scaled_dot_product_attention",
             "bmm": "matmul", "transformerencoder": "transformerencoderlayer"}

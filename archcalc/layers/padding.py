@@ -106,7 +106,7 @@ class _Pad(Layer):
 
 
 TITLE = "Padding"  # the family in docs/formulas.md and docs/memory.md
-ORDER = 10  # its place there
+ORDER = 11  # its place there
 # Names people reach for that PyTorch spells differently ("did you mean ...?").
 SYNONYMS = {"pad": "zeropad2d", "zeropadding2d": "zeropad2d", "reflectpad2d": "reflectionpad2d"}
 

@@ -290,7 +290,7 @@ for _class, _name in ((LSTM, "LSTM"), (GRU, "GRU"), (RNN, "RNN")):
 
 
 TITLE = "Recurrent layers"  # the family in docs/formulas.md and docs/memory.md
-ORDER = 10  # its place there
+ORDER = 12  # its place there
 # Names people reach for that PyTorch spells differently ("did you mean ...?").
 SYNONYMS = {"simplernn": "rnn", "elman": "rnn", "cudnnlstm": "lstm", "cudnngru": "gru"}
 

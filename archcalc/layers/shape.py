@@ -315,7 +315,7 @@ Mean.convention_row = "mean"
 Mean.counting = {}
 
 TITLE = "Shape operations"  # the family in docs/formulas.md and docs/memory.md
-ORDER = 9  # its place there
+ORDER = 10  # its place there
 # Names people reach for that PyTorch spells differently ("did you mean ...?").
 SYNONYMS = {"view": "reshape", "swapaxes": "transpose", "unbind": "chunk", "avg": "mean"}
 
