@@ -72,7 +72,7 @@ def propagate(spec: SpecBase, data: Any, path: str) -> Network:
         problems.append(Problem(path, *locate(data, location, ALIASES), message + origin_note(data, index),
                                 layer=name, code=code))
 
-    def resolve(reference: str, label: str) -> tuple[tuple[int, ...], str] | str:
+    def resolve(reference: str) -> tuple[tuple[int, ...], str] | str:
         """The (shape, dtype) a reference names, or the message saying why it names none."""
         source, index = split_reference(reference)
         found = outputs.get(reference) if index is None else None
@@ -125,7 +125,7 @@ def propagate(spec: SpecBase, data: Any, path: str) -> Network:
             continue
         tensors = []
         for source in sources:
-            found = resolve(source, label)
+            found = resolve(source)
             if isinstance(found, str):
                 why = found if not default_input else found.replace(f"{source!r} has", f"the previous layer {source!r} has")
                 report(index, "inputs", f"{label}: {why}", "bad-reference", name)
