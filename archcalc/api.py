@@ -172,6 +172,14 @@ def receptive_fields(network: Network) -> dict[str, Any]:
     return fields(network)
 
 
+def network_graph(network: Network) -> Any:
+    """The network as a graph to draw (`archcalc graph`): nodes with their figures, shape-labelled edges and
+    the block hierarchy; an `archcalc.analysis.graph.Graph`."""
+    from .analysis.graph import network_graph as graph_of
+
+    return graph_of(network)
+
+
 def _build(data: Any, path: str, variables: dict[str, Any] | None = None, limits: Limits = DEFAULT_LIMITS) -> Network:
     with suggestions_for_one_spec():
         data, problems = expand(data, path, variables, limits)
@@ -207,5 +215,5 @@ def _within_limits(data: Any, path: str, limits: Limits) -> list[Problem]:
     return problems
 
 
-__all__ = ["MAX_SPEC_BYTES", "analyze", "count", "load", "loads", "read_spec_text", "receptive_fields", "summarize",
+__all__ = ["MAX_SPEC_BYTES", "analyze", "count", "load", "loads", "network_graph", "read_spec_text", "receptive_fields", "summarize",
            "training_memory"]

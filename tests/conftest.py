@@ -54,3 +54,23 @@ def load_torch_sized(path):
     path = pathlib.Path(path)
     variables = TORCH_SIZED_VARIABLES.get(path.stem) if path.parent == REPO / "specs" else None
     return archcalc.load(path, variables=variables)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless Chromium for the session (tests/browser.py); the test skips when none is installed."""
+    from browser import Chromium, chromium_path, skip_reason
+
+    if skip_reason():
+        pytest.skip(skip_reason())
+    browser = Chromium(chromium_path())
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def page(chromium):
+    """A fresh tab that records console errors and refuses (and records) every non-file request."""
+    tab = chromium.new_page()
+    yield tab
+    tab.close()

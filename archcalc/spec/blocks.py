@@ -60,9 +60,23 @@ def _takes_no_input(tag: Any) -> bool:
 class FlatLayers(SourceList):
     """The expanded layer list; `modules` holds (instance, output layer) for each instance of a block that
     is one nn.Module (`module: true`), in the order the instances are made; `ignores` holds, per layer, the
-    (code, position) pairs of the `ignore:` lists of the block definitions it comes from."""
+    (code, position) pairs of the `ignore:` lists of the block definitions it comes from; `scopes` holds, per
+    layer, the block instances it belongs to, outermost first (`Scope`), for views that fold them (a graph)."""
 
-    __slots__ = ("modules", "ignores")
+    __slots__ = ("modules", "ignores", "scopes")
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """One block instance a flat layer comes from: `instance` is its full name (`layer2.0`); `repeat` the
+    full name of the `repeat` group it is one of (`layer2`; for a templated name, the block use's place),
+    `None` for a single use; `index` its place in the group of `count`."""
+
+    instance: str
+    block: str
+    repeat: str | None
+    index: int
+    count: int
 
 
 class UnknownVariable(ValueError):
@@ -87,6 +101,7 @@ class _Frame:
     parent: _Frame | None = None
     own: frozenset[str] = frozenset()  # names the list declares literally, so they shadow outer names
     ignores: tuple[tuple[str, tuple[int, int]], ...] = ()  # warning codes the enclosing blocks silence
+    scopes: tuple[Scope, ...] = ()  # the enclosing block instances, outermost first
 
 
 def needs_expansion(data: dict) -> bool:
@@ -140,6 +155,7 @@ class _Expander:
         self.flat = FlatLayers()
         self.flat.mark = getattr(data.get("layers"), "mark", (1, 1))
         self.flat.marks, self.flat.origins, self.flat.modules, self.flat.ignores = [], [], [], []
+        self.flat.scopes = []
         self.blocks = self._blocks(data.get("blocks", {}))
         self.variables = self._variables(data.get("variables", {}))
         raw_input = data.get("input")
@@ -287,7 +303,7 @@ class _Expander:
             self._count(entry)
             if not isinstance(entry, dict):
                 self._emit(entry, getattr(entries, "marks", [(1, 1)] * len(entries))[position], frame.origin,
-                           frame.ignores)
+                           frame.ignores, frame.scopes)
                 continue
             if "if" in entry:
                 keep = self._evaluate(entry["if"], frame.scope, entry, "if")
@@ -373,7 +389,7 @@ class _Expander:
         if "inputs" in entry or not _takes_no_input(layer.get("type")):
             layer["inputs"] = self._sources(entry, frame, previous)
             layer.marks["inputs"] = entry.marks.get("inputs", entry.mark)
-        self._emit(layer, entry.mark, frame.origin, frame.ignores)
+        self._emit(layer, entry.mark, frame.origin, frame.ignores, frame.scopes)
         frame.local[local] = full
         return full
 
@@ -387,13 +403,14 @@ class _Expander:
                                  code="too-large")
 
     def _emit(self, layer: Any, mark: tuple[int, int], origin: tuple[str, ...],
-              ignores: tuple[tuple[str, tuple[int, int]], ...] = ()) -> None:
+              ignores: tuple[tuple[str, tuple[int, int]], ...] = (), scopes: tuple[Scope, ...] = ()) -> None:
         self.flat.append(layer)
         if isinstance(layer, dict) and isinstance(layer.get("name"), str):
             self.emitted.add(layer["name"])
         self.flat.marks.append(mark)
         self.flat.origins.append(origin)
         self.flat.ignores.append(ignores)
+        self.flat.scopes.append(scopes)
 
     def _instances(self, entry: SourceDict, position: int, frame: _Frame, previous: str) -> str:
         for key in entry:
@@ -428,6 +445,8 @@ class _Expander:
         codes = [] if isinstance(definition, list) else definition.get("ignore", [])
         ignores = (*frame.ignores, *zip(codes, getattr(codes, "marks", None) or [entry.mark] * len(codes)))
         current = sources[0]
+        repeat = (frame.prefix + (group if group is not None else f"{block}@{entry.mark[0]}:{entry.mark[1]}")
+                  if "repeat" in entry else None)
         for index in range(count):
             if templated:
                 instance = self._local_name(entry, position, _Frame(ChainMap({"i": index}, frame.scope), "", "", ()),
@@ -437,7 +456,8 @@ class _Expander:
             scope = self._arguments(entry, block, definition, frame, index)
             inner = _Frame(scope, frame.prefix + instance + ".", current,
                            (f"block {block!r}, instance {frame.prefix + instance!r}, used at line {entry.mark[0]}",
-                            *frame.origin), parent=frame, ignores=ignores)
+                            *frame.origin), parent=frame, ignores=ignores,
+                           scopes=(*frame.scopes, Scope(frame.prefix + instance, block, repeat, index, count)))
             self.stack.append(block)
             last = self._entries(layers, inner)
             self.stack.pop()
@@ -488,4 +508,4 @@ def _kind(value: Any) -> str:
     return "a list" if isinstance(value, list) else "a mapping" if isinstance(value, dict) else repr(value)
 
 
-__all__ = ["MAX_LAYERS", "expand", "needs_expansion"]
+__all__ = ["MAX_LAYERS", "Scope", "expand", "needs_expansion"]
