@@ -172,12 +172,13 @@ def receptive_fields(network: Network) -> dict[str, Any]:
     return fields(network)
 
 
-def network_graph(network: Network) -> Any:
-    """The network as a graph to draw (`archcalc graph`): nodes with their figures, shape-labelled edges and
-    the block hierarchy; an `archcalc.analysis.graph.Graph`."""
+def network_graph(network: Network, memory: dict[str, int] | None = None, measure_memory: bool = True) -> Any:
+    """The network as a graph to draw (`archcalc graph`): nodes with their figures (training memory per layer:
+    `memory`, else measured at batch 1 unless `measure_memory=False`), shape-labelled edges and the block
+    hierarchy; an `archcalc.analysis.graph.Graph`."""
     from .analysis.graph import network_graph as graph_of
 
-    return graph_of(network)
+    return graph_of(network, memory, measure_memory)
 
 
 def _build(data: Any, path: str, variables: dict[str, Any] | None = None, limits: Limits = DEFAULT_LIMITS) -> Network:

@@ -85,6 +85,7 @@ class Graph:
     groups: dict[str, GraphGroup]
     top: list[str]                                      # the top level's node and group ids, in spec order
     totals: dict[str, int]                              # params, macs, memory of the whole network
+    has_memory: bool = True                             # whether memory was measured (else it is 0 throughout)
 
     @property
     def layer_count(self) -> int:
@@ -168,7 +169,7 @@ class Graph:
                 node = nodes[key]
                 nodes[key] = GraphNode(node.id, node.name, node.type, node.output_shapes, node.params, node.macs,
                                        node.memory, parent, node.index, node.shared_with)
-        return Graph(self.name, nodes, self.edges, groups, top, self.totals)
+        return Graph(self.name, nodes, self.edges, groups, top, self.totals, self.has_memory)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for the HTML view (JSON): ids, labels, figures, the hierarchy and the edges."""
@@ -237,10 +238,14 @@ def _figures_into(group: GraphGroup, item: str, groups: dict[str, GraphGroup], n
     group.last = last
 
 
-def network_graph(network: Network, memory: dict[str, int] | None = None) -> Graph:
+def network_graph(network: Network, memory: dict[str, int] | None = None, measure_memory: bool = True) -> Graph:
     """The graph of `network`. `memory`: bytes per layer name to shade by (default: what autograd keeps for
-    one sample in float32 on CPU, `archcalc memory`'s per-layer figure)."""
-    if memory is None:
+    one sample in float32 on CPU, `archcalc memory`'s per-layer figure; a report that has measured it passes
+    its own). With `measure_memory=False` and no `memory`, memory is not measured (`Graph.has_memory`)."""
+    has_memory = memory is not None or measure_memory
+    if memory is None and not measure_memory:
+        memory = {}
+    elif memory is None:
         from .memory import training_memory
 
         memory = {layer.name: layer.saved_activation_bytes
@@ -286,7 +291,7 @@ def network_graph(network: Network, memory: dict[str, int] | None = None) -> Gra
         outputs[layer.name] = node.output_shapes
     totals = {"params": network.totals.params, "macs": network.totals.macs,
               "memory": sum(node.memory for node in nodes.values())}
-    return Graph(network.name, nodes, edges, groups, top, totals)
+    return Graph(network.name, nodes, edges, groups, top, totals, has_memory)
 
 
 def _group(groups: dict[str, GraphGroup], top: list[str], key: str, kind: str, label: str, block: str, count: int,

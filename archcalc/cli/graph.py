@@ -10,7 +10,7 @@ from typing import Any
 from .common import (EXIT_INVALID, EXIT_OK, add_limit_arguments, add_set_option, limits_from, load_or_report,
                      usage_error)
 
-FORMATS = ("dot", "mermaid")
+FORMATS = ("dot", "mermaid", "svg", "html")
 # An output file's suffix chooses the format when --format is not given.
 SUFFIXES = {".dot": "dot", ".gv": "dot", ".mmd": "mermaid", ".mermaid": "mermaid", ".svg": "svg", ".html": "html",
             ".htm": "html"}
@@ -25,7 +25,7 @@ def add_parser(commands: Any) -> None:
                     " edges labelled with tensor shapes, block instances and repeats folded (×N).")
     graph.add_argument("spec", metavar="SPEC", help="a YAML spec file")
     graph.add_argument("--format", choices=FORMATS, default=None,
-                       help="dot or mermaid (paste into GitHub Markdown) (default: from -o's suffix,"
+                       help="dot, mermaid (paste into GitHub Markdown), svg or html (default: from -o's suffix,"
                             " else dot)")
     graph.add_argument("--collapse", action=argparse.BooleanOptionalAction, default=None,
                        help=f"fold every block instance into one box (default: for specs over {COLLAPSE_ABOVE}"
@@ -46,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
     network = load_or_report(args.spec, args.variables, limits_from(args))
     if network is None:
         return EXIT_INVALID
-    graph = network_graph(network)
+    # memory is measured only where it is shown: the HTML view's tooltips and shading, or --color memory
+    graph = network_graph(network, measure_memory=chosen == "html" or args.color == "memory")
     text = render(graph, chosen, args.collapse, args.color)
     if chosen == "mermaid":
         from ..report.graph_text import mermaid_limits
