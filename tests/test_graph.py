@@ -210,3 +210,24 @@ def test_mermaid_past_githubs_size_limit_warns(write_spec, capsys):
     path = write_spec("input: [4]\nlayers:\n" + "".join("  - {type: relu}\n" for _ in range(600)))
     assert main(["graph", str(path), "--format", "mermaid", "--no-collapse"]) == 0
     assert "Mermaid's default limit" in capsys.readouterr().err
+
+
+def test_the_vendored_layout_library_is_the_pinned_file_with_its_licence():
+    from archcalc.report.graph_html import DAGRE_VERSION, VENDORED, VENDORED_SHA256, dagre_source, vendored_digest
+
+    assert vendored_digest() == VENDORED_SHA256          # sha256 of the header + npm's dist/dagre.min.js
+    head = VENDORED.read_text(encoding="utf-8")[:1200]
+    assert f"@dagrejs/dagre {DAGRE_VERSION}" in head and "MIT licence" in head and "Chris Pettitt" in head
+    assert "sourceMappingURL" not in dagre_source()       # the page asks for no map file
+
+
+def test_the_html_page_holds_everything_it_needs(tmp_path):
+    from archcalc.report.graph_html import render_page
+
+    text = render_page(graph_of("resnet50"))
+    # nothing the page could load: no src/href to a URL, no stylesheet or font import, no fetch
+    # (the browser tests also refuse and record every request)
+    for loader in ("src=", "href=", "@import", "fetch(", "XMLHttpRequest", "<link", "<iframe"):
+        assert loader not in text, loader
+    assert not re.search(r"url\((?!#)", text)          # only references inside the page (an arrowhead marker)
+    assert len(text.encode()) < 2 * 2**20

@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""Benchmark the pictures of a big spec: `archcalc graph` (and `archcalc report`, where the command exists)
+on 10,000-layer specs, as whole processes, and the time headless Chromium takes to open the page and draw its
+first view (tests/browser.py, Debian's chromium).
+
+    python bench/graph.py [--runs N]
+
+Targets (issue 17): the page of a 10,000-layer spec is written in < 2 s and opens in Chromium in < 5 s.
+Two specs: a plain chain of 10,000 layers (no blocks: the page folds it into segments) and 10,000 layers made
+by one block repeated (folded into one ×N box).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO / "bench"))
+
+from run import archcalc_command, machine, plain_cnn, run_once  # noqa: E402 - after the path
+
+
+def repeated_blocks(layers: int) -> str:
+    """conv → batchnorm → relu as a block, repeated to `layers` layers, then a classifier head."""
+    count = (layers - 3) // 3
+    return "\n".join([
+        f"name: repeated-{layers}", "input: [3, 32, 32]", "blocks:", "  unit:", "    layers:",
+        "      - {type: conv2d, out_channels: 16, kernel_size: 3, padding: 1}", "      - {type: batchnorm2d}",
+        "      - {type: relu}", "layers:", f"  - {{block: unit, name: body, repeat: {count}}}",
+        "  - {type: adaptiveavgpool2d, output_size: 1}", "  - {type: flatten}", "  - {type: linear, out_features: 10}",
+    ]) + "\n"
+
+
+def has_report_command(archcalc: list[str]) -> bool:
+    probe = subprocess.run([*archcalc, "report", "--help"], capture_output=True)
+    return probe.returncode == 0
+
+
+def open_time(page, path: Path) -> float:
+    """Seconds from navigation to the first view drawn (the graph's box count set by its script)."""
+    start = time.perf_counter()
+    page.open(path, timeout=60)
+    page.wait_for("document.querySelector('.ag-root') && document.querySelector('.ag-root').dataset.boxes", 60)
+    elapsed = time.perf_counter() - start
+    if page.errors or page.requests:
+        raise SystemExit(f"{path}: errors {page.errors}, requests {page.requests}")
+    return elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5, help="timed runs per command (median reported)")
+    args = parser.parse_args()
+    archcalc = archcalc_command()
+    rows, checks = [], []
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        specs = {"plain chain": plain_cnn(10_000), "one block ×3,332": repeated_blocks(10_000)}
+        pages: dict[str, Path] = {}
+        for label, text in specs.items():
+            spec = folder / f"{label.split()[0]}.yaml"
+            spec.write_text(text)
+            commands = {f"graph --format html, {label}": ([*archcalc, "graph", str(spec), "-o"], ".html"),
+                        f"graph --format svg, {label}": ([*archcalc, "graph", str(spec), "-o"], ".svg")}
+            if has_report_command(archcalc):
+                commands[f"report, {label}"] = ([*archcalc, "report", str(spec), "-o"], ".report.html")
+            for name, (command, suffix) in commands.items():
+                target = folder / f"{spec.stem}{suffix}"
+                run_once([*command, str(target)])          # warm-up
+                times = [run_once([*command, str(target)])[0] for _ in range(args.runs)]
+                seconds = statistics.median(times)
+                rows.append((name, seconds, target.stat().st_size))
+                if suffix != ".svg":
+                    pages[name] = target
+                    checks.append((f"{name}: written in {seconds:.2f} s < 2 s", seconds < 2))
+        try:
+            from browser import chromium_page, skip_reason
+        except ImportError:
+            skip_reason = lambda: "tests/browser.py not found"  # noqa: E731
+        reason = skip_reason()
+        if reason:
+            print(f"(no browser timing: {reason})")
+        else:
+            with chromium_page() as page:
+                for name, path in pages.items():
+                    open_time(page, path)                 # warm-up
+                    seconds = statistics.median(open_time(page, path) for _ in range(args.runs))
+                    rows.append((f"open in Chromium: {name}", seconds, path.stat().st_size))
+                    checks.append((f"{name}: opens in Chromium in {seconds:.2f} s < 5 s", seconds < 5))
+    print(f"Machine: {machine()}")
+    print(f"Median of {args.runs} runs.\n")
+    print("| what | time | file |")
+    print("|---|---:|---:|")
+    for name, seconds, size in rows:
+        print(f"| {name} | {seconds * 1000:,.0f} ms | {size / 2**20:.2f} MB |")
+    print()
+    for text, ok in checks:
+        print(f"{'PASS' if ok else 'FAIL'}  {text}")
+    return 0 if all(ok for _, ok in checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
