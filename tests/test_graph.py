@@ -131,7 +131,7 @@ def test_dot_escapes_quotes_and_backslashes_in_names(write_spec):
 
 # --- Mermaid, checked against the grammar of what it emits -----------------------------------------
 
-LABEL = r'(?:[^"#<>&]|#(?:quot|lt|gt|amp|35);|<br/>)*'
+LABEL = r'(?:[^"#<>&`]|&(?:quot|lt|gt|amp|num|grave);|<br/>)*'
 ID = r"m\d+"
 MERMAID_LINES = [re.compile(pattern) for pattern in (
     r"flowchart TD",
@@ -172,8 +172,9 @@ def test_mermaid_output_is_in_the_flowchart_grammar(spec, color):
     check_mermaid(render_mermaid(graph, graph.view(graph.default_open()), color))
 
 
-@pytest.mark.parametrize("text, escaped", [('a "b"', "a #quot;b#quot;"), ("x<y>z", "x#lt;y#gt;z"),
-                                           ("#1 & 2", "#35;1 #amp; 2"), ("layer1 ×3", "layer1 ×3")])
+@pytest.mark.parametrize("text, escaped", [('a "b"', "a &quot;b&quot;"), ("x<y>z", "x&lt;y&gt;z"),
+                                           ("#1 & 2", "&num;1 &amp; 2"), ("`md`", "&grave;md&grave;"),
+                                           ("layer1 ×3", "layer1 ×3")])
 def test_mermaid_labels_escape_what_its_parser_reads(text, escaped):
     assert mermaid_text(text) == escaped
 

@@ -152,3 +152,61 @@ def test_svg_opens_in_the_browser(page, tmp_path):
     assert page.evaluate("document.querySelectorAll('g.layer').length") == graph.layer_count + 1
     assert_drawn(page, tmp_path / "unet-svg.png")
     assert page.errors == [] and page.requests == []
+
+
+# --- Mermaid's own parser and renderer, where its bundle is at hand ----------------------------------
+
+def mermaid_bundle():
+    """Mermaid's browser bundle (`npm pack mermaid`, then package/dist/mermaid.min.js) from $ARCHCALC_MERMAID_JS;
+    the grammar test in test_graph.py runs everywhere, this one where the bundle is given."""
+    import os
+    from pathlib import Path
+
+    path = os.environ.get("ARCHCALC_MERMAID_JS")
+    return Path(path) if path and Path(path).is_file() else None
+
+
+@pytest.mark.skipif(mermaid_bundle() is None, reason="set ARCHCALC_MERMAID_JS to mermaid.min.js (npm pack mermaid)")
+@pytest.mark.parametrize("spec", ["resnet18", "resnet50", "gpt2", "unet", "densenet121"])
+def test_mermaid_parses_and_renders_the_output(page, tmp_path, spec, write_spec):
+    import json
+
+    from archcalc.report.graph_text import render_mermaid
+
+    host = tmp_path / "mermaid.html"
+    host.write_text(f'<!DOCTYPE html><html><body><div id="out"></div><script src="{mermaid_bundle().as_uri()}">'
+                    "</script></body></html>")
+    page.open(host)
+    page.evaluate("mermaid.initialize({startOnLoad: false, securityLevel: 'strict'})")
+    graph = network_graph(archcalc.load(SPECS / f"{spec}.yaml"))
+    text = render_mermaid(graph, graph.view(graph.default_open()), "macs")
+    rendered = page.evaluate(f"mermaid.render('g', {json.dumps(text)}).then(r => {{"
+                             " document.getElementById('out').innerHTML = r.svg;"
+                             " return Array.from(document.querySelectorAll('#out .nodeLabel'), e => e.innerText); },"
+                             " e => 'error: ' + e.message)")
+    assert isinstance(rendered, list), rendered
+    view = graph.view(graph.default_open())
+    assert len(rendered) == len(view.items) + len(view.frames)     # Mermaid's labels: boxes and subgraph titles
+    assert page.errors == []
+
+
+@pytest.mark.skipif(mermaid_bundle() is None, reason="set ARCHCALC_MERMAID_JS to mermaid.min.js (npm pack mermaid)")
+def test_mermaid_shows_hostile_names_as_written(page, tmp_path, write_spec):
+    import json
+
+    from archcalc.report.graph_text import render_mermaid
+
+    names = ['x"]; click m0 call alert(1) %%', "<b>#quot;</b> & [a|b] `md`"]
+    spec = write_spec("input: [4]\nlayers:\n" + "".join(f"  - {{name: {json.dumps(name)}, type: relu}}\n"
+                                                        for name in names))
+    host = tmp_path / "mermaid.html"
+    host.write_text(f'<!DOCTYPE html><html><body><div id="out"></div><script src="{mermaid_bundle().as_uri()}">'
+                    "</script></body></html>")
+    page.open(host)
+    page.evaluate("mermaid.initialize({startOnLoad: false, securityLevel: 'strict'})")
+    graph = network_graph(archcalc.load(spec))
+    text = render_mermaid(graph, graph.view(set()))
+    shown = page.evaluate(f"mermaid.render('g', {json.dumps(text)}).then(r => {{"
+                          " document.getElementById('out').innerHTML = r.svg;"
+                          " return Array.from(document.querySelectorAll('#out .nodeLabel'), e => e.innerText); })")
+    assert [label.split("\n")[0] for label in shown[1:]] == names

@@ -122,12 +122,15 @@ def _dot_attributes(graph: Graph, item: str, color: str | None) -> str:
 
 # --- Mermaid ---------------------------------------------------------------------------------------
 
-_MERMAID_ENTITIES = {"#": "#35;", '"': "#quot;", "<": "#lt;", ">": "#gt;", "&": "#amp;"}
+# HTML's named character references: Mermaid passes them to its HTML labels, which the browser decodes (node
+# labels, edge labels and subgraph titles alike). Mermaid's own `#quot;` codes are avoided: Mermaid 11 prints
+# them as placeholder characters. `#` is escaped too, since `#name;` would be read as such a code; the
+# backtick, since a label in backticks is Markdown.
+_MERMAID_ENTITIES = {"&": "&amp;", '"': "&quot;", "<": "&lt;", ">": "&gt;", "#": "&num;", "`": "&grave;"}
 
 
 def mermaid_text(text: str) -> str:
-    """Text safe inside a quoted Mermaid label: Mermaid's entity codes for the characters its parser or the
-    HTML label would read (`#` first, since every code starts with it)."""
+    """Text safe inside a quoted Mermaid label: what its parser or the HTML label would read, as entities."""
     return "".join(_MERMAID_ENTITIES.get(character, character) for character in text)
 
 
