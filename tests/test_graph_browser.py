@@ -210,3 +210,21 @@ def test_mermaid_shows_hostile_names_as_written(page, tmp_path, write_spec):
                           " document.getElementById('out').innerHTML = r.svg;"
                           " return Array.from(document.querySelectorAll('#out .nodeLabel'), e => e.innerText); })")
     assert [label.split("\n")[0] for label in shown[1:]] == names
+
+
+def test_two_fragments_on_one_page_each_start(page, tmp_path):
+    """As in a report with a notebook-sized graph beside it, or two notebook outputs: each fragment brings the
+    scripts, and each graph starts once."""
+    from archcalc.report.graph_html import graph_fragment
+
+    first = graph_fragment(network_graph(archcalc.load(SPECS / "resnet18.yaml")), "first", height="400px")
+    second = graph_fragment(network_graph(archcalc.load(SPECS / "lenet5.yaml")), "second", height="400px")
+    path = tmp_path / "two.html"
+    path.write_text(f"<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>{first}{second}</body></html>",
+                    encoding="utf-8")
+    page.open(path)
+    counts = page.evaluate("Array.from(document.querySelectorAll('.ag-root'), r => r.dataset.boxes)")
+    assert counts == ["16", "13"]       # ResNet-18: 8 blocks in 4 frames; LeNet-5: input and 12 layers
+    page.click('#first .ag-box[data-id="i:layer1.0"]')
+    assert page.evaluate("Array.from(document.querySelectorAll('.ag-root'), r => r.dataset.boxes)") == ["22", "13"]
+    assert page.errors == [] and page.requests == []

@@ -135,7 +135,14 @@ GRAPH_CSS = """
 GRAPH_JS = r"""
 (function () {
   "use strict";
-  if (window.ArchcalcGraph) return;
+  function startPending() {      // every fragment on the page not yet started (one script run may serve many)
+    window.archcalcGraphs = window.archcalcGraphs || {};
+    document.querySelectorAll(".ag-root[data-pending]").forEach(function (root) {
+      root.removeAttribute("data-pending");
+      window.archcalcGraphs[root.id] = new window.ArchcalcGraph(root);
+    });
+  }
+  if (window.ArchcalcGraph) { startPending(); return; }
   var FONT = "11px system-ui,-apple-system,'Segoe UI',Helvetica,Arial,sans-serif";
   var NAME_FONT = "600 12px system-ui,-apple-system,'Segoe UI',Helvetica,Arial,sans-serif";
   var LINE = 15, PAD = 8;
@@ -368,11 +375,7 @@ GRAPH_JS = r"""
   };
 
   window.ArchcalcGraph = ArchcalcGraph;
-  window.archcalcGraphs = window.archcalcGraphs || {};
-  document.querySelectorAll(".ag-root[data-pending]").forEach(function (root) {
-    root.removeAttribute("data-pending");
-    window.archcalcGraphs[root.id] = new ArchcalcGraph(root);
-  });
+  startPending();
 })();
 """
 
