@@ -228,3 +228,14 @@ def test_two_fragments_on_one_page_each_start(page, tmp_path):
     page.click('#first .ag-box[data-id="i:layer1.0"]')
     assert page.evaluate("Array.from(document.querySelectorAll('.ag-root'), r => r.dataset.boxes)") == ["22", "13"]
     assert page.errors == [] and page.requests == []
+
+
+def test_the_keyboard_unfolds_and_folds(page, tmp_path):
+    _, path = write_page(tmp_path, SPECS / "resnet18.yaml")
+    page.open(path)
+    enter = "el.focus(); el.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', bubbles: true}));"
+    page.evaluate(f"(() => {{ const el = document.querySelector('.ag-box[data-id=\"i:layer2.0\"]'); {enter} }})()")
+    assert boxes(page) == 16 - 1 + 9                                   # layer2.0: 9 layers (with the downsample)
+    assert page.evaluate("document.activeElement.getAttribute('data-id')") == "i:layer2.0"   # now its frame
+    page.evaluate(f"(() => {{ const el = document.activeElement; {enter} }})()")
+    assert boxes(page) == 16 and page.errors == []

@@ -195,6 +195,15 @@ GRAPH_JS = r"""
     data.nodes.forEach(function (n) { self.byName[n[1]] = n[0]; });
     root.querySelector(".ag-color").value = this.color;
     root.addEventListener("click", function (event) { self.onClick(event); });
+    root.addEventListener("keydown", function (event) {   // folded boxes and frames are buttons for the keyboard
+      if ((event.key === "Enter" || event.key === " ") && event.target.closest(".ag-box.ag-group, .ag-frame")) {
+        event.preventDefault();
+        var id = event.target.closest("[data-id]").getAttribute("data-id");
+        self.onClick(event);
+        var again = self.root.querySelector('[data-id="' + id + '"]');   // the box became a frame, or back
+        if (again && again.focus) again.focus();
+      }
+    });
     root.querySelector(".ag-color").addEventListener("change", function (event) {
       self.color = event.target.value; self.render();
     });
@@ -333,7 +342,7 @@ GRAPH_JS = r"""
       var box = g.node(id), item = self.items[id];
       if (!box || box.width === undefined) return;
       var x = box.x - box.width / 2 - 6, y = box.y - box.height / 2 - 14;
-      out.push('<g class="ag-frame" data-id="' + esc(id) + '"><title>' + esc(item.frame) + ' (click to fold)</title>' +
+      out.push('<g class="ag-frame" tabindex="0" role="button" data-id="' + esc(id) + '"><title>' + esc(item.frame) + ' (click to fold)</title>' +
                '<rect x="' + x + '" y="' + y + '" width="' + (box.width + 12) + '" height="' + (box.height + 20) +
                '" rx="8" stroke="' + data.frameColor + '"/><text x="' + (x + 8) + '" y="' + (y + 11) + '" fill="' +
                data.frameColor + '">⊟ ' + esc(item.frame) + '</text></g>');
@@ -357,7 +366,8 @@ GRAPH_JS = r"""
       item.lines.forEach(function (line, i) {
         text.push('<text x="' + (x + PAD) + '" y="' + (y + LINE * (i + 2)) + '">' + esc(line) + '</text>');
       });
-      out.push('<g class="' + classes + '" data-id="' + esc(id) + '" data-kind="' + item.kind + '" data-name="' +
+      out.push('<g class="' + classes + '"' + (item.kind === "layer" ? "" : ' tabindex="0" role="button"') +
+               ' data-id="' + esc(id) + '" data-kind="' + item.kind + '" data-name="' +
                esc(item.name) + '"><title>' + esc(self.title(item)) + '</title><rect x="' + x + '" y="' + y +
                '" width="' + box.width + '" height="' + box.height + '" rx="' + round + '" fill="' + fill + '"' +
                (item.kind === "layer" ? "" : ' stroke="' + data.frameColor + '"') + '/>' + text.join("") + '</g>');
