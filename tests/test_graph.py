@@ -232,3 +232,23 @@ def test_the_html_page_holds_everything_it_needs(tmp_path):
         assert loader not in text, loader
     assert not re.search(r"url\((?!#)", text)          # only references inside the page (an arrowhead marker)
     assert len(text.encode()) < 2 * 2**20
+
+
+def test_expansion_records_the_block_instances_of_every_layer(write_spec):
+    """The provenance the graph folds by (spec/blocks.py `scopes`): outermost first, with each repeat's name,
+    place and count; a templated name's repeat is named by its block and the place of its use."""
+    from archcalc.spec.blocks import Scope
+
+    path = write_spec("input: [4]\nblocks:\n  inner: [{type: relu}]\n  outer:\n    layers:\n"
+                      "      - {block: inner, name: 'part${i}', repeat: 2}\n      - {name: tail, type: relu}\n"
+                      "layers:\n  - {name: stem, type: relu}\n  - {block: outer, name: body, repeat: 2}\n")
+    network = archcalc.load(path)
+    scopes = {layer.name: network.source["layers"].scopes[layer.index] for layer in network.layers}
+    assert scopes["stem"] == ()
+    assert scopes["body.1.part0.relu-1"] == (Scope("body.1", "outer", "body", 1, 2),
+                                              Scope("body.1.part0", "inner", "body.1.inner@6:9", 0, 2))
+    assert scopes["body.0.tail"] == (Scope("body.0", "outer", "body", 0, 2),)
+    graph = network_graph(network)
+    assert [graph.groups[key].label for key in graph.groups] == [
+        "body", "body.0", "body.0.inner", "body.0.part0", "body.0.part1", "body.1", "body.1.inner", "body.1.part0",
+        "body.1.part1"]
