@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..analysis.graph import Graph
-from .graph_text import DARK_LEVELS, GROUP_FILL, FRAME_COLOR, PALETTE, box_lines
-from .numbers import shape_text
+from .graph_text import DARK_LEVELS, GROUP_FILL, FRAME_COLOR, PALETTE, box_lines, shape_text
 
 VENDORED = Path(__file__).resolve().parent / "vendor" / "dagre-3.1.3.min.js"
 VENDORED_SHA256 = "9ef4be5f2842728d605104bfb723b9217fc5df809d070c2b4c98395c06e9e31e"

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
 from ..analysis.graph import Graph, GraphView, box_figures, shade, share_text
-from .graph_text import DARK_LEVELS, FRAME_COLOR, GROUP_FILL, PALETTE, box_lines, _frame_title
-from .numbers import grouped, shape_text
+from .graph_text import DARK_LEVELS, FRAME_COLOR, GROUP_FILL, PALETTE, box_lines, shape_text, _frame_title
+from .numbers import grouped
 
 FONT = "DejaVu Sans Mono,Menlo,Consolas,monospace"
 CHAR = 6.7          # advance of one character of the 11 px monospace font

@@ -6,8 +6,14 @@ edges labelled with tensor shapes, open repeats and blocks as clusters / subgrap
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from ..analysis.graph import Graph, GraphView, box_figures, shade
-from .numbers import readable, shape_text
+from .numbers import readable
+from .numbers import shape_text as _shape_text
+
+# A network repeats few shapes many times: a 10,000-layer spec's boxes and edges name a handful.
+shape_text = lru_cache(maxsize=4096)(_shape_text)
 
 # Fill colours of the shading levels 0 … 8 (ColorBrewer's sequential "Oranges", 9 classes; 0 is white).
 PALETTE = ("#ffffff", "#fff5eb", "#fee6ce", "#fdd0a2", "#fdae6b", "#fd8d3c", "#f16913", "#d94801", "#8c2d04")
