@@ -89,6 +89,7 @@ def test_a_repeat_beyond_the_open_limit_starts_folded_as_one_box(write_spec):
     view = graph.view(graph.default_open(True))
     assert [graph.groups[item].label for item in view.items if item in graph.groups] == ["body"]
     assert graph.groups["r:body"].count == 40 and graph.groups["r:body"].layers == 80
+    assert len(graph.view(graph.default_open(False)).items) == 1 + 80 + 1     # --no-collapse: every layer
 
 
 def test_segments_split_a_long_level_and_keep_every_layer(write_spec):

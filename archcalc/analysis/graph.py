@@ -95,18 +95,16 @@ class Graph:
         return self.nodes[item].parent if item in self.nodes else self.groups[item].parent
 
     def default_open(self, collapse: bool | None = None) -> set[str]:
-        """The groups open in the first view: with `collapse` (default: for specs over COLLAPSE_ABOVE layers),
-        repeats of up to OPEN_REPEAT_LIMIT instances are open frames and every block instance is one node;
-        without it, every block group is open. Segments always start closed."""
+        """The groups open in the first view. With `collapse` (default: for specs over COLLAPSE_ABOVE layers)
+        every block instance is one box and each repeat of up to OPEN_REPEAT_LIMIT instances an open frame
+        (a longer one is one ×N box); without it every block group is open. Segments always start closed."""
         if collapse is None:
             collapse = self.layer_count > COLLAPSE_ABOVE
         opened = set()
         for group in self.groups.values():
             if group.kind == "segment":
                 continue
-            if group.kind == "repeat" and group.count > OPEN_REPEAT_LIMIT:
-                continue
-            if group.kind == "instance" and collapse:
+            if collapse and (group.kind == "instance" or group.count > OPEN_REPEAT_LIMIT):
                 continue
             opened.add(group.id)
         return opened
