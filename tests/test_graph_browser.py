@@ -4,6 +4,7 @@ Screenshots are checked to be drawn (not blank) and kept in the test's folder to
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ElementTree
 
 import pytest
@@ -239,3 +240,20 @@ def test_the_keyboard_unfolds_and_folds(page, tmp_path):
     assert page.evaluate("document.activeElement.getAttribute('data-id')") == "i:layer2.0"   # now its frame
     page.evaluate(f"(() => {{ const el = document.activeElement; {enter} }})()")
     assert boxes(page) == 16 and page.errors == []
+
+
+def test_a_block_with_quotes_in_its_name_is_found_and_folded(page, tmp_path, write_spec):
+    spec = write_spec("input: [4]\nblocks:\n  unit: [{type: relu}, {type: relu}]\n"
+                      "layers:\n  - {block: unit, name: 'a\"b]\\\\c'}\n  - {type: relu}\n")
+    network, path = write_page(tmp_path, spec, collapse=True)
+    inner = network.layers[1].name
+    page.open(path)
+    assert boxes(page) == 3                                            # input, the folded block, the last relu
+    page.evaluate(f"const f = document.querySelector('.ag-find'); f.value = {json.dumps(inner)};"
+                  " f.dispatchEvent(new Event('change'))")
+    assert page.evaluate("document.querySelector('.ag-box.ag-found').dataset.name") == inner
+    assert boxes(page) == 4
+    enter = "el.focus(); el.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', bubbles: true}));"
+    page.evaluate(f"(() => {{ const el = document.querySelector('.ag-frame'); {enter} }})()")   # fold it again
+    assert boxes(page) == 3 and page.evaluate("document.activeElement.dataset.kind") == "instance"
+    assert page.errors == []

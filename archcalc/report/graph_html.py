@@ -199,7 +199,7 @@ GRAPH_JS = r"""
         event.preventDefault();
         var id = event.target.closest("[data-id]").getAttribute("data-id");
         self.onClick(event);
-        var again = self.root.querySelector('[data-id="' + id + '"]');   // the box became a frame, or back
+        var again = self.root.querySelector('[data-id="' + CSS.escape(id) + '"]');   // the box became a frame, or back
         if (again && again.focus) again.focus();
       }
     });
@@ -283,7 +283,7 @@ GRAPH_JS = r"""
     var opened = new Set(this.opened);
     for (var p = this.items[id].parent; p; p = this.items[p].parent) opened.add(p);
     if (this.setOpened(opened)) {
-      var box = this.root.querySelector('.ag-box[data-id="' + id + '"]');
+      var box = this.root.querySelector('.ag-box[data-id="' + CSS.escape(id) + '"]');
       if (box) { box.classList.add("ag-found"); box.scrollIntoView({block: "center", inline: "center"}); }
     }
   };
