@@ -6,7 +6,8 @@ they carry, and the block hierarchy of the spec (block instances, `repeat` group
 
 A `view` is the graph with some groups open: a closed group is drawn as one node carrying the sums of its
 layers (a block instance, or a repeat marked ×N); an open group is a frame around what it holds. The HTML
-view does the same folding in the browser, from `to_dict()`.
+view (report/graph_html.py) does the same folding in the browser. The hierarchy comes from the expansion
+(`archcalc.spec.blocks.Scope`, kept per flat layer in the expanded document the Network holds as `source`).
 """
 
 from __future__ import annotations
@@ -170,7 +171,7 @@ class Graph:
         return Graph(self.name, nodes, self.edges, groups, top, self.totals, self.has_memory)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data for the HTML view (JSON): ids, labels, figures, the hierarchy and the edges."""
+        """The graph as plain JSON-ready data: nodes, groups (the hierarchy, with sums) and edges."""
         return {
             "name": self.name,
             "totals": self.totals,

@@ -41,12 +41,7 @@ def box_lines(graph: Graph, item: str) -> list[str]:
             return lines + [f"shares {node.shared_with} · MACs {readable(macs)}"]
         return lines + ([f"params {readable(params)} · MACs {readable(macs)}"] if params or macs else [])
     group = graph.groups[item]
-    if group.kind == "repeat":
-        title = f"{group.label} ×{group.count}"
-    elif group.kind == "segment":
-        title = group.label
-    else:
-        title = group.label
+    title = f"{group.label} ×{group.count}" if group.kind == "repeat" else group.label
     what = f"{group.block} · {group.layers:,} layers" if group.block else f"{group.layers:,} layers"
     return [title, what, f"params {readable(params)} · MACs {readable(macs)}"]
 
