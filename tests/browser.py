@@ -233,6 +233,11 @@ class Page:
         for kind in ("mousePressed", "mouseReleased"):
             self.send("Input.dispatchMouseEvent", {"type": kind, "x": box[0], "y": box[1], "button": "left",
                                                    "clickCount": 1})
+        self.settle()
+
+    def settle(self) -> None:
+        """Wait for the next two animation frames: what a click set off has run and been drawn."""
+        self.evaluate("new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => done(true))))")
 
     def close(self) -> None:
         self.browser._listeners.pop(self.session, None)
