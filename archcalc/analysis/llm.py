@@ -332,7 +332,7 @@ def _parameters(model: _Model) -> Section:
     figures = [
         Figure("total", "total parameters", model.total, "Σ layer parameters",
                note="a tied or shared weight counted once, as sum(p.numel() for p in model.parameters())"),
-        Figure("embedding", "embedding parameters", model.embedding, "Σ embedding tables", note=tables),
+        Figure("embeddings", "embedding parameters", model.embedding, "Σ embedding tables", note=tables),
         Figure("non_embedding", "non-embedding parameters", model.non_embedding, "total − embedding",
                f"{g(model.total)} − {g(model.embedding)}",
                note="Kaplan et al.'s N and Hugging Face's num_parameters(exclude_embeddings=True): an untied LM head"

@@ -1,0 +1,278 @@
+"""`archcalc llm`: every figure against its published source — LLaMA-2-7B's parameter count and KV cache, the 6ND
+rule, Kaplan et al. 2020, nanoGPT's estimate_mfu, Korthikanti et al. 2022, DeepSpeed's and accelerate's
+estimators (transcribed; tests/test_llm_torch.py calls the real ones) — and the fits, exact at the boundary."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+
+import pytest
+
+import archcalc
+from archcalc.analysis.llm import (Settings, SizingError, accelerate_training, deepspeed_zero2, deepspeed_zero3,
+                                   find_gpu, fit_context, gpu_table, inference_fits, llm_sizing, saved_activations,
+                                   training_fits)
+from archcalc.cli import main
+from conftest import REPO
+
+SPECS = REPO / "specs"
+LLAMA2_7B = 6_738_415_616
+
+
+def load(name: str, **variables) -> archcalc.Network:
+    return archcalc.load(SPECS / f"{name}.yaml", variables=variables)
+
+
+@pytest.fixture(scope="module")
+def llama7b() -> archcalc.Network:
+    return load("llama2_7b")
+
+
+@pytest.fixture(scope="module")
+def gpt2() -> archcalc.Network:
+    return load("gpt2")
+
+
+# ----------------------------------------------------------------------------------- parameters and FLOPs
+
+def test_llama2_7b_parameters(llama7b):
+    """meta-llama/Llama-2-7b-hf: 6,738,415,616 parameters; the embedding 32000 × 4096; 32 equal blocks."""
+    sizing = llm_sizing(llama7b)
+    assert sizing.value("parameters", "total") == LLAMA2_7B
+    assert sizing.value("parameters", "embeddings") == 32000 * 4096
+    assert sizing.value("parameters", "non_embedding") == LLAMA2_7B - 32000 * 4096
+    rows = sizing.section("parameters").tables[0].rows
+    assert len(rows) == 33 and {row[2] for row in rows[:-1]} == {4 * 4096**2 + 3 * 4096 * 11008 + 2 * 4096}
+    assert sizing.value("parameters", "active_per_token") == LLAMA2_7B
+
+
+def test_gpt2_tied_head_counts_once_and_the_non_embedding_count_is_kaplans(gpt2):
+    """GPT-2 small: 124,439,808 parameters, the head tied to wte; 85,056,000 without the token and position
+    embeddings (the "85M" of Kaplan et al. 2020's N)."""
+    sizing = llm_sizing(gpt2)
+    assert sizing.value("parameters", "total") == 124_439_808
+    assert sizing.value("parameters", "non_embedding") == 124_439_808 - 50257 * 768 - 1024 * 768 == 85_056_000
+    assert any("tie" in note for note in sizing.section("parameters").notes)
+
+
+@pytest.mark.parametrize("spec, kaplan, nanogpt", [
+    # 2N + 2·n_layer·n_ctx·d_attn (Kaplan et al. 2020, Table 1, N non-embedding)
+    # 6N + 12·L·H·Q·T (karpathy/nanoGPT model.py, GPT.estimate_mfu; N less the position embeddings)
+    ("gpt2", 2 * 85_056_000 + 2 * 12 * 1024 * 768, 6 * (124_439_808 - 1024 * 768) + 12 * 12 * 12 * 64 * 1024),
+    ("llama2_7b", 2 * (LLAMA2_7B - 32000 * 4096) + 2 * 32 * 4096 * 4096, 6 * LLAMA2_7B + 12 * 32 * 32 * 128 * 4096),
+])
+def test_rules_of_thumb_per_token(spec, kaplan, nanogpt):
+    sizing = llm_sizing(load(spec))
+    assert sizing.value("flops", "kaplan_forward_per_token") == kaplan
+    assert sizing.value("flops", "nanogpt_per_token") == nanogpt
+
+
+def test_forward_flops_per_token_are_the_graphs_macs_over_the_context(llama7b):
+    """LLaMA-2-7B at 4096: 31,460,635,443,200 MACs (transformers' FlopCounterMode, specs/llama2_7b.yaml)."""
+    sizing = llm_sizing(llama7b)
+    forward = sizing.value("flops", "forward_per_token")
+    assert forward == Fraction(2 * 31_460_635_443_200, 4096)
+    assert sizing.value("flops", "training_per_token") == 3 * forward
+    full = llm_sizing(llama7b, Settings(recompute="full"))
+    assert full.value("flops", "training_per_token") == 4 * forward
+    selective = llm_sizing(llama7b, Settings(recompute="selective")).value("flops", "training_per_token")
+    assert selective == 3 * forward + Fraction(2 * 32 * 32 * 4096 * 4096 * 256, 4096)
+
+
+def test_six_nd_for_two_trillion_tokens_and_gpu_hours(llama7b):
+    """6ND = 6 · 6,738,415,616 · 2·10¹² (Transformer Math 101's C = 6PD); GPU-hours at an A100's 312 TFLOPS
+    (bf16, datasheet) and 40 % MFU."""
+    sizing = llm_sizing(llama7b, Settings(tokens=2 * 10**12, gpu=find_gpu("A100-80GB"), gpus=8))
+    assert sizing.value("flops", "six_nd") == 6 * LLAMA2_7B * 2 * 10**12 == 80_860_987_392_000_000_000_000
+    hours = sizing.value("flops", "gpu_hours_six_nd")
+    assert hours == Fraction(6 * LLAMA2_7B * 2 * 10**12) / (312 * 10**12 * Fraction(2, 5)) / 3600
+    assert round(hours) == 179_979
+    assert sizing.value("flops", "wall_clock_hours") * 8 == sizing.value("flops", "gpu_hours")
+
+
+# ----------------------------------------------------------------------------------- KV cache
+
+@pytest.mark.parametrize("kv_dtype, per_token", [("float16", 512 * 1024), ("bfloat16", 512 * 1024),
+                                                 ("float32", 1024 * 1024), ("fp8", 256 * 1024),
+                                                 ("int8", 256 * 1024), ("int4", 128 * 1024)])
+def test_llama2_7b_kv_cache(llama7b, kv_dtype, per_token):
+    """2 · n_layer · n_kv_head · d_head · bytes = 2 · 32 · 32 · 128 · 2 = 512 KiB a token in fp16; 2 GiB at 4,096."""
+    sizing = llm_sizing(llama7b, Settings(kv_dtype=kv_dtype))
+    assert sizing.value("kv_cache", "bytes_per_token") == per_token
+    assert sizing.value("kv_cache", "bytes") == per_token * 4096
+    if kv_dtype == "float16":
+        assert sizing.value("kv_cache", "bytes") == 2 * 2**30
+
+
+def test_grouped_query_attention_caches_the_key_value_heads_only():
+    """llama_gqa_small: 8 query heads share 2 key/value heads of 32: 2 · 4 · 2 · 32 · 2 bytes a token."""
+    sizing = llm_sizing(load("llama_gqa_small"), Settings(batch_size=3))
+    assert sizing.value("kv_cache", "bytes_per_token") == 2 * 4 * 2 * 32 * 2
+    assert sizing.value("kv_cache", "bytes") == 2 * 4 * 2 * 32 * 2 * 512 * 3
+    assert any("grouped-query" in note for note in sizing.section("kv_cache").notes)
+
+
+def test_an_encoder_caches_nothing():
+    sizing = llm_sizing(load("bert_base"))
+    assert sizing.value("kv_cache", "bytes_per_token") == 0
+    assert any("encoder" in note for note in sizing.section("kv_cache").notes)
+
+
+def test_a_network_without_attention_is_refused():
+    with pytest.raises(SizingError, match="no attention layer"):
+        llm_sizing(load("lenet5"))
+
+
+# ----------------------------------------------------------------------------------- memory
+
+def test_inference_memory_and_its_fit(llama7b):
+    """int4 weights are half a byte a parameter; the fitted batch fits and one more does not."""
+    sizing = llm_sizing(llama7b, Settings(dtype="int4", kv_dtype="float16", memory_bytes=24 * 2**30))
+    assert sizing.value("inference", "weights") == LLAMA2_7B // 2
+    batch = sizing.value("inference", "fit_batch")
+    assert batch >= 1
+    for size, fits in ((batch, True), (batch + 1, False)):
+        total = llm_sizing(llama7b, Settings(dtype="int4", kv_dtype="float16", batch_size=size))
+        assert (total.value("inference", "total") <= 24 * 2**30) is fits
+
+
+@pytest.mark.parametrize("zero, per_gpu", [
+    # bf16 weights 2, bf16 gradients 2, fp32 master 4, Adam m and v 8: the ZeRO paper's 2Ψ + 2Ψ + 12Ψ over N_d
+    (0, 16 * LLAMA2_7B), (1, 4 * LLAMA2_7B + 12 * LLAMA2_7B // 8), (2, 2 * LLAMA2_7B + 14 * LLAMA2_7B // 8),
+    (3, 16 * LLAMA2_7B // 8 + 4 * 32000 * 4096)])
+def test_model_states_per_gpu_by_zero_stage(llama7b, zero, per_gpu):
+    sizing = llm_sizing(llama7b, Settings(zero=zero, dp=8))
+    assert sizing.value("training", "model_states") == per_gpu
+
+
+def test_tensor_and_pipeline_parallelism_divide_the_states(llama7b):
+    one = llm_sizing(llama7b).value("training", "model_states")
+    assert llm_sizing(llama7b, Settings(tp=2, pp=2)).value("training", "model_states") == one // 4
+
+
+def test_recomputation_keeps_less(llama7b):
+    """Full recomputation keeps each block's input; with CUDA's fused attention there is no L×L tensor, so
+    selective recomputation saves nothing; on the math path (CPU float32 here) it drops the probabilities."""
+    none, selective, full = (saved_activations(llama7b, "bfloat16", mode) for mode in ("none", "selective", "full"))
+    assert selective.per_sample == none.per_sample > full.per_sample
+    math = archcalc.loads(MATH_ATTENTION)
+    math_none, math_selective = (saved_activations(math, "float32", mode) for mode in ("none", "selective"))
+    assert math_none.per_sample - math_selective.per_sample == 4 * 64 * 64 * 4   # 4 heads' probabilities
+
+
+MATH_ATTENTION = """
+input: [64, 32]
+layers:
+  - {name: qkv, type: linear, out_features: 96}
+  - {name: split, type: split, split_size_or_sections: 32, dim: 2}
+  - {name: q, type: reshape, shape: [64, 4, 8], inputs: ["split:0"]}
+  - {name: qt, type: transpose, dim0: 1, dim1: 2}
+  - {name: k, type: reshape, shape: [64, 4, 8], inputs: ["split:1"]}
+  - {name: kt, type: transpose, dim0: 1, dim1: 2}
+  - {name: v, type: reshape, shape: [64, 4, 8], inputs: ["split:2"]}
+  - {name: vt, type: transpose, dim0: 1, dim1: 2}
+  - {name: attention, type: scaled_dot_product_attention, inputs: [qt, kt, vt], is_causal: true, backend: math}
+"""
+
+
+def test_korthikanti_formula(gpt2):
+    """s·b·h·(34 + 5·a·s/h) bytes per layer (Korthikanti et al. 2022, eq. 1); 34·s·b·h with selective, 2·s·b·h
+    with full recomputation; GPT-2 small: s 1024, h 768, a 12."""
+    per_layer = 1024 * 768 * (34 + 5 * 12 * 1024 // 768)
+    assert llm_sizing(gpt2).value("activations_gap", "korthikanti") == 12 * per_layer == 1_075_838_976
+    assert llm_sizing(gpt2, Settings(recompute="selective")).value("activations_gap", "korthikanti") == \
+        12 * 34 * 1024 * 768
+    assert llm_sizing(gpt2, Settings(recompute="full", tp=2)).value("activations_gap", "korthikanti") == \
+        12 * 2 * 1024 * 768 // 2
+
+
+def test_training_fit_is_exact_at_the_boundary(llama7b):
+    settings = dict(zero=2, dp=8, recompute="full", memory_bytes=80 * 2**30)
+    batch = llm_sizing(llama7b, Settings(**settings)).value("training", "fit_batch")
+    assert batch > 1
+    for size, fits in ((batch, True), (batch + 1, False)):
+        total = llm_sizing(llama7b, Settings(**settings, batch_size=size)).value("training", "total")
+        assert (total <= 80 * 2**30) is fits
+
+
+def test_fit_context_is_exact_at_the_boundary():
+    settings = Settings(memory_bytes=512 * 2**20)
+
+    def build(length):
+        return load("llama_gqa_small", seq_len=length)
+
+    for fits in (training_fits(settings), inference_fits(settings)):
+        found = fit_context(build, 512, fits, "x")
+        assert found.seq_len > 1
+        assert fits(build(found.seq_len))[0] and not fits(build(found.seq_len + 1))[0]
+
+
+# ----------------------------------------------------------------------------------- transcribed estimators
+
+def test_deepspeed_and_accelerate_transcriptions():
+    """deepspeed 0.19.8 (runtime/zero/stage_1_and_2.py:4031, stage3.py:4046), at 8 GPUs without offload, gives
+    28,638,266,368 and 15,685,723,136 bytes for LLaMA-2-7B (its largest layer the 32000 × 4096 embedding);
+    accelerate 1.15.0 prints 4× the float32 size for float32 Adam, 2× for half precision."""
+    assert deepspeed_zero2(LLAMA2_7B, 8) == 28_638_266_368
+    assert deepspeed_zero3(LLAMA2_7B, 32000 * 4096, 8) == 15_685_723_136
+    assert accelerate_training(4 * LLAMA2_7B, "float32") == 16 * LLAMA2_7B
+    assert accelerate_training(4 * LLAMA2_7B, "bfloat16") == 8 * LLAMA2_7B
+
+
+def test_gpu_table_rows_name_their_datasheets():
+    table = gpu_table()
+    assert {"H100-SXM", "H100-PCIe", "A100-80GB", "A100-40GB", "L40S", "RTX-4090", "RTX-3090", "MI300X"} <= set(table)
+    for gpu in table.values():
+        assert "datasheet" in gpu.source or "whitepaper" in gpu.source
+        assert gpu.memory_bytes % 2**30 == 0
+    assert find_gpu("a100").name == "A100-80GB"
+    with pytest.raises(SizingError, match="unknown GPU"):
+        find_gpu("Z9000")
+
+
+# ----------------------------------------------------------------------------------- command line
+
+def run(capsys, *args):
+    code = main(["llm", *map(str, args)])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_the_acceptance_question(capsys):
+    """"Does LLaMA-2-7B fine-tune on 8×80 GB with ZeRO-2 at 4k context, and at what batch?" — one command."""
+    code, out, _ = run(capsys, SPECS / "llama2_7b.yaml", "--zero", 2, "--dp", 8, "--fit", "A100-80GB",
+                       "--recompute", "full", "--format", "json")
+    assert code == 0
+    document = json.loads(out)
+    assert document["training"]["fit_batch"] >= 1
+    assert document["kv_cache"]["bytes_per_token"] == 512 * 1024
+    assert document["parameters"]["total"] == LLAMA2_7B
+    assert document["settings"]["memory_bytes"] == 80 * 2**30
+
+
+@pytest.mark.parametrize("form", ["text", "markdown"])
+def test_text_and_markdown_show_formulas(capsys, form):
+    code, out, _ = run(capsys, SPECS / "llama_gqa_small.yaml", "--format", form, "--tokens", "1B", "--gpu", "H100")
+    assert code == 0
+    assert "2 · n_layer · n_kv_head · d_head · bytes" in out and "GPU-hours" in out
+
+
+def test_fit_context_on_the_command_line(capsys):
+    code, out, _ = run(capsys, SPECS / "llama_gqa_small.yaml", "--gpu-memory", "512MiB", "--fit-context",
+                       "--format", "json")
+    assert code == 0
+    fits = json.loads(out)["fit_context"]
+    assert [fit["what"] for fit in fits] == ["training", "inference"] and all(fit["seq_len"] > 1 for fit in fits)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["lenet5.yaml"], "no attention layer"),
+    (["gpt2.yaml", "--gpu", "Z9000"], "unknown GPU"),
+    (["gpt2.yaml", "--fit-context"], "needs a memory budget"),
+    (["gpt2.yaml", "--gpu", "V100", "--tokens", "1T"], "no bfloat16"),
+    (["gpt2.yaml", "--set", "nonsense=1"], "nonsense"),
+])
+def test_usage_errors(capsys, args, message):
+    code, _, err = run(capsys, SPECS / args[0], *args[1:])
+    assert code == 2 and message in err and "Traceback" not in err
