@@ -33,11 +33,14 @@ def llama(dtype: str = "float32"):
     return transformers.LlamaForCausalLM(config).to(TORCH_DTYPES[dtype])
 
 
-def gpt2():
+def gpt2(dtype: str = "float32", activation: str = "gelu_new"):
+    """attn_pdrop 0: the spec's attention has no dropout (GPT-2's 0.1 would send PyTorch down the math path)."""
     torch.manual_seed(0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return transformers.GPT2LMHeadModel(transformers.GPT2Config(**GPT2, attn_implementation="sdpa"))
+        config = transformers.GPT2Config(**GPT2, attn_pdrop=0.0, activation_function=activation,
+                                         attn_implementation="sdpa")
+        return transformers.GPT2LMHeadModel(config).to(TORCH_DTYPES[dtype])
 
 
 def spec(name: str, **variables) -> archcalc.Network:
@@ -77,6 +80,29 @@ def test_llama_saved_activations_in_bfloat16_differ_by_the_rmsnorm_cast():
     measured = saved_bytes(llama("bfloat16"), torch.zeros(1, seq_len, dtype=torch.long))
     norms = 2 * LLAMA["num_hidden_layers"] + 1
     assert saved_activations(network, "bfloat16", "none", device="cpu").at(1) - norms * 2 * seq_len * 64 == measured
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+@pytest.mark.parametrize("batch", [1, 2])
+def test_gpt2_saved_activations_equal_pytorch(dtype, batch):
+    """With HF's gelu_pytorch_tanh (torch's gelu(approximate="tanh"), the spec's gelu) every saved byte agrees;
+    but HF builds position_ids once, [1, L] int64, broadcast over the batch, where the spec takes them as a
+    per-sequence input: (batch − 1) · L · 8 bytes."""
+    seq_len = 16
+    network = spec("gpt2", **GPT2_SPEC, seq_len=seq_len)
+    measured = saved_bytes(gpt2(dtype, "gelu_pytorch_tanh"), torch.zeros(batch, seq_len, dtype=torch.long))
+    positions = (batch - 1) * seq_len * 8
+    assert saved_activations(network, dtype, "none", device="cpu").at(batch) - positions == measured
+
+
+def test_gpt2_gelu_new_keeps_three_more_tensors():
+    """GPT-2's own activation, gelu_new, is HF's Python composite 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))):
+    the same function as gelu(approximate="tanh"), but autograd keeps four L×d_ff tensors instead of one."""
+    seq_len = 16
+    network = spec("gpt2", **GPT2_SPEC, seq_len=seq_len)
+    measured = saved_bytes(gpt2(), torch.zeros(1, seq_len, dtype=torch.long))
+    extra = GPT2["n_layer"] * 3 * seq_len * 4 * GPT2["n_embd"] * 4
+    assert saved_activations(network, "float32", "none", device="cpu").at(1) + extra == measured
 
 
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
