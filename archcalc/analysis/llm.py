@@ -137,7 +137,8 @@ class LLMSizing:
     def to_dict(self) -> dict[str, Any]:
         document: dict[str, Any] = {"name": self.name, "settings": dict(self.settings)}
         for section in self.sections:
-            entry: dict[str, Any] = {item.key: json_value(item.value) for item in section.figures}
+            entry: dict[str, Any] = {item.key: bool(item.value) if item.unit == "bool" else json_value(item.value)
+                                     for item in section.figures}
             entry["formulas"] = {item.key: item.formula for item in section.figures if item.formula}
             for table in section.tables:
                 entry[table.key] = [dict(zip(table.columns, (json_value(cell) for cell in row)))
@@ -237,7 +238,6 @@ class Settings:
     gpus: int | None = None             # for GPU-hours; default tp × pp × dp
     mfu: Fraction = Fraction(2, 5)
     memory_bytes: int | None = None     # --gpu-memory, or the GPU's
-    fit: bool = False
 
     def __post_init__(self) -> None:
         for what, value, choices in (("dtype", self.dtype, ELEMENT_BITS), ("kv dtype", self.kv_dtype or "bfloat16",
@@ -319,7 +319,43 @@ def llm_sizing(network: Network, settings: Settings | None = None) -> LLMSizing:
     model = _Model(network, settings)
     sections = [_parameters(model), _flops(model), _kv_cache(model), _inference(model)]
     sections += _training(model)
+    if settings.budget is not None:
+        sections.insert(0, _verdict(model, sections))
     return LLMSizing(network.name, settings.to_dict(), sections)
+
+
+def _verdict(model: _Model, sections: list[Section]) -> Section:
+    """The answer first: does training fit the budget per GPU at this context, at what batch; and serving."""
+    settings = model.settings
+    by_key = {section.key: section for section in sections}
+    training, inference = by_key["training"], by_key["inference"]
+    batch = training.figure("fit_batch").value
+    states = training.figure("model_states").value
+    figures = [
+        Figure("training_fits", "training fits", int(batch >= 1), "model states + activations of one sequence ≤ memory",
+               unit="bool", note=f"n_ctx {model.context:,}, {settings.compute_dtype}, ZeRO-{settings.zero},"
+                                          f" recompute {settings.recompute}"),
+        Figure("training_batch", "largest micro-batch per GPU", batch, note=f"model states {g(states)} B per GPU"),
+        Figure("global_batch", "global batch", batch * settings.dp, "micro-batch · dp", f"{g(batch)} · {settings.dp}",
+               note=f"{g(batch * settings.dp * model.tokens_per_sample)} tokens a step without gradient accumulation"),
+    ]
+    if settings.recompute != "full":
+        full = saved_activations(model.network, settings.compute_dtype, "full", model.attentions)
+        spare = settings.budget - states - Fraction(full.fixed, settings.tp)
+        per_sample = Fraction(full.per_sample, settings.tp)
+        figures.append(Figure("training_batch_full_recompute", "largest micro-batch with full recomputation",
+                              max(0, int(spare // per_sample)) if per_sample else 0,
+                              note="--recompute full: each block's input kept, one block rebuilt at a time"))
+    figures.append(Figure("inference_batch", "largest inference batch (one GPU, whole model)",
+                          inference.figure("fit_batch").value, note=f"weights {settings.dtype}, KV cache {settings.kv}"))
+    return Section("verdict", f"Does it fit in {g(settings.budget)} B ({fixed_binary(settings.budget)}) per GPU?",
+                   tuple(figures))
+
+
+def fixed_binary(size: int) -> str:
+    """GiB with two decimals, from integers."""
+    whole, rest = divmod(size * 100 // 2**30, 100)
+    return f"{whole:,}.{rest:02d} GiB"
 
 
 # ----------------------------------------------------------------------------------- parameters
@@ -608,27 +644,28 @@ KORTHIKANTI_TERMS = (
 )
 
 
-def model_states(model: _Model) -> list[tuple[str, str, int, int, int]]:
-    """(what, dtype, bytes per parameter, full-model bytes, bytes per GPU) of weights, gradients, the master
+def model_states(model: _Model) -> list[tuple[str, str, str, int, int, int]]:
+    """(key, what, dtype, bytes per parameter, full-model bytes, bytes per GPU) of weights, gradients, the master
     copy and the optimizer state, sharded by tensor × pipeline parallelism and by ZeRO over data parallelism."""
     settings = model.settings
     half = settings.compute_dtype != "float32"
     element = ELEMENT_BYTES[settings.compute_dtype]
     local = ceil_div(model.total, settings.tp * settings.pp)
-    rows = [("weights", settings.compute_dtype, element, 3), ("gradients", settings.compute_dtype, element, 2)]
+    rows = [("weights", "weights", settings.compute_dtype, element, 3),
+            ("gradients", "gradients", settings.compute_dtype, element, 2)]
     if half:
-        rows.append(("fp32 master weights", "float32", MASTER_BYTES, 1))
+        rows.append(("master_weights", "fp32 master weights", "float32", MASTER_BYTES, 1))
     if OPTIMIZER_STATE_BYTES[settings.optimizer]:
-        rows.append((f"{settings.optimizer} state (m, v)" if settings.optimizer.startswith("adam") else
+        rows.append(("optimizer", f"{settings.optimizer} state (m, v)" if settings.optimizer.startswith("adam") else
                      "momentum buffer", "float32", OPTIMIZER_STATE_BYTES[settings.optimizer], 1))
     out = []
-    for what, dtype, size, stage in rows:
+    for key, what, dtype, size, stage in rows:
         shards = settings.dp if settings.zero >= stage else 1
-        out.append((what, dtype, size, size * model.total, ceil_div(size * local, shards)))
+        out.append((key, what, dtype, size, size * model.total, ceil_div(size * local, shards)))
     if settings.zero == 3:
         gathered = ceil_div(2 * element * model.largest_layer.params, settings.tp)
-        out.append((f"ZeRO-3 gathered largest layer ({model.largest_layer.name}, weights and gradients)",
-                    settings.compute_dtype, 0, 0, gathered))
+        out.append(("zero3_gathered", f"ZeRO-3 gathered largest layer ({model.largest_layer.name}, weights and"
+                    " gradients)", settings.compute_dtype, 0, 0, gathered))
     return out
 
 
@@ -636,15 +673,16 @@ def _training(model: _Model) -> list[Section]:
     settings, network = model.settings, model.network
     batch = settings.batch_size
     states = model_states(model)
-    state_bytes = sum(row[4] for row in states)
+    state_bytes = sum(row[5] for row in states)
     activations = saved_activations(network, settings.compute_dtype, settings.recompute, model.attentions)
     per_gpu_fixed, per_gpu_sample = Fraction(activations.fixed, settings.tp), Fraction(activations.per_sample, settings.tp)
     act = ceil_div(per_gpu_fixed + per_gpu_sample * batch, 1)
-    bytes_per_param = sum(row[2] for row in states)
-    figures = [Figure(f"states_{re.sub(r'[^a-z0-9]+', '_', what.split(' (')[0].lower()).strip('_')}", what, per_gpu,
+    bytes_per_param = sum(row[3] for row in states)
+    figures = [Figure(f"states_{key}", what, per_gpu,
                       f"{size} B · N{' / ' + str(settings.tp * settings.pp) if settings.tp * settings.pp > 1 else ''}"
-                      + (f" / dp" if full != per_gpu and size else ""), unit="B", note=dtype)
-               for what, dtype, size, full, per_gpu in states]
+                      + (" / dp" if full != per_gpu and size else ""), unit="B", note=dtype)
+               if size else Figure(f"states_{key}", what, per_gpu, "2 · 2 B · largest layer / t", unit="B", note=dtype)
+               for key, what, dtype, size, full, per_gpu in states]
     figures += [
         Figure("model_states", "model states per GPU", state_bytes, f"{bytes_per_param} B per parameter, sharded",
                unit="B", note=f"ZeRO-{settings.zero}, tp {settings.tp}, pp {settings.pp}, dp {settings.dp}"),
@@ -670,8 +708,9 @@ def _training(model: _Model) -> list[Section]:
              "not counted: the CUDA context, the allocator's fragmentation, communication buffers, the backward pass's"
              " temporaries and the logits' loss"]
     training = Section("training", "Training memory per GPU", tuple(figures),
-                       (Table("model_states", "model states", ("what", "dtype", "bytes_per_param", "full_model_bytes",
-                                                                "per_gpu_bytes"), tuple(states)),), tuple(notes))
+                       (Table("states", "model states", ("what", "dtype", "bytes_per_param", "full_model_bytes",
+                                                         "per_gpu_bytes"), tuple(row[1:] for row in states)),),
+                       tuple(notes))
     value, formula, substituted = korthikanti(model, batch, settings.recompute, settings.tp)
     exact_blocks = activations.block_bytes * len(model.blocks) * batch
     layer_formula, _, _ = korthikanti(model, 1, "none", 1)

@@ -106,7 +106,7 @@ def _settings(args: argparse.Namespace) -> Any:
         return Settings(batch_size=args.batch_size, dtype=args.dtype, kv_dtype=args.kv_dtype,
                         compute_dtype=args.compute_dtype, optimizer=args.optimizer, recompute=args.recompute,
                         zero=args.zero, tp=args.tp, pp=args.pp, dp=args.dp, tokens=args.tokens, gpu=gpu,
-                        gpus=args.gpus, mfu=args.mfu, memory_bytes=memory, fit=args.fit is not None)
+                        gpus=args.gpus, mfu=args.mfu, memory_bytes=memory)
     except SizingError as error:
         raise UsageError(str(error)) from None
 

@@ -17,6 +17,8 @@ GIB = 2**30
 
 def value_text(value: int | Fraction, unit: str = "") -> str:
     """12,345 B (11.50 KiB …), an exact fraction as a two-decimal number."""
+    if unit == "bool":
+        return "yes" if value else "no"
     value = Fraction(value)
     number = f"{value.numerator:,}" if value.denominator == 1 else _decimal(value)
     if unit == "B":
