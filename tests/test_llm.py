@@ -251,6 +251,18 @@ def test_the_acceptance_question(capsys):
     assert document["settings"]["memory_bytes"] == 80 * 2**30
 
 
+def test_the_readme_shows_the_real_output(capsys):
+    """Every line of the README's `archcalc llm` example (but the elisions) is in the command's output."""
+    readme = (REPO / "README.md").read_text()
+    command = "$ archcalc llm specs/llama2_7b.yaml --zero 2 --dp 8 --fit A100-80GB"
+    shown = readme.split(command, 1)[1].split("```", 1)[0].strip("\n").splitlines()
+    code, out, _ = run(capsys, SPECS / "llama2_7b.yaml", "--zero", 2, "--dp", 8, "--fit", "A100-80GB")
+    lines = out.splitlines()
+    assert code == 0 and len(shown) > 20
+    missing = [line for line in shown if line != "..." and line not in lines]
+    assert not missing, missing
+
+
 @pytest.mark.parametrize("form", ["text", "markdown"])
 def test_text_and_markdown_show_formulas(capsys, form):
     code, out, _ = run(capsys, SPECS / "llama_gqa_small.yaml", "--format", form, "--tokens", "1B", "--gpu", "H100")
