@@ -6,7 +6,7 @@
     44426
 """
 
-from .api import analyze, count, load, loads, receptive_fields, summarize, training_memory
+from .api import analyze, count, llm_sizing, load, loads, receptive_fields, summarize, training_memory
 from .problems import Problem, SpecError
 from .spec.blocks import UnknownVariable
 from .network import LayerResult, MemoryEstimate, Network, Summary, Totals
@@ -15,5 +15,5 @@ from .version import __version__
 
 __all__ = [
     "LayerResult", "MemoryEstimate", "Network", "Problem", "SpecError", "Summary", "Totals", "UnknownVariable", "analyze", "load",
-    "loads", "count", "receptive_fields", "summarize", "training_memory", "__version__",
+    "loads", "count", "llm_sizing", "receptive_fields", "summarize", "training_memory", "__version__",
 ]

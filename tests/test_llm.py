@@ -126,6 +126,23 @@ def test_a_network_without_attention_is_refused():
 
 # ----------------------------------------------------------------------------------- memory
 
+@pytest.mark.parametrize("dtype, bytes_per_param", [("float32", 4), ("float16", 2), ("bfloat16", 2), ("int8", 1),
+                                                     ("fp8", 1), ("int4", Fraction(1, 2))])
+def test_inference_weights_are_transformer_math_101s_model_memory(llama7b, dtype, bytes_per_param):
+    """Transformer Math 101, inference: model memory = bytes per parameter × N (4 fp32, 2 fp16/bf16, 1 int8,
+    0.5 int4)."""
+    assert llm_sizing(llama7b, Settings(dtype=dtype)).value("inference", "weights") == bytes_per_param * LLAMA2_7B
+
+
+def test_the_gap_to_korthikanti_in_bytes_per_element(llama7b):
+    """LLaMA-2-7B at 4096 with CUDA's fused attention: 34 + 5·32·4096/4096 = 194 bytes per s·h element by the
+    formula, about 52 exact (no L×L tensor kept)."""
+    gap = llm_sizing(llama7b).section("activations_gap")
+    assert gap.figure("korthikanti_coefficient").value == 194
+    exact = gap.figure("exact_coefficient").value
+    assert exact == Fraction(gap.figure("exact_per_block").value, 4096 * 4096) and 34 < exact < 194
+
+
 def test_inference_memory_and_its_fit(llama7b):
     """int4 weights are half a byte a parameter; the fitted batch fits and one more does not."""
     sizing = llm_sizing(llama7b, Settings(dtype="int4", kv_dtype="float16", memory_bytes=24 * 2**30))
@@ -229,6 +246,12 @@ def test_gpu_table_rows_name_their_datasheets():
     assert find_gpu("a100").name == "A100-80GB"
     with pytest.raises(SizingError, match="unknown GPU"):
         find_gpu("Z9000")
+
+
+def test_python_api(llama7b):
+    sizing = archcalc.llm_sizing(llama7b, gpu="H100", memory="80GiB", zero=3, dp=8, recompute="full")
+    assert sizing.settings["gpu"] == "H100-SXM" and sizing.value("verdict", "training_batch") >= 1
+    assert sizing.to_dict()["verdict"]["training_fits"] is True
 
 
 # ----------------------------------------------------------------------------------- command line

@@ -713,6 +713,7 @@ def _training(model: _Model) -> list[Section]:
                        tuple(notes))
     value, formula, substituted = korthikanti(model, batch, settings.recompute, settings.tp)
     exact_blocks = activations.block_bytes * len(model.blocks) * batch
+    s, h, a = model.tokens_per_sample, model.first.width, model.first.query_heads
     layer_formula, _, _ = korthikanti(model, 1, "none", 1)
     per_layer_formula = layer_formula // len(model.attentions)
     gap = Section("activations_gap", "Activations: exact against Korthikanti et al. 2022", (
@@ -724,6 +725,11 @@ def _training(model: _Model) -> list[Section]:
         Figure("korthikanti_per_layer", "Korthikanti per layer (no recomputation, batch 1)", per_layer_formula,
                "s · h · (34 + 5 · a · s / h)", unit="B"),
         Figure("exact_blocks", "exact, all blocks (no recomputation)", exact_blocks, "per block · blocks · b", unit="B"),
+        Figure("exact_coefficient", "exact bytes per s·h element of a block", Fraction(activations.block_bytes, s * h),
+               "exact per block / (s · h)", f"{g(activations.block_bytes)} / ({s:,} · {h:,})",
+               note="the formula's coefficient stands below"),
+        Figure("korthikanti_coefficient", "Korthikanti's coefficient", 34 + Fraction(5 * a * s, h), "34 + 5 · a · s / h",
+               f"34 + 5 · {a} · {s:,} / {h:,}", note="34 for the s·b·h tensors, 5·a·s/h for the L×L ones"),
     ), (Table("block_tensors", "what block 0 keeps (batch 1)", ("layer", "what", "shape", "dtype", "bytes"),
               tuple((name, what, "×".join(map(str, shape)), dtype, size)
                     for name, what, shape, dtype, size in activations.block_tensors)),),
