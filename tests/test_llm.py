@@ -134,6 +134,53 @@ def test_inference_weights_are_transformer_math_101s_model_memory(llama7b, dtype
     assert llm_sizing(llama7b, Settings(dtype=dtype)).value("inference", "weights") == bytes_per_param * LLAMA2_7B
 
 
+GPT3_STYLE = """
+name: gpt3_style
+input: {shape: ["${s}", "${h}"]}
+variables: {s: 128, h: 256, a: 4, n_layer: 2}
+blocks:
+  heads:
+    - {name: view, type: reshape, shape: ["${s}", "${a}", "${h // a}"]}
+    - {name: transpose, type: transpose, dim0: 1, dim1: 2}
+  layer:
+    module: true
+    layers:
+      - {name: ln_1, type: layernorm, normalized_shape: "${h}"}
+      - {name: qkv, type: linear, out_features: "${3 * h}"}
+      - {name: split, type: split, split_size_or_sections: "${h}", dim: 2}
+      - {block: heads, name: q, inputs: ["split:0"]}
+      - {block: heads, name: k, inputs: ["split:1"]}
+      - {block: heads, name: v, inputs: ["split:2"]}
+      - {name: attention, type: scaled_dot_product_attention, inputs: [q, k, v], is_causal: true, dropout_p: 0.1,
+         backend: math}
+      - {name: merge, type: transpose, dim0: 1, dim1: 2}
+      - {name: reshape, type: reshape, shape: ["${s}", "${h}"]}
+      - {name: proj, type: linear, out_features: "${h}"}
+      - {name: attn_dropout, type: dropout, p: 0.1}
+      - {name: add, type: add, inputs: [attn_dropout, input]}
+      - {name: ln_2, type: layernorm, normalized_shape: "${h}"}
+      - {name: fc, type: linear, out_features: "${4 * h}"}
+      - {name: gelu, type: gelu}
+      - {name: fc2, type: linear, out_features: "${h}"}
+      - {name: mlp_dropout, type: dropout, p: 0.1}
+      - {name: add_1, type: add, inputs: [mlp_dropout, add]}
+layers:
+  - {name: embed, type: linear, out_features: "${h}"}
+  - {block: layer, name: layers, repeat: "${n_layer}"}
+"""
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_a_gpt3_style_layer_is_korthikantis_formula_plus_the_norm_statistics(dtype):
+    """The layer Korthikanti et al. 2022 (§4.1) count — unfused attention with dropout on the probabilities,
+    GeLU MLP of 4h, two layer norms, dropout after each block, 16-bit on CUDA — keeps exactly s·b·h·(34 + 5·a·s/h)
+    bytes plus what the formula leaves out: each layer norm's float32 mean and 1/std, 2 · 2 · s · b · 4 bytes."""
+    s, h, a = 128, 256, 4
+    gap = llm_sizing(archcalc.loads(GPT3_STYLE), Settings(compute_dtype=dtype)).section("activations_gap")
+    assert gap.figure("korthikanti_per_layer").value == s * h * (34 + 5 * a * s // h)
+    assert gap.figure("exact_per_block").value == s * h * (34 + 5 * a * s // h) + 2 * 2 * s * 4
+
+
 def test_the_gap_to_korthikanti_in_bytes_per_element(llama7b):
     """LLaMA-2-7B at 4096 with CUDA's fused attention: 34 + 5·32·4096/4096 = 194 bytes per s·h element by the
     formula, about 52 exact (no L×L tensor kept)."""

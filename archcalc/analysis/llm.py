@@ -734,6 +734,8 @@ def _training(model: _Model) -> list[Section]:
               tuple((name, what, "×".join(map(str, shape)), dtype, size)
                     for name, what, shape, dtype, size in activations.block_tensors)),),
         ("the formula counts: " + "; ".join(KORTHIKANTI_TERMS),
+         "a GPT-3-style layer (unfused attention with dropout, GeLU MLP, layer norms, 16-bit on CUDA) keeps exactly"
+         " the formula's bytes plus each layer norm's float32 mean and 1/std (tests/test_llm.py)",
          "the exact figure counts what this spec's layers keep: a fused attention keeps q, k, v, its output and a"
          " float32 log-sum-exp instead of the L×L softmax (the 5as/h term), RMSNorm and half-precision norms keep"
          " float32 statistics, a SwiGLU MLP keeps three d_ff-wide tensors, rotary embeddings keep their inputs"))

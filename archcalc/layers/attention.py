@@ -391,7 +391,9 @@ class ScaledDotProductAttention(Layer):
                 Kept("kᵀ · √scale", NEW, batched((*q[:-2], k[-1], k[-2])), dtype),
                 Kept("attention probabilities (softmax)", NEW, scores, dtype)]
         if self.dropout_p > 0:
-            kept += [Kept("dropout mask", NEW, scores, dtype), Kept("dropped probabilities", NEW, scores, dtype)]
+            # at::dropout: on CUDA the fused native_dropout keeps a bool mask; on CPU the mask is a model-dtype tensor
+            mask = "bool" if context.device == "cuda" else dtype
+            kept += [Kept("dropout mask", NEW, scores, mask), Kept("dropped probabilities", NEW, scores, dtype)]
         if half or grouped:
             kept.append(Kept("v (float32 copy)" if half else "v repeated for the query heads", NEW,
                              batched((*q[:-2], v[-2], v[-1])), dtype))
