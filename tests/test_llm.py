@@ -311,22 +311,23 @@ def run(capsys, *args):
 
 def test_the_acceptance_question(capsys):
     """"Does LLaMA-2-7B fine-tune on 8×80 GB with ZeRO-2 at 4k context, and at what batch?" — one command."""
-    code, out, _ = run(capsys, SPECS / "llama2_7b.yaml", "--zero", 2, "--dp", 8, "--fit", "A100-80GB",
+    code, out, _ = run(capsys, SPECS / "llama2_7b.yaml", "--gpus", 8, "--zero", 2, "--fit", "A100-80GB",
                        "--recompute", "full", "--format", "json")
     assert code == 0
     document = json.loads(out)
     assert document["training"]["fit_batch"] >= 1
     assert document["kv_cache"]["bytes_per_token"] == 512 * 1024
     assert document["parameters"]["total"] == LLAMA2_7B
-    assert document["settings"]["memory_bytes"] == 80 * 2**30
+    assert document["settings"]["memory_bytes"] == 80 * 2**30 and document["settings"]["dp"] == 8
+    assert document["verdict"]["global_batch"] == 8 * document["verdict"]["training_batch"]
 
 
 def test_the_readme_shows_the_real_output(capsys):
     """Every line of the README's `archcalc llm` example (but the elisions) is in the command's output."""
     readme = (REPO / "README.md").read_text()
-    command = "$ archcalc llm specs/llama2_7b.yaml --zero 2 --dp 8 --fit A100-80GB"
+    command = "$ archcalc llm specs/llama2_7b.yaml --gpus 8 --zero 2 --fit A100-80GB"
     shown = readme.split(command, 1)[1].split("```", 1)[0].strip("\n").splitlines()
-    code, out, _ = run(capsys, SPECS / "llama2_7b.yaml", "--zero", 2, "--dp", 8, "--fit", "A100-80GB")
+    code, out, _ = run(capsys, SPECS / "llama2_7b.yaml", "--gpus", 8, "--zero", 2, "--fit", "A100-80GB")
     lines = out.splitlines()
     assert code == 0 and len(shown) > 20
     missing = [line for line in shown if line != "..." and line not in lines]
@@ -354,6 +355,7 @@ def test_fit_context_on_the_command_line(capsys):
     (["gpt2.yaml", "--fit-context"], "needs a memory budget"),
     (["gpt2.yaml", "--gpu", "V100", "--tokens", "1T"], "no bfloat16"),
     (["gpt2.yaml", "--set", "nonsense=1"], "nonsense"),
+    (["gpt2.yaml", "--gpus", "6", "--tp", "4"], "not a multiple"),
 ])
 def test_usage_errors(capsys, args, message):
     code, _, err = run(capsys, SPECS / args[0], *args[1:])

@@ -346,7 +346,8 @@ def _verdict(model: _Model, sections: list[Section]) -> Section:
         figures.append(Figure("training_batch_full_recompute", "largest micro-batch with full recomputation",
                               max(0, int(spare // per_sample)) if per_sample else 0,
                               note="--recompute full: each block's input kept, one block rebuilt at a time"))
-    figures.append(Figure("inference_batch", "largest inference batch (one GPU, whole model)",
+    figures.append(Figure("inference_batch", "largest inference batch" + (f" (tp {settings.tp})" if settings.tp > 1 else
+                                                                          " (one GPU, the whole model)"),
                           inference.figure("fit_batch").value, note=f"weights {settings.dtype}, KV cache {settings.kv}"))
     return Section("verdict", f"Does it fit in {g(settings.budget)} B ({fixed_binary(settings.budget)}) per GPU?",
                    tuple(figures))
@@ -514,33 +515,43 @@ def largest_transient(network: Network, float_dtype: str) -> tuple[str, int]:
 
 
 def _inference(model: _Model) -> Section:
+    """Serving on tp GPUs (tensor parallel): weights, KV cache and activations divided by t."""
     settings = model.settings
-    batch = settings.batch_size
+    batch, tp = settings.batch_size, settings.tp
     element = Fraction(ELEMENT_BITS[settings.dtype], 8)
-    weights = ceil_div(model.total * element, 1)
-    kv_per_sample = _kv_per_sample(model)
+    weights = ceil_div(model.total * element, tp)
+    kv_per_sample = _kv_per_sample(model) / tp
     activation_dtype = _activation_dtype(settings)
     layer, transient = largest_transient(model.network, activation_dtype)
+    transient = Fraction(transient, tp)
     per_sample = kv_per_sample + transient
     total = weights + ceil_div(per_sample * batch, 1)
+    split = f" / {tp}" if tp > 1 else ""
     figures = [
-        Figure("weights", "weights", weights, "N · bytes", f"{g(model.total)} · {g(element)}", "B",
-               note=settings.dtype),
-        Figure("kv_cache", "KV cache", ceil_div(kv_per_sample * batch, 1), "KV cache per sequence · batch",
-               f"{g(kv_per_sample)} · {batch}", "B"),
-        Figure("activations", "largest transient activation", transient * batch, "max over layers (inputs + outputs)"
-               " · batch", f"{g(transient)} · {batch}", "B", note=f"{layer}, {activation_dtype}, a prefill of n_ctx"),
-        Figure("total", "inference memory", total, "weights + KV cache + activations", unit="B"),
+        Figure("weights", "weights", weights, "N · bytes" + (" / t" if tp > 1 else ""),
+               f"{g(model.total)} · {g(element)}{split}", "B", note=settings.dtype),
+        Figure("kv_cache", "KV cache", ceil_div(kv_per_sample * batch, 1), "KV cache per sequence · batch"
+               + (" / t" if tp > 1 else ""), f"{g(kv_per_sample * tp)} · {batch}{split}", "B"),
+        Figure("activations", "largest transient activation", ceil_div(transient * batch, 1),
+               "max over layers (inputs + outputs) · batch" + (" / t" if tp > 1 else ""),
+               f"{g(transient * tp)} · {batch}{split}", "B", note=f"{layer}, {activation_dtype}, a prefill of n_ctx"),
+        Figure("total", "inference memory" + (" per GPU" if tp > 1 else ""), total, "weights + KV cache + activations",
+               unit="B"),
     ]
     budget = settings.budget
     if budget is not None:
         fits = max(0, (budget - weights) // per_sample) if per_sample else 0
         figures.append(Figure("fit_batch", "largest batch that fits", int(fits), "⌊(memory − weights) / (KV cache +"
                               " activations per sequence)⌋", f"⌊({g(budget)} − {g(weights)}) / {g(per_sample)}⌋"))
-    notes = ["a fused attention kernel's scratch (the math path's L×L scores) is not counted"]
+    notes = ["a fused attention kernel's scratch (the math path's L×L scores) is not counted",
+             "the prefill's largest tensors are often the logits of every position; generate() computes the last"
+             " position's only"]
     if settings.dtype in ("int8", "int4", "fp8"):
         notes.append("quantized weights: the scales and zero points of the quantization groups are not counted;"
                      f" activations computed in {activation_dtype}")
+    if tp > 1:
+        notes.append(f"tensor parallel over {tp} GPUs: each holds 1/{tp} of the weights, of the key/value heads and"
+                     " of the activations")
     return Section("inference", "Inference memory", tuple(figures), notes=tuple(notes))
 
 

@@ -68,8 +68,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                           " block's input only)")
     llm.add_argument("--zero", type=int, choices=(0, 1, 2, 3), default=0,
                      help="ZeRO stage: 1 shards optimizer state, 2 also gradients, 3 also weights, over --dp")
-    for name, what in (("tp", "tensor"), ("pp", "pipeline"), ("dp", "data")):
+    for name, what in (("tp", "tensor"), ("pp", "pipeline")):
         llm.add_argument(f"--{name}", type=positive_int, default=1, metavar="N", help=f"{what} parallel degree")
+    llm.add_argument("--dp", type=positive_int, default=None, metavar="N",
+                     help="data parallel degree (ZeRO shards over it); default --gpus / (tp × pp), else 1")
     llm.add_argument("--tokens", type=token_count, metavar="D", help="training tokens (2T, 300B): the run's FLOPs")
     llm.add_argument("--gpu", metavar="NAME", help="a GPU of the table (--list-gpus): its memory and peak TFLOPS")
     llm.add_argument("--gpus", type=positive_int, metavar="N", help="GPUs of the run (default tp × pp × dp)")
@@ -103,9 +105,15 @@ def _settings(args: argparse.Namespace) -> Any:
                 fitted = find_gpu(args.fit)
                 memory = fitted.memory_bytes
                 gpu = gpu or fitted
+        dp = args.dp
+        if dp is None:
+            model_parallel = args.tp * args.pp
+            if args.gpus is not None and args.gpus % model_parallel:
+                raise SizingError(f"--gpus {args.gpus} is not a multiple of tp × pp = {model_parallel}; give --dp")
+            dp = args.gpus // model_parallel if args.gpus is not None else 1
         return Settings(batch_size=args.batch_size, dtype=args.dtype, kv_dtype=args.kv_dtype,
                         compute_dtype=args.compute_dtype, optimizer=args.optimizer, recompute=args.recompute,
-                        zero=args.zero, tp=args.tp, pp=args.pp, dp=args.dp, tokens=args.tokens, gpu=gpu,
+                        zero=args.zero, tp=args.tp, pp=args.pp, dp=dp, tokens=args.tokens, gpu=gpu,
                         gpus=args.gpus, mfu=args.mfu, memory_bytes=memory)
     except SizingError as error:
         raise UsageError(str(error)) from None
