@@ -200,15 +200,26 @@ class Block:
 
 
 def blocks(network: Network) -> tuple[list[Block], list[LayerResult]]:
-    """The repeated blocks in order, and the layers outside them (embeddings, final norm, head)."""
+    """The repeated blocks in order (the instances of the outermost `repeat` of a block, from the expansion's
+    scopes; without them, layers named PREFIX.INDEX.rest), and the layers outside them (embeddings, final
+    norm, head)."""
+    layers_source = network.source.get("layers") if isinstance(network.source, dict) else None
+    scopes = getattr(layers_source, "scopes", None) or []
     grouped: dict[str, list[LayerResult]] = {}
     outside = []
     for layer in network.layers:
-        match = _BLOCK_NAME.match(layer.name)
-        if match is None:
+        instance = None
+        if scopes:
+            repeated = [scope for scope in scopes[layer.index] if scope.repeat is not None] \
+                if layer.index < len(scopes) else []
+            instance = repeated[0].instance if repeated else None
+        else:
+            match = _BLOCK_NAME.match(layer.name)
+            instance = f"{match['prefix']}.{match['index']}" if match else None
+        if instance is None:
             outside.append(layer)
         else:
-            grouped.setdefault(f"{match['prefix']}.{match['index']}", []).append(layer)
+            grouped.setdefault(instance, []).append(layer)
     return [Block(name, tuple(layers)) for name, layers in grouped.items()], outside
 
 
@@ -383,7 +394,7 @@ def _parameters(model: _Model) -> Section:
     rows.append(("(outside the blocks)", len(model.outside), outside))
     notes = []
     if model.blocks:
-        notes.append(f"{len(model.blocks)} blocks: the layers named PREFIX.INDEX.… ({model.blocks[0].name}, …)")
+        notes.append(f"{len(model.blocks)} blocks: the instances of the repeated block ({model.blocks[0].name}, …)")
     notes += [f"{name}: its weight is {owner}'s (tie), counted once, in {owner}" for name, owner in tied]
     if shared:
         notes.append(f"{len(shared)} calls of a shared module (share) add no parameters")
