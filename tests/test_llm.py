@@ -181,6 +181,16 @@ def test_a_gpt3_style_layer_is_korthikantis_formula_plus_the_norm_statistics(dty
     assert gap.figure("exact_per_block").value == s * h * (34 + 5 * a * s // h) + 2 * 2 * s * 4
 
 
+def test_full_recomputation_keeps_block_inputs_and_rebuilds_one_block():
+    """GPT-3-style, 2 layers, float16: the first linear keeps the network input (s·h·2), each block its input
+    (s·h·2), and the block rebuilt in backward its saved tensors but the input, which is the checkpoint's."""
+    s, h = 128, 256
+    network = archcalc.loads(GPT3_STYLE)
+    block = saved_activations(network, "float16", "none").block_bytes
+    assert block == s * h * (34 + 5 * 4 * s // h) + 2 * 2 * s * 4
+    assert saved_activations(network, "float16", "full").at(1) == 2 * s * h + 2 * (2 * s * h) + block - 2 * s * h
+
+
 def test_the_gap_to_korthikanti_in_bytes_per_element(llama7b):
     """LLaMA-2-7B at 4096 with CUDA's fused attention: 34 + 5·32·4096/4096 = 194 bytes per s·h element by the
     formula, about 52 exact (no L×L tensor kept)."""

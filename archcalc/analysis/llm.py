@@ -581,6 +581,7 @@ class Activations:
     per_sample: int
     block_tensors: list[tuple[str, str, tuple[int, ...], str, int]] = field(default_factory=list)
     block_bytes: int = 0     # block 0's saved bytes at batch 1 (the gap to Korthikanti's per-layer figure)
+    note: str = ""
 
     def at(self, batch: int) -> int:
         return self.fixed + self.per_sample * batch
@@ -629,16 +630,33 @@ def saved_activations(network: Network, dtype: str, recompute: str, attentions: 
     if recompute == "selective":
         return Activations(none[0] - dropped[0], none[1] - dropped[1], block_tensors, block_bytes)
     # full: outside layers keep theirs; each block keeps the tensors that enter it; one block is rebuilt at a time
+    if not found:
+        return Activations(*none, block_tensors, block_bytes,
+                           "no repeated blocks to checkpoint: full recomputation keeps what no recomputation keeps")
     fixed = sum(per_layer[layer.name][0] for layer in outside)
-    per_sample = sum(per_layer[layer.name][1] for layer in outside) + plan.input_per_sample
-    inputs = {item.name for item in network.inputs} | {"input"}
+    per_sample = sum(per_layer[layer.name][1] for layer in outside)
+    network_inputs = {item.name: item for item in network.inputs} or {"input": None}
+    outside_sources = {_reference_layer(source) for layer in outside for source in layer.sources}
+    block_sources = {_reference_layer(source) for block in found for layer in block.layers for source in layer.sources}
+    for name in (block_sources - outside_sources) & set(network_inputs):   # inputs only blocks read: kept once
+        item = network_inputs[name]
+        shape, item_dtype = (item.shape, item.dtype) if item is not None else (network.input_shape, network.input_dtype)
+        per_sample += _tensor_bytes(shape, item_dtype, dtype)
+    kept_inputs = {memory.name: [(tensor_1, tensor_2) for tensor_1, tensor_2 in zip(memory.saved, large.saved)
+                                 if tensor_1.counted and tensor_1.source is not None]
+                   for memory, large in zip(one.layers, two.layers)}
     largest = (0, 0)
     for block in found:
         names = {layer.name for layer in block.layers}
-        entering = {_reference_layer(source) for layer in block.layers for source in layer.sources} - names - inputs
+        entering = {_reference_layer(source) for layer in block.layers for source in layer.sources} - names
+        entering -= set(network_inputs) | {"input"}
         per_sample += sum(_tensor_bytes(layers[name].output_shape, layers[name].output_dtype, dtype)
                           for name in entering)
-        block_saved = (sum(per_layer[name][0] for name in names), sum(per_layer[name][1] for name in names))
+        # the rebuilt block keeps its checkpointed input again where a layer of it keeps that input: one storage
+        again = [split(first.bytes, second.bytes) for name in names for first, second in kept_inputs.get(name, ())
+                 if _reference_layer(first.source) in entering]
+        block_saved = (sum(per_layer[name][0] for name in names) - sum(pair[0] for pair in again),
+                       sum(per_layer[name][1] for name in names) - sum(pair[1] for pair in again))
         largest = max(largest, block_saved, key=lambda pair: pair[1])
     return Activations(fixed + largest[0], per_sample + largest[1], block_tensors, block_bytes)
 
@@ -729,6 +747,8 @@ def _training(model: _Model) -> list[Section]:
              " layers (1F1B): the activations of the whole model for one micro-batch",
              "not counted: the CUDA context, the allocator's fragmentation, communication buffers, the backward pass's"
              " temporaries and the logits' loss"]
+    if activations.note:
+        notes.append(activations.note)
     training = Section("training", "Training memory per GPU", tuple(figures),
                        (Table("states", "model states", ("what", "dtype", "bytes_per_param", "full_model_bytes",
                                                          "per_gpu_bytes"), tuple(row[1:] for row in states)),),
