@@ -359,6 +359,13 @@ def test_fit_context_on_the_command_line(capsys):
     assert [fit["what"] for fit in fits] == ["training", "inference"] and all(fit["seq_len"] > 1 for fit in fits)
 
 
+def test_list_gpus(capsys):
+    code, out, _ = run(capsys, "--list-gpus")
+    assert code == 0 and "H100-SXM: 85,899,345,920 B (80 GiB); dense TFLOPS bfloat16 989.5" in out
+    code, _, err = run(capsys)
+    assert code == 2 and "SPEC" in err
+
+
 @pytest.mark.parametrize("args, message", [
     (["lenet5.yaml"], "no attention layer"),
     (["gpt2.yaml", "--gpu", "Z9000"], "unknown GPU"),

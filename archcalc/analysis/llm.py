@@ -160,6 +160,22 @@ def ceil_div(numerator: int | Fraction, denominator: int | Fraction) -> int:
     return -(-Fraction(numerator) // Fraction(denominator))
 
 
+def decimal_text(number: Fraction) -> str:
+    """A fraction whose decimal expansion ends, written out exactly (989.5); others as p/q."""
+    number = Fraction(number)
+    denominator, places = number.denominator, 0
+    while denominator % 10 == 0 or denominator % 2 == 0 or denominator % 5 == 0:
+        if denominator == 1:
+            break
+        denominator //= 2 if denominator % 2 == 0 else 5
+        places += 1
+    if denominator != 1:
+        return f"{number.numerator}/{number.denominator}"
+    scaled = number * 10**places
+    text = str(scaled.numerator).rjust(places + 1, "0")
+    return f"{text[:-places]}.{text[-places:]}".rstrip("0").rstrip(".") if places else text
+
+
 def g(number: int | Fraction) -> str:
     """A number in a substituted formula: grouped digits, an exact fraction as p/q."""
     number = Fraction(number)
@@ -453,7 +469,8 @@ def _flops(model: _Model) -> Section:
                 Figure("gpu_hours", "GPU-hours", hours, "training run FLOPs / (peak · MFU) / 3600",
                        f"{g(exact_run)} / ({g(peak)} · {settings.mfu}) / 3600", "GPU-h",
                        note=f"{settings.gpu.name} {settings.compute_dtype} peak"
-                            f" {settings.gpu.tflops[settings.compute_dtype]} TFLOPS ({settings.gpu.source})"),
+                            f" {decimal_text(settings.gpu.tflops[settings.compute_dtype])} TFLOPS"
+                            f" ({settings.gpu.source})"),
                 Figure("gpu_hours_six_nd", "GPU-hours by 6ND", rule_run / (peak * settings.mfu) / SECONDS_PER_HOUR,
                        "6ND / (peak · MFU) / 3600", f"{g(rule_run)} / ({g(peak)} · {settings.mfu}) / 3600", "GPU-h"),
                 Figure("wall_clock_hours", "wall-clock hours", hours / gpus, "GPU-hours / gpus", f"… / {gpus}", "h"),

@@ -54,7 +54,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                     " pipeline / data parallel, recomputation) of a spec with attention layers, each figure with its"
                     " formula and beside the rules of thumb (Kaplan, 6ND, nanoGPT, Korthikanti, DeepSpeed,"
                     " accelerate). With --fit, the largest batch; with --fit-context, the longest context.")
-    llm.add_argument("spec", metavar="SPEC", help="a YAML spec file")
+    llm.add_argument("spec", metavar="SPEC", nargs="?", help="a YAML spec file (not with --list-gpus)")
     llm.add_argument("--batch-size", type=positive_int, default=1, metavar="N",
                      help="sequences per GPU (the micro-batch; default 1)")
     llm.add_argument("--dtype", choices=WEIGHT_DTYPES, default="bfloat16",
@@ -120,10 +120,10 @@ def _settings(args: argparse.Namespace) -> Any:
 
 
 def _list_gpus() -> int:
-    from ..analysis.llm import gpu_table
+    from ..analysis.llm import decimal_text, gpu_table
 
     for gpu in gpu_table().values():
-        peaks = ", ".join(f"{dtype} {value}" for dtype, value in gpu.tflops.items() if value is not None)
+        peaks = ", ".join(f"{dtype} {decimal_text(value)}" for dtype, value in gpu.tflops.items() if value is not None)
         print(f"{gpu.name}: {gpu.memory_bytes:,} B ({gpu.memory_bytes // 2**30} GiB); dense TFLOPS {peaks};"
               f" {gpu.source}")
     return EXIT_OK
@@ -135,6 +135,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.list_gpus:
         return _list_gpus()
+    if args.spec is None:
+        return usage_error("llm", "the following arguments are required: SPEC")
     settings = _settings(args)
     if args.fit_context and settings.budget is None:
         return usage_error("llm", "--fit-context needs a memory budget: --fit GPU_OR_BUDGET, --gpu NAME or"
