@@ -332,6 +332,13 @@ class _Model:
         self.active = self.total - self.inactive
         self.largest_layer = max(layers, key=lambda layer: layer.params)
 
+    def saved(self, recompute: str) -> Activations:
+        """saved_activations at the compute dtype on CUDA, once per recomputation mode."""
+        cache = self.__dict__.setdefault("_saved", {})
+        if recompute not in cache:
+            cache[recompute] = saved_activations(self.network, self.settings.compute_dtype, recompute, self.attentions)
+        return cache[recompute]
+
     @cached_property
     def core_macs(self) -> int:
         """The attention products q·kᵀ and p·v of every attention, per sample (what selective recomputation
@@ -367,7 +374,7 @@ def _verdict(model: _Model, sections: list[Section]) -> Section:
                note=f"{g(batch * settings.dp * model.tokens_per_sample)} tokens a step without gradient accumulation"),
     ]
     if settings.recompute != "full":
-        full = saved_activations(model.network, settings.compute_dtype, "full", model.attentions)
+        full = model.saved("full")
         spare = settings.budget - states - Fraction(full.fixed, settings.tp)
         per_sample = Fraction(full.per_sample, settings.tp)
         figures.append(Figure("training_batch_full_recompute", "largest micro-batch with full recomputation",
@@ -425,7 +432,12 @@ def _flops(model: _Model) -> Section:
     macs = model.network.totals.macs
     length, n_ctx = model.tokens_per_sample, model.context
     forward = Fraction(2 * macs, length)
-    recompute = {"none": Fraction(0), "full": forward, "selective": Fraction(2 * model.core_macs, length)}
+    # selective recomputation runs the attention products again, where it dropped their L×L tensors; with a
+    # fused kernel there are none to drop (its own backward recomputes the scores, inside backward's 2 × forward)
+    selective_drops = settings.recompute == "selective" and \
+        model.saved("selective").per_sample < model.saved("none").per_sample
+    recompute = {"none": Fraction(0), "full": forward,
+                 "selective": Fraction(2 * model.core_macs, length) if selective_drops else Fraction(0)}
     training = 3 * forward + recompute[settings.recompute]
     n_layer, d_attn, n_nonemb = len(model.attentions), model.first.width, model.non_embedding
     kaplan = 2 * n_nonemb + 2 * n_layer * n_ctx * d_attn
@@ -433,7 +445,9 @@ def _flops(model: _Model) -> Section:
     n_nano = model.total - model.position
     nanogpt = 6 * n_nano + 12 * n_layer * heads * head_dim * n_ctx
     recompute_formula = {"none": "3 · forward", "full": "4 · forward (full recomputation: another forward)",
-                         "selective": "3 · forward + 2 · attention-product MACs / L (selective recomputation)"}
+                         "selective": "3 · forward + 2 · attention-product MACs / L (selective recomputation)"
+                         if selective_drops else "3 · forward (selective: a fused attention keeps no L×L tensor to"
+                                                 " recompute)"}
     figures = [
         Figure("forward_macs_per_sequence", "forward MACs of one sequence", macs, "Σ layer MACs at L tokens",
                note=f"L = {length:,} tokens"),
@@ -731,7 +745,7 @@ def _training(model: _Model) -> list[Section]:
     batch = settings.batch_size
     states = model_states(model)
     state_bytes = sum(row[5] for row in states)
-    activations = saved_activations(network, settings.compute_dtype, settings.recompute, model.attentions)
+    activations = model.saved(settings.recompute)
     per_gpu_fixed, per_gpu_sample = Fraction(activations.fixed, settings.tp), Fraction(activations.per_sample, settings.tp)
     act = ceil_div(per_gpu_fixed + per_gpu_sample * batch, 1)
     bytes_per_param = sum(row[3] for row in states)
