@@ -439,10 +439,11 @@ def _flops(model: _Model) -> Section:
     recompute = {"none": Fraction(0), "full": forward,
                  "selective": Fraction(2 * model.core_macs, length) if selective_drops else Fraction(0)}
     training = 3 * forward + recompute[settings.recompute]
-    n_layer, d_attn, n_nonemb = len(model.attentions), model.first.width, model.non_embedding
+    # the rules take the parameters a token uses: a mixture of experts' inactive experts are left out
+    n_layer, d_attn, n_nonemb = len(model.attentions), model.first.width, model.non_embedding - model.inactive
     kaplan = 2 * n_nonemb + 2 * n_layer * n_ctx * d_attn
     heads, head_dim = model.first.query_heads, model.first.key_dim
-    n_nano = model.total - model.position
+    n_nano = model.active - model.position
     nanogpt = 6 * n_nano + 12 * n_layer * heads * head_dim * n_ctx
     recompute_formula = {"none": "3 · forward", "full": "4 · forward (full recomputation: another forward)",
                          "selective": "3 · forward + 2 · attention-product MACs / L (selective recomputation)"
@@ -468,12 +469,12 @@ def _flops(model: _Model) -> Section:
     ]
     if settings.tokens is not None:
         tokens = settings.tokens
-        exact_run, rule_run = training * tokens, 6 * model.total * tokens
+        exact_run, rule_run = training * tokens, 6 * model.active * tokens
         figures += [
             Figure("training_run", "training run FLOPs", exact_run, "training per token · D",
                    f"{g(training)} · {g(tokens)}", "FLOP"),
-            Figure("six_nd", "6ND (N all parameters)", rule_run, "6 · N · D", f"6 · {g(model.total)} · {g(tokens)}",
-                   "FLOP", note="Transformer Math 101's C = 6PD"),
+            Figure("six_nd", "6ND (N all parameters a token uses)", rule_run, "6 · N · D",
+                   f"6 · {g(model.active)} · {g(tokens)}", "FLOP", note="Transformer Math 101's C = 6PD"),
         ]
         if settings.gpu is not None:
             gpus = settings.gpus or settings.world
