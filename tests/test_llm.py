@@ -56,6 +56,28 @@ def test_gpt2_tied_head_counts_once_and_the_non_embedding_count_is_kaplans(gpt2)
     assert any("tie" in note for note in sizing.section("parameters").notes)
 
 
+def test_inactive_expert_parameters_leave_the_per_token_rules():
+    """A mixture-of-experts layer reports `inactive_params` on its LayerResult (the experts a token does not use):
+    active = total − Σ inactive, and the per-token rules (6N, 6ND, Kaplan, nanoGPT) take the active count."""
+    from dataclasses import dataclass, replace
+
+    @dataclass(frozen=True)
+    class WithExperts(archcalc.LayerResult):
+        inactive_params: int = 0
+
+    network = load("llama_gqa_small")
+    layers = [WithExperts(**{name: getattr(layer, name) for name in archcalc.LayerResult.__dataclass_fields__},
+                          inactive_params=1000) if layer.name.endswith("mlp.up_proj") else layer
+              for layer in network.layers]
+    dense, moe = llm_sizing(network, Settings(tokens=10**9)), llm_sizing(replace(network, layers=layers),
+                                                                        Settings(tokens=10**9))
+    assert moe.value("parameters", "total") == dense.value("parameters", "total")
+    assert moe.value("parameters", "active_per_token") == dense.value("parameters", "total") - 4 * 1000
+    assert dense.value("flops", "six_n_per_token") - moe.value("flops", "six_n_per_token") == 6 * 4000
+    assert dense.value("flops", "six_nd") - moe.value("flops", "six_nd") == 6 * 4000 * 10**9
+    assert dense.value("training", "model_states") == moe.value("training", "model_states")   # every expert is stored
+
+
 @pytest.mark.parametrize("spec, kaplan, nanogpt", [
     # 2N + 2·n_layer·n_ctx·d_attn (Kaplan et al. 2020, Table 1, N non-embedding)
     # 6N + 12·L·H·Q·T (karpathy/nanoGPT model.py, GPT.estimate_mfu; N less the position embeddings)
