@@ -306,6 +306,8 @@ def test_fit_context_is_exact_at_the_boundary():
         found = fit_context(build, 512, fits, "x")
         assert found.seq_len > 1
         assert fits(build(found.seq_len))[0] and not fits(build(found.seq_len + 1))[0]
+        assert fit_context(build, 10**6, fits, "x").seq_len == found.seq_len   # from above: the same answer
+        assert fit_context(build, 1, fits, "x").seq_len == found.seq_len
 
 
 # ----------------------------------------------------------------------------------- transcribed estimators

@@ -742,7 +742,7 @@ def model_states(model: _Model) -> list[tuple[str, str, str, int, int, int]]:
 
 
 def _training(model: _Model) -> list[Section]:
-    settings, network = model.settings, model.network
+    settings = model.settings
     batch = settings.batch_size
     states = model_states(model)
     state_bytes = sum(row[5] for row in states)

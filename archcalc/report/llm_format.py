@@ -7,7 +7,7 @@ import json
 from fractions import Fraction
 from typing import Any
 
-from ..analysis.llm import Figure, LLMSizing, Section, Table
+from ..analysis.llm import Figure, LLMSizing, Table
 from ..numbers import fixed
 from ..problems import printable
 from .numbers import readable
