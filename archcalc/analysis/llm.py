@@ -102,6 +102,7 @@ class Table:
     title: str
     columns: tuple[str, ...]
     rows: tuple[tuple[Any, ...], ...]
+    collapse: bool = False     # rows of repeated blocks: runs equal but for the name print as one line
 
 
 @dataclass(frozen=True)
@@ -422,7 +423,7 @@ def _parameters(model: _Model) -> Section:
     if shared:
         notes.append(f"{len(shared)} calls of a shared module (share) add no parameters")
     return Section("parameters", "Parameters", tuple(figures),
-                   (Table("per_block", "per block", ("block", "layers", "params"), tuple(rows)),), tuple(notes))
+                   (Table("per_block", "per block", ("block", "layers", "params"), tuple(rows), True),), tuple(notes))
 
 
 # ----------------------------------------------------------------------------------- FLOPs
@@ -529,7 +530,7 @@ def _kv_cache(model: _Model) -> Section:
         notes.append("a quantized cache's scales and zero points are not counted")
     return Section("kv_cache", "KV cache", figures,
                    (Table("layers", "per layer", ("layer", "kv_heads", "key_dim", "value_dim", "bytes_per_token"),
-                          rows),) if rows else (), tuple(notes))
+                          rows, True),) if rows else (), tuple(notes))
 
 
 # ----------------------------------------------------------------------------------- inference

@@ -83,7 +83,7 @@ def _cell(value: Any, column: str) -> str:
 
 
 def _table_lines(table: Table, indent: str = "  ") -> list[str]:
-    rows = _collapsed(table) if table.key != "block_tensors" else [(row[0], row[1:]) for row in table.rows]
+    rows = _collapsed(table) if table.collapse else [(row[0], row[1:]) for row in table.rows]
     cells = [[printable(name), *(_cell(value, column) for value, column in zip(rest, table.columns[1:]))]
              for name, rest in rows]
     header = list(table.columns)
@@ -128,7 +128,7 @@ def markdown(sizing: LLMSizing) -> str:
                 f" | {_markdown_cell(value_text(item.value, item.unit))} | {_markdown_cell(printable(item.note))} |"
                 for item in section.figures]
         for table in section.tables:
-            rows = _collapsed(table) if table.key != "block_tensors" else [(row[0], row[1:]) for row in table.rows]
+            rows = _collapsed(table) if table.collapse else [(row[0], row[1:]) for row in table.rows]
             out += ["", f"**{table.title}**", "", "| " + " | ".join(table.columns) + " |",
                     "|" + "---|" * len(table.columns)]
             out += ["| " + " | ".join([_markdown_cell(printable(name))]
