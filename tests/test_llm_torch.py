@@ -82,6 +82,22 @@ def test_llama_saved_activations_in_bfloat16_differ_by_the_rmsnorm_cast():
     assert saved_activations(network, "bfloat16", "none", device="cpu").at(1) - norms * 2 * seq_len * 64 == measured
 
 
+def test_llama_full_recomputation_against_gradient_checkpointing():
+    """Hugging Face's gradient checkpointing (torch.utils.checkpoint, reentrant) runs each decoder layer without
+    grad in the forward pass and saves its input: saved_tensors_hooks see the layers outside the blocks and each
+    block's input. archcalc's full recomputation adds what is alive beside them in backward: the one block being
+    rebuilt (its saved tensors but its input, the checkpoint's) and the rotary cos and sin, which the checkpoint
+    holds in its closure rather than through autograd."""
+    seq_len, hidden, head_dim = 16, 64, 16
+    network = spec("llama_gqa_small", **LLAMA_SPEC, seq_len=seq_len)
+    model = llama()
+    model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": True})
+    measured = saved_bytes(model, torch.zeros(1, seq_len, dtype=torch.long))
+    block = saved_activations(network, "float32", "none", device="cpu").block_bytes
+    rebuilt, rotary = block - seq_len * hidden * 4, 2 * seq_len * head_dim * 4
+    assert saved_activations(network, "float32", "full", device="cpu").at(1) == measured + rebuilt + rotary
+
+
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
 @pytest.mark.parametrize("batch", [1, 2])
 def test_gpt2_saved_activations_equal_pytorch(dtype, batch):
