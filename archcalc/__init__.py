@@ -6,7 +6,7 @@
     44426
 """
 
-from .api import analyze, count, load, loads, network_graph, receptive_fields, summarize, training_memory
+from .api import analyze, count, llm_sizing, load, loads, network_graph, receptive_fields, summarize, training_memory
 from .problems import Problem, SpecError
 from .spec.blocks import UnknownVariable
 from .network import LayerResult, MemoryEstimate, Network, Summary, Totals
@@ -15,5 +15,5 @@ from .version import __version__
 
 __all__ = [
     "LayerResult", "MemoryEstimate", "Network", "Problem", "SpecError", "Summary", "Totals", "UnknownVariable", "analyze", "load",
-    "loads", "count", "network_graph", "receptive_fields", "summarize", "training_memory", "__version__",
+    "loads", "count", "llm_sizing", "network_graph", "receptive_fields", "summarize", "training_memory", "__version__",
 ]

@@ -152,6 +152,19 @@ def training_memory(network: Network, batch_size: int = 1, dtype: str = "float32
     return measure(network, batch_size, dtype, optimizer, device, fit)
 
 
+def llm_sizing(network: Network, gpu: str | None = None, memory: int | str | None = None, **settings: Any) -> Any:
+    """LLM sizing (`archcalc llm`): parameters, FLOPs per token, KV cache, inference and training memory per GPU
+    beside the rules of thumb; an `archcalc.analysis.llm.LLMSizing`. `gpu` names a row of the GPU table,
+    `memory` is bytes or text ("80GiB"); the other keywords are `archcalc.analysis.llm.Settings`' fields
+    (`batch_size=4, zero=2, dp=8, recompute="full", tokens=2 * 10**12`)."""
+    from .analysis.llm import Settings, find_gpu
+    from .analysis.llm import llm_sizing as size
+    from .analysis.memory import parse_budget
+
+    budget = parse_budget(memory) if isinstance(memory, str) else memory
+    return size(network, Settings(gpu=find_gpu(gpu) if gpu else None, memory_bytes=budget, **settings))
+
+
 def count(network: Network, convention: str = "pytorch", batch_size: int = 1, dtype: str = "float32",
           input_overhead: int | None = None) -> Any:
     """MACs, parameters and memory as a tool counts them (`archcalc compare`, docs/conventions.md): an

@@ -26,7 +26,7 @@ from pydantic import Field
 from ..formula import Bind, Number, product
 from ..problems import LayerError
 from .autograd import BATCH, NEW, NOTHING, OUTPUT, Backward, Context, Kept, batched, output_source
-from .base import END, Count, Flag, Layer, Outcome, Real, Shape, declared_matches
+from .base import END, AttentionHeads, Count, Flag, Layer, Outcome, Real, Shape, declared_matches
 from .counting import Rule, View, batch_macs
 
 
@@ -160,6 +160,12 @@ class MultiheadAttention(Layer):
         fused = not self.need_weights and _mha_fused(context, self.dropout)
         return Backward(tuple(_mha_saved(context, self, query, key, val, self._sharing(), fused, self.dropout,
                                          0, True)))
+
+    def attention_heads(self, inputs: list[Shape]) -> AttentionHeads:
+        """num_heads heads of embed_dim / num_heads after the projections; no mask is modelled (not causal)."""
+        query, key, _ = self._qkv(inputs)
+        head = query[-1] // self.num_heads
+        return AttentionHeads(self.num_heads, self.num_heads, head, head, query[0], key[0], False)
 
     def _sharing(self) -> str:
         """Which of query, key and value are the same tensor: "qkv", "kv" or ""."""
@@ -345,6 +351,12 @@ class ScaledDotProductAttention(Layer):
             notes.append(f"enable_gqa: each of k's and v's {k[-3]} heads serves {q[-3] // k[-3]} query heads")
         return notes
 
+    def attention_heads(self, inputs: list[Shape]) -> AttentionHeads:
+        """The head axis is the one before [L, E] (a single head without one)."""
+        q, k, v = self._check(inputs)
+        q_heads, kv_heads = (q[-3], k[-3]) if len(q) >= 3 else (1, 1)
+        return AttentionHeads(q_heads, kv_heads, k[-1], v[-1], q[-2], k[-2], self.is_causal)
+
     def kernel(self, context: Context) -> str:
         """The backend that runs: math or flash (fused)."""
         q, k, v = context.inputs
@@ -379,7 +391,9 @@ class ScaledDotProductAttention(Layer):
                 Kept("kᵀ · √scale", NEW, batched((*q[:-2], k[-1], k[-2])), dtype),
                 Kept("attention probabilities (softmax)", NEW, scores, dtype)]
         if self.dropout_p > 0:
-            kept += [Kept("dropout mask", NEW, scores, dtype), Kept("dropped probabilities", NEW, scores, dtype)]
+            # at::dropout: on CUDA the fused native_dropout keeps a bool mask; on CPU the mask is a model-dtype tensor
+            mask = "bool" if context.device == "cuda" else dtype
+            kept += [Kept("dropout mask", NEW, scores, mask), Kept("dropped probabilities", NEW, scores, dtype)]
         if half or grouped:
             kept.append(Kept("v (float32 copy)" if half else "v repeated for the query heads", NEW,
                              batched((*q[:-2], v[-2], v[-1])), dtype))
@@ -416,6 +430,13 @@ class _TransformerLayer(Layer):
                 raise LayerError(f"memory has {memory[-1]:,} features but d_model is {tgt[-1]:,}", key="inputs",
                                  code="mismatch")
         return tgt, memory
+
+    def attention_heads(self, inputs: list[Shape]) -> AttentionHeads:
+        """The self-attention: nhead heads of d_model / nhead; a decoder layer's is causal (its tgt_mask), an
+        encoder layer's sees every position. The decoder's cross-attention reads the fixed memory: no cache grows."""
+        tgt, _ = self._inputs(inputs)
+        head = tgt[-1] // self.nhead
+        return AttentionHeads(self.nhead, self.nhead, head, head, tgt[0], tgt[0], self.decoder)
 
     def evaluate(self, inputs: list[Shape], bind: Bind) -> Outcome:
         tgt, memory = self._inputs(inputs)

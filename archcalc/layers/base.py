@@ -8,7 +8,7 @@ numbers `bind` hands it (see `archcalc.formula`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Any, ClassVar, Literal, Sequence
+from typing import Annotated, Any, ClassVar, Literal, NamedTuple, Sequence
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
 
@@ -250,6 +250,39 @@ class Layer(BaseModel):
         return 0
 
 
+    # LLM sizing (archcalc.analysis.llm): embedding tables and attention heads, reached without type names.
+    embedding_table: ClassVar[bool] = False   # a lookup table of vectors (token or position embeddings)
+
+    def attention_heads(self, inputs: list[Shape]) -> AttentionHeads | None:
+        """The attention this layer computes (its self-attention for a transformer layer), None if none."""
+        return None
+
+
+class AttentionHeads(NamedTuple):
+    """One attention's heads, for the KV cache and Kaplan's d_attn: keys and values of `kv_heads` heads of
+    `key_dim` and `value_dim` features for each of `key_length` positions, `query_heads` heads of queries
+    over `query_length` positions; `causal` when each position attends to the earlier ones only (a decoder's
+    self-attention: what autoregressive decoding caches)."""
+
+    query_heads: int
+    kv_heads: int
+    key_dim: int
+    value_dim: int
+    query_length: int
+    key_length: int
+    causal: bool
+
+    @property
+    def width(self) -> int:
+        """d_attn: the query heads' width, query_heads × key_dim."""
+        return self.query_heads * self.key_dim
+
+    @property
+    def cached_elements(self) -> int:
+        """Key and value elements one position adds to the cache: kv_heads × (key_dim + value_dim)."""
+        return self.kv_heads * (self.key_dim + self.value_dim)
+
+
 class Variant:
     """A concrete layer type made from a family base on first use: its `type` tag, class name,
     class settings (e.g. `axes = 2`) and extra fields `{name: (annotation, default)}`.
@@ -302,7 +335,7 @@ def declared_matches(key: str, declared: int | None, actual: Number, what: str) 
         raise LayerError(f"{key} is {declared:,} but the incoming {what} is {value(actual):,}", key=key, code="mismatch")
 
 
-__all__ = [
+__all__ = ["AttentionHeads", 
     "ALIASES", "Axis", "Count", "END", "Flag", "INT64_MAX", "KEEP", "Layer", "MERGE", "Name", "Outcome", "PerAxisCount",
     "PerAxisSize", "SLIDE", "Window",
     "Real", "Shape", "Size", "Variant", "axis_names", "declared_matches", "describe", "kernel_field", "per_axis", "require_rank",

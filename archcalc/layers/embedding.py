@@ -41,6 +41,7 @@ class Embedding(Layer):
     sparse: Flag = False
 
     takes_integers = True
+    embedding_table = True
 
     def check_inputs(self, shapes: list[Shape], dtypes: list[str]) -> None:
         dtype = dtypes[0]
