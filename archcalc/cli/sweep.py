@@ -16,6 +16,10 @@ from .common import (EXIT_INVALID, EXIT_OK, add_limit_arguments, limits_from, po
 from .memory import budget
 from ..layers.autograd import DEVICES, DTYPES, OPTIMIZERS
 
+# archcalc.report.sweep_format.SWEEP_FORMATS's names (a test says so), written out: `archcalc --help` and every
+# other command parse their arguments without importing the sweep's formatters
+FORMATS = ("table", "csv", "json", "markdown", "html", "svg")
+
 
 def grid_assignment(text: str) -> tuple[str, str]:
     """`--set NAME=VALUES`: the values stay text until the grid reads them (with the point limit)."""
@@ -26,9 +30,6 @@ def grid_assignment(text: str) -> tuple[str, str]:
 
 
 def add_parser(commands: Any) -> None:
-    from ..report.sweep_format import SWEEP_FORMATS
-    from ..sweeps.grid import MAX_POINTS
-
     sweep = commands.add_parser(
         "sweep", help="a design-space sweep: the spec over a grid of its variables, one row per point",
         description="Evaluate the spec at every point of a grid of its variables (the spec is read once):"
@@ -46,7 +47,7 @@ def add_parser(commands: Any) -> None:
                                                            " (-KEY maximizes), e.g. params,macs")
     sweep.add_argument("--sort", metavar="KEY[,-KEY]", help="sort by these keys (-KEY: descending)")
     sweep.add_argument("--valid-only", action="store_true", help="leave out invalid points")
-    sweep.add_argument("--format", choices=list(SWEEP_FORMATS), default="table")
+    sweep.add_argument("--format", choices=FORMATS, default="table")
     sweep.add_argument("--x", default="macs", metavar="KEY", help="x axis of the html/svg scatter (default macs)")
     sweep.add_argument("--y", default="params", metavar="KEY", help="y axis of the html/svg scatter (default params)")
     sweep.add_argument("--batch-size", type=positive_int, default=1, metavar="N",
@@ -60,8 +61,8 @@ def add_parser(commands: Any) -> None:
                        help="add each point's largest training batch within BUDGET (24GiB, 8GB, bytes): fit_batch")
     sweep.add_argument("--jobs", type=positive_int, default=1, metavar="N",
                        help="spread the points over N processes (rows keep the grid's order)")
-    sweep.add_argument("--max-points", type=positive_int, default=MAX_POINTS, metavar="N",
-                       help=f"most points a grid may have (default {MAX_POINTS})")
+    sweep.add_argument("--max-points", type=positive_int, default=None, metavar="N",
+                       help="most points a grid may have (default 10000)")
     add_limit_arguments(sweep)
     sweep.set_defaults(run=run)
 
@@ -71,7 +72,9 @@ def run(args: argparse.Namespace) -> int:
     from ..report.scatter import axis_names
     from ..report.sweep_format import CHART_FORMATS, SWEEP_FORMATS
     from ..spec.blocks import UnknownVariable
-    from ..sweeps import GridError, Options, WhereError, sweep_result
+    from ..sweeps.engine import Options, sweep_result
+    from ..sweeps.grid import MAX_POINTS, GridError
+    from ..sweeps.where import WhereError
 
     if not args.grid:
         return usage_error("sweep", "--set: give at least one variable's values, e.g. --set width=32,64")
@@ -83,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     options = Options(args.batch_size, args.dtype, args.optimizer, args.device, args.fit)
     try:
         result = sweep_result(args.spec, dict(args.grid), options, args.where, args.pareto, args.sort, args.jobs,
-                              args.max_points, limits_from(args), args.valid_only)
+                              args.max_points or MAX_POINTS, limits_from(args), args.valid_only)
     except GridError as error:
         return usage_error("sweep", f"--set: {error}")
     except WhereError as error:

@@ -1,9 +1,9 @@
 """Design-space sweeps (`archcalc sweep`, `archcalc.sweep`): a spec over a grid of its variables, one row per
-point, filtered (`where`), reduced to a Pareto front, sorted."""
+point, filtered (`where`), reduced to a Pareto front, sorted.
 
-from .engine import METRICS, Options, PreparedSpec, Row, SweepResult, sweep, sweep_result
-from .grid import MAX_POINTS, GridError, parse_values
-from .where import WhereError, parse_condition
+    grid.py    the grid's text (`32,64`, `2..8`, `160..320:32`), its points, the point limit
+    where.py   the `--where` condition: its own small parser, never `eval`
+    engine.py  the spec parsed once, one row per point, the rows chosen (where, Pareto front, sort), processes
 
-__all__ = ["GridError", "MAX_POINTS", "METRICS", "Options", "PreparedSpec", "Row", "SweepResult", "WhereError",
-           "parse_condition", "parse_values", "sweep", "sweep_result"]
+Nothing is imported here, so that the command line can read the grid module without the engine.
+"""
