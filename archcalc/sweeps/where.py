@@ -223,7 +223,7 @@ def _evaluate(node: tuple, values: Mapping[str, Any]) -> bool:
             return op == "!="   # a number is never equal to a text
         raise WhereError(f"column {column}: cannot order {_kind(a)} and {_kind(b)}")
     if not numeric[0] and op not in ("==", "=", "!="):
-        raise WhereError(f"column {column}: {_kind(a)} values can only be compared with == and !=")
+        raise WhereError(f"column {column}: {_kind(a)} and {_kind(b)} can only be compared with == and !=")
     return COMPARISONS[op](a, b)
 
 
