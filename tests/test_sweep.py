@@ -15,7 +15,7 @@ from archcalc.cli import main
 from archcalc.cli.sweep import FORMATS
 from archcalc.report.scatter import ticks
 from archcalc.report.sweep_format import SWEEP_FORMATS
-from archcalc.sweeps.engine import PreparedSpec, Options, Row, pareto_front, select
+from archcalc.sweeps.engine import Options, PreparedSpec, Row, choose, pareto_front
 from archcalc.sweeps.grid import GridError, as_grid, parse_values
 from archcalc.sweeps.where import WhereError, parse_condition
 from conftest import REPO
@@ -174,9 +174,9 @@ def test_pareto_front(pairs, objectives, front):
 
 def test_sort_is_stable_and_puts_invalid_points_last():
     rows = _rows((2, 1), (1, 1), (2, 0), (1, 2)) + [Row({"i": 4}, problems=(archcalc.Problem("x", 1, 1, "bad"),))]
-    ordered = select(rows, order=[("params", False), ("macs", True)])
+    ordered = choose(rows, order=[("params", False), ("macs", True)])
     assert [row.variables["i"] for row in ordered] == [3, 1, 0, 2, 4]
-    assert [row.variables["i"] for row in select(rows, order=[("params", True)], valid_only=True)] == [0, 2, 1, 3]
+    assert [row.variables["i"] for row in choose(rows, order=[("params", True)], valid_only=True)] == [0, 2, 1, 3]
 
 
 # --- the rows are single runs ----------------------------------------------------------------------

@@ -268,7 +268,7 @@ def _number(value: Any, name: str) -> Any:
     return value
 
 
-def select(rows: list[Row], where: Condition | None = None, pareto: list[tuple[str, bool]] | None = None,
+def choose(rows: list[Row], where: Condition | None = None, pareto: list[tuple[str, bool]] | None = None,
            order: list[tuple[str, bool]] | None = None, valid_only: bool = False) -> list[Row]:
     """The rows asked for: valid rows that meet `where`, then their Pareto front, then sorted. Invalid points
     stay (in grid order, after any sort) unless `valid_only`: a condition cannot be decided for them, and a
@@ -318,7 +318,7 @@ def sweep_result(spec: Any, grid: Mapping[str, Any], options: Options = Options(
     objectives = keys(pareto, names, "--pareto") if pareto is not None else []
     order = keys(sort, names, "--sort") if sort is not None else []
     rows = run(prepared, values, options, jobs)
-    chosen = select(rows, condition, objectives, order, valid_only)
+    chosen = choose(rows, condition, objectives, order, valid_only)
     return SweepResult(prepared.path, values, options, chosen, len(rows), sum(row.valid for row in rows), where,
                        objectives, order)
 
@@ -339,5 +339,5 @@ def sweep(spec: Any, grid: Mapping[str, Any], *, batch_size: int = 1, dtype: str
     return sweep_result(spec, grid, options, where, pareto, sort, jobs, max_points, limits, valid_only).rows
 
 
-__all__ = ["METRICS", "Options", "PreparedSpec", "Row", "SweepResult", "keys", "measure", "pareto_front", "run",
-           "select", "sort_rows", "sweep", "sweep_result"]
+__all__ = ["METRICS", "Options", "PreparedSpec", "Row", "SweepResult", "choose", "keys", "measure", "pareto_front",
+           "run", "sort_rows", "sweep", "sweep_result"]

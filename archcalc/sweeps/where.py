@@ -2,7 +2,7 @@
 
     params <= 20M and macs <= 5G
     (training_memory < 24GiB or fit_batch >= 64) and not width == 96
-    activation == 'gelu'
+    stem == 'deep'
 
 Grammar (`or` binds loosest; keywords in any case):
 
