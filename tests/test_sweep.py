@@ -386,3 +386,13 @@ def test_scatter_ticks(low, high, expected):
 
 def test_where_numbers_are_exact_fractions():
     assert parse_condition("params <= 0.1K", ROW).tree[3] == ("value", Fraction(100))
+
+
+def test_the_readme_example_is_what_the_command_prints(capsys, monkeypatch):
+    monkeypatch.chdir(REPO)   # the README's path, as printed
+    readme = (REPO / "README.md").read_text()
+    command = "$ archcalc sweep specs/resnet50.yaml --set width=32,64,128 --set resolution=160..320:32 --where 'macs <= 6G' --sort=-macs --fit 24GiB\n"
+    shown = readme.split(command, 1)[1].split("```", 1)[0]
+    code, out, _ = run(capsys, "sweep", "specs/resnet50.yaml", "--set", "width=32,64,128", "--set",
+                       "resolution=160..320:32", "--where", "macs <= 6G", "--sort=-macs", "--fit", "24GiB")
+    assert (code, out) == (0, shown)
