@@ -61,6 +61,8 @@ def test_grid_values(text, values):
     ("0..1000000000000", "makes 1,000,000,000,001 values, more than the 10,000-point limit (--max-points)"),
     ("1..1" + "0" * 200, "a range bound of more than 100 digits"),
     (",".join(map(str, range(10_001))), "10,001 values, more than the 10,000-point limit (--max-points)"),
+    ("32,.nan", "'.nan': nan is not a number a spec can use"),
+    (".inf", "inf is not a number a spec can use"),
 ])
 def test_grid_errors(text, message):
     with pytest.raises(GridError, match=None) as error:
@@ -272,7 +274,9 @@ def test_an_invalid_point_is_a_row_with_its_problem_never_the_end_of_the_sweep(c
     assert invalid["problem"] == (f"{RESNET50}:28:37: error: conv2d 'layer1.0.conv1': out_channels: must be at least"
                                   " 1, got 0 (in block 'bottleneck', instance 'layer1.0', used at line 53)")
     code, out, _ = run(capsys, "sweep", RESNET50, "--set", "width=0,32", "--set", "resolution=224")
-    assert "invalid: 28:37: conv2d 'layer1.0.conv1': out_channels: must be at least 1, got 0" in out
+    assert out.splitlines()[5] == ("    0         224  invalid: 28:37: conv2d 'layer1.0.conv1': out_channels: must be at"
+                                   " least 1, got 0 (in block 'bottleneck', instance 'layer1.0', used at line 53)"
+                                   " (+52 more)")   # once, across the figure columns
     assert "2 points (2 width × 1 resolution); 1 invalid" in out
     # where, pareto and sort choose among valid points; invalid ones stay listed unless --valid-only
     code, out, _ = run(capsys, "sweep", RESNET50, "--set", "width=0,32,64", "--set", "resolution=224",
@@ -344,6 +348,15 @@ def test_json_keys(capsys):
                            "training_memory", "output_shape", "fit_batch", "warnings", "problems"]
     assert (valid["params"], valid["fit_batch"], valid["output_shape"]) == (25_557_032, 295, [1000])
     assert invalid["problems"][0]["layer"] == "layer1.0.conv1" and invalid["problems"][0]["line"] == 28
+
+
+def test_a_long_value_is_shortened_in_the_table_and_kept_whole_in_csv(capsys):
+    huge = "1" + "0" * 300
+    _, out, _ = run(capsys, "sweep", RESNET50, "--set", f"width={huge}", "--set", "resolution=224")
+    assert out.splitlines()[5].startswith("1" + "0" * 38 + "…         224  invalid: 48:33: out_channels: expression"
+                                          " gives a number too large")
+    _, out, _ = run(capsys, "sweep", RESNET50, "--set", f"width={huge}", "--set", "resolution=224", "--format", "csv")
+    assert out.splitlines()[1].startswith(f"{huge},224,false,")
 
 
 def test_table_and_markdown(capsys):

@@ -41,6 +41,13 @@ def _cell(row: Row, name: str) -> str:
     return readable(value)
 
 
+MAX_VALUE_WIDTH = 40   # a variable's value in the table, Markdown and HTML (CSV and JSON keep it whole)
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= MAX_VALUE_WIDTH else text[:MAX_VALUE_WIDTH - 1] + "…"
+
+
 def _problem_text(row: Row) -> str:
     first = row.problems[0]
     more = f" (+{len(row.problems) - 1} more)" if len(row.problems) > 1 else ""
@@ -55,7 +62,7 @@ def cells(result: SweepResult) -> tuple[list[str], list[list[str]], list[str]]:
               for values in result.grid.values()] + [">"] * len(figures)
     body = []
     for row in result.rows:
-        values = [printable(str(row.variables[name])) for name in result.grid]
+        values = [_short(printable(str(row.variables[name]))) for name in result.grid]
         if row.valid:
             body.append(values + [_cell(row, name) for name, _ in figures])
         else:
@@ -85,12 +92,17 @@ def heading(result: SweepResult) -> str:
 def render_table(result: SweepResult) -> str:
     titles, body, aligns = cells(result)
     widths = [len(title) for title in titles]
+
+    def aligned(line: list[str]) -> list[str]:
+        """The cells set in columns: all of a valid point's, the variables of an invalid one."""
+        return line if len(line) == len(titles) else line[:-1]
+
     for line in body:
-        for index, cell in enumerate(line[:len(titles)]):
+        for index, cell in enumerate(aligned(line)):
             widths[index] = max(widths[index], len(cell))
 
     def row(line: list[str]) -> str:
-        shown = [f"{cell:{align}{width}}" for cell, align, width in zip(line, aligns, widths)]
+        shown = [f"{cell:{align}{width}}" for cell, align, width in zip(aligned(line), aligns, widths)]
         if len(line) < len(titles):   # an invalid point: its problem spans the figure columns
             shown.append(line[-1])
         return "  ".join(shown).rstrip()

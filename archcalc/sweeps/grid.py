@@ -14,6 +14,7 @@ arithmetic, with the limit named (`--max-points`), never by running out of memor
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from typing import Any, Iterable, Iterator, Mapping
 
@@ -73,7 +74,10 @@ def parse_values(text: str, max_points: int = MAX_POINTS) -> list[Any]:
         elif ".." in item:
             raise GridError(f"{item.strip()!r}: a range is START..END or START..END:STEP, with integers")
         else:
-            items = (scalar(item.strip()),)
+            value = scalar(item.strip())
+            if isinstance(value, float) and not math.isfinite(value):   # JSON and CSV could not write it back
+                raise GridError(f"{item.strip()!r}: {value} is not a number a spec can use")
+            items = (value,)
         for value in items:
             key = (type(value), value)   # 1, 1.0 and true are different values of a variable
             if key not in seen:
