@@ -13,7 +13,7 @@ import archcalc
 from archcalc.analysis.memory import plan_memory, training_memory
 from archcalc.cli import main
 from archcalc.cli.sweep import FORMATS
-from archcalc.report.scatter import ticks
+from archcalc.report.scatter import tick_label, ticks
 from archcalc.report.sweep_format import SWEEP_FORMATS
 from archcalc.sweeps.engine import Options, PreparedSpec, Row, choose, pareto_front
 from archcalc.sweeps.grid import GridError, as_grid, parse_values
@@ -378,12 +378,32 @@ def test_html_and_svg_scatter_draw_every_point_the_front_and_the_labels(capsys):
     circles = root.findall(f"{namespace}circle")
     assert len(circles) == 9
     labels = [text.text for text in root.findall(f"{namespace}text")]
-    assert "width=64 resolution=224" in labels and "macs" in labels and "training_memory" in labels
+    assert "width=64 resolution=224" in labels and "macs" in labels and "training_memory (bytes)" in labels
+    assert ["0", "1 G", "2 G", "3 G", "4 G", "5 G"] == labels[:6]
     # the front of (macs, training memory), both minimized: the thinnest network at each resolution beats the rest
     front = [circle.find(f"{namespace}title").text.split(":")[0] for circle in circles if circle.get("r") == "4"]
     assert front == ["width=16 resolution=96"]
     code, html, _ = run(capsys, *argv, "--format", "html")
     assert code == 0 and html.startswith("<!DOCTYPE html>") and "<svg" in html and html.count("<tr>") == 10
+
+
+def test_the_front_follows_the_pareto_directions_when_they_name_the_axes(capsys):
+    code, svg, _ = run(capsys, "sweep", RESNET50, "--set", "width=16,32,64", "--set", "resolution=96,160,224",
+                       "--x", "macs", "--y", "resolution", "--pareto", "macs,-resolution", "--format", "svg")
+    root = ElementTree.fromstring(svg)
+    namespace = "{http://www.w3.org/2000/svg}"
+    front = [circle.find(f"{namespace}title").text.split(":")[0] for circle in root.findall(f"{namespace}circle")]
+    assert front == ["width=16 resolution=96", "width=16 resolution=160", "width=16 resolution=224"]
+    assert len(root.find(f"{namespace}polyline").get("points").split()) == 3
+    assert "— Pareto front (min macs, max resolution)" in svg
+
+
+@pytest.mark.parametrize("value, label", [
+    (0, "0"), (500, "500"), (1_000, "1 K"), (1_500_000, "1.5 M"), (2_000_000_000, "2 G"), (250_000_000, "250 M"),
+    (1_250_000_000_000, "1.25 T"),
+])
+def test_tick_labels(value, label):
+    assert tick_label(value) == label
 
 
 @pytest.mark.parametrize("low, high, expected", [
@@ -409,3 +429,17 @@ def test_the_readme_example_is_what_the_command_prints(capsys, monkeypatch):
     code, out, _ = run(capsys, "sweep", "specs/resnet50.yaml", "--set", "width=32,64,128", "--set",
                        "resolution=160..320:32", "--where", "macs <= 6G", "--sort=-macs", "--fit", "24GiB")
     assert (code, out) == (0, shown)
+
+
+def test_text_values_are_escaped_in_every_format(capsys, write_spec):
+    spec = str(write_spec("variables: {act: relu}\ninput: [8]\nlayers:\n  - {type: linear, out_features: 4}\n"
+                          "  - {type: '${act}'}\n"))
+    grid = ["--set", "act=relu,<b>x|y</b>,=cmd"]
+    _, html, _ = run(capsys, "sweep", spec, *grid, "--format", "html")
+    assert "&lt;b&gt;x|y&lt;/b&gt;" in html and "<b>" not in html
+    _, markdown, _ = run(capsys, "sweep", spec, *grid, "--format", "markdown")
+    assert "| <b>x\\|y</b> | invalid: 5:5: " in markdown
+    _, out, _ = run(capsys, "sweep", spec, *grid, "--format", "csv")
+    assert [row["act"] for row in csv.DictReader(io.StringIO(out))] == ["relu", "<b>x|y</b>", "'=cmd"]
+    code, out, _ = run(capsys, "sweep", spec, *grid, "--where", "act == 'relu'", "--format", "json")
+    assert code == 0 and [row["variables"]["act"] for row in json.loads(out)["rows"]] == ["relu", "<b>x|y</b>", "=cmd"]

@@ -12,9 +12,9 @@ from fractions import Fraction
 from html import escape
 from typing import Any
 
+from ..numbers import fixed
 from ..problems import printable
 from ..sweeps.engine import Row, SweepResult, pareto_front
-from .numbers import readable
 
 WIDTH, HEIGHT = 760, 480
 LEFT, RIGHT, TOP, BOTTOM = 90, 30, 30, 60
@@ -34,6 +34,21 @@ def ticks(low: int, high: int) -> list[int]:
             if (last - first) // step <= MAX_TICKS:
                 return list(range(first, last + 1, step))
         scale *= 10   # ends: once scale > span, a step of 1 × scale spans [low, high] in at most two ticks
+
+
+_UNITS = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
+
+
+def tick_label(value: int) -> str:
+    """A round tick in short form: 500 M, 1 G, 1.5 G (no trailing zeros: ticks are round numbers)."""
+    for scale, unit in _UNITS:
+        if abs(value) >= scale:
+            return f"{fixed(value, scale, 3).rstrip('0').rstrip('.')} {unit}"
+    return str(value)
+
+
+def _axis_title(name: str) -> str:
+    return f"{name} (bytes)" if name in ("memory", "training_memory") else name
 
 
 def _position(value: int, first: int, last: int, start: int, length: int) -> Fraction:
@@ -79,15 +94,15 @@ def scatter(result: SweepResult, x: str = "macs", y: str = "params") -> str:
     for value in x_ticks:
         at = _pixel(px(value))
         parts.append(f'<line x1="{at}" y1="{TOP}" x2="{at}" y2="{TOP + plot_h}" stroke="#eee"/>'
-                     f'<text x="{at}" y="{TOP + plot_h + 16}" text-anchor="middle">{escape(readable(value))}</text>')
+                     f'<text x="{at}" y="{TOP + plot_h + 16}" text-anchor="middle">{escape(tick_label(value))}</text>')
     for value in y_ticks:
         at = _pixel(py(value))
         parts.append(f'<line x1="{LEFT}" y1="{at}" x2="{LEFT + plot_w}" y2="{at}" stroke="#eee"/>'
                      f'<text x="{LEFT - 6}" y="{at}" text-anchor="end" dominant-baseline="middle">'
-                     f'{escape(readable(value))}</text>')
-    parts.append(f'<text x="{LEFT + plot_w // 2}" y="{HEIGHT - 16}" text-anchor="middle">{escape(x)}</text>')
+                     f'{escape(tick_label(value))}</text>')
+    parts.append(f'<text x="{LEFT + plot_w // 2}" y="{HEIGHT - 16}" text-anchor="middle">{escape(_axis_title(x))}</text>')
     parts.append(f'<text x="18" y="{TOP + plot_h // 2}" text-anchor="middle" transform="rotate(-90 18'
-                 f' {TOP + plot_h // 2})">{escape(y)}</text>')
+                 f' {TOP + plot_h // 2})">{escape(_axis_title(y))}</text>')
     front = pareto_front(rows, _front_objectives(result, x, y))
     on_front = {id(row) for row in front}
     line = sorted(front, key=lambda row: (_number(row, x), _number(row, y)))
@@ -119,4 +134,4 @@ def axis_names(result: Any) -> list[str]:
     return [*numeric, *(name for name in METRICS if name != "fit_batch" or result.options.fit is not None)]
 
 
-__all__ = ["axis_names", "scatter", "ticks"]
+__all__ = ["axis_names", "scatter", "tick_label", "ticks"]
