@@ -443,3 +443,20 @@ def test_text_values_are_escaped_in_every_format(capsys, write_spec):
     assert [row["act"] for row in csv.DictReader(io.StringIO(out))] == ["relu", "<b>x|y</b>", "'=cmd"]
     code, out, _ = run(capsys, "sweep", spec, *grid, "--where", "act == 'relu'", "--format", "json")
     assert code == 0 and [row["variables"]["act"] for row in json.loads(out)["rows"]] == ["relu", "<b>x|y</b>", "=cmd"]
+
+
+def test_in_a_browser_every_label_is_inside_the_chart_and_none_covers_another(capsys, tmp_path, page):
+    """Chromium lays the page out: the labels' real boxes (getBBox), not the estimate the layout used."""
+    _, html, _ = run(capsys, "sweep", RESNET50, "--set", "width=16..64:16", "--set", "resolution=96..288:64",
+                     "--x", "macs", "--y", "training_memory", "--format", "html")
+    path = tmp_path / "sweep.html"
+    path.write_text(html, encoding="utf-8")
+    page.open(path)
+    boxes = page.evaluate("""Array.from(document.querySelectorAll('svg text[fill="#333"]')).map(t => {
+        const b = t.getBBox(); return [b.x, b.y, b.width, b.height]; })""")
+    assert len(boxes) >= 12 and page.evaluate("document.querySelectorAll('svg circle').length") == 16
+    for x, y, width, height in boxes:
+        assert 0 <= x and x + width <= 760 and 0 <= y and y + height <= 480
+    overlapping = [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:]
+                   if a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]]
+    assert not overlapping and not page.errors and not page.requests

@@ -18,8 +18,10 @@ from ..sweeps.engine import Row, SweepResult, pareto_front
 
 WIDTH, HEIGHT = 760, 480
 LEFT, RIGHT, TOP, BOTTOM = 90, 30, 30, 60
-MAX_LABELLED = 40        # with more points, only the front's are labelled (every point keeps its tooltip)
+MAX_LABELLED = 40        # with more points, only the front's are labelled; a label that would cover another is
+                         # left out (every point keeps its tooltip)
 MAX_TICKS = 6
+LABEL_CHAR_WIDTH, LABEL_HEIGHT = 6, 13   # a generous estimate of an 11 px sans-serif label's box (Chromium: 12 px high)
 
 
 def ticks(low: int, high: int) -> list[int]:
@@ -109,20 +111,37 @@ def scatter(result: SweepResult, x: str = "macs", y: str = "params") -> str:
     if len(line) > 1:
         points = " ".join(f"{_pixel(px(_number(row, x)))},{_pixel(py(_number(row, y)))}" for row in line)
         parts.append(f'<polyline points="{points}" fill="none" stroke="#c33" stroke-width="1.5"/>')
-    labelled = len(rows) <= MAX_LABELLED
-    for row in rows:
-        cx, cy = _pixel(px(_number(row, x))), _pixel(py(_number(row, y)))
+    circles, labels = [], []
+    placed: list[tuple[int, int, int, int]] = []
+    # the front's labels first, then the others while they fit: a label never covers another
+    for row in sorted(rows, key=lambda row: id(row) not in on_front):
+        at_x, at_y = px(_number(row, x)), py(_number(row, y))
+        cx, cy = _pixel(at_x), _pixel(at_y)
         front_point = id(row) in on_front
-        label = escape(printable(row.label()))
-        tip = f"{label}: {escape(x)} {_number(row, x):,}, {escape(y)} {_number(row, y):,}"
-        parts.append(f'<circle cx="{cx}" cy="{cy}" r="{4 if front_point else 3}"'
-                     f' fill="{"#c33" if front_point else "#46a"}"><title>{tip}</title></circle>')
-        if labelled or front_point:
-            parts.append(f'<text x="{cx}" y="{cy}" dx="6" dy="-5" fill="#333">{label}</text>')
+        text = printable(row.label())
+        tip = f"{escape(text)}: {escape(x)} {_number(row, x):,}, {escape(y)} {_number(row, y):,}"
+        circles.append(f'<circle cx="{cx}" cy="{cy}" r="{4 if front_point else 3}"'
+                       f' fill="{"#c33" if front_point else "#46a"}"><title>{tip}</title></circle>')
+        if len(rows) > MAX_LABELLED and not front_point:
+            continue
+        width = LABEL_CHAR_WIDTH * len(text)
+        left_side = at_x + 6 + width > WIDTH   # near the right edge the label goes to the left of its point
+        box = (round(at_x) - 6 - width if left_side else round(at_x) + 6, round(at_y) - 5 - LABEL_HEIGHT,
+               width, LABEL_HEIGHT)
+        if any(_overlap(box, other) for other in placed):
+            continue
+        placed.append(box)
+        anchor = ' text-anchor="end" dx="-6"' if left_side else ' dx="6"'
+        labels.append(f'<text x="{cx}" y="{cy}"{anchor} dy="-5" fill="#333">{escape(text)}</text>')
+    parts += circles + labels
     parts.append(f'<text x="{LEFT + plot_w}" y="{TOP - 10}" text-anchor="end" fill="#c33">— Pareto front'
                  f' ({", ".join(("max " if reverse else "min ") + name for name, reverse in _front_objectives(result, x, y))})'
                  '</text>')
     return "\n".join(parts + ["</svg>"])
+
+
+def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
 
 
 def axis_names(result: Any) -> list[str]:
