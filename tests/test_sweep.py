@@ -16,7 +16,7 @@ from archcalc.cli.sweep import FORMATS
 from archcalc.report.scatter import tick_label, ticks
 from archcalc.report.sweep_format import SWEEP_FORMATS
 from archcalc.sweeps.engine import Options, PreparedSpec, Row, choose, pareto_front
-from archcalc.sweeps.grid import GridError, as_grid, parse_values
+from archcalc.sweeps.grid import MAX_POINTS, GridError, as_grid, parse_values
 from archcalc.sweeps.where import WhereError, parse_condition
 from conftest import REPO
 
@@ -330,8 +330,11 @@ def test_an_unreadable_spec_exits_1(capsys, write_spec):
 
 # --- formats ---------------------------------------------------------------------------------------
 
-def test_the_format_names_are_the_formatters():
+def test_the_format_names_are_the_formatters_and_the_help_says_the_point_limit(capsys):
     assert FORMATS == tuple(SWEEP_FORMATS)
+    with pytest.raises(SystemExit):
+        main(["sweep", "--help"])
+    assert f"(default {MAX_POINTS})" in " ".join(capsys.readouterr().out.split())
 
 
 def test_json_keys(capsys):
