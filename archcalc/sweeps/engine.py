@@ -193,8 +193,9 @@ def run(prepared: PreparedSpec, grid: Mapping[str, list[Any]], options: Options,
 def _start_method() -> str:
     import multiprocessing
 
-    # fork shares the imported package with the workers (no second start-up); elsewhere the platform's default
-    return "fork" if "fork" in multiprocessing.get_all_start_methods() else multiprocessing.get_start_method()
+    # forkserver: workers fork from a clean server process, never from a caller that may hold threads (a
+    # notebook, a test session) whose locks a plain fork would copy mid-use; spawn where there is none
+    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
 
 # --- choosing rows ----------------------------------------------------------------------------------
