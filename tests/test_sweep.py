@@ -8,9 +8,10 @@ import xml.etree.ElementTree as ElementTree
 from fractions import Fraction
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import archcalc
-from archcalc.analysis.memory import plan_memory, training_memory
+from archcalc.analysis.memory import training_memory
 from archcalc.cli import main
 from archcalc.cli.sweep import FORMATS
 from archcalc.report.scatter import tick_label, ticks
@@ -463,3 +464,35 @@ def test_in_a_browser_every_label_is_inside_the_chart_and_none_covers_another(ca
     overlapping = [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:]
                    if a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]]
     assert not overlapping and not page.errors and not page.requests
+
+
+# --- any text: a value or a usage error, nothing else ------------------------------------------------
+
+WHERE_PIECES = st.sampled_from(["params", "macs", "width", "act", "and", "or", "not", "(", ")", "<", "<=", "==",
+                                "!=", ">", "5", "2.5M", "1GiB", "'relu'", "true", "7B", "__import__", ".", ";", " "])
+GRID_PIECES = st.sampled_from(["1", "32", "..", ":", ",", "-", "8", "0", "relu", " ", "1e5", ".5", "999999999999"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(pieces=st.lists(WHERE_PIECES, max_size=12), raw=st.text(max_size=40))
+def test_any_condition_is_read_or_refused_with_a_where_error(pieces, raw):
+    for text in (" ".join(pieces), raw):
+        try:
+            condition = parse_condition(text, ROW)
+        except WhereError:
+            continue
+        try:
+            assert condition.matches(ROW) in (True, False)
+        except WhereError:
+            pass
+
+
+@settings(max_examples=300, deadline=None)
+@given(pieces=st.lists(GRID_PIECES, max_size=10), raw=st.text(max_size=40))
+def test_any_grid_text_is_values_or_a_grid_error_within_the_limit(pieces, raw):
+    for text in ("".join(pieces), raw):
+        try:
+            values = parse_values(text, max_points=1_000)
+        except GridError:
+            continue
+        assert 1 <= len(values) <= 1_000

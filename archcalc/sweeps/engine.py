@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from ..analysis.memory import DEVICES, DTYPES, OPTIMIZERS, parse_budget, plan_memory
 from ..api import build, parse, parse_dict, read_spec_text
