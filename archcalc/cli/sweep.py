@@ -45,7 +45,8 @@ def add_parser(commands: Any) -> None:
                             " 'params <= 20M and macs <= 5G' (K M G T, KB MB GB, KiB MiB GiB)")
     sweep.add_argument("--pareto", metavar="KEY,KEY", help="keep the Pareto front, minimizing each KEY"
                                                            " (-KEY maximizes), e.g. params,macs")
-    sweep.add_argument("--sort", metavar="KEY[,-KEY]", help="sort by these keys (-KEY: descending; write --sort=-KEY when the first one is)")
+    sweep.add_argument("--sort", metavar="KEY[,-KEY]",
+                       help="sort by these keys (-KEY: descending; write --sort=-KEY when the first one is)")
     sweep.add_argument("--valid-only", action="store_true", help="leave out invalid points")
     sweep.add_argument("--format", choices=FORMATS, default="table")
     sweep.add_argument("--x", default="macs", metavar="KEY", help="x axis of the html/svg scatter (default macs)")

@@ -134,9 +134,9 @@ def scatter(result: SweepResult, x: str = "macs", y: str = "params") -> str:
         anchor = ' text-anchor="end" dx="-6"' if left_side else ' dx="6"'
         labels.append(f'<text x="{cx}" y="{cy}"{anchor} dy="-5" fill="#333">{escape(text)}</text>')
     parts += circles + labels
+    directions = ", ".join(("max " if reverse else "min ") + name for name, reverse in _front_objectives(result, x, y))
     parts.append(f'<text x="{LEFT + plot_w}" y="{TOP - 10}" text-anchor="end" fill="#c33">— Pareto front'
-                 f' ({", ".join(("max " if reverse else "min ") + name for name, reverse in _front_objectives(result, x, y))})'
-                 '</text>')
+                 f' ({escape(directions)})</text>')
     return "\n".join(parts + ["</svg>"])
 
 
