@@ -331,6 +331,9 @@ def sweep(spec: Any, grid: Mapping[str, Any], *, batch_size: int = 1, dtype: str
     """The rows of a design-space sweep (`archcalc sweep`): one per point of `grid` (variable name → values,
     a value, or grid text "32,64" / "160..320:32"), each with params, MACs, FLOPs, output shape, torchsummary
     memory and training memory at `batch_size` (and the largest batch that fits `fit`), or its problems.
+    Raises, before any point runs: `archcalc.sweeps.grid.GridError` and `archcalc.sweeps.where.WhereError`
+    (both ValueErrors) for a malformed grid or choice, `archcalc.UnknownVariable` for a name the spec does not
+    declare, `archcalc.SpecError` when the spec cannot be read.
 
         >>> rows = archcalc.sweep("specs/resnet50.yaml", {"width": [32, 64], "resolution": "160..224:64"},
         ...                       where="macs <= 5G", sort="-macs")
