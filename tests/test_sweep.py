@@ -254,8 +254,9 @@ def test_one_parse_serves_every_point_and_is_never_changed():
 
 
 def test_jobs_give_the_same_rows_in_the_same_order():
-    grid = {"width": "8..40:8", "resolution": "32..96:32"}
-    assert archcalc.sweep(RESNET50, grid, jobs=2) == archcalc.sweep(RESNET50, grid)
+    grid = {"width": "0..40:8", "resolution": "32..96:32"}   # width 0: invalid rows, their problems' path too
+    rows = archcalc.sweep(RESNET50, grid)
+    assert archcalc.sweep(RESNET50, grid, jobs=2) == rows and rows[0].problems[0].path == RESNET50
 
 
 def test_the_api_takes_text_and_dicts_too():

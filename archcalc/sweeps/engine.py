@@ -118,19 +118,21 @@ class PreparedSpec:
     """A spec read and parsed once (file, YAML text or dict); `row(variables)` builds and measures one point
     from the parsed tree, never reading the YAML again."""
 
-    def __init__(self, spec: Any, limits: Limits = DEFAULT_LIMITS):
+    def __init__(self, spec: Any, limits: Limits = DEFAULT_LIMITS, path: str | None = None):
         self.limits = limits
         if isinstance(spec, dict):
             self.path, self.data = "<dict>", parse_dict(spec, limits)
-        elif isinstance(spec, os.PathLike) or (isinstance(spec, str) and "\n" not in spec
+        elif isinstance(spec, os.PathLike) or (path is None and isinstance(spec, str) and "\n" not in spec
                                                 and spec.endswith((".yaml", ".yml"))):
             self.path = os.fsdecode(spec)
-            self.data = parse(read_spec_text(spec, limits.max_bytes), self.path, limits)
+            spec = read_spec_text(spec, limits.max_bytes)
+            self.data = parse(spec, self.path, limits)
         elif isinstance(spec, str):
-            self.path, self.data = "<string>", parse(spec, "<string>", limits)
+            self.path = path or "<string>"
+            self.data = parse(spec, self.path, limits)
         else:
             raise TypeError(f"expected a spec file path, YAML text or a dict, got {type(spec).__name__}")
-        self.source = spec
+        self.source = spec   # the text (or dict) that was parsed: what a worker process parses in its turn
 
     @property
     def variables(self) -> list[str]:
@@ -165,9 +167,10 @@ class PreparedSpec:
 _worker: tuple[PreparedSpec, Options] | None = None
 
 
-def _start_worker(spec: Any, limits: Limits, options: Options) -> None:
+def _start_worker(source: Any, path: str, limits: Limits, options: Options) -> None:
+    """A worker parses the text its parent read (the file is not read again, and cannot have changed)."""
     global _worker
-    _worker = (PreparedSpec(spec, limits), options)
+    _worker = (PreparedSpec(source, limits, path), options)
 
 
 def _run_point(variables: dict[str, Any]) -> Row:
@@ -185,8 +188,8 @@ def run(prepared: PreparedSpec, grid: Mapping[str, list[Any]], options: Options,
     import multiprocessing
 
     chunk = max(1, len(todo) // (jobs * 8))
-    with multiprocessing.get_context(_start_method()).Pool(
-            jobs, initializer=_start_worker, initargs=(prepared.source, prepared.limits, options)) as pool:
+    start = (prepared.source, prepared.path, prepared.limits, options)
+    with multiprocessing.get_context(_start_method()).Pool(jobs, initializer=_start_worker, initargs=start) as pool:
         return list(pool.imap(_run_point, todo, chunksize=chunk))
 
 
