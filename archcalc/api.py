@@ -96,14 +96,27 @@ def loads(text: str, path: str = "<string>", variables: dict[str, Any] | None = 
           limits: Limits = DEFAULT_LIMITS) -> Network:
     """Parse, validate and propagate a spec given as YAML text. `variables` replace the spec's variables of
     the same names (`--set`); a name the spec does not declare raises `archcalc.UnknownVariable`."""
+    return build(parse(text, path, limits), path, variables, limits)
+
+
+def parse(text: str, path: str = "<string>", limits: Limits = DEFAULT_LIMITS) -> Any:
+    """The YAML text read once, with the source position of every key: what `build` expands, validates and
+    propagates (a sweep builds many networks from one parse)."""
     _check_text(text, path)
     if len(text) > limits.max_bytes:  # characters, at least as many bytes
         raise _file_problem(path, f"text is larger than the {limits.max_bytes:,}-byte limit ({flag('max_bytes')})")
     try:
-        data = parse_yaml(text, limits)
+        return parse_yaml(text, limits)
     except YamlProblem as problem:
         raise SpecError([Problem(path, *problem.mark, problem.message, code=problem.code)]) from None
-    return _build(data, path, variables, limits)
+
+
+def parse_dict(spec: dict[str, Any], limits: Limits = DEFAULT_LIMITS) -> Any:
+    """A spec given as a dict, checked as parsed YAML is (sizes, nesting), for `build`."""
+    try:
+        return as_source(spec, limits)
+    except YamlProblem as problem:
+        raise SpecError([Problem("<dict>", *problem.mark, problem.message, code=problem.code)]) from None
 
 
 def load(path: str | os.PathLike[str], max_bytes: int | None = None, variables: dict[str, Any] | None = None,
@@ -120,11 +133,7 @@ def analyze(spec: dict[str, Any] | str | os.PathLike[str], batch_size: int = 1, 
             limits: Limits = DEFAULT_LIMITS) -> Summary:
     """Summarize a spec given as a dict, YAML text or a file path."""
     if isinstance(spec, dict):
-        try:
-            data = as_source(spec, limits)
-        except YamlProblem as problem:
-            raise SpecError([Problem("<dict>", *problem.mark, problem.message, code=problem.code)]) from None
-        network = _build(data, "<dict>", limits=limits)
+        network = build(parse_dict(spec, limits), "<dict>", limits=limits)
     elif isinstance(spec, Path) or (isinstance(spec, str) and "\n" not in spec and spec.endswith((".yaml", ".yml"))):
         network = load(spec, limits=limits)
     elif isinstance(spec, str):
@@ -194,7 +203,9 @@ def network_graph(network: Network, memory: dict[str, int] | None = None, measur
     return graph_of(network, memory, measure_memory)
 
 
-def _build(data: Any, path: str, variables: dict[str, Any] | None = None, limits: Limits = DEFAULT_LIMITS) -> Network:
+def build(data: Any, path: str, variables: dict[str, Any] | None = None, limits: Limits = DEFAULT_LIMITS) -> Network:
+    """The network of a parsed spec (`parse`) with `variables` replacing its own: expanded, validated and
+    propagated. `data` is only read, so one parse serves any number of builds."""
     with suggestions_for_one_spec():
         data, problems = expand(data, path, variables, limits)
         if problems:
@@ -229,5 +240,6 @@ def _within_limits(data: Any, path: str, limits: Limits) -> list[Problem]:
     return problems
 
 
-__all__ = ["MAX_SPEC_BYTES", "analyze", "count", "load", "loads", "network_graph", "read_spec_text", "receptive_fields", "summarize",
+__all__ = ["MAX_SPEC_BYTES", "analyze", "build", "count", "load", "loads", "network_graph", "parse", "parse_dict",
+           "read_spec_text", "receptive_fields", "summarize",
            "training_memory"]

@@ -12,7 +12,7 @@ same ResNet-50 as a whole process (bench/torchinfo_resnet50.py). Prints a table 
   LeNet-5 ≤ 1.5 × floor · every zoo spec ≤ 1.7 × floor · 10,000 layers < 1 s
   · GPT-2 < 1 s · LLaMA-2-7B (--set seq_len=4096) < 1 s and < 100 MB · 100k/10k time ratio ≤ 12
   · 100k peak < 500 MB · check of 1,000 specs < 5 s · memory of 10,000 layers < 1 s
-  · ResNet-50 ≥ 25 × faster than torchinfo
+  · ResNet-50 ≥ 25 × faster than torchinfo · a 1,000-point sweep of ResNet-50 < 5 s
 """
 
 from __future__ import annotations
@@ -33,6 +33,11 @@ FLOOR = [sys.executable, "-c", "import yaml; from pydantic import BaseModel"]
 # For context: the least a program that validates with pydantic pays (one model, one validation).
 ONE_MODEL = [sys.executable, "-c",
              "import yaml\nfrom pydantic import BaseModel\nclass A(BaseModel):\n    x: int\nA(x=1)"]
+
+
+# issue #19: 25 widths × 40 resolutions of ResNet-50, one process, one core (--jobs 1)
+SWEEP = "sweep specs/resnet50.yaml, 1,000 points (25 widths × 40 resolutions)"
+SWEEP_GRID = ["--set", "width=8..200:8", "--set", "resolution=64..688:16"]
 
 
 def archcalc_command() -> list[str]:
@@ -137,6 +142,8 @@ def main() -> int:
         results.update(measure({"summary plain CNN, 100,000 layers":
                                 [*archcalc, "summary", str(generated[100_000]),  # above the default limits
                                  "--max-layers", "100000", "--max-values", "2000000"]}, args.large_runs))
+        results.update(measure({SWEEP: [*archcalc, "sweep", str(REPO / "specs" / "resnet50.yaml"), *SWEEP_GRID,
+                                        "--format", "csv"]}, args.large_runs))
         folder = Path(scratch) / "many"
         folder.mkdir()
         check_folder(folder)
@@ -172,6 +179,7 @@ def main() -> int:
          llama < 1.0 and llama_peak < 100 * 2**20),
         (f"100k/10k time ratio {t100k / t10k:.1f} ≤ 12", t100k / t10k <= 12),
         (f"100,000-layer peak memory {peak100k / 2**20:.0f} MB < 500 MB", peak100k < 500 * 2**20),
+        (f"1,000-point sweep of ResNet-50 {results[SWEEP][0]:.2f} s < 5 s", results[SWEEP][0] < 5),
     ]
     torchinfo = results.get("torchinfo.summary, ResNet-50 (torch + torchinfo process)")
     if torchinfo:
