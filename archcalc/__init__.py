@@ -12,6 +12,32 @@ from .spec.blocks import UnknownVariable
 from .network import LayerResult, MemoryEstimate, Network, Summary, Totals
 
 from .version import __version__
+from . import network as _network
+
+
+def show(spec, **options):
+    """The `archcalc report` page of `spec` (a path, YAML text, a dict, a Network or a Summary), shown inline by
+    Jupyter; options: batch_size, dtype, optimizer, device, budget ("24GiB"), variables. See
+    `archcalc.report.notebook.show`."""
+    from .report.notebook import show as report
+
+    return report(spec, **options)
+
+
+def _notebook_html(value):
+    from .report.notebook import html
+
+    return html(value)
+
+
+def _notebook_markdown(value):
+    from .report.notebook import markdown_text
+
+    return markdown_text(value)
+
+
+# network.py sits below the formatters and may not import them: the package hands them down.
+_network.DISPLAYS.update(html=_notebook_html, markdown=_notebook_markdown)
 
 
 def __getattr__(name: str):
@@ -25,6 +51,6 @@ def __getattr__(name: str):
 
 __all__ = [
     "LayerResult", "MemoryEstimate", "Network", "Problem", "SpecError", "Summary", "Totals", "UnknownVariable", "analyze", "load",
-    "loads", "count", "llm_sizing", "network_graph", "receptive_fields", "summarize", "sweep", "training_memory",
-    "__version__",
+    "loads", "count", "llm_sizing", "network_graph", "receptive_fields", "show", "summarize", "sweep",
+    "training_memory", "__version__",
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from math import prod
-from typing import Any
+from typing import Any, Callable
 
 from .layers import Layer, Shape
 from .layers.base import Window
@@ -23,6 +23,16 @@ ELEMENT_BYTES = {**DTYPE_BYTES, "int64": 8, "int32": 4, "int16": 2, "uint8": 1, 
 # (`--dtype`); integer and bool tensors (token ids, masks) name their own.
 FLOAT = "float"
 MEBIBYTE = 1024 * 1024
+
+# How notebooks show a Network or a Summary (`_repr_html_`, `_repr_markdown_`): the formatters live above this
+# module (archcalc.report), so the package registers them here when it is imported (archcalc/__init__.py).
+DISPLAYS: dict[str, Callable[[Any], str]] = {}
+
+
+def _display(kind: str, value: Any) -> str | None:
+    """The registered `kind` ("html", "markdown") rendering of `value`; None (the plain repr) without one."""
+    render = DISPLAYS.get(kind)
+    return None if render is None else render(value)
 
 
 def element_bytes(dtype: str, float_dtype: str) -> int:
@@ -144,6 +154,12 @@ class Network:
         """The network at a batch size and dtype (with receptive fields: `archcalc.summarize`)."""
         return Summary(self, batch_size, dtype)
 
+    def _repr_html_(self) -> str | None:
+        return _display("html", self)
+
+    def _repr_markdown_(self) -> str | None:
+        return _display("markdown", self)
+
 
 @dataclass(frozen=True)
 class Summary:
@@ -157,6 +173,12 @@ class Summary:
     @property
     def receptive_field(self) -> bool:
         return self.receptive_fields is not None
+
+    def _repr_html_(self) -> str | None:
+        return _display("html", self)
+
+    def _repr_markdown_(self) -> str | None:
+        return _display("markdown", self)
 
     def __post_init__(self) -> None:
         if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
@@ -245,4 +267,4 @@ def _field_json(field: Any) -> Any:
             "center": [json_number(axis.center) for axis in field.fields]}
 
 
-__all__ = ["DTYPE_BYTES", "ELEMENT_BYTES", "FLOAT", "LayerResult", "NetworkInput", "element_bytes", "MemoryEstimate", "Network", "Summary", "Totals"]
+__all__ = ["DISPLAYS", "DTYPE_BYTES", "ELEMENT_BYTES", "FLOAT", "LayerResult", "NetworkInput", "element_bytes", "MemoryEstimate", "Network", "Summary", "Totals"]

@@ -445,7 +445,7 @@ def count(network: Network, name: str = DEFAULT, batch_size: int = 1, dtype: str
         options["input_overhead"] = input_overhead
     views = [_view(layer, batch_size, chosen.options) for layer in network.layers]
     layers, items = [], {}
-    running = Fraction(0)  # the tool's own running total, fractions included
+    running: int | Fraction = 0  # the tool's own running total: an int until a tool adds a fraction
     for view in views:
         found = chosen.rule(type(view.spec))
         counted = {}
