@@ -52,8 +52,8 @@ def by_block(network: Network) -> list[Share]:
     for layer, scopes in zip(network.layers, _scopes(network)):
         if scopes:
             outer = scopes[0]
-            label = outer.group or outer.instance
-            kind = f"{outer.block} ×{outer.repeat}" if outer.group else outer.block
+            label = outer.repeat or outer.instance
+            kind = f"{outer.block} ×{outer.count}" if outer.repeat else outer.block
         else:
             label, kind = layer.name, layer.type
         entry = shares.setdefault(label, [kind, 0, 0, 0, layer.name])
