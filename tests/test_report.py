@@ -176,6 +176,8 @@ def test_the_page_is_self_contained_small_and_holds_every_layer(name):
     page = render_report(network, ReportOptions(budget=24 * GiB))
     assert len(page.encode()) < 2_000_000
     assert external_references(page) == []
+    ids = [attrs["id"] for _, attrs in Elements(page).tags if "id" in attrs]
+    assert len(ids) == len(set(ids))                  # anchors and the script's getElementById find one element
     rows = [attrs for tag, attrs in Elements(page).tags if tag == "tr" and attrs.get("id", "").startswith("layer-")]
     assert [row["data-name"] for row in rows] == [layer.name for layer in network.layers]
 
@@ -215,7 +217,7 @@ def test_every_convention_is_side_by_side(resnet50):
     from archcalc.analysis.conventions import CONVENTIONS
 
     page = render_report(resnet50)
-    table = re.search(r'<table class="small" id="conventions">.*?</table>', page).group(0)
+    table = re.search(r'<table class="small" id="convention-table">.*?</table>', page).group(0)
     assert re.findall(r"<tr><td><code>([^<]+)</code>", table) == list(CONVENTIONS)
     assert "<td>4.12 GMac</td>" in table           # ptflops' own print of ResNet-50 (docs/conventions.md)
 

@@ -435,19 +435,39 @@ def count(network: Network, name: str = DEFAULT, batch_size: int = 1, dtype: str
           input_overhead: int | None = None) -> Counts:
     """The network's MACs, parameters and memory as the convention's tool reports them, the model in `dtype`;
     `input_overhead` replaces torchinfo's per-input-tensor bytes (TORCHINFO_INPUT_OVERHEAD)."""
+    return count_all(network, [name], batch_size, dtype, input_overhead)[0]
+
+
+def count_all(network: Network, names: list[str], batch_size: int = 1, dtype: str = "float32",
+              input_overhead: int | None = None) -> list[Counts]:
+    """`count` under each of `names`, in order; conventions whose rules see the same options share one view
+    of each layer (a report counts all of them)."""
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch size must be a positive integer, got {batch_size!r}")
     if dtype not in DTYPE_BYTES:
         raise ValueError(f"unknown dtype {dtype!r}; choose from {', '.join(DTYPE_BYTES)}")
-    chosen = convention(name)
+    chosen = [convention(name) for name in names]
+    shared: dict[tuple[bool, bool], list[View]] = {}
+    results = []
+    for each in chosen:
+        seen = (bool(each.options.get("functional")), bool(each.options.get("training")))  # all a View reads
+        if seen not in shared:
+            shared[seen] = [_view(layer, batch_size, each.options) for layer in network.layers]
+        results.append(_count(network, each, shared[seen], batch_size, dtype, input_overhead))
+    return results
+
+
+def _count(network: Network, chosen: Convention, views: list[View], batch_size: int, dtype: str,
+           input_overhead: int | None) -> Counts:
     options = dict(chosen.options)
     if input_overhead is not None:
         options["input_overhead"] = input_overhead
-    views = [_view(layer, batch_size, chosen.options) for layer in network.layers]
     layers, items = [], {}
     running: int | Fraction = 0  # the tool's own running total: an int until a tool adds a fraction
+    rules: dict[type, Rule | None] = {}   # one lookup per layer type, not per layer (10,000-layer specs)
     for view in views:
-        found = chosen.rule(type(view.spec))
+        kind = type(view.spec)
+        found = rules[kind] if kind in rules else rules.setdefault(kind, chosen.rule(kind))
         counted = {}
         for key, value in (found.count(view) if found else {}).items():
             if not isinstance(value, int):
@@ -509,4 +529,4 @@ def differences(base: Counts, other: Counts) -> list[Difference]:
 
 
 __all__ = ["CONVENTIONS", "DEFAULT", "TORCHINFO_INPUT_OVERHEAD", "TORCHINFO_MAIN_INPUT_OVERHEAD", "Convention", "Counts", "Difference", "LayerCounts",
-           "rows", "container_outputs", "convention", "count", "differences", "torchinfo_footer"]
+           "rows", "container_outputs", "convention", "count", "count_all", "differences", "torchinfo_footer"]

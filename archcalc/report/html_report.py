@@ -17,7 +17,7 @@ from html import escape
 from typing import Callable, Sequence
 
 from ..analysis.breakdown import Share, by_block, by_type, has_blocks
-from ..analysis.conventions import CONVENTIONS, DEFAULT, Counts, count
+from ..analysis.conventions import CONVENTIONS, DEFAULT, Counts, count_all
 from ..analysis.memory import MemoryPlan, TrainingMemory, plan_memory
 from ..network import FLOAT, LayerResult, Network
 from ..problems import Problem, printable
@@ -87,21 +87,26 @@ def _facts(network: Network, memory: TrainingMemory, options: ReportOptions) -> 
 def _layer_rows(network: Network, saved: dict[str, int], warned: dict[str, list[int]]) -> list[str]:
     rows = []
     previous = "input"
+    types: dict[str, str] = {}      # each type's escaped text and whether it can be tied, once per type
     for index, layer in enumerate(network.layers):
         follows = layer.sources == (previous,)
         previous = layer.name
+        name = h(layer.name)
+        if layer.type not in types:
+            types[layer.type] = h(layer.type)
+        tag = types[layer.type]
         marks = "".join(f' <a class="warn-mark" href="#warning-{number}" title="warning {number + 1}">⚠</a>'
                         for number in warned.get(layer.name, ()))
         params_note = ""
         if layer.shared_with:
             params_note = f' <span class="note">(shares {h(layer.shared_with)})</span>'
-        elif getattr(layer.spec, "tie", None):
+        elif "tie" in type(layer.spec).model_fields and layer.spec.tie:
             params_note = f' <span class="note">(tied to {h(layer.spec.tie)})</span>'
         frozen = "" if not layer.params else "yes" if layer.spec.trainable else "frozen"
         kept = saved.get(layer.name, 0)
         rows.append(
-            f'<tr id="{row_id(index)}" data-name="{h(layer.name)}" data-type="{h(layer.type)}">'
-            f'<td data-v="{index}">{index}</td><td class="name">{h(layer.name)}{marks}</td><td>{h(layer.type)}</td>'
+            f'<tr id="{row_id(index)}" data-name="{name}" data-type="{tag}">'
+            f'<td data-v="{index}">{index}</td><td class="name">{name}{marks}</td><td>{tag}</td>'
             f'<td class="from">{"" if follows else h(", ".join(layer.sources))}</td>'
             f'<td class="shape">{h(_shapes(layer))}</td>'
             f'<td data-v="{layer.params}">{grouped(layer.params)}{params_note}</td>'
@@ -119,13 +124,22 @@ def _shapes(layer: LayerResult) -> str:
 
 COLUMNS = (("#", "num"), ("Layer", "text"), ("Type", "text"), ("Input from", "text"), ("Output shape", "text"),
            ("Params", "num"), ("Trainable", "text"), ("MACs", "num"), ("Buffers", "num"),
-           ("Saved for backward (B)", "num"))
+           ("Saved (B)", "num"))
+
+
+COLUMN_TIPS = {"Saved (B)": "bytes autograd keeps from the layer for the backward pass (archcalc memory)",
+               "Buffers": "batch-norm running statistics and counters: not parameters",
+               "MACs": "multiply-accumulates for one sample (contract §2)"}
+
+
+def _tip(title: str) -> str:
+    return f' title="{escape(COLUMN_TIPS[title])}"' if title in COLUMN_TIPS else ""
 
 
 def _table(network: Network, memory: TrainingMemory, warned: dict[str, list[int]]) -> str:
     totals = network.totals
     saved = {layer.name: layer.saved_activation_bytes for layer in memory.layers}
-    head = "".join(f'<th data-kind="{kind}" tabindex="0" aria-sort="none">{escape(title)}</th>'
+    head = "".join(f'<th data-kind="{kind}" tabindex="0" aria-sort="none"{_tip(title)}>{escape(title)}</th>'
                    for title, kind in COLUMNS)
     total_saved = sum(saved.values())
     foot = (f'<tr class="totals"><td></td><td>Total ({grouped(len(network.layers))} layers)</td><td></td><td></td>'
@@ -138,12 +152,12 @@ def _table(network: Network, memory: TrainingMemory, warned: dict[str, list[int]
     return (
         '<div class="toolbar"><label>Filter <input id="filter" type="search" placeholder="name or type, e.g. conv"'
         ' autocomplete="off"></label> <span id="filter-status"></span></div>'
-        f'<div class="table-wrap"><table id="layers"><thead><tr>{head}</tr></thead>'
+        f'<div class="table-wrap"><table id="layer-table"><thead><tr>{head}</tr></thead>'
         f'<tbody>{"".join(_layer_rows(network, saved, warned))}</tbody><tfoot>{foot}</tfoot></table></div>'
         f'<p class="note">Trainable {grouped(totals.trainable_params)}, non-trainable'
         f' {grouped(totals.non_trainable_params)} parameters; FLOPs = 2 × MACs = {grouped(totals.flops)}.'
-        ' Buffers are batch-norm running statistics (not parameters). Saved for backward: what autograd keeps'
-        f' from the layer at batch {grouped(memory.batch_size)} ({memory.dtype}), each storage counted once.'
+         ' Buffers are batch-norm running statistics (not parameters). Saved: the bytes autograd keeps for'
+        f' backward from the layer at batch {grouped(memory.batch_size)} ({memory.dtype}), each storage counted once.'
         ' Click a column title to sort.</p>')
 
 
@@ -248,7 +262,7 @@ def _conventions(all_counts: list[Counts]) -> str:
                     f'<td data-v="{counts.macs if counts.macs is not None else ""}">{macs}</td><td>{delta}</td>'
                     f'<td>{escape(counts.printed or "")}</td><td>{grouped(counts.params)}</td>'
                     f'<td>{grouped(counts.non_trainable_params)}</td><td>{memory}</td></tr>')
-    return ('<div class="table-wrap"><table class="small" id="conventions"><thead><tr><th>Convention</th><th>Tool</th>'
+    return ('<div class="table-wrap"><table class="small" id="convention-table"><thead><tr><th>Convention</th><th>Tool</th>'
             '<th>Counts</th><th>Count</th><th>− pytorch</th><th>As the tool prints it</th><th>Params</th>'
             '<th>Non-trainable</th><th>Memory: input / forward-backward / params / total</th></tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table></div>'
@@ -287,7 +301,7 @@ def render_report(network: Network, options: ReportOptions = ReportOptions(), gr
     memory = plan.fit(options.budget, options.optimizer) if options.budget is not None else \
         plan.at(options.batch_size, options.optimizer)
     names = list(CONVENTIONS) if options.conventions is None else list(options.conventions)
-    all_counts = [count(network, name, options.batch_size) for name in dict.fromkeys([DEFAULT, *names])]
+    all_counts = count_all(network, list(dict.fromkeys([DEFAULT, *names])), options.batch_size)
     link = {layer.name: index for index, layer in enumerate(network.layers)}
     title = printable(network.name or network.path)
     sections = [("summary", "Summary", _facts(network, memory, options))]
@@ -327,12 +341,13 @@ section{scroll-margin-top:70px}.lead{color:var(--muted)}
 .card-title{font-size:12px;color:var(--muted)}.card-value{font-size:20px;font-weight:600;font-variant-numeric:tabular-nums}.card-note{font-size:12px;color:var(--muted)}
 .toolbar{margin:6px 0}#filter{width:280px;padding:4px 6px}#filter-status{color:var(--muted);margin-left:8px}
 .table-wrap{max-height:70vh;overflow:auto;border:1px solid var(--line)}
-table{border-collapse:collapse;font-variant-numeric:tabular-nums;width:100%}th,td{padding:3px 8px;border-bottom:1px solid #eee;white-space:nowrap}
+table{border-collapse:collapse;font-variant-numeric:tabular-nums;width:100%;font-size:13px}th,td{padding:2px 7px;border-bottom:1px solid #eee;white-space:nowrap}
+td.from{white-space:normal;min-width:120px;max-width:260px;color:var(--muted)}
 th{position:sticky;top:0;background:var(--soft);text-align:left;cursor:pointer;user-select:none}
 th[aria-sort=ascending]::after{content:" ▲"}th[aria-sort=descending]::after{content:" ▼"}
 td[data-v],td[data-bytes]{text-align:right}tfoot td{position:sticky;bottom:0;background:var(--soft);font-weight:600;text-align:right}
 tr.shown td{bottom:0;font-weight:400;color:var(--muted)}tr:target td{background:#fff3c4}
-table.small{width:auto}table.small th{cursor:default}.name{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:13px}
+table.small{width:auto}table.small th{cursor:default}.name{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px}
 .note{color:var(--muted);font-size:12px}.warn-mark{color:#c0392b;text-decoration:none}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(560px,1fr));gap:16px}figure{margin:0}
 svg.chart{max-width:100%;height:auto}.chart a text{fill:var(--accent)}
@@ -344,7 +359,7 @@ footer{color:var(--muted);font-size:12px;padding:10px 20px;border-top:1px solid 
 # the filtered sums are BigInt too.
 SCRIPT = """
 (function(){
-  var table=document.getElementById('layers');if(!table)return;
+  var table=document.getElementById('layer-table');if(!table)return;
   var body=table.tBodies[0],rows=Array.prototype.slice.call(body.rows);
   var heads=table.tHead.rows[0].cells;
   function key(row,i,num){var c=row.cells[i];return num?BigInt(c.getAttribute('data-v')||'0'):c.textContent.toLowerCase();}

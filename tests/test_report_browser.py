@@ -1,0 +1,106 @@
+"""`archcalc report` pages in a real browser (headless Chromium, tests/browser.py; skipped without it): they load
+from file:// with no console error and no request, hold every layer, sort and filter, show the totals of
+`archcalc summary`, and draw something."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import archcalc
+from archcalc.cli import main
+
+REPO = Path(__file__).resolve().parent.parent
+ZOO = ["resnet50", "gpt2"]
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    """The report of each zoo spec, written by the command line with a 24 GiB budget."""
+    folder = tmp_path_factory.mktemp("reports")
+    written = {}
+    for name in ZOO:
+        written[name] = folder / f"{name}.html"
+        assert main(["report", str(REPO / "specs" / f"{name}.yaml"), "-o", str(written[name]), "--budget", "24GiB"]) == 0
+    return written
+
+
+@pytest.mark.parametrize("name", ZOO)
+def test_the_report_opens_offline_with_every_layer(name, reports, page):
+    page.open(reports[name])
+    network = archcalc.load(REPO / "specs" / f"{name}.yaml")
+    names = page.evaluate("Array.from(document.querySelectorAll('#layer-table tbody tr')).map(r => r.dataset.name)")
+    assert names == [layer.name for layer in network.layers]
+    assert page.evaluate("document.querySelectorAll('svg.chart').length") == 6
+    assert page.errors == [] and page.requests == []
+
+
+@pytest.mark.parametrize("name", ZOO)
+def test_the_table_totals_equal_archcalc_summary(name, reports, page, capsys):
+    assert main(["summary", str(REPO / "specs" / f"{name}.yaml"), "--format", "json"]) == 0
+    totals = json.loads(capsys.readouterr().out)["totals"]
+    page.open(reports[name])
+    shown = page.evaluate("Object.fromEntries(Array.from(document.querySelectorAll('#layer-table [data-total]'))"
+                          ".map(e => [e.dataset.total, e.textContent]))")
+    assert (shown["params"], shown["macs"], shown["buffers"]) == (
+        f"{totals['params']:,}", f"{totals['macs']:,}", f"{totals['buffers']:,}")
+
+
+COLUMN = "Array.from(document.querySelectorAll('#layer-table tbody tr')).map(r => r.cells[%d].dataset.v)"
+
+
+def test_clicking_a_column_title_sorts_the_table(reports, page):
+    page.open(reports["resnet50"])
+    macs = 7   # the MACs column (archcalc.report.html_report.COLUMNS)
+    page.click("#layer-table thead th:nth-child(8)")
+    ascending = [int(value) for value in page.evaluate(COLUMN % macs)]
+    assert ascending == sorted(ascending) and ascending[0] < ascending[-1]
+    page.click("#layer-table thead th:nth-child(8)")
+    descending = [int(value) for value in page.evaluate(COLUMN % macs)]
+    assert descending == sorted(ascending, reverse=True)
+    assert page.evaluate("document.querySelector('#layer-table tbody tr').dataset.name") == "conv1"   # 118,013,952
+    page.click("#layer-table thead th:nth-child(1)")
+    order = [int(value) for value in page.evaluate(COLUMN % 0)]
+    assert order == list(range(len(order)))
+    assert page.errors == []
+
+
+def test_filtering_shows_the_matching_rows_and_their_sums(reports, page):
+    network = archcalc.load(REPO / "specs/resnet50.yaml")
+    page.open(reports["resnet50"])
+    page.evaluate("(() => { const f = document.getElementById('filter'); f.value = 'downsample';"
+                  " f.dispatchEvent(new Event('input')); })()")
+    visible = page.evaluate("Array.from(document.querySelectorAll('#layer-table tbody tr')).filter(r => !r.hidden)"
+                            ".map(r => r.dataset.name)")
+    matching = [layer for layer in network.layers if "downsample" in layer.name]
+    assert visible == [layer.name for layer in matching] and len(matching) == 8   # 4 stages × (conv, bn)
+    assert page.evaluate("document.getElementById('shown-params').textContent") == \
+        f"{sum(layer.params for layer in matching):,}"
+    assert page.evaluate("document.getElementById('shown-macs').textContent") == \
+        f"{sum(layer.macs for layer in matching):,}"
+    assert page.evaluate("document.getElementById('filter-status').textContent") == "8 of 175 layers"
+
+
+def test_a_warning_link_goes_to_its_row(tmp_path, page):
+    spec = tmp_path / "warned.yaml"
+    spec.write_text("input: [64, 8, 8]\nlayers:\n  - {type: relu}\n"
+                    "  - {name: down, type: conv2d, out_channels: 4, kernel_size: 1, stride: 2}\n")
+    assert main(["report", str(spec), "-o", str(tmp_path / "r.html")]) == 0
+    page.open(tmp_path / "r.html")
+    page.click("#warning-0 a")
+    assert page.evaluate("document.querySelector('tr:target').dataset.name") == "down"
+    assert page.errors == [] and page.requests == []
+
+
+def test_the_screenshot_is_not_blank(reports, page, tmp_path):
+    from browser import distinct_colors, inked_fraction
+
+    page.open(reports["resnet50"])
+    shot = page.screenshot(tmp_path / "report.png")
+    inked, sampled = inked_fraction(shot)
+    assert distinct_colors(shot) > 20 and inked > sampled // 20
+    page.evaluate("location.hash = '#where'")
+    charts = page.screenshot(tmp_path / "charts.png")
+    assert distinct_colors(charts) > 20
