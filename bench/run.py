@@ -102,6 +102,21 @@ def measure(commands: dict[str, list[str]], runs: int, expect: int = 0) -> dict[
     return {name: (statistics.median(times[name]), peaks[name]) for name in commands}
 
 
+def open_in_chromium(page: Path, runs: int = 3) -> float | None:
+    """The median time headless Chromium takes to load `page` to its load event (tests/browser.py), or None."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from browser import chromium_page, chromium_path
+
+    if chromium_path() is None:
+        return None
+    times = []
+    with chromium_page() as tab:
+        for _ in range(runs):
+            times.append(tab.open(page))
+            tab.open("about:blank")
+    return statistics.median(times)
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -138,6 +153,8 @@ def main() -> int:
         for layers in (1_000, 10_000):
             small[f"summary plain CNN, {layers:,} layers"] = [*archcalc, "summary", str(generated[layers])]
         small["memory plain CNN, 10,000 layers"] = [*archcalc, "memory", str(generated[10_000]), "--batch-size", "32"]
+        report_page = Path(scratch) / "report_10000.html"
+        small["report plain CNN, 10,000 layers"] = [*archcalc, "report", str(generated[10_000]), "-o", str(report_page)]
         results = measure(small, args.runs)
         results.update(measure({"summary plain CNN, 100,000 layers":
                                 [*archcalc, "summary", str(generated[100_000]),  # above the default limits
@@ -149,6 +166,7 @@ def main() -> int:
         check_folder(folder)
         results.update(measure({"check, 1,000 specs in one process": [*archcalc, "check", str(folder)]},
                                args.large_runs, expect=1))
+        opened = open_in_chromium(report_page)
         other = torch_python(args.torch_python)
         if other:
             results.update(measure({"torchinfo.summary, ResNet-50 (torch + torchinfo process)":
@@ -174,6 +192,8 @@ def main() -> int:
         (f"memory, 10,000 layers {results['memory plain CNN, 10,000 layers'][0]:.2f} s < 1 s",
          results["memory plain CNN, 10,000 layers"][0] < 1),
         (f"10,000 layers {t10k:.2f} s < 1 s", t10k < 1.0),
+        (f"report, 10,000 layers {results['report plain CNN, 10,000 layers'][0]:.2f} s < 2 s",
+         results["report plain CNN, 10,000 layers"][0] < 2),
         (f"GPT-2 {gpt2:.2f} s < 1 s", gpt2 < 1.0),
         (f"LLaMA-2-7B at 4,096 tokens {llama:.2f} s < 1 s, peak {llama_peak / 2**20:.0f} MB < 100 MB (nothing per parameter)",
          llama < 1.0 and llama_peak < 100 * 2**20),
@@ -181,6 +201,10 @@ def main() -> int:
         (f"100,000-layer peak memory {peak100k / 2**20:.0f} MB < 500 MB", peak100k < 500 * 2**20),
         (f"1,000-point sweep of ResNet-50 {results[SWEEP][0]:.2f} s < 5 s", results[SWEEP][0] < 5),
     ]
+    if opened is not None:
+        checks.append((f"the 10,000-layer report opens in Chromium in {opened:.2f} s < 5 s", opened < 5))
+    else:
+        print("\n(no Chromium: the report's opening time is not measured)")
     torchinfo = results.get("torchinfo.summary, ResNet-50 (torch + torchinfo process)")
     if torchinfo:
         ratio = torchinfo[0] / results["summary specs/resnet50.yaml"][0]

@@ -104,3 +104,24 @@ def test_the_screenshot_is_not_blank(reports, page, tmp_path):
     page.evaluate("location.hash = '#where'")
     charts = page.screenshot(tmp_path / "charts.png")
     assert distinct_colors(charts) > 20
+
+
+def test_a_long_table_lays_out_its_first_rows_and_shows_all_on_demand(tmp_path, page):
+    from archcalc.report.html_report import ROW_LIMIT
+
+    layers = ROW_LIMIT + 200
+    spec = tmp_path / "long.yaml"
+    spec.write_text("input: [64, 8, 8]\nlayers:\n" + "  - {type: relu}\n" * (layers - 1)
+                    + "  - {name: down, type: conv2d, out_channels: 4, kernel_size: 1, stride: 2}\n")
+    assert main(["report", str(spec), "-o", str(tmp_path / "r.html")]) == 0
+    page.open(tmp_path / "r.html")
+    visible = "document.querySelectorAll('#layer-table tbody tr:not([hidden])').length"
+    assert page.evaluate("document.querySelectorAll('#layer-table tbody tr').length") == layers
+    assert page.evaluate(visible) == ROW_LIMIT
+    page.click("#warning-0 a")                       # the warned layer is the last row: beyond the limit
+    assert page.evaluate("document.querySelector('tr:target').dataset.name") == "down"
+    page.wait_for(f"{visible} === {layers}")         # on hashchange, an event after the click
+    page.open(tmp_path / "r.html")
+    page.click("#show-all")
+    assert page.evaluate(visible) == layers and page.evaluate("document.getElementById('show-all').hidden")
+    assert page.errors == [] and page.requests == []

@@ -84,6 +84,10 @@ def _facts(network: Network, memory: TrainingMemory, options: ReportOptions) -> 
             f'<div class="cards">{cells}</div>')
 
 
+# Rows laid out when the page opens; the others wait, hidden, for "show all" (a 10,000-layer table is slow to lay out).
+ROW_LIMIT = 1000
+
+
 def _layer_rows(network: Network, saved: dict[str, int], warned: dict[str, list[int]]) -> list[str]:
     rows = []
     previous = "input"
@@ -105,7 +109,7 @@ def _layer_rows(network: Network, saved: dict[str, int], warned: dict[str, list[
         frozen = "" if not layer.params else "yes" if layer.spec.trainable else "frozen"
         kept = saved.get(layer.name, 0)
         rows.append(
-            f'<tr id="{row_id(index)}" data-name="{name}" data-type="{tag}">'
+            f'<tr id="{row_id(index)}" data-name="{name}" data-type="{tag}"{" hidden" if index >= ROW_LIMIT else ""}>'
             f'<td data-v="{index}">{index}</td><td class="name">{name}{marks}</td><td>{tag}</td>'
             f'<td class="from">{"" if follows else h(", ".join(layer.sources))}</td>'
             f'<td class="shape">{h(_shapes(layer))}</td>'
@@ -152,8 +156,10 @@ def _table(network: Network, memory: TrainingMemory, warned: dict[str, list[int]
     return (
         '<div class="toolbar"><label>Filter <input id="filter" type="search" placeholder="name or type, e.g. conv"'
         ' autocomplete="off"></label> <span id="filter-status"></span></div>'
-        f'<div class="table-wrap"><table id="layer-table"><thead><tr>{head}</tr></thead>'
+        f'<div class="table-wrap"><table id="layer-table" data-limit="{ROW_LIMIT}"><thead><tr>{head}</tr></thead>'
         f'<tbody>{"".join(_layer_rows(network, saved, warned))}</tbody><tfoot>{foot}</tfoot></table></div>'
+        f'<button id="show-all" type="button"{"" if len(network.layers) > ROW_LIMIT else " hidden"}>Show all'
+        f' {grouped(len(network.layers))} rows (the first {grouped(ROW_LIMIT)} are shown)</button>'
         f'<p class="note">Trainable {grouped(totals.trainable_params)}, non-trainable'
         f' {grouped(totals.non_trainable_params)} parameters; FLOPs = 2 × MACs = {grouped(totals.flops)}.'
          ' Buffers are batch-norm running statistics (not parameters). Saved: the bytes autograd keeps for'
@@ -356,13 +362,29 @@ footer{color:var(--muted);font-size:12px;padding:10px 20px;border-top:1px solid 
 """
 
 # Sorting and filtering the layer table. Numbers sort as BigInt from data-v (counts beyond 2**53 stay exact);
-# the filtered sums are BigInt too.
+# the filtered sums are BigInt too. Only the first ROW_LIMIT matching rows are laid out (the rest are in the
+# DOM, hidden, until "show all" or a link to one of them): a 10,000-row table opens fast.
 SCRIPT = """
 (function(){
   var table=document.getElementById('layer-table');if(!table)return;
   var body=table.tBodies[0],rows=Array.prototype.slice.call(body.rows);
-  var heads=table.tHead.rows[0].cells;
+  var heads=table.tHead.rows[0].cells,limit=Number(table.getAttribute('data-limit'));
+  var input=document.getElementById('filter'),status=document.getElementById('filter-status');
+  var more=document.getElementById('show-all'),shown=table.querySelector('tr.shown');
   function key(row,i,num){var c=row.cells[i];return num?BigInt(c.getAttribute('data-v')||'0'):c.textContent.toLowerCase();}
+  function group(n){return n.toString().replace(/\\B(?=(\\d{3})+(?!\\d))/g,',');}
+  function apply(){
+    var q=input.value.trim().toLowerCase(),n=0,sums=[0n,0n,0n,0n],cols=[5,7,8,9];
+    rows.forEach(function(r){
+      var hit=!q||r.getAttribute('data-name').toLowerCase().indexOf(q)>=0||r.getAttribute('data-type').toLowerCase().indexOf(q)>=0;
+      if(hit){n++;cols.forEach(function(c,k){sums[k]+=BigInt(r.cells[c].getAttribute('data-v'));});}
+      r.hidden=!hit||n>limit;
+    });
+    shown.hidden=!q;status.textContent=q?n+' of '+rows.length+' layers':'';
+    document.getElementById('shown-count').textContent='Shown ('+n+' layers)';
+    ['params','macs','buffers','saved'].forEach(function(k,i){document.getElementById('shown-'+k).textContent=group(sums[i]);});
+    more.hidden=n<=limit;more.textContent='Show all '+group(n)+' rows (the first '+group(limit)+' are shown)';
+  }
   Array.prototype.forEach.call(heads,function(th,i){
     function sort(){
       var num=th.getAttribute('data-kind')==='num';
@@ -372,24 +394,19 @@ SCRIPT = """
       rows.sort(function(a,b){var x=key(a,i,num),y=key(b,i,num);
         if(x<y)return -dir;if(x>y)return dir;return Number(a.cells[0].getAttribute('data-v'))-Number(b.cells[0].getAttribute('data-v'));});
       var f=document.createDocumentFragment();rows.forEach(function(r){f.appendChild(r);});body.appendChild(f);
+      apply();
     }
     th.addEventListener('click',sort);
     th.addEventListener('keydown',function(e){if(e.key==='Enter'||e.key===' '){e.preventDefault();sort();}});
   });
-  var input=document.getElementById('filter'),status=document.getElementById('filter-status');
-  var shown=table.querySelector('tr.shown');
-  function group(n){return n.toString().replace(/\\B(?=(\\d{3})+(?!\\d))/g,',');}
-  function filter(){
-    var q=input.value.trim().toLowerCase(),n=0,sums=[0n,0n,0n,0n],cols=[5,7,8,9];
-    rows.forEach(function(r){
-      var hit=!q||r.getAttribute('data-name').toLowerCase().indexOf(q)>=0||r.getAttribute('data-type').toLowerCase().indexOf(q)>=0;
-      r.hidden=!hit;if(hit){n++;cols.forEach(function(c,k){sums[k]+=BigInt(r.cells[c].getAttribute('data-v'));});}
-    });
-    shown.hidden=!q;status.textContent=q?n+' of '+rows.length+' layers':'';
-    document.getElementById('shown-count').textContent='Shown ('+n+' layers)';
-    ['params','macs','buffers','saved'].forEach(function(k,i){document.getElementById('shown-'+k).textContent=group(sums[i]);});
+  function reveal(){   // a link to a row beyond the limit (a warning's) shows every row first
+    var target=location.hash&&document.getElementById(location.hash.slice(1));
+    if(target&&target.parentNode===body&&target.hidden){input.value='';limit=Infinity;apply();target.scrollIntoView();}
   }
-  input.addEventListener('input',filter);
+  input.addEventListener('input',apply);
+  more.addEventListener('click',function(){limit=Infinity;apply();});
+  window.addEventListener('hashchange',reveal);
+  apply();reveal();
 })();
 """
 
