@@ -162,7 +162,8 @@ def external_references(page: str) -> list[str]:
             value = attrs.get(key)
             if value is not None and not value.startswith("#"):
                 found.append(f"{key}={value}")
-    return found + re.findall(r"url\(|@import", page)   # (a URL in text, a tool's install line, fetches nothing)
+    # CSS and SVG `url(...)` other than an in-page `url(#marker)`; a URL in text (an install line) fetches nothing
+    return found + re.findall(r"url\(\s*['\"]?(?!#)|@import", page)
 
 
 @pytest.fixture(scope="module")
@@ -271,6 +272,9 @@ def test_network_and_summary_show_their_table_in_a_notebook(resnet50):
     for shown in (resnet50._repr_html_(), summary._repr_html_()):
         assert all(layer.name in shown for layer in resnet50.layers)
         assert "Total params 25,557,032" in shown and "<script" not in shown
+        picture = re.search(r'<div class="graph"><svg.*?</svg>\s*</div>', shown, re.S).group(0)   # the folded graph
+        assert all(f">layer{stage}.0<" in picture for stage in (1, 2, 3, 4))
+        assert ">layer1.0.conv1<" not in picture
     assert summary._repr_markdown_() == archcalc.report.markdown.render(summary)
     assert resnet50._repr_markdown_() == archcalc.report.markdown.render(resnet50.summary())
 

@@ -125,3 +125,22 @@ def test_a_long_table_lays_out_its_first_rows_and_shows_all_on_demand(tmp_path, 
     page.click("#show-all")
     assert page.evaluate(visible) == layers and page.evaluate("document.getElementById('show-all').hidden")
     assert page.errors == [] and page.requests == []
+
+
+@pytest.mark.parametrize("name, blocks, first, inside", [
+    ("resnet50", 16, "layer1.0", "layer1.0.conv1"),             # torchvision's 3 + 4 + 6 + 3 bottlenecks
+    ("gpt2", 12, "transformer.h.0", "transformer.h.0.ln_1"),    # GPT-2 small's 12 blocks
+])
+def test_the_graph_shows_the_blocks_folded_and_unfolds_one(name, blocks, first, inside, reports, page):
+    page.open(reports[name])
+    boxes = "document.querySelectorAll('#report-graph .ag-box').length"
+    page.wait_for(boxes)
+    instances = "document.querySelectorAll('#report-graph .ag-box[data-kind=instance]').length"
+    assert page.evaluate(instances) == blocks
+    names = "Array.from(document.querySelectorAll('#report-graph .ag-box')).map(b => b.dataset.name)"
+    assert first in page.evaluate(names) and inside not in page.evaluate(names)
+    before = page.evaluate(boxes)
+    page.click(f"#report-graph .ag-box[data-kind=instance][data-name='{first}']")
+    page.wait_for(f"{boxes} > {before}")
+    assert first not in page.evaluate(names) and inside in page.evaluate(names)
+    assert page.errors == [] and page.requests == []

@@ -40,8 +40,21 @@ class ReportOptions:
     conventions: Sequence[str] | None = None   # None: every convention
 
 
-# A graph view: (network) -> HTML fragment. Set by the graph module when it is installed beside this one.
-GraphView = Callable[[Network], str]
+# A graph section: (network, bytes autograd keeps per layer name) -> HTML fragment.
+GraphView = Callable[[Network, dict[str, int]], str]
+
+
+def interactive_graph(network: Network, memory: dict[str, int]) -> str:
+    """`archcalc graph --format html`'s view (archcalc.report.graph_html): blocks and repeats fold and unfold on
+    click, shaded by MACs, parameters or the report's training memory."""
+    from ..analysis.graph import network_graph
+    from .graph_html import graph_fragment
+
+    return (graph_fragment(network_graph(network, memory), "report-graph", height="640px")
+            + '<p class="note">Click a block, a repeat (×N) or a frame\'s title to unfold or fold it; the'
+            ' shading menu colours each box by its share of the MACs, the parameters or the memory kept for'
+            ' backward (at the batch of the memory section). <code>archcalc graph SPEC --format svg|dot|mermaid</code>'
+            ' draws it as a file.</p>')
 
 
 def h(text: object) -> str:
@@ -301,8 +314,9 @@ def _warned_layers(warnings: tuple[Problem, ...]) -> dict[str, list[int]]:
 
 # ---------------------------------------------------------------------------------------------- the page
 
-def render_report(network: Network, options: ReportOptions = ReportOptions(), graph: GraphView | None = None) -> str:
-    """The HTML page (a str). `graph` draws the graph section; without it the page has no graph section."""
+def render_report(network: Network, options: ReportOptions = ReportOptions(),
+                  graph: GraphView | None = interactive_graph) -> str:
+    """The HTML page (a str). `graph` draws the graph section (None: a page without one)."""
     plan = plan_memory(network, options.dtype, options.device)
     memory = plan.fit(options.budget, options.optimizer) if options.budget is not None else \
         plan.at(options.batch_size, options.optimizer)
@@ -312,7 +326,8 @@ def render_report(network: Network, options: ReportOptions = ReportOptions(), gr
     title = printable(network.name or network.path)
     sections = [("summary", "Summary", _facts(network, memory, options))]
     if graph is not None:
-        sections.append(("graph", "Graph", graph(network)))
+        sections.append(("graph", "Graph", graph(network, {layer.name: layer.saved_activation_bytes
+                                                             for layer in memory.layers})))
     sections += [
         ("layers", "Layers", _table(network, memory, _warned_layers(network.warnings))),
         ("where", "Where the compute and the parameters are", _where(network)),
