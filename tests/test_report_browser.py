@@ -144,3 +144,46 @@ def test_the_graph_shows_the_blocks_folded_and_unfolds_one(name, blocks, first, 
     page.wait_for(f"{boxes} > {before}")
     assert first not in page.evaluate(names) and inside in page.evaluate(names)
     assert page.errors == [] and page.requests == []
+
+
+def test_show_in_a_notebook_runs_the_report_inside_its_frame_only(tmp_path, page):
+    """What Jupyter does with archcalc.show(): its _repr_html_ in a notebook's page. The sandboxed srcdoc frame is
+    a target of its own; DevTools attaches to it to look inside."""
+    network = archcalc.load(REPO / "specs/resnet50.yaml")
+    report = archcalc.show(network)
+    notebook = tmp_path / "notebook.html"
+    notebook.write_text("<!DOCTYPE html><html><head><style>h1{font-size:40px}</style></head><body><h1 id=cell>a cell"
+                        f"</h1>{report._repr_html_()}</body></html>")
+    frames, frame_errors = [], []
+
+    def on_event(method, params):
+        if method == "Target.attachedToTarget" and params["targetInfo"]["type"] == "iframe":
+            session = params["sessionId"]
+            frames.append(session)
+            page.browser._listeners.setdefault(session, []).append(
+                lambda inner, details: frame_errors.append(details) if inner == "Runtime.exceptionThrown" or (
+                    inner == "Runtime.consoleAPICalled" and details.get("type") == "error") else None)
+            # the frame waits (waitForDebuggerOnStart) until its errors are watched; post: this is the reader thread
+            page.browser.post("Runtime.enable", {}, session)
+            page.browser.post("Runtime.runIfWaitingForDebugger", {}, session)
+
+    page.browser._listeners[page.session].append(on_event)
+    page.send("Target.setAutoAttach", {"autoAttach": True, "waitForDebuggerOnStart": True, "flatten": True})
+    page.open(notebook)
+    page.wait_for("true")
+
+    def inside(expression):
+        reply = page.browser.send("Runtime.evaluate", {"expression": expression, "returnByValue": True}, frames[0])
+        return reply["result"].get("value")
+
+    deadline = 100
+    while not inside("document.querySelectorAll('.ag-box').length") and deadline:   # the frame's script draws
+        deadline -= 1
+        page.evaluate("new Promise(r => setTimeout(r, 50))")
+    assert inside("Array.from(document.querySelectorAll('#layer-table tbody tr')).map(r => r.dataset.name)") == \
+        [layer.name for layer in network.layers]
+    assert inside("document.querySelectorAll('.ag-box[data-kind=instance]').length") == 16   # its script ran
+    assert page.evaluate("document.querySelectorAll('#layer-table, .ag-root').length") == 0    # nothing leaked
+    assert page.evaluate("getComputedStyle(document.getElementById('cell')).fontSize") == "40px"
+    assert page.evaluate("document.querySelector('iframe').contentDocument") is None   # no same-origin access
+    assert page.errors == [] and page.requests == [] and frame_errors == []
