@@ -1,6 +1,7 @@
 """Regenerate the README's pictures of `archcalc report`: docs/report.png (the top of the page: the totals and
-the layer table) and docs/report-charts.png (where the compute and the parameters are, training memory), from
-specs/resnet50.yaml with a 24 GiB budget, in headless Chromium (tests/browser.py).
+the graph, shaded by MACs), docs/report-table.png (the layer table sorted by MACs) and docs/report-charts.png
+(where the compute and the parameters are, training memory), from specs/resnet50.yaml with a 24 GiB budget,
+in headless Chromium (tests/browser.py).
 
     python tools/report_screenshot.py [--output-dir docs]
 """
@@ -20,7 +21,13 @@ sys.path.insert(0, str(REPO / "tests"))
 from archcalc.cli import main as archcalc  # noqa: E402
 from browser import chromium_page, distinct_colors  # noqa: E402
 
-SHOTS = (("report.png", None), ("report-charts.png", "where"))
+# (file, section to scroll to, what to do first)
+SHOTS = (
+    ("report.png", None, "const s = document.querySelector('#report-graph .ag-color'); s.value = 'macs';"
+                         " s.dispatchEvent(new Event('change'))"),
+    ("report-table.png", "layers", "const th = document.querySelectorAll('#layer-table th')[7]; th.click(); th.click()"),
+    ("report-charts.png", "where", ""),
+)
 
 
 def main() -> int:
@@ -38,9 +45,11 @@ def main() -> int:
             if page.errors or page.requests:
                 print("the page logged errors or asked for the network:", page.errors, page.requests, file=sys.stderr)
                 return 1
-            for name, anchor in SHOTS:
-                if anchor:
-                    page.evaluate(f"document.getElementById({anchor!r}).scrollIntoView()")
+            page.wait_for("document.querySelectorAll('#report-graph .ag-box').length")
+            for name, anchor, action in SHOTS:
+                if action:
+                    page.evaluate(f"(() => {{ {action}; }})()")
+                page.evaluate(f"document.getElementById({anchor!r}).scrollIntoView()" if anchor else "scrollTo(0, 0)")
                 shot = page.screenshot(args.output_dir / name)
                 if distinct_colors(shot) < 20:
                     print(f"{shot}: blank", file=sys.stderr)
