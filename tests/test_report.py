@@ -302,3 +302,17 @@ def test_show_takes_a_network_a_summary_and_a_dict(resnet50, tmp_path):
     assert small.save(tmp_path / "r.html").read_text() == small.html
     with pytest.raises(TypeError, match="not int"):
         archcalc.show(3)
+
+
+def test_a_network_without_macs_says_so_instead_of_drawing_empty_charts():
+    page = render_report(archcalc.loads("input: [8]\nlayers:\n  - {type: relu}\n"))
+    assert page.count("No MACs: every layer counts 0.") == 2          # by layer type and by top-level layer
+    assert "MACs by layer type" not in page and "Parameters by layer type" not in page
+
+
+def test_a_huge_budget_marks_a_huge_batch_on_an_si_axis():
+    network = archcalc.loads("input: [8]\nlayers:\n  - {type: linear, out_features: 4}\n")
+    page = render_report(network, ReportOptions(budget=2**40))
+    fit = archcalc.training_memory(network, fit=2**40).fit.batch_size
+    assert fit > 10**9 and f"fits: batch {fit:,}" in page
+    assert re.search(r'class="chart-tick">\d+(\.\d+)? G</text>', page)   # batch sizes in G, not 10 digits

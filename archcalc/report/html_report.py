@@ -243,7 +243,7 @@ def _memory(plan: MemoryPlan, memory: TrainingMemory, options: ReportOptions) ->
         marks.append(charts.Mark(f"batch {memory.batch_size:,}", memory.batch_size, totals.total_bytes,
                                  charts.PALETTE[1]))
     line_chart = charts.line_chart([line], "Total training memory against batch size", "batch size",
-                                   "total memory", charts.PLAIN, charts.BINARY, levels, marks)
+                                   "total memory", charts.SI, charts.BINARY, levels, marks)
     formula = (f"total = fixed + batch × per sample = {grouped(fixed)} B + batch × {grouped(per_sample)} B")
     fit_text = ""
     if fit is not None:
