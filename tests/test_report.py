@@ -316,3 +316,10 @@ def test_a_huge_budget_marks_a_huge_batch_on_an_si_axis():
     fit = archcalc.training_memory(network, fit=2**40).fit.batch_size
     assert fit > 10**9 and f"fits: batch {fit:,}" in page
     assert re.search(r'class="chart-tick">\d+(\.\d+)? G</text>', page)   # batch sizes in G, not 10 digits
+
+
+def test_show_takes_the_spec_variables():
+    report = archcalc.show(str(REPO / "specs/gpt2.yaml"), variables={"n_layer": 2})
+    rows = Elements(report.html).of("tr")
+    assert {row["data-name"] for row in rows if "data-name" in row} >= {"transformer.h.1.ln_1"}
+    assert not any(row.get("data-name", "").startswith("transformer.h.2.") for row in rows)

@@ -11,6 +11,7 @@ import pytest
 
 import archcalc
 from archcalc.cli import main
+from archcalc.problems import printable
 
 REPO = Path(__file__).resolve().parent.parent
 ZOO = ["resnet50", "gpt2"]
@@ -187,3 +188,25 @@ def test_show_in_a_notebook_runs_the_report_inside_its_frame_only(tmp_path, page
     assert page.evaluate("getComputedStyle(document.getElementById('cell')).fontSize") == "40px"
     assert page.evaluate("document.querySelector('iframe').contentDocument") is None   # no same-origin access
     assert page.errors == [] and page.requests == [] and frame_errors == []
+
+
+HOSTILE = ['"><img src=x onerror=alert(1)>', "</script><script>alert(2)</script>", "<!--", "a&amp;b\u202e"]
+
+
+def test_hostile_layer_names_stay_text(tmp_path, page):
+    spec = tmp_path / "hostile.yaml"
+    spec.write_text("input: [64, 8, 8]\nlayers:\n" + "".join(
+        f"  - {{name: {json.dumps(name)}, type: relu}}\n" for name in HOSTILE)
+        + "  - {name: '<b>down</b>', type: conv2d, out_channels: 4, kernel_size: 1, stride: 2}\n")
+    assert main(["report", str(spec), "-o", str(tmp_path / "r.html")]) == 0
+    page.open(tmp_path / "r.html")
+    page.wait_for("document.querySelectorAll('#report-graph .ag-box').length")
+    names = page.evaluate("Array.from(document.querySelectorAll('#layer-table tbody tr')).map(r => r.dataset.name)")
+    # as text, with controls (the bidi override) written as escapes, as everywhere in archcalc's output
+    assert names == [printable(layer.name) for layer in archcalc.load(spec).layers] and "a&amp;b\\u202e" in names
+    assert page.evaluate("document.querySelectorAll('img, b').length") == 0
+    scripts = page.evaluate("document.querySelectorAll('script').length")
+    assert scripts == 4   # the graph's data, dagre, the graph's view and the table's: none from a name
+    page.click("#warning-0 a")
+    assert page.evaluate("document.querySelector('tr:target').dataset.name") == "<b>down</b>"
+    assert page.errors == [] and page.requests == []
