@@ -277,7 +277,7 @@ def _conventions(all_counts: list[Counts]) -> str:
         if counts.memory:
             unit = counts.memory.get("unit", "MiB")
             memory = " / ".join(f"{counts.memory['printed'][key]}" for key in memory_keys) + f" {escape(unit)}"
-        rows.append(f'<tr><td><code>{escape(c.name)}</code></td><td>{escape(c.tool)}</td><td>{escape(c.quantity)}</td>'
+        rows.append(f'<tr><td><code>{escape(c.name)}</code></td><td class="tool">{escape(c.tool)}</td><td>{escape(c.quantity)}</td>'
                     f'<td data-v="{counts.macs if counts.macs is not None else ""}">{macs}</td><td>{delta}</td>'
                     f'<td>{escape(counts.printed or "")}</td><td>{grouped(counts.params)}</td>'
                     f'<td>{grouped(counts.non_trainable_params)}</td><td>{memory}</td></tr>')
@@ -364,6 +364,7 @@ section{scroll-margin-top:70px}.lead{color:var(--muted)}
 .table-wrap{max-height:70vh;overflow:auto;border:1px solid var(--line)}
 table{border-collapse:collapse;font-variant-numeric:tabular-nums;width:100%;font-size:13px}th,td{padding:2px 7px;border-bottom:1px solid #eee;white-space:nowrap}
 td.from{white-space:normal;min-width:120px;max-width:260px;color:var(--muted)}
+td.tool{white-space:normal;overflow-wrap:anywhere;min-width:240px;max-width:380px;font-size:12px;color:var(--muted)}
 th{position:sticky;top:0;background:var(--soft);text-align:left;cursor:pointer;user-select:none}
 th[aria-sort=ascending]::after{content:" ▲"}th[aria-sort=descending]::after{content:" ▼"}
 td[data-v],td[data-bytes]{text-align:right}tfoot td{position:sticky;bottom:0;background:var(--soft);font-weight:600;text-align:right}
