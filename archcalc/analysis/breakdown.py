@@ -7,13 +7,12 @@ layers, so each split adds up to the network's totals exactly.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..network import Network
 
 
-@dataclass(frozen=True, slots=True)
-class Share:
+class Share(NamedTuple):
     """One part of the network: its label, what it is (a layer type, a block, a top-level layer), and its sums."""
 
     label: str

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 from html import escape
-from typing import Iterable, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
 Number = int | Fraction
 
@@ -205,8 +205,7 @@ def vertical_axis(axis: Axis, x: int, grid_right: int | None = None) -> list[str
 
 # ---------------------------------------------------------------------------------------------- bar chart
 
-@dataclass(frozen=True)
-class Bar:
+class Bar(NamedTuple):
     """One bar: its label, its value (an int), an optional link target (`#row-conv1`) and tooltip."""
 
     label: str
