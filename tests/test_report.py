@@ -323,3 +323,13 @@ def test_show_takes_the_spec_variables():
     rows = Elements(report.html).of("tr")
     assert {row["data-name"] for row in rows if "data-name" in row} >= {"transformer.h.1.ln_1"}
     assert not any(row.get("data-name", "").startswith("transformer.h.2.") for row in rows)
+
+
+def test_the_conventions_are_counted_in_the_reports_dtype(resnet50):
+    from archcalc.analysis.conventions import count
+
+    page = render_report(resnet50, ReportOptions(dtype="float16", batch_size=2))
+    torchinfo = count(resnet50, "torchinfo", 2, "float16").memory["printed"]
+    row = re.search(r"<tr><td><code>torchinfo</code>.*?</tr>", page).group(0)
+    assert torchinfo["params_bytes"] in row and "batch 2, float16" in page
+    assert torchinfo["params_bytes"] != count(resnet50, "torchinfo", 2).memory["printed"]["params_bytes"]

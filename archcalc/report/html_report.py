@@ -285,7 +285,7 @@ def _conventions(all_counts: list[Counts]) -> str:
             '<th>Counts</th><th>Count</th><th>− pytorch</th><th>As the tool prints it</th><th>Params</th>'
             '<th>Non-trainable</th><th>Memory: input / forward-backward / params / total</th></tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table></div>'
-            f'<p class="note">The same network counted as each tool counts it, batch {base.batch_size:,}'
+            f'<p class="note">The same network counted as each tool counts it, batch {base.batch_size:,}, {base.dtype}'
             ' (<code>archcalc compare</code>, <code>archcalc summary --convention NAME</code>; the rules:'
             ' docs/conventions.md). <code>pytorch</code> is archcalc\'s own count (contract §2).</p>')
 
@@ -321,7 +321,7 @@ def render_report(network: Network, options: ReportOptions = ReportOptions(),
     memory = plan.fit(options.budget, options.optimizer) if options.budget is not None else \
         plan.at(options.batch_size, options.optimizer)
     names = list(CONVENTIONS) if options.conventions is None else list(options.conventions)
-    all_counts = count_all(network, list(dict.fromkeys([DEFAULT, *names])), options.batch_size)
+    all_counts = count_all(network, list(dict.fromkeys([DEFAULT, *names])), options.batch_size, options.dtype)
     link = {layer.name: index for index, layer in enumerate(network.layers)}
     title = printable(network.name or network.path)
     sections = [("summary", "Summary", _facts(network, memory, options))]
