@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 
 from ..analysis.breakdown import Share, by_block, by_type, has_blocks
 from ..analysis.conventions import CONVENTIONS, DEFAULT, Counts, count_all
-from ..analysis.memory import MemoryPlan, TrainingMemory, plan_memory
+from ..analysis.memory import TrainingMemory, plan_memory
 from ..network import FLOAT, LayerResult, Network
 from ..problems import Problem, printable
 from ..version import __version__
@@ -68,7 +68,7 @@ def row_id(index: int) -> str:
 
 # ---------------------------------------------------------------------------------------------- sections
 
-def _facts(network: Network, memory: TrainingMemory, options: ReportOptions) -> str:
+def _facts(network: Network, memory: TrainingMemory) -> str:
     totals = network.totals
     inputs = network.inputs or ()
     named = len(inputs) > 1 or any(item.name != "input" for item in inputs)
@@ -212,7 +212,7 @@ def _batch_range(plan_fit: int | None, batch_size: int) -> int:
     return max(8, 2 * batch_size, (plan_fit or 0) * 5 // 4 + 1)
 
 
-def _memory(plan: MemoryPlan, memory: TrainingMemory, options: ReportOptions) -> str:
+def _memory(memory: TrainingMemory, options: ReportOptions) -> str:
     totals = memory.totals
     rows = [("Saved activations", totals.saved_activation_bytes), ("Parameters", totals.parameter_bytes),
             ("Gradients", totals.gradient_bytes), (f"Optimizer state ({memory.optimizer})", totals.optimizer_state_bytes),
@@ -324,14 +324,14 @@ def render_report(network: Network, options: ReportOptions = ReportOptions(),
     all_counts = count_all(network, list(dict.fromkeys([DEFAULT, *names])), options.batch_size, options.dtype)
     link = {layer.name: index for index, layer in enumerate(network.layers)}
     title = printable(network.name or network.path)
-    sections = [("summary", "Summary", _facts(network, memory, options))]
+    sections = [("summary", "Summary", _facts(network, memory))]
     if graph is not None:
         sections.append(("graph", "Graph", graph(network, {layer.name: layer.saved_activation_bytes
                                                              for layer in memory.layers})))
     sections += [
         ("layers", "Layers", _table(network, memory, _warned_layers(network.warnings))),
         ("where", "Where the compute and the parameters are", _where(network)),
-        ("memory", "Training memory", _memory(plan, memory, options)),
+        ("memory", "Training memory", _memory(memory, options)),
         ("conventions", "Counting conventions", _conventions(all_counts)),
         ("warnings", f"Warnings ({len(network.warnings)})", _warnings(network, link)),
     ]
