@@ -333,3 +333,19 @@ def test_the_conventions_are_counted_in_the_reports_dtype(resnet50):
     row = re.search(r"<tr><td><code>torchinfo</code>.*?</tr>", page).group(0)
     assert torchinfo["params_bytes"] in row and "batch 2, float16" in page
     assert torchinfo["params_bytes"] != count(resnet50, "torchinfo", 2).memory["printed"]["params_bytes"]
+
+
+@pytest.mark.parametrize("text, unkept", [
+    ("input: [8]\nlayers:\n  - {type: relu}\n  - {type: linear, out_features: 3}\n", 8 * 4 * 3),   # relu: no grad yet
+    ("input: {a: [8], b: [8]}\nlayers:\n  - {type: linear, inputs: [a], out_features: 8}\n"
+     "  - {type: add, inputs: [linear-1, b]}\n", 8 * 4 * 3),                                       # a kept, b not
+    ("input: [8]\nlayers:\n  - {type: linear, out_features: 3}\n", 0),                             # kept by linear
+])
+def test_an_input_no_layer_keeps_is_its_own_memory_category(text, unkept):
+    network = archcalc.loads(text)
+    page = render_report(network, ReportOptions(batch_size=3))
+    memory = re.search(r'<table class="small"><thead><tr><th>Category.*?</table>', page).group(0)
+    parts = dict((label, int(size.replace(",", ""))) for label, size in
+                 re.findall(r"<tr><td>([^<]+)</td><td data-bytes>([\d,]+)</td>", memory))
+    assert parts.get("Input batch (not kept by a layer)", 0) == unkept
+    assert sum(parts.values()) == archcalc.training_memory(network, 3).totals.total_bytes

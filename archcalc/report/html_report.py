@@ -217,9 +217,10 @@ def _memory(memory: TrainingMemory, options: ReportOptions) -> str:
     rows = [("Saved activations", totals.saved_activation_bytes), ("Parameters", totals.parameter_bytes),
             ("Gradients", totals.gradient_bytes), (f"Optimizer state ({memory.optimizer})", totals.optimizer_state_bytes),
             ("Buffers", totals.buffer_bytes)]
-    if not memory.input_kept:
-        rows.append(("Input batch", totals.input_bytes))
-    assert sum(size for _, size in rows) == totals.total_bytes
+    # network inputs that no layer keeps are held beside the saved activations (those kept are among them)
+    unkept_input = totals.total_bytes - sum(size for _, size in rows)
+    if unkept_input:
+        rows.append(("Input batch (not kept by a layer)", unkept_input))
     bars = [charts.Bar(label, size) for label, size in rows if size]
     category_chart = charts.bar_chart(bars, f"Training memory by category, batch {memory.batch_size:,}",
                                       charts.BINARY, total=totals.total_bytes, color=charts.PALETTE[1])
