@@ -61,6 +61,8 @@ class LayerResult:
     output_dtype: str = FLOAT
     output_shapes: tuple[Shape, ...] = ()     # every output (`NAME:INDEX`); [0] is output_shape
     shared_with: str | None = None            # `share:` the layer whose module (and parameters) this call uses
+    inactive_params: int = 0                  # of `params`, those a token does not use: (experts − top_k)·expert
+                                              # params of a mixture of experts; active per token = params − this
 
     @property
     def non_trainable_params(self) -> int:
@@ -235,6 +237,7 @@ class Summary:
                        if len(layer.output_shapes) > 1 else {}),
                     **({"shared_with": layer.shared_with} if layer.shared_with else {}),
                     "params": layer.params,
+                    **({"inactive_params": layer.inactive_params} if layer.inactive_params else {}),
                     "trainable_params": layer.trainable_params, "macs": layer.macs, "buffers": layer.buffers,
                     **({"receptive_field": _field_json(fields.get(layer.name))} if self.receptive_field else {}),
                 }

@@ -168,6 +168,7 @@ def propagate(spec: SpecBase, data: Any, path: str) -> Network:
             macs=outcome.macs, buffers=0 if shared else outcome.buffers, spec=layer, layout=outcome.layout,
             windows=tuple(outcome.windows), input_dtypes=input_dtypes, output_dtype=output_dtype,
             output_shapes=tuple(produced), shared_with=shared,
+            inactive_params=0 if shared else outcome.inactive_params,
         )
         results.append(result)
         by_name[name] = result

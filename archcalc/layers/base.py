@@ -158,6 +158,7 @@ class Outcome:
     windows: Sequence[Window] = ()
     warnings: list[tuple[str, str | None, str]] = field(default_factory=list)
     more_outputs: Sequence[Sequence[Number]] = ()   # outputs 1, 2, ... (`NAME:INDEX`): h_n, c_n, split pieces
+    inactive_params: int = 0   # parameters a token does not use (a mixture of experts' unrouted experts)
 
 
 class Layer(BaseModel):
@@ -194,6 +195,9 @@ class Layer(BaseModel):
     # Warning codes that apply only while the input keeps the network input's spatial layout ([C, H, W]
     # through convolutions and pooling); after a permute, reshape or embedding they would be wrong.
     spatial_warnings: ClassVar[frozenset[str]] = frozenset()
+    # Keys whose value is a sub-network (a block name or a list of layers), which the spec's block expansion
+    # expands in place: a mixture of experts' expert.
+    block_keys: ClassVar[tuple[str, ...]] = ()
 
     # What the type stands for in PyTorch ("torch.nn.Conv2d", "torch.add"); the cross-check tests build it,
     # passing the input-size argument archcalc infers: (constructor argument, per-sample input axis).

@@ -47,6 +47,16 @@ INSTANCE_KEYS = {"block", "name", "repeat", "with", "first", "inputs", "if"}
 BLOCK_KEYS = ["params", "layers", "output", "module", "ignore"]
 
 
+def _block_keys(tag: Any) -> tuple[str, ...]:
+    """The keys of a layer type whose value is a sub-network (a mixture of experts' expert): expanded in place."""
+    from ..layers import layer_class
+
+    try:
+        return layer_class(tag.lower()).block_keys if isinstance(tag, str) else ()
+    except KeyError:
+        return ()
+
+
 def _takes_no_input(tag: Any) -> bool:
     """Whether a layer type takes no input (a learned tensor): it gets no default input from the layer before."""
     from ..layers import layer_class
@@ -375,8 +385,13 @@ class _Expander:
     def _layer(self, entry: SourceDict, position: int, frame: _Frame, previous: str) -> str:
         layer = SourceDict()
         layer.mark, layer.marks = entry.mark, {}
+        sub_networks = _block_keys(entry.get("type"))
         for key, raw in entry.items():
             if key in ("if", "name", "inputs"):
+                continue
+            if key in sub_networks:
+                layer[key] = self._sub_network(raw, frame, entry, key)
+                layer.marks[key] = entry.marks[key]
                 continue
             layer[key] = self._evaluate(raw, frame.scope, entry, key)
             if key in ("share", "tie"):          # module and weight references are looked up as inputs are
@@ -392,6 +407,48 @@ class _Expander:
         self._emit(layer, entry.mark, frame.origin, frame.ignores, frame.scopes)
         frame.local[local] = full
         return full
+
+    def _sub_network(self, raw: Any, frame: _Frame, entry: SourceDict, key: str) -> Any:
+        """A layer's sub-network (a mixture of experts' expert): a block name, {block, with}, or a list of
+        layers, expanded on its own — names local to it (a block's layers keep their own names), `input` its
+        input, the enclosing scope's variables — into a flat list of layers that the layer propagates itself."""
+        if isinstance(raw, str) or (isinstance(raw, dict) and "block" in raw):
+            use = raw if isinstance(raw, dict) else SourceDict(block=raw)
+            if not isinstance(raw, dict):
+                use.mark, use.marks = entry.marks[key], {"block": entry.marks[key]}
+            for unknown in set(use) - {"block", "with"}:
+                raise ExpansionError(f"{key}: unknown key {unknown!r} (a sub-network is a block name, {{block, with}}"
+                                     " or a list of layers)", use, unknown)
+            block = use["block"]
+            if not isinstance(block, str) or block not in self.blocks:
+                raise ExpansionError(f"{key}: unknown block {block!r}{_suggest(block, self.blocks)}", use, "block",
+                                     code="unknown-block")
+            if block in self.stack:
+                raise ExpansionError(f"block {block!r} uses itself ({' → '.join([*self.stack, block])})", use,
+                                     "block", code="recursive-block")
+            definition = self.blocks[block]
+            if isinstance(definition, dict) and definition.get("output") is not None:
+                raise ExpansionError(f"{key}: block {block!r} has an 'output'; a sub-network's output is its last"
+                                     " layer", use, "block")
+            layers = definition if isinstance(definition, list) else definition["layers"]
+            scope = self._arguments(use, block, definition, frame, 0)
+            self.stack.append(block)
+        elif isinstance(raw, list):
+            layers, scope = raw, frame.scope
+            self.stack.append(f"{frame.prefix}{entry.get('name', key)}.{key}")
+        else:
+            return self._evaluate(raw, frame.scope, entry, key)   # validation reports it
+        saved = self.flat, self.emitted
+        self.flat, self.emitted = FlatLayers(), set()
+        self.flat.marks, self.flat.origins, self.flat.modules, self.flat.ignores = [], [], [], []
+        try:
+            self._entries(layers, _Frame(scope, "", "input", frame.origin, ignores=frame.ignores))
+            expanded = self.flat
+        finally:
+            self.flat, self.emitted = saved
+            self.stack.pop()
+        expanded.mark = getattr(raw, "mark", entry.mark)
+        return expanded
 
     def _count(self, entry: Any) -> None:
         """Every layer entry visited counts against the budget, whether it is kept or left out by its `if`."""

@@ -1,0 +1,385 @@
+"""Mixture of experts: moe — a router picks top_k of `experts` copies of an expert network for every token.
+
+The expert is a small network of archcalc layers (a block named in `blocks:`, or inline layers) whose
+input is `input`, a [..., d] tensor of tokens, and whose output has the input's shape: Mixtral's SwiGLU
+MLP down_proj(silu(gate_proj(x)) · up_proj(x)). The router is a linear d → E without bias (Mixtral's
+`gate`); softmax, top-k and the renormalisation are element-wise (no MACs). `shared_experts: S` adds S
+experts that every token passes through (DeepSeek-MoE; `shared_expert` gives them their own block, as
+Qwen2-MoE's wider shared MLP, and `shared_expert_gate` Qwen2-MoE's sigmoid(Linear(d, 1)) scaling).
+With T = the tokens per sample (the product of the input's leading axes), P_e and M_e one expert's
+parameters and MACs on all T tokens (P_s, M_s the shared expert's):
+    params = d·E (+ E router bias) + E·P_e + S·P_s (+ d gate)       — every expert is stored
+    MACs   = T·d·E + k·M_e + S·M_s (+ T·d gate)                     — each token runs k routed experts
+    inactive params (not used by a token) = (E − k)·P_e
+The MACs assume what the routing does by construction: every token goes to exactly k distinct experts, so
+the experts together process k·T tokens, however the router spreads them (FlopCounterMode measures the
+same figure on any routing; capacity limits and dropped tokens are not modelled).
+"""
+
+from __future__ import annotations
+
+from math import prod
+from typing import Annotated, Any, ClassVar, Literal, NamedTuple
+
+from pydantic import Field, PlainValidator, ValidationError, WithJsonSchema
+
+from ..formula import Bind, Number, plain
+from ..problems import LayerError
+from .autograd import BATCH, NEW, NOTHING, OUTPUT, Backward, Context, Kept
+from .base import END, Count, Flag, Layer, Outcome, Shape, Size, describe
+from .counting import Rule, batch_macs
+
+
+# --------------------------------------------------------------------------------------- the expert network
+
+def _check_expert(raw: Any) -> tuple[Layer, ...]:
+    """The expert's layers, each validated as its own type (the spec's block expansion has already turned a
+    block name into this flat list, names local to the expert and `input` its input)."""
+    from . import layer_class
+
+    if not isinstance(raw, (list, tuple)) or not raw:
+        raise ValueError(f"expected the expert's layers (a block name or a non-empty list of layers), got"
+                         f" {describe(raw)}")
+    layers = []
+    for position, item in enumerate(raw):
+        if isinstance(item, Layer):
+            layers.append(item)
+            continue
+        if not isinstance(item, dict) or not isinstance(item.get("type"), str):
+            raise ValueError(f"expert layer {position + 1}: a layer must be a mapping with a 'type' key, got"
+                             f" {describe(item)}")
+        tag = item["type"].lower()
+        label = f"expert layer {item.get('name', position + 1)!r}"
+        try:
+            kind = layer_class(tag)
+        except KeyError:
+            raise ValueError(f"{label}: unknown layer type {item['type']!r}") from None
+        if kind is MixtureOfExperts:
+            raise ValueError(f"{label}: an expert cannot itself be a mixture of experts")
+        for key in ("share", "tie"):
+            if key in item:
+                raise ValueError(f"{label}: '{key}' is not available inside an expert (each expert owns its"
+                                 " parameters)")
+        try:
+            layers.append(kind.model_validate({**item, "type": tag}))
+        except ValidationError as error:
+            first = error.errors(include_url=False)[0]
+            where = ".".join(str(part) for part in first["loc"] if part != tag)
+            message = first["msg"].removeprefix("Value error, ")
+            if first["type"] == "extra_forbidden":
+                message = f"unknown key {where!r} for {tag}"
+            elif first["type"] == "missing":
+                message = f"missing required key {where!r}"
+            elif where:
+                message = f"{where}: {message}"
+            raise ValueError(f"{label}: {message}") from None
+    return tuple(layers)
+
+
+ExpertLayers = Annotated[Any, PlainValidator(_check_expert),
+                         WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "object"},
+                                                                          "minItems": 1}]})]
+
+
+class Step(NamedTuple):
+    """One layer of an expert network, propagated: its name, inputs (names), shapes and counts."""
+
+    name: str
+    layer: Layer
+    sources: tuple[str, ...]
+    input_shapes: tuple[Shape, ...]
+    output_shapes: tuple[Shape, ...]
+    params: int
+    macs: int
+    buffers: int
+
+
+class Expert(NamedTuple):
+    steps: tuple[Step, ...]
+    params: int
+    macs: int
+    buffers: int
+    output: Shape
+
+
+def run_expert(layers: tuple[Layer, ...], shape: Shape, what: str) -> Expert:
+    """Propagate the expert's layers on one input `shape` (inputs name earlier layers of the expert or
+    `input`; the default is the previous layer), with the layers' own rules."""
+    outputs: dict[str, tuple[Shape, ...]] = {"input": (tuple(shape),)}
+    previous, steps = "input", []
+    for position, layer in enumerate(layers):
+        name = layer.name or f"{layer.type}-{position + 1}"
+        label = f"{what} layer {name!r} ({layer.type})"
+        if name in outputs:
+            raise LayerError(f"{label}: the name {name!r} is used twice in the expert", key="expert",
+                             code="duplicate-name")
+        sources = tuple(layer.inputs) if layer.inputs else (() if layer.arity == 0 else (previous,))
+        shapes = []
+        for source in sources:
+            base, colon, index = source.rpartition(":")
+            found = outputs.get(source) if source in outputs or not colon else None
+            if found is None and colon and base in outputs and index.isdigit() and int(index) < len(outputs[base]):
+                found = (outputs[base][int(index)],)
+            if found is None:
+                raise LayerError(f"{label}: unknown input {source!r} (an expert's layers see `input` and the"
+                                 " expert's earlier layers)", key="expert", code="bad-reference")
+            shapes.append(found[0])
+        if (layer.arity is None and len(sources) < layer.min_inputs) or \
+                (layer.arity is not None and len(sources) != layer.arity):
+            raise LayerError(f"{label}: takes {layer.arity if layer.arity is not None else layer.min_inputs}"
+                             f" input(s), got {len(sources)}", key="expert", code="arity")
+        try:
+            layer.check_inputs(shapes, ["float"] * len(shapes))
+            outcome = layer.evaluate(shapes, plain)
+        except LayerError as error:
+            raise LayerError(f"{label}: {error.message}", key="expert", code=error.code) from None
+        produced = (tuple(outcome.shape), *(tuple(more) for more in outcome.more_outputs))
+        if any(size < 1 for size in produced[0]):
+            raise LayerError(f"{label}: would produce the empty shape {list(produced[0])}", key="expert",
+                             code="too-small")
+        steps.append(Step(name, layer, sources, tuple(map(tuple, shapes)), produced, outcome.params, outcome.macs,
+                          outcome.buffers))
+        outputs[name] = produced
+        previous = name
+    last = steps[-1]
+    return Expert(tuple(steps), sum(step.params for step in steps), sum(step.macs for step in steps),
+                  sum(step.buffers for step in steps), last.output_shapes[0])
+
+
+# --------------------------------------------------------------------------------------- the layer
+
+class MixtureOfExperts(Layer):
+    """A sparse mixture-of-experts block (Mixtral's MixtralSparseMoeBlock, Qwen2-MoE's with a shared expert)."""
+
+    type: Literal["moe"]
+    experts: Count = Field(description="E, the routed experts (Mixtral: num_local_experts = 8).")
+    top_k: Count = Field(description="k, the experts each token is routed to (Mixtral: num_experts_per_tok = 2).")
+    expert: ExpertLayers = Field(description="The expert network: a block name from `blocks:` (or {block, with})"
+                                 " or a list of layers; its input is `input` and it returns the input's shape.")
+    shared_experts: Size = Field(default=0, description="S experts every token passes through (DeepSeek-MoE's"
+                                 " n_shared_experts, Qwen2-MoE's one shared expert).")
+    shared_expert: ExpertLayers | None = Field(default=None, description="The shared experts' network when it"
+                                               " differs from `expert` (Qwen2-MoE's wider MLP).")
+    shared_expert_gate: Flag = Field(default=False, description="Qwen2-MoE: the shared experts' output is scaled"
+                                     " by sigmoid(Linear(d, 1, bias=False)(x)).")
+    router_bias: Flag = Field(default=False, description="The router linear has a bias (Mixtral, Qwen2-MoE and"
+                              " DeepSeek-MoE have none).")
+
+    # keys whose value is a sub-network: the spec's block expansion expands them (a block name, or layers)
+    block_keys: ClassVar[tuple[str, ...]] = ("expert", "shared_expert")
+
+    def _networks(self, shape: Shape, tokens: int = 0) -> tuple[Expert, Expert | None]:
+        """The routed expert and the shared one (None without shared experts) on `shape`, checked."""
+        if len(shape) < 1:
+            raise LayerError("moe expects tokens [..., d] per sample", key="inputs", code="rank")
+        if self.top_k > self.experts:
+            raise LayerError(f"top_k ({self.top_k:,}) cannot exceed experts ({self.experts:,})", key="top_k",
+                             code="argument")
+        if self.shared_expert is not None and not self.shared_experts:
+            raise LayerError("shared_expert is given but shared_experts is 0", key="shared_expert", code="argument")
+        if self.shared_expert_gate and not self.shared_experts:
+            raise LayerError("shared_expert_gate needs shared_experts ≥ 1", key="shared_expert_gate", code="argument")
+        routed = run_expert(self.expert, shape, "expert")
+        shared = run_expert(self.shared_expert or self.expert, shape, "shared expert") if self.shared_experts else None
+        for network, what in ((routed, "expert"), (shared, "shared expert")):
+            if network is not None and network.output != tuple(shape):
+                raise LayerError(f"the {what} returns {list(network.output)} for an input {list(shape)}: an expert"
+                                 " must return its input's shape", key="shared_expert" if what != "expert" else
+                                 "expert", code="shape-mismatch")
+        return routed, shared
+
+    def evaluate(self, inputs: list[Shape], bind: Bind) -> Outcome:
+        shape = inputs[0]
+        routed, shared = self._networks(shape)
+        d = bind("d", shape[-1])
+        e, k = bind("E", self.experts), bind("k", self.top_k)
+        t = bind("T", prod(shape[:-1])) if len(shape) > 1 else 1
+        p_e, m_e = bind("P_e", routed.params), bind("M_e", routed.macs)
+        params: Number = d * e + e * p_e
+        macs: Number = t * d * e + k * m_e
+        if self.router_bias:
+            params = params + e
+        if shared is not None:
+            s = bind("S", self.shared_experts)
+            p_s = bind("P_s", shared.params) if self.shared_expert is not None else p_e
+            m_s = bind("M_s", shared.macs) if self.shared_expert is not None else m_e
+            params, macs = params + s * p_s, macs + s * m_s
+            if self.shared_expert_gate:
+                params, macs = params + d, macs + t * d
+        buffers = self.experts * routed.buffers + (self.shared_experts * shared.buffers if shared else 0)
+        axes = ("L", "d") if len(shape) == 2 else tuple(f"A{i + 1}" for i in range(len(shape) - 1)) + ("d",)
+        return Outcome(shape=shape, params=params, macs=macs, buffers=buffers, axes=axes, layout=END,
+                       inactive_params=(self.experts - self.top_k) * routed.params)
+
+    def notes(self, inputs: list[Shape]) -> list[str]:
+        shape = inputs[0]
+        routed, shared = self._networks(shape)
+        def listing(network: Expert) -> str:
+            return "; ".join(f"{step.name} ({step.layer.type}) {step.params:,} params, {step.macs:,} MACs"
+                             for step in network.steps)
+        notes = [f"router: a linear d → E = {shape[-1]:,} → {self.experts}" + (" with bias" if self.router_bias else
+                 " without bias") + "; softmax, top-k and the weighting are element-wise (no MACs)",
+                 f"one expert, on all T tokens: P_e = {routed.params:,} params, M_e = {routed.macs:,} MACs ("
+                 + listing(routed) + ")",
+                 f"every token goes to exactly k = {self.top_k} of the E = {self.experts} experts, so the experts"
+                 f" together run k·T tokens whatever the routing (no capacity limit, no dropped tokens);"
+                 f" the {self.experts - self.top_k} experts a token skips hold (E − k)·P_e ="
+                 f" {(self.experts - self.top_k) * routed.params:,} parameters it does not use (inactive_params)"]
+        if shared is not None:
+            notes.append(f"{self.shared_experts} shared expert{'s' * (self.shared_experts != 1)}"
+                         f" {'run' if self.shared_experts != 1 else 'runs'} every token"
+                         + (f": P_s = {shared.params:,} params, M_s = {shared.macs:,} MACs (" + listing(shared) + ")"
+                            if self.shared_expert is not None else " (the expert network)")
+                         + ("; their sum is scaled by sigmoid(Linear(d, 1, bias=False)(x)), d params and T·d MACs"
+                            if self.shared_expert_gate else ""))
+        return notes
+
+    # training memory ------------------------------------------------------------------------------
+
+    def saved(self, context: Context) -> Backward:
+        """HF's routing loop (MixtralSparseMoeBlock in transformers 5.24), as tests/torch_modules.py runs it: the
+        router keeps its input (when it trains) and the softmax probabilities [T, E] (float32), top-k its indices
+        [T, k] and the renormalisation its operands; each expert gathers its tokens (a copy, and the indices),
+        runs its layers (what they keep, on its tokens) and is weighted (its output, the weights and their
+        position indices kept). Over all experts that is the expert network's tensors on k·T tokens."""
+        if not context.needs_grad:
+            return NOTHING
+        shape = context.inputs[0]
+        d, tokens = shape[-1], prod(shape[:-1])
+        routed_tokens = self.top_k * tokens
+        routed, shared = self._networks((routed_tokens, d))
+        kept: list[Kept] = []
+        if context.trainable:
+            kept.append(Kept("router input", 0))
+        kept += [Kept("router probabilities (softmax, float32)", NEW, (BATCH, tokens, self.experts), "float32"),
+                 Kept("top-k indices", NEW, (BATCH, tokens, self.top_k), "int64"),
+                 Kept("top-k probabilities (float32)", NEW, (BATCH, tokens, self.top_k), "float32"),
+                 Kept("their sum (float32)", NEW, (BATCH, tokens, 1), "float32"),
+                 Kept("each expert's token indices", NEW, (BATCH, routed_tokens), "int64"),
+                 Kept("each expert's top-k positions", NEW, (BATCH, routed_tokens), "int64")]
+        kept += _network_saved(routed, context, "expert ", NEW, (BATCH, routed_tokens, d))
+        kept += [Kept("expert outputs (weighted)", NEW, (BATCH, routed_tokens, d)),
+                 Kept("routing weights", NEW, (BATCH, routed_tokens, 1))]
+        if shared is not None:
+            own = run_expert(self.shared_expert or self.expert, shape, "shared expert")
+            for index in range(self.shared_experts):
+                kept += _network_saved(own, context, f"shared expert {index} ", 0, ())
+            if self.shared_experts > 1 or self.shared_expert_gate:
+                kept.append(Kept("shared experts' output", NEW, (BATCH, *shape)))
+            if self.shared_expert_gate:
+                kept.append(Kept("shared expert gate (sigmoid)", NEW, (BATCH, *shape[:-1], 1)))
+        return Backward(tuple(kept))
+
+    def parameter_tensors(self) -> int:
+        router = 1 + self.router_bias
+        per_expert = sum(layer.parameter_tensors() for layer in self.expert)
+        shared = sum(layer.parameter_tensors() for layer in self.shared_expert or self.expert)
+        return router + self.experts * per_expert + self.shared_experts * shared + self.shared_expert_gate
+
+
+def _network_saved(network: Expert, context: Context, prefix: str, input_source: int,
+                   input_shape: tuple[int, ...]) -> list[Kept]:
+    """What an expert network's layers keep, as tensors of the moe layer: its input is `input_source` (the
+    moe input, 0, or NEW: the gathered tokens, of `input_shape`); each layer's output a new storage unless its
+    rule says it is a view of an input. Each storage once."""
+    tensor_storage: dict[str, str] = {"input": "input"}   # tensor name → the storage it lives in
+    kept: list[Kept] = []
+    counted: set[str] = set()
+
+    def keep(storage: str, what: str, shape: tuple[int, ...], dtype: str = "") -> None:
+        if storage in counted:
+            return
+        counted.add(storage)
+        if storage == "input" and input_source == 0:
+            kept.append(Kept(f"{prefix}input", 0))
+        else:
+            kept.append(Kept(what, NEW, shape, dtype))
+
+    for step in network.steps:
+        rule = step.layer.saved(Context(step.input_shapes, step.output_shapes[0], (True,) * len(step.sources),
+                                        step.layer.trainable, context.dtype, context.device,
+                                        (True,) * len(step.sources)))
+        sources = [tensor_storage.get(source.rpartition(":")[0] if ":" in source and source not in tensor_storage
+                                      else source, source) for source in step.sources]
+        output_storage = sources[rule.alias] if rule.alias is not None and sources else f"{step.name}:output"
+        for item in rule.kept:
+            if item.source >= 0:
+                storage = sources[item.source]
+                keep(storage, f"{prefix}{step.name}: {item.what}",
+                     (BATCH, *step.input_shapes[item.source]) if storage != "input" else input_shape)
+            elif item.source == OUTPUT:
+                keep(output_storage, f"{prefix}{step.name}: {item.what}", (BATCH, *step.output_shapes[0]))
+            elif item.source == NEW:
+                keep(f"{step.name}:{item.what}", f"{prefix}{step.name}: {item.what}", item.shape, item.dtype)
+            else:   # a further output (NAME:INDEX) of the layer
+                index = -10 - item.source
+                keep(f"{step.name}:output{index}", f"{prefix}{step.name}: {item.what}",
+                     (BATCH, *step.output_shapes[index]))
+        tensor_storage[step.name] = output_storage
+        for index in range(1, len(step.output_shapes)):
+            tensor_storage[f"{step.name}:{index}"] = output_storage if rule.alias is not None else \
+                f"{step.name}:output{index}"
+        tensor_storage.setdefault(f"{step.name}:0", output_storage)
+    return kept
+
+
+MixtureOfExperts.pytorch = "torch.nn.Module"   # no torch.nn class: HF's MixtralSparseMoeBlock layout, rebuilt in
+MixtureOfExperts.inferred_argument = None      # tests/torch_modules.py (MixtureOfExperts)
+MixtureOfExperts.convention_row = "moe"
+MixtureOfExperts.module_only = True
+MixtureOfExperts.counting = {
+    "pytorch": Rule("N·M: the router and the k routed (and shared) experts' linears each token runs",
+                    batch_macs("moe")),
+}
+
+TITLE = "Mixture of experts"  # the family in docs/formulas.md and docs/memory.md
+ORDER = 14  # its place there
+SYNONYMS = {"mixtureofexperts": "moe", "sparsemoe": "moe", "sparsemoeblock": "moe"}
+
+LAYERS = {
+    "moe": MixtureOfExperts,
+}
+
+SWIGLU = [{"name": "gate_proj", "type": "linear", "out_features": 14336, "bias": False},
+          {"name": "act_fn", "type": "silu"},
+          {"name": "up_proj", "type": "linear", "out_features": 14336, "bias": False, "inputs": ["input"]},
+          {"name": "mul", "type": "mul", "inputs": ["act_fn", "up_proj"]},
+          {"name": "down_proj", "type": "linear", "out_features": 4096, "bias": False}]
+SMALL_SWIGLU = [{"name": "gate_proj", "type": "linear", "out_features": 32, "bias": False},
+                {"name": "act_fn", "type": "silu"},
+                {"name": "up_proj", "type": "linear", "out_features": 32, "bias": False, "inputs": ["input"]},
+                {"name": "mul", "type": "mul", "inputs": ["act_fn", "up_proj"]},
+                {"name": "down_proj", "type": "linear", "out_features": 16, "bias": False}]
+
+# Worked examples for the formula reference (docs/formulas.md): (case, arguments, input shapes).
+EXAMPLES = {
+    "moe": [("Mixtral-8x7B's block, 8 experts, top 2", {"experts": 8, "top_k": 2, "expert": SWIGLU}, [[4096, 4096]]),
+            ("a shared expert with a gate (Qwen2-MoE)",
+             {"experts": 4, "top_k": 2, "expert": SMALL_SWIGLU, "shared_experts": 1, "shared_expert_gate": True},
+             [[10, 16]])],
+}
+
+# Training memory (docs/memory.md): the measured facts behind the `saved` rule above.
+MEMORY_FACTS = {
+    "moe": "Measured on CPU (torch 2.13, training) on tests/torch_modules.py's MixtureOfExperts, HF Mixtral's routing"
+           " loop (softmax in float32, top-k, renormalised, for each expert hit: gather its tokens, run it, weight"
+           " it, index_add_): the router linear keeps its input when it trains; the softmax its float32"
+           " probabilities [N·T, E]; top-k its int64 indices [N·T, k]; the renormalisation the top-k values and"
+           " their sum (float32); each expert its tokens' int64 indices and top-k positions, the gathered tokens"
+           " (a copy) and what its layers keep on those tokens, its output and the routing weights for the"
+           " weighting product. Every token goes to k experts, so summed over the experts these are the expert"
+           " network's tensors on k·N·T tokens, whatever the routing. Shared experts keep their layers' tensors on"
+           " all tokens (their input is the moe input itself); with a gate also its sigmoid and the shared sum.",
+}
+
+# Memory reference cases (docs/memory.md): (case, arguments, per-sample input shapes, input gradients or
+# None for all). The first case of a type is its plain form; the others are variants whose memory differs.
+MEMORY_CASES = {
+    "moe": [
+        ("", {"experts": 8, "top_k": 2, "expert": SMALL_SWIGLU}, [[10, 16]], None),
+        ("a gated shared expert", {"experts": 8, "top_k": 2, "expert": SMALL_SWIGLU, "shared_experts": 1,
+                                   "shared_expert_gate": True}, [[10, 16]], None),
+    ],
+}
+
+__all__ = ["LAYERS", "MixtureOfExperts", "run_expert"]
