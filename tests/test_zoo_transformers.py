@@ -91,25 +91,34 @@ def under(name: str, prefix: str) -> bool:
     return not prefix or name == prefix or name.startswith(prefix + ".")
 
 
-def compare(network: archcalc.Network, measured: Measured) -> None:
-    """Every check of the module docstring; raises with all the differences at once."""
+def parameter_problems(network: archcalc.Network, params: dict[str, int]) -> list[str]:
+    """Each torch parameter belongs to one spec layer, and each layer's count is its parameters'."""
     layers = {layer.name: layer for layer in network.layers}
     problems = []
-    # parameters: each torch parameter belongs to one spec layer, and each layer's count is its parameters'
     owner: dict[str, str] = {}
-    for pname in measured.params:
+    for pname in params:
         owners = [name for name in layers if under(pname, name)]
         if len(owners) != 1:
             problems.append(f"parameter {pname}: spec layers {owners}")
         else:
             owner[pname] = owners[0]
     for name, layer in layers.items():
-        theirs = sum(n for pname, n in measured.params.items() if owner.get(pname) == name)
+        theirs = sum(n for pname, n in params.items() if owner.get(pname) == name)
         if layer.params != theirs:
             problems.append(f"{name}: params archcalc {layer.params:,}, torch {theirs:,}")
+    return problems
+
+
+def compare(network: archcalc.Network, measured: Measured) -> None:
+    """Every check of the module docstring; raises with all the differences at once."""
+    layers = {layer.name: layer for layer in network.layers}
+    problems = parameter_problems(network, measured.params)
     # MACs: every module of the model, as the sum of the spec layers named under it
-    # (modules that are never called, such as an nn.ModuleList, have no count of their own)
-    modules = [name for name, _ in measured.model.named_modules() if not name or name in measured.shapes]
+    # (modules that are never called, such as an nn.ModuleList, have no count of their own; the modules inside
+    # one spec layer — a mixture of experts' router and experts — count as part of that layer)
+    inside = lambda module: any(module != name and under(module, name) for name in layers)  # noqa: E731
+    modules = [name for name, _ in measured.model.named_modules()
+               if (not name or name in measured.shapes) and not inside(name)]
     for module in modules:
         ours = sum(layer.macs for name, layer in layers.items() if under(name, module))
         if ours != measured.macs.get(module, 0):
@@ -352,3 +361,131 @@ def test_llama2_70b_matches_hugging_face_on_the_meta_device():
     with torch.device("meta"):
         model = transformers.LlamaForCausalLM(transformers.LlamaConfig(**LLAMA2_70B, attn_implementation="sdpa")).eval()
     compare(load("llama2_70b", seq_len=128), Measured(model, (ids(128, "meta"),)))
+
+
+# --------------------------------------------------------------------------------------------
+# Mixtures of experts: Mixtral-8x7B (meta device), Qwen1.5-MoE-A2.7B (meta device) and tiny ones (for real)
+# --------------------------------------------------------------------------------------------
+
+MIXTRAL_8X7B = dict(vocab_size=32000, hidden_size=4096, intermediate_size=14336, num_hidden_layers=32,
+                    num_attention_heads=32, num_key_value_heads=8, rms_norm_eps=1e-5, max_position_embeddings=32768,
+                    num_local_experts=8, num_experts_per_tok=2)
+QWEN_MOE_A2_7B = dict(vocab_size=151936, hidden_size=2048, intermediate_size=5632, num_hidden_layers=24,
+                      num_attention_heads=16, num_key_value_heads=16, rms_norm_eps=1e-6, max_position_embeddings=8192,
+                      num_experts=60, num_experts_per_tok=4, moe_intermediate_size=1408,
+                      shared_expert_intermediate_size=5632)
+# the spec variables of a tiny model, and its HF config (random weights, no hub access)
+TINY_MOE = dict(n_layer=2, d_model=64, n_head=4, n_kv_head=2, d_ff=48, n_expert=4, top_k=2, vocab_size=1000)
+TINY_MIXTRAL = dict(vocab_size=1000, hidden_size=64, intermediate_size=48, num_hidden_layers=2, num_attention_heads=4,
+                    num_key_value_heads=2, rms_norm_eps=1e-5, max_position_embeddings=64, num_local_experts=4,
+                    num_experts_per_tok=2)
+TINY_QWEN_MOE = dict(vocab_size=1000, hidden_size=64, intermediate_size=80, num_hidden_layers=2, num_attention_heads=4,
+                     num_key_value_heads=2, rms_norm_eps=1e-6, max_position_embeddings=64, num_experts=4,
+                     num_experts_per_tok=2, moe_intermediate_size=48, shared_expert_intermediate_size=80)
+
+
+def active_params(network: archcalc.Network) -> int:
+    return network.totals.params - sum(layer.inactive_params for layer in network.layers)
+
+
+def hf_params(model: nn.Module) -> dict[str, int]:
+    return {name: p.numel() for name, p in model.named_parameters()}
+
+
+def test_mixtral_8x7b_published_figures():
+    """Mixtral-8x7B: "46.7B total parameters", "12.9B active" per token (Jiang et al., 2024; Mistral AI);
+    exactly 46,702,792,704 and 12,879,925,248 (measured below on the meta device)."""
+    network = load("mixtral_8x7b")
+    assert network.totals.params == 46_702_792_704
+    assert active_params(network) == 12_879_925_248
+    assert (round(network.totals.params / 1e8), round(active_params(network) / 1e8)) == (467, 129)
+    moe = network.layer("model.layers.0.mlp")
+    expert = 3 * 4096 * 14336
+    assert (moe.params, moe.inactive_params) == (4096 * 8 + 8 * expert, 6 * expert)
+    # MACs per token of one moe layer: the router and two experts
+    assert moe.macs == 32768 * (4096 * 8 + 2 * expert)
+
+
+@pytest.mark.parametrize("model_class, config_class, config, spec", [
+    ("MixtralForCausalLM", "MixtralConfig", MIXTRAL_8X7B, "mixtral_8x7b"),
+    ("Qwen2MoeForCausalLM", "Qwen2MoeConfig", QWEN_MOE_A2_7B, "qwen_moe_a2_7b"),
+])
+def test_moe_models_match_hugging_face_parameters_on_the_meta_device(model_class, config_class, config, spec):
+    """Every parameter of the full-size model (meta device: shapes, no storage) belongs to one spec layer, and
+    each layer's count is its parameters'; active = total − the idle experts' share of the experts' tensors.
+    (HF's experts loop picks its experts with nonzero(), which the meta device cannot run: the MACs are measured
+    on the tiny models below.)"""
+    transformers = hf()
+    with torch.device("meta"):
+        model = getattr(transformers, model_class)(getattr(transformers, config_class)(**config))
+    params = hf_params(model)
+    network = load(spec)
+    assert parameter_problems(network, params) == []
+    assert network.totals.params == sum(params.values())
+    experts = config.get("num_local_experts", config.get("num_experts"))
+    idle = sum(n for name, n in params.items() if ".mlp.experts." in name) * (experts - config["num_experts_per_tok"])
+    assert active_params(network) == network.totals.params - idle // experts
+
+
+def test_qwen_moe_a2_7b_published_figures():
+    """Qwen1.5-MoE-A2.7B: "14.3B parameters in total and 2.7B activated" (its model card): 14,315,784,192 and
+    2,689,173,504 (with the embedding and the LM head, as the card counts)."""
+    network = load("qwen_moe_a2_7b")
+    assert network.totals.params == 14_315_784_192
+    assert active_params(network) == 2_689_173_504
+    assert (round(network.totals.params / 1e8), round(active_params(network) / 1e8)) == (143, 27)
+    moe = network.layer("model.layers.0.mlp")
+    # router 2048 x 60, 60 experts of 3 x 2048 x 1408, the shared expert 3 x 2048 x 5632 and its gate 2048 x 1
+    assert moe.params == 2048 * 60 + 60 * 3 * 2048 * 1408 + 3 * 2048 * 5632 + 2048
+
+
+@pytest.mark.parametrize("model_class, config_class, config, spec", [
+    ("MixtralForCausalLM", "MixtralConfig", TINY_MIXTRAL, "mixtral_8x7b"),
+    ("Qwen2MoeForCausalLM", "Qwen2MoeConfig", TINY_QWEN_MOE, "qwen_moe_a2_7b"),
+])
+def test_tiny_moe_models_match_hugging_face(model_class, config_class, config, spec):
+    """Tiny Mixtral and Qwen2-MoE models run for real on the CPU with HF's eager experts loop: parameters per
+    spec layer, MACs per module (FlopCounterMode / 2: the router, each token's top_k experts, the shared expert and
+    its gate — on whatever routing the random weights give), output shapes."""
+    transformers = hf()
+    torch.manual_seed(0)
+    model = getattr(transformers, model_class)(getattr(transformers, config_class)(
+        **config, attn_implementation="sdpa", experts_implementation="eager")).eval()
+    variables = dict(TINY_MOE, seq_len=16, **({"d_shared": 80} if spec == "qwen_moe_a2_7b" else {}))
+    network = load(spec, **variables)
+    measured = Measured(model, (ids(16),))
+    compare(network, measured)
+    moe = network.layer("model.layers.0.mlp")
+    assert measured.macs["model.layers.0.mlp"] == moe.macs > 0
+    assert measured.macs["model.layers.0.mlp.experts"] == 16 * 2 * 3 * 64 * 48   # T·k·(3·d·d_ff)
+
+
+def test_moe_specs_are_llama_with_a_mixture_of_experts():
+    """Mixtral is LLaMA-2-7B's spec with the MLP replaced by the moe layer and its expert block, and Qwen1.5-MoE
+    is Mixtral's with q/k/v biases, an expert block with a width parameter and the shared expert: checking the
+    tiny ones against HF checks the layout of all."""
+    yaml = pytest.importorskip("yaml")
+    llama, mixtral, qwen = (yaml.safe_load((SPECS / f"{spec}.yaml").read_text())
+                            for spec in ("llama2_7b", "mixtral_8x7b", "qwen_moe_a2_7b"))
+    assert mixtral["layers"] == llama["layers"] == qwen["layers"]
+    for block in ("heads", "rotary", "attention"):
+        assert mixtral["blocks"][block] == llama["blocks"][block]
+    llama_decoder = llama["blocks"]["decoder_layer"]["layers"]
+    mixtral_decoder = mixtral["blocks"]["decoder_layer"]["layers"]
+    mlp = [layer for layer in llama_decoder if layer["name"].startswith("mlp.")]
+    moe = {"name": "mlp", "type": "moe", "experts": "${n_expert}", "top_k": "${top_k}", "expert": "expert"}
+    assert mixtral_decoder == [*llama_decoder[:llama_decoder.index(mlp[0])], moe,
+                               {"name": "add_1", "type": "add", "inputs": ["mlp", "add"]}]
+    assert mixtral["blocks"]["expert"] == [{**layer, "name": layer["name"].removeprefix("mlp."),
+                                            **({"inputs": ["input"]} if layer["name"] == "mlp.up_proj" else {}),
+                                            **({"inputs": ["act_fn", "up_proj"]} if layer["type"] == "mul" else {})}
+                                           for layer in mlp]
+    qwen_attention = [{**layer, "bias": False} if layer.get("bias") else layer
+                      for layer in qwen["blocks"]["attention"]["layers"]]
+    assert qwen_attention == mixtral["blocks"]["attention"]["layers"]
+    assert qwen["blocks"]["decoder_layer"]["layers"] == [
+        {**layer, "shared_experts": 1, "shared_expert": {"block": "expert", "with": {"width": "${d_shared}"}},
+         "shared_expert_gate": True} if layer.get("type") == "moe" else layer for layer in mixtral_decoder]
+    assert qwen["blocks"]["expert"] == {"params": {"width": "${d_ff}"}, "layers": [
+        {**layer, "out_features": "${width}"} if layer.get("out_features") == "${d_ff}" else layer
+        for layer in mixtral["blocks"]["expert"]]}
