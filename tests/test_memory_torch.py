@@ -444,6 +444,34 @@ layers:
 """,
     # in-place layers right after layers that keep their output: PyTorch's backward would refuse these,
     # but the forward pass (and so what is saved) is well defined, and archcalc warns
+    # mixtures of experts (HF Mixtral's routing loop): routed experts only, a gated shared expert (Qwen2-MoE), two
+    # plain shared experts (DeepSeek-MoE), one after a frozen layer, a frozen one
+    "moe": """
+input: [6, 8]
+blocks:
+  swiglu:
+    params: {width: 12}
+    layers:
+      - {name: gate_proj, type: linear, out_features: "${width}", bias: false}
+      - {name: act_fn, type: silu}
+      - {name: up_proj, type: linear, out_features: "${width}", bias: false, inputs: [input]}
+      - {name: mul, type: mul, inputs: [act_fn, up_proj]}
+      - {name: down_proj, type: linear, out_features: 8, bias: false}
+layers:
+  - {name: frozen, type: linear, out_features: 8, trainable: false}
+  - {name: routed, type: moe, experts: 4, top_k: 2, expert: swiglu}
+  - {name: qwen, type: moe, experts: 4, top_k: 2, expert: swiglu, shared_experts: 1,
+     shared_expert: {block: swiglu, with: {width: 20}}, shared_expert_gate: true}
+  - {name: deepseek, type: moe, experts: 3, top_k: 1, expert: swiglu, shared_experts: 2, router_bias: true}
+  - {name: gelu_expert, type: moe, experts: 2, top_k: 2, expert: [{type: linear, out_features: 8}, {type: gelu}]}
+  - {name: still, type: moe, experts: 2, top_k: 1, expert: swiglu, trainable: false}
+""",
+    "moe_first": """
+input: [5, 8]
+layers:
+  - {name: moe, type: moe, experts: 3, top_k: 2, expert: [{type: linear, out_features: 6}, {type: relu},
+                                                         {type: linear, out_features: 8}]}
+""",
     "invalid_in_place": """
 input: [3, 6, 6]
 layers:

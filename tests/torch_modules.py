@@ -146,13 +146,54 @@ class MultiheadAttention(nn.MultiheadAttention):
         return (out,) if weights is None else (out, weights)
 
 
+class MixtureOfExperts(nn.Module):
+    """The `moe` layer as Hugging Face transformers 5.24 runs MixtralSparseMoeBlock (and Qwen2MoeSparseMoeBlock's
+    shared expert): a router linear without bias, softmax in float32, top-k renormalised, then for each expert that
+    some token picked: gather its tokens, run it, weight it, index_add_ into the output. Each expert is the spec's
+    expert network built as a GraphModule (HF fuses gate and up projections into one 3-D tensor; the counts are
+    the same)."""
+
+    def __init__(self, hidden_size: int, experts: int, top_k: int, expert: list, shared_experts: int = 0,
+                 shared_expert: list | None = None, shared_expert_gate: bool = False, router_bias: bool = False):
+        super().__init__()
+        self.top_k = top_k
+        self.gate = nn.Linear(hidden_size, experts, bias=router_bias)
+        self.experts = nn.ModuleList(self.network(expert, hidden_size) for _ in range(experts))
+        self.shared_experts = nn.ModuleList(self.network(shared_expert or expert, hidden_size)
+                                            for _ in range(shared_experts))
+        self.shared_expert_gate = nn.Linear(hidden_size, 1, bias=False) if shared_expert_gate else None
+
+    @staticmethod
+    def network(layers: list, hidden_size: int) -> nn.Module:
+        return GraphModule(archcalc.analyze({"input": [hidden_size], "layers": list(layers)}).network)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = x.reshape(-1, x.shape[-1])
+        probabilities = F.softmax(self.gate(h).float(), dim=-1)
+        top_values, top_indices = torch.topk(probabilities, self.top_k, dim=-1)
+        top_values /= top_values.sum(dim=-1, keepdim=True)
+        weights = top_values.to(h.dtype)
+        out = torch.zeros_like(h)
+        for index, expert in enumerate(self.experts):
+            token, position = torch.where(top_indices == index)
+            if token.numel():
+                out.index_add_(0, token, expert(h[token]) * weights[token, position, None])
+        if len(self.shared_experts):
+            shared = functools.reduce(operator.add, (expert(h) for expert in self.shared_experts))
+            if self.shared_expert_gate is not None:
+                shared = torch.sigmoid(self.shared_expert_gate(h)) * shared
+            out = out + shared
+        return out.reshape(x.shape)
+
+
 # Functions archcalc types stand for, as modules a GraphModule can hold; and classes called in archcalc's way.
 FUNCTION_MODULES: dict[str, type[nn.Module]] = {"torch.add": Add, "torch.mul": Mul, "torch.sub": Sub,
                                                 "torch.div": Div, "torch.cat": Concat,
                                                 "torch.nn.Parameter": LearnedTensor,
                                                 "torch.nn.functional.scaled_dot_product_attention":
                                                     ScaledDotProductAttention,
-                                                "torch.nn.MultiheadAttention": MultiheadAttention}
+                                                "torch.nn.MultiheadAttention": MultiheadAttention,
+                                                "torch.nn.Module": MixtureOfExperts}
 
 
 def torch_class(tag: str) -> type[nn.Module]:
@@ -249,6 +290,6 @@ def network_inputs(network: archcalc.Network, batch: int, dtype: torch.dtype = t
     return made
 
 
-__all__ = ["Add", "Arithmetic", "BatchFirstRecurrent", "Concat", "Div", "Function", "GraphModule", "LearnedTensor", "Mul",
-           "MultiheadAttention", "ScaledDotProductAttention", "Sub", "TORCH_CLASS", "TORCH_DTYPES", "build_module",
+__all__ = ["Add", "Arithmetic", "BatchFirstRecurrent", "Concat", "Div", "Function", "GraphModule", "LearnedTensor", "MixtureOfExperts",
+           "Mul", "MultiheadAttention", "ScaledDotProductAttention", "Sub", "TORCH_CLASS", "TORCH_DTYPES", "build_module",
            "first_tensor", "network_inputs", "store", "torch_class"]

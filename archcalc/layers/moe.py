@@ -241,33 +241,37 @@ class MixtureOfExperts(Layer):
         router keeps its input (when it trains) and the softmax probabilities [T, E] (float32), top-k its indices
         [T, k] and the renormalisation its operands; each expert gathers its tokens (a copy, and the indices),
         runs its layers (what they keep, on its tokens) and is weighted (its output, the weights and their
-        position indices kept). Over all experts that is the expert network's tensors on k·T tokens."""
+        position indices kept), and index_add_ keeps the weighted output it adds. Over all experts that is the expert
+        network's tensors on k·T tokens."""
         if not context.needs_grad:
             return NOTHING
         shape = context.inputs[0]
         d, tokens = shape[-1], prod(shape[:-1])
         routed_tokens = self.top_k * tokens
-        routed, shared = self._networks((routed_tokens, d))
+        routed, _ = self._networks((routed_tokens, d))
         kept: list[Kept] = []
         if context.trainable:
             kept.append(Kept("router input", 0))
         kept += [Kept("router probabilities (softmax, float32)", NEW, (BATCH, tokens, self.experts), "float32"),
                  Kept("top-k indices", NEW, (BATCH, tokens, self.top_k), "int64"),
-                 Kept("top-k probabilities (float32)", NEW, (BATCH, tokens, self.top_k), "float32"),
+                 Kept("top-k probabilities, renormalised (float32)", NEW, (BATCH, tokens, self.top_k), "float32"),
                  Kept("their sum (float32)", NEW, (BATCH, tokens, 1), "float32"),
-                 Kept("each expert's token indices", NEW, (BATCH, routed_tokens), "int64"),
-                 Kept("each expert's top-k positions", NEW, (BATCH, routed_tokens), "int64")]
-        kept += _network_saved(routed, context, "expert ", NEW, (BATCH, routed_tokens, d))
-        kept += [Kept("expert outputs (weighted)", NEW, (BATCH, routed_tokens, d)),
-                 Kept("routing weights", NEW, (BATCH, routed_tokens, 1))]
-        if shared is not None:
+                 Kept("each expert's token indices and top-k positions (torch.where: one int64 storage)", NEW,
+                      (BATCH, routed_tokens, 2), "int64")]
+        gathered_grad = context.grads[0] if context.grads else False
+        inner, output_kept = _network_saved(routed, context, "expert ", NEW, (BATCH, routed_tokens, d), gathered_grad)
+        kept += inner
+        if not output_kept:
+            kept.append(Kept("expert outputs (for the weighting)", NEW, (BATCH, routed_tokens, d)))
+        kept += [Kept("routing weights", NEW, (BATCH, routed_tokens, 1)),
+                 Kept("weighted expert outputs (index_add_'s source)", NEW, (BATCH, routed_tokens, d))]
+        if self.shared_experts:
             own = run_expert(self.shared_expert or self.expert, shape, "shared expert")
             for index in range(self.shared_experts):
-                kept += _network_saved(own, context, f"shared expert {index} ", 0, ())
-            if self.shared_experts > 1 or self.shared_expert_gate:
-                kept.append(Kept("shared experts' output", NEW, (BATCH, *shape)))
+                kept += _network_saved(own, context, f"shared expert {index} ", 0, (), gathered_grad)[0]
             if self.shared_expert_gate:
-                kept.append(Kept("shared expert gate (sigmoid)", NEW, (BATCH, *shape[:-1], 1)))
+                kept += [Kept("shared experts' output (for the gate product)", NEW, (BATCH, *shape)),
+                         Kept("shared expert gate (sigmoid)", NEW, (BATCH, *shape[:-1], 1))]
         return Backward(tuple(kept))
 
     def parameter_tensors(self) -> int:
@@ -278,11 +282,13 @@ class MixtureOfExperts(Layer):
 
 
 def _network_saved(network: Expert, context: Context, prefix: str, input_source: int,
-                   input_shape: tuple[int, ...]) -> list[Kept]:
-    """What an expert network's layers keep, as tensors of the moe layer: its input is `input_source` (the
-    moe input, 0, or NEW: the gathered tokens, of `input_shape`); each layer's output a new storage unless its
-    rule says it is a view of an input. Each storage once."""
-    tensor_storage: dict[str, str] = {"input": "input"}   # tensor name → the storage it lives in
+                   input_shape: tuple[int, ...], input_grad: bool) -> tuple[list[Kept], bool]:
+    """What an expert network's layers keep, as tensors of the moe layer, and whether that includes the
+    network's output: its input is `input_source` (the moe input, 0, or NEW: the gathered tokens, of
+    `input_shape`); each layer's output is a new storage unless its rule says it is a view of an input; a tensor
+    requires a gradient when the input does or a trainable layer made it. Each storage once."""
+    storage_of: dict[str, str] = {"input": "input"}     # tensor name → the storage it lives in
+    grad_of: dict[str, bool] = {"input": input_grad}
     kept: list[Kept] = []
     counted: set[str] = set()
 
@@ -293,38 +299,41 @@ def _network_saved(network: Expert, context: Context, prefix: str, input_source:
         if storage == "input" and input_source == 0:
             kept.append(Kept(f"{prefix}input", 0))
         else:
-            kept.append(Kept(what, NEW, shape, dtype))
+            kept.append(Kept(what, NEW, input_shape if storage == "input" else shape, dtype))
 
+    def tensor(source: str) -> str:
+        return source if source in storage_of else source.rpartition(":")[0]
+
+    output = "input"
     for step in network.steps:
-        rule = step.layer.saved(Context(step.input_shapes, step.output_shapes[0], (True,) * len(step.sources),
-                                        step.layer.trainable, context.dtype, context.device,
-                                        (True,) * len(step.sources)))
-        sources = [tensor_storage.get(source.rpartition(":")[0] if ":" in source and source not in tensor_storage
-                                      else source, source) for source in step.sources]
-        output_storage = sources[rule.alias] if rule.alias is not None and sources else f"{step.name}:output"
+        trainable = context.trainable and step.layer.trainable and step.params > 0
+        grads = tuple(grad_of[tensor(source)] for source in step.sources)
+        rule = step.layer.saved(Context(step.input_shapes, step.output_shapes[0], grads, trainable, context.dtype,
+                                        context.device, (True,) * len(step.sources)))
+        sources = [storage_of[tensor(source)] for source in step.sources]
+        output = sources[rule.alias] if rule.alias is not None and sources else f"{step.name}:output"
         for item in rule.kept:
+            what = f"{prefix}{step.name}: {item.what}"
             if item.source >= 0:
-                storage = sources[item.source]
-                keep(storage, f"{prefix}{step.name}: {item.what}",
-                     (BATCH, *step.input_shapes[item.source]) if storage != "input" else input_shape)
+                keep(sources[item.source], what, (BATCH, *step.input_shapes[item.source]))
             elif item.source == OUTPUT:
-                keep(output_storage, f"{prefix}{step.name}: {item.what}", (BATCH, *step.output_shapes[0]))
+                keep(output, what, (BATCH, *step.output_shapes[0]))
             elif item.source == NEW:
-                keep(f"{step.name}:{item.what}", f"{prefix}{step.name}: {item.what}", item.shape, item.dtype)
+                keep(f"{step.name}:{item.what}", what, item.shape, item.dtype)
             else:   # a further output (NAME:INDEX) of the layer
                 index = -10 - item.source
-                keep(f"{step.name}:output{index}", f"{prefix}{step.name}: {item.what}",
+                keep(output if rule.alias is not None else f"{step.name}:output{index}", what,
                      (BATCH, *step.output_shapes[index]))
-        tensor_storage[step.name] = output_storage
+        storage_of[step.name] = output
+        grad_of[step.name] = trainable or True in grads
         for index in range(1, len(step.output_shapes)):
-            tensor_storage[f"{step.name}:{index}"] = output_storage if rule.alias is not None else \
-                f"{step.name}:output{index}"
-        tensor_storage.setdefault(f"{step.name}:0", output_storage)
-    return kept
+            storage_of[f"{step.name}:{index}"] = output if rule.alias is not None else f"{step.name}:output{index}"
+            grad_of[f"{step.name}:{index}"] = grad_of[step.name]
+    return kept, output in counted
 
 
 MixtureOfExperts.pytorch = "torch.nn.Module"   # no torch.nn class: HF's MixtralSparseMoeBlock layout, rebuilt in
-MixtureOfExperts.inferred_argument = None      # tests/torch_modules.py (MixtureOfExperts)
+MixtureOfExperts.inferred_argument = ("hidden_size", -1)   # tests/torch_modules.py (MixtureOfExperts)
 MixtureOfExperts.convention_row = "moe"
 MixtureOfExperts.module_only = True
 MixtureOfExperts.counting = {
@@ -365,9 +374,9 @@ MEMORY_FACTS = {
            " loop (softmax in float32, top-k, renormalised, for each expert hit: gather its tokens, run it, weight"
            " it, index_add_): the router linear keeps its input when it trains; the softmax its float32"
            " probabilities [N·T, E]; top-k its int64 indices [N·T, k]; the renormalisation the top-k values and"
-           " their sum (float32); each expert its tokens' int64 indices and top-k positions, the gathered tokens"
-           " (a copy) and what its layers keep on those tokens, its output and the routing weights for the"
-           " weighting product. Every token goes to k experts, so summed over the experts these are the expert"
+           " their sum (float32); each expert its tokens' indices and top-k positions (torch.where's two views of"
+           " one [n, 2] int64 storage), the gathered tokens (a copy) and what its layers keep on those tokens, its"
+           " output and the routing weights for the weighting product, and index_add_ the weighted output. Every token goes to k experts, so summed over the experts these are the expert"
            " network's tensors on k·N·T tokens, whatever the routing. Shared experts keep their layers' tensors on"
            " all tokens (their input is the moe input itself); with a gate also its sigmoid and the shared sum.",
 }
