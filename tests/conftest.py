@@ -45,6 +45,10 @@ TORCH_SIZED_VARIABLES: dict[str, dict] = {
     "gpt2": {"n_layer": 2, "seq_len": 32},
     "bert_base": {"n_layer": 2, "seq_len": 32},
     "vit_b_16": {"n_layer": 2},
+    "mixtral_8x7b": {"n_layer": 1, "d_model": 128, "n_head": 4, "n_kv_head": 2, "d_ff": 96, "seq_len": 16,
+                     "vocab_size": 1000},
+    "qwen_moe_a2_7b": {"n_layer": 1, "d_model": 128, "n_head": 4, "n_kv_head": 4, "d_ff": 32, "d_shared": 96,
+                       "n_expert": 6, "seq_len": 16, "vocab_size": 1000},
 }
 
 

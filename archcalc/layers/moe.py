@@ -21,6 +21,7 @@ from __future__ import annotations
 from math import prod
 from typing import Annotated, Any, ClassVar, Literal, NamedTuple
 
+import yaml
 from pydantic import Field, PlainValidator, ValidationError, WithJsonSchema
 
 from ..formula import Bind, Number, plain
@@ -76,9 +77,11 @@ def _check_expert(raw: Any) -> tuple[Layer, ...]:
     return tuple(layers)
 
 
-ExpertLayers = Annotated[Any, PlainValidator(_check_expert),
-                         WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "object"},
-                                                                          "minItems": 1}]})]
+ExpertLayers = Annotated[Any, PlainValidator(_check_expert), WithJsonSchema({"anyOf": [
+    {"type": "string", "description": "A block of `blocks:`."},
+    {"type": "object", "properties": {"block": {"type": "string"}, "with": {"type": "object"}}, "required": ["block"],
+     "additionalProperties": False, "description": "A block with arguments."},
+    {"type": "array", "items": {"type": "object"}, "minItems": 1, "description": "The expert's layers."}]})]
 
 
 class Step(NamedTuple):
@@ -349,22 +352,27 @@ LAYERS = {
     "moe": MixtureOfExperts,
 }
 
-SWIGLU = [{"name": "gate_proj", "type": "linear", "out_features": 14336, "bias": False},
-          {"name": "act_fn", "type": "silu"},
-          {"name": "up_proj", "type": "linear", "out_features": 14336, "bias": False, "inputs": ["input"]},
-          {"name": "mul", "type": "mul", "inputs": ["act_fn", "up_proj"]},
-          {"name": "down_proj", "type": "linear", "out_features": 4096, "bias": False}]
-SMALL_SWIGLU = [{"name": "gate_proj", "type": "linear", "out_features": 32, "bias": False},
-                {"name": "act_fn", "type": "silu"},
-                {"name": "up_proj", "type": "linear", "out_features": 32, "bias": False, "inputs": ["input"]},
-                {"name": "mul", "type": "mul", "inputs": ["act_fn", "up_proj"]},
-                {"name": "down_proj", "type": "linear", "out_features": 16, "bias": False}]
+# The examples' expert, a SwiGLU MLP down_proj(silu(gate_proj(x)) · up_proj(x)), as a spec writes it: YAML text,
+# since the types it uses belong to their own families.
+SWIGLU = """
+- {name: gate_proj, type: linear, out_features: WIDTH, bias: false}
+- {name: act_fn, type: silu}
+- {name: up_proj, type: linear, out_features: WIDTH, bias: false, inputs: [input]}
+- {name: mul, type: mul, inputs: [act_fn, up_proj]}
+- {name: down_proj, type: linear, out_features: D_MODEL, bias: false}
+"""
+
+
+def swiglu(width: int, d_model: int) -> list[dict[str, Any]]:
+    return yaml.safe_load(SWIGLU.replace("WIDTH", str(width)).replace("D_MODEL", str(d_model)))
+
 
 # Worked examples for the formula reference (docs/formulas.md): (case, arguments, input shapes).
 EXAMPLES = {
-    "moe": [("Mixtral-8x7B's block, 8 experts, top 2", {"experts": 8, "top_k": 2, "expert": SWIGLU}, [[4096, 4096]]),
+    "moe": [("Mixtral-8x7B's block, 8 experts, top 2", {"experts": 8, "top_k": 2, "expert": swiglu(14336, 4096)},
+             [[4096, 4096]]),
             ("a shared expert with a gate (Qwen2-MoE)",
-             {"experts": 4, "top_k": 2, "expert": SMALL_SWIGLU, "shared_experts": 1, "shared_expert_gate": True},
+             {"experts": 4, "top_k": 2, "expert": swiglu(32, 16), "shared_experts": 1, "shared_expert_gate": True},
              [[10, 16]])],
 }
 
@@ -385,8 +393,8 @@ MEMORY_FACTS = {
 # None for all). The first case of a type is its plain form; the others are variants whose memory differs.
 MEMORY_CASES = {
     "moe": [
-        ("", {"experts": 8, "top_k": 2, "expert": SMALL_SWIGLU}, [[10, 16]], None),
-        ("a gated shared expert", {"experts": 8, "top_k": 2, "expert": SMALL_SWIGLU, "shared_experts": 1,
+        ("", {"experts": 8, "top_k": 2, "expert": swiglu(32, 16)}, [[10, 16]], None),
+        ("a gated shared expert", {"experts": 8, "top_k": 2, "expert": swiglu(32, 16), "shared_experts": 1,
                                    "shared_expert_gate": True}, [[10, 16]], None),
     ],
 }

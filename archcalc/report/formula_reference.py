@@ -61,7 +61,17 @@ def example_network(tag: str, arguments: dict, shapes: list[list[int]]):
 
 
 def _arguments_text(arguments: dict) -> str:
-    return ", ".join(f"{key}: {value}" for key, value in arguments.items()) or "defaults"
+    return ", ".join(f"{key}: {_flow(value) if isinstance(value, (dict, list)) else value}"
+                     for key, value in arguments.items()) or "defaults"
+
+
+def _flow(value: Any) -> str:
+    """A nested argument (a mixture of experts' expert layers) as YAML flow text, as a spec writes it."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key}: {_flow(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_flow(item) for item in value) + "]"
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def render_type_table() -> str:

@@ -6,6 +6,18 @@ MACs = FlopCounterMode total / 2 for one sample.
 import pytest
 import archcalc
 
+def swiglu(width: int) -> list[dict]:
+    """A SwiGLU expert 16 -> width -> 16 (Mixtral's): down_proj(silu(gate_proj(x)) * up_proj(x))."""
+    return [{'name': 'gate_proj', 'type': 'linear', 'out_features': width, 'bias': False},
+            {'name': 'act_fn', 'type': 'silu'},
+            {'name': 'up_proj', 'type': 'linear', 'out_features': width, 'bias': False, 'inputs': ['input']},
+            {'name': 'mul', 'type': 'mul', 'inputs': ['act_fn', 'up_proj']},
+            {'name': 'down_proj', 'type': 'linear', 'out_features': 16, 'bias': False}]
+
+
+SWIGLU_32, SWIGLU_8 = swiglu(32), swiglu(8)
+MLP_24 = [{'type': 'linear', 'out_features': 24}, {'type': 'gelu'}, {'type': 'linear', 'out_features': 16}]
+
 ROWS = [
     # (layer spec, input shape, output shape, params, macs)
     pytest.param({'type': 'conv1d', 'out_channels': 8, 'kernel_size': 3}, [4, 32], [8, 30], 104, 2880,
@@ -261,6 +273,23 @@ ROWS = [
                  id='matmul-2d'),  # torch.matmul(a, b)
     pytest.param({'type': 'matmul', 'inputs': ['a', 'b']}, {'a': [1, 3, 7, 4], 'b': [2, 1, 4, 5]}, [2, 3, 7, 5], 0, 840,
                  id='matmul-broadcast'),  # torch.matmul(a, b)
+    # moe: tests/torch_modules.py's MixtureOfExperts (HF Mixtral's routing loop, each expert a module of the spec's
+    # expert layers), params = Σ numel, MACs on whatever routing torch.manual_seed(0) gives
+    pytest.param({'type': 'moe', 'experts': 8, 'top_k': 2, 'expert': SWIGLU_32}, [10, 16], [10, 16], 12416, 32000,
+                 id='moe-mixtral'),  # MixtureOfExperts(16, experts=8, top_k=2, expert=SwiGLU 16 -> 32 -> 16)
+    pytest.param({'type': 'moe', 'experts': 4, 'top_k': 1, 'expert': MLP_24}, [7, 16], [7, 16], 3296, 5824,
+                 id='moe-top1-biased-mlp'),  # MixtureOfExperts(16, experts=4, top_k=1, expert=Linear, GELU, Linear)
+    pytest.param({'type': 'moe', 'experts': 6, 'top_k': 2, 'expert': SWIGLU_8, 'shared_experts': 2}, [5, 16], [5, 16],
+                 3168, 8160, id='moe-shared-experts'),  # DeepSeek-MoE: 2 shared experts
+    pytest.param({'type': 'moe', 'experts': 4, 'top_k': 2, 'expert': SWIGLU_8, 'shared_experts': 1,
+                  'shared_expert': SWIGLU_32, 'shared_expert_gate': True}, [10, 16], [10, 16], 3152, 23840,
+                 id='moe-gated-shared-expert'),  # Qwen2-MoE: a wider shared expert, sigmoid(Linear(16, 1)) gate
+    pytest.param({'type': 'moe', 'experts': 3, 'top_k': 3, 'expert': MLP_24, 'router_bias': True}, [4, 16], [4, 16],
+                 2475, 9408, id='moe-router-bias-all-experts'),  # nn.Linear(16, 3) router, every expert active
+    pytest.param({'type': 'moe', 'experts': 8, 'top_k': 2, 'expert': SWIGLU_32}, [16], [16], 12416, 3200,
+                 id='moe-one-token'),  # per sample a single token
+    pytest.param({'type': 'moe', 'experts': 4, 'top_k': 2, 'expert': MLP_24}, [2, 5, 16], [2, 5, 16], 3296, 16000,
+                 id='moe-rank3'),  # T = 2·5 tokens
 ]
 
 
