@@ -64,7 +64,8 @@ def _check_expert(raw: Any) -> tuple[Layer, ...]:
         try:
             layers.append(kind.model_validate({**item, "type": tag}))
         except ValidationError as error:
-            first = error.errors(include_url=False)[0]
+            # an unknown key first: a misspelt required key is also reported missing, and the typo is the cause
+            first = min(error.errors(include_url=False), key=lambda detail: detail["type"] != "extra_forbidden")
             where = ".".join(str(part) for part in first["loc"] if part != tag)
             message = first["msg"].removeprefix("Value error, ")
             if first["type"] == "extra_forbidden":
