@@ -229,6 +229,14 @@ def test_frozen_layers_under_ptflops_and_keras():
 # "call" in a layer: how the PyTorch model calls it (F.relu → function, torch.relu / x + y → operator).
 COLUMNS = ("torchvision", "fvcore", "fvcore-train", "ptflops-pytorch", "ptflops-modules", "ptflops-aten", "thop",
            "torchinfo-1.8")
+MOE_SWIGLU = [{"name": "gate_proj", "type": "linear", "out_features": 32, "bias": False},
+              {"name": "act_fn", "type": "silu"},
+              {"name": "up_proj", "type": "linear", "out_features": 32, "bias": False, "inputs": ["input"]},
+              {"name": "mul", "type": "mul", "inputs": ["act_fn", "up_proj"]},
+              {"name": "down_proj", "type": "linear", "out_features": 16, "bias": False}]
+MOE_SHARED = {"type": "moe", "experts": 4, "top_k": 1, "router_bias": True, "shared_experts": 1,
+              "shared_expert_gate": True, "expert": [{"type": "linear", "out_features": 24}, {"type": "gelu"},
+                                                     {"type": "linear", "out_features": 16}]}
 SINGLE_LAYERS = [
     ('conv1d', 1, [4, 50], [{"type": "conv1d", "out_channels": 8, "kernel_size": 5, "stride": 2, "padding": 2}],
      (4000, 4000, 4000, 4200, 4200, 4200, 4000, 4200)),
@@ -727,6 +735,17 @@ SINGLE_LAYERS = [
      (0, 800, 800, 320, 320, 0, 640, 32)),
     ('instancenorm1d', 2, [16, 10], [{"type": "instancenorm1d", "affine": True}],
      (0, 1600, 1600, 320, 320, 0, 1280, 64)),
+    # moe, as tests/torch_modules.py's MixtureOfExperts runs it (the router and the experts' layers are modules, every
+    # linear sees [tokens, d]): a SwiGLU expert (SiLU: F.silu patched by ptflops, no module rule), and a biased
+    # Linear-GELU-Linear expert with a router bias and a gated shared expert (GELU counted by ptflops' hook too)
+    ('moe', 1, [10, 16], [{"type": "moe", "experts": 4, "top_k": 2, "expert": MOE_SWIGLU}],
+     (31360, 31360, 31360, 32040, 31360, 31360, 31360, 31360)),
+    ('moe', 2, [10, 16], [{"type": "moe", "experts": 4, "top_k": 2, "expert": MOE_SWIGLU}],
+     (62720, 62720, 62720, 32720, 31360, 62720, 62720, 62720)),
+    ('moe_shared_gate_biases', 1, [10, 16], [MOE_SHARED],
+     (16160, 16160, 16160, 18000, 17480, 17000, 16160, 17000)),
+    ('moe_shared_gate_biases', 2, [10, 16], [MOE_SHARED],
+     (32320, 32320, 32320, 18520, 17480, 34000, 32320, 34000)),
 ]
 
 

@@ -374,7 +374,7 @@ class Alone(nn.Module):
 # (the scalar arithmetic rows are left out: the test module calls operators, x + 2, not torch.add(x, 2))
 _REMEASURED_TYPES = {"rmsnorm", "groupnorm", "instancenorm1d", "instancenorm2d", "softplus", "selu", "celu", "hardtanh",
                      "logsigmoid", "softsign", "glu", "tanhshrink", "softshrink", "hardshrink", "threshold", "rrelu",
-                     "softmin", "softmax2d", "abs", "neg", "exp", "log", "sqrt", "pow", "clamp"}
+                     "softmin", "softmax2d", "abs", "neg", "exp", "log", "sqrt", "pow", "clamp", "moe"}
 REMEASURED = [row for row in SINGLE_LAYERS if family_of(row[3][-1]["type"]) in ("resample", "shape", "padding")
               or row[3][-1]["type"] in _REMEASURED_TYPES]
 

@@ -340,9 +340,80 @@ MixtureOfExperts.pytorch = "torch.nn.Module"   # no torch.nn class: HF's Mixtral
 MixtureOfExperts.inferred_argument = ("hidden_size", -1)   # tests/torch_modules.py (MixtureOfExperts)
 MixtureOfExperts.convention_row = "moe"
 MixtureOfExperts.module_only = True
+class _Part(NamedTuple):
+    """One module call inside a moe layer, as a counting View reads a layer result."""
+
+    spec: Layer
+    input_shapes: tuple[Shape, ...]
+    output_shape: Shape
+    output_shapes: tuple[Shape, ...]
+    params: int
+    trainable_params: int
+    macs: int
+
+    @property
+    def type(self) -> str:
+        return self.spec.type
+
+    @property
+    def output_elements(self) -> int:
+        return prod(self.output_shape)
+
+
+def _parts(spec: MixtureOfExperts, shape: Shape) -> list[_Part]:
+    """The module calls a moe layer makes, per sample: the router on the T tokens, each expert layer once on the
+    k·T routed tokens (the experts' calls together), the shared experts' layers and the gate on the T tokens."""
+    from .linear import Linear
+
+    tag = Linear.model_fields["type"].annotation.__args__[0]
+    d, tokens = shape[-1], (prod(shape[:-1]),)
+    def linear(features: int, bias: bool) -> _Part:
+        layer = Linear(type=tag, out_features=features, bias=bias)
+        outcome = layer.evaluate([(*tokens, d)], plain)
+        return _Part(layer, ((*tokens, d),), (*tokens, features), ((*tokens, features),), outcome.params,
+                     outcome.params, outcome.macs)
+    def steps(layers: tuple[Layer, ...], rows: int) -> list[_Part]:
+        return [_Part(step.layer, step.input_shapes, step.output_shapes[0], step.output_shapes, step.params,
+                      step.params, step.macs) for step in run_expert(layers, (rows, d), "expert").steps]
+    parts = [linear(spec.experts, spec.router_bias), *steps(spec.expert, spec.top_k * tokens[0])]
+    for _ in range(spec.shared_experts):
+        parts += steps(spec.shared_expert or spec.expert, tokens[0])
+    if spec.shared_expert_gate:
+        parts.append(linear(1, False))
+    return parts
+
+
+def _composed(name: str, softmax: bool = False) -> Rule:
+    """A tool's count of a moe layer: the sum of its rule for each module call inside (tests/torch_modules.py's
+    MixtureOfExperts: the router and the experts' layers are nn.Modules, every linear's input is 2-D [tokens, d]),
+    measured with the real tools; `softmax`: the tool also patches F.softmax (the router's), N·T·E."""
+    from .counting import View
+
+    def count(v: View) -> dict[str, int]:
+        total: dict[str, int] = {}
+        options = {"functional": v.functional, "training": v.training}
+        for part in _parts(v.spec, v.layer.input_shapes[0]):
+            rule = type(part.spec).counting.get(name)
+            if rule is not None:
+                for key, amount in rule.count(View(part, v.N, options)).items():
+                    total[key] = total.get(key, 0) + amount
+        if softmax and (v.functional or name == "calflops"):
+            shape = v.layer.input_shapes[0]
+            total["softmax"] = v.N * prod(shape[:-1]) * v.spec.experts
+        return total
+    text = (f"the sum of its module calls' {name} rules: the router linear on T tokens, the expert's layers on k·T"
+            " tokens, the shared experts' layers and the gate on T" + (" + N·T·E (the patched F.softmax)" if softmax
+                                                                       else ""))
+    return Rule((lambda options: text if options.get("functional") or name == "calflops" else
+                 text.replace(" + N·T·E (the patched F.softmax)", "")) if softmax else text, count)
+
+
 MixtureOfExperts.counting = {
     "pytorch": Rule("N·M: the router and the k routed (and shared) experts' linears each token runs",
                     batch_macs("moe")),
+    **{name: _composed(name) for name in ("fvcore", "ptflops-aten", "thop", "thop-readme", "torchinfo")},
+    "ptflops": _composed("ptflops", softmax=True),
+    "calflops": _composed("calflops", softmax=True),
 }
 
 TITLE = "Mixture of experts"  # the family in docs/formulas.md and docs/memory.md
