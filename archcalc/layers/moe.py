@@ -383,6 +383,9 @@ def _parts(spec: MixtureOfExperts, shape: Shape) -> list[_Part]:
     return parts
 
 
+ROUTER_SOFTMAX = "router softmax"   # a count category
+
+
 def _composed(name: str, softmax: bool = False) -> Rule:
     """A tool's count of a moe layer: the sum of its rule for each module call inside (tests/torch_modules.py's
     MixtureOfExperts: the router and the experts' layers are nn.Modules, every linear's input is 2-D [tokens, d]),
@@ -399,7 +402,7 @@ def _composed(name: str, softmax: bool = False) -> Rule:
                     total[key] = total.get(key, 0) + amount
         if softmax and (v.functional or name == "calflops"):
             shape = v.layer.input_shapes[0]
-            total["softmax"] = v.N * prod(shape[:-1]) * v.spec.experts
+            total[ROUTER_SOFTMAX] = v.N * prod(shape[:-1]) * v.spec.experts
         return total
     text = (f"the sum of its module calls' {name} rules: the router linear on T tokens, the expert's layers on k·T"
             " tokens, the shared experts' layers and the gate on T" + (" + N·T·E (the patched F.softmax)" if softmax
