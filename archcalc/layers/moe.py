@@ -256,26 +256,26 @@ class MixtureOfExperts(Layer):
         kept: list[Kept] = []
         if context.trainable:
             kept.append(Kept("router input", 0))
-        kept += [Kept("router probabilities (softmax, float32)", NEW, (BATCH, tokens, self.experts), "float32"),
+        kept += [Kept("router softmax", NEW, (BATCH, tokens, self.experts), "float32"),
                  Kept("top-k indices", NEW, (BATCH, tokens, self.top_k), "int64"),
-                 Kept("top-k probabilities, renormalised (float32)", NEW, (BATCH, tokens, self.top_k), "float32"),
-                 Kept("their sum (float32)", NEW, (BATCH, tokens, 1), "float32"),
-                 Kept("each expert's token indices and top-k positions (torch.where: one int64 storage)", NEW,
+                 Kept("top-k weights", NEW, (BATCH, tokens, self.top_k), "float32"),
+                 Kept("their sum", NEW, (BATCH, tokens, 1), "float32"),
+                 Kept("token indices, top-k positions", NEW,
                       (BATCH, routed_tokens, 2), "int64")]
         gathered_grad = context.grads[0] if context.grads else False
         inner, output_kept = _network_saved(routed, context, "expert ", NEW, (BATCH, routed_tokens, d), gathered_grad)
         kept += inner
         if not output_kept:
-            kept.append(Kept("expert outputs (for the weighting)", NEW, (BATCH, routed_tokens, d)))
+            kept.append(Kept("expert outputs", NEW, (BATCH, routed_tokens, d)))
         kept += [Kept("routing weights", NEW, (BATCH, routed_tokens, 1)),
-                 Kept("weighted expert outputs (index_add_'s source)", NEW, (BATCH, routed_tokens, d))]
+                 Kept("weighted outputs", NEW, (BATCH, routed_tokens, d))]
         if self.shared_experts:
             own = run_expert(self.shared_expert or self.expert, shape, "shared expert")
             for index in range(self.shared_experts):
-                kept += _network_saved(own, context, f"shared expert {index} ", 0, (), gathered_grad)[0]
+                kept += _network_saved(own, context, f"shared {index} ", 0, (), gathered_grad)[0]
             if self.shared_expert_gate:
-                kept += [Kept("shared experts' output (for the gate product)", NEW, (BATCH, *shape)),
-                         Kept("shared expert gate (sigmoid)", NEW, (BATCH, *shape[:-1], 1))]
+                kept += [Kept("shared output", NEW, (BATCH, *shape)),
+                         Kept("shared gate (sigmoid)", NEW, (BATCH, *shape[:-1], 1))]
         return Backward(tuple(kept))
 
     def parameter_tensors(self) -> int:
