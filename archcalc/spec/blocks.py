@@ -441,6 +441,7 @@ class _Expander:
         saved = self.flat, self.emitted
         self.flat, self.emitted = FlatLayers(), set()
         self.flat.marks, self.flat.origins, self.flat.modules, self.flat.ignores = [], [], [], []
+        self.flat.scopes = []
         try:
             self._entries(layers, _Frame(scope, "", "input", frame.origin, ignores=frame.ignores))
             expanded = self.flat
