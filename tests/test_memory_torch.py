@@ -461,7 +461,7 @@ layers:
   - {name: frozen, type: linear, out_features: 8, trainable: false}
   - {name: routed, type: moe, experts: 4, top_k: 2, expert: swiglu}
   - {name: qwen, type: moe, experts: 4, top_k: 2, expert: swiglu, shared_experts: 1,
-     shared_expert: {block: swiglu, with: {width: 20}}, shared_expert_gate: true}
+     shared_expert: {block: swiglu, with: {width: 20}}, shared_expert_gate: true, normalize_top_k: false}
   - {name: deepseek, type: moe, experts: 3, top_k: 1, expert: swiglu, shared_experts: 2, router_bias: true}
   - {name: gelu_expert, type: moe, experts: 2, top_k: 2, expert: [{type: linear, out_features: 8}, {type: gelu}]}
   - {name: still, type: moe, experts: 2, top_k: 1, expert: swiglu, trainable: false}

@@ -485,7 +485,8 @@ def test_moe_specs_are_llama_with_a_mixture_of_experts():
     assert qwen_attention == mixtral["blocks"]["attention"]["layers"]
     assert qwen["blocks"]["decoder_layer"]["layers"] == [
         {**layer, "shared_experts": 1, "shared_expert": {"block": "expert", "with": {"width": "${d_shared}"}},
-         "shared_expert_gate": True} if layer.get("type") == "moe" else layer for layer in mixtral_decoder]
+         "shared_expert_gate": True, "normalize_top_k": False} if layer.get("type") == "moe" else layer
+        for layer in mixtral_decoder]
     assert qwen["blocks"]["expert"] == {"params": {"width": "${d_ff}"}, "layers": [
         {**layer, "out_features": "${width}"} if layer.get("out_features") == "${d_ff}" else layer
         for layer in mixtral["blocks"]["expert"]]}

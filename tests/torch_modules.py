@@ -154,9 +154,10 @@ class MixtureOfExperts(nn.Module):
     the same)."""
 
     def __init__(self, hidden_size: int, experts: int, top_k: int, expert: list, shared_experts: int = 0,
-                 shared_expert: list | None = None, shared_expert_gate: bool = False, router_bias: bool = False):
+                 shared_expert: list | None = None, shared_expert_gate: bool = False, router_bias: bool = False,
+                 normalize_top_k: bool = True):
         super().__init__()
-        self.top_k = top_k
+        self.top_k, self.normalize_top_k = top_k, normalize_top_k
         self.gate = nn.Linear(hidden_size, experts, bias=router_bias)
         self.experts = nn.ModuleList(self.network(expert, hidden_size) for _ in range(experts))
         self.shared_experts = nn.ModuleList(self.network(shared_expert or expert, hidden_size)
@@ -171,7 +172,8 @@ class MixtureOfExperts(nn.Module):
         h = x.reshape(-1, x.shape[-1])
         probabilities = F.softmax(self.gate(h).float(), dim=-1)
         top_values, top_indices = torch.topk(probabilities, self.top_k, dim=-1)
-        top_values /= top_values.sum(dim=-1, keepdim=True)
+        if self.normalize_top_k:   # Mixtral; Qwen2-MoE's norm_topk_prob
+            top_values /= top_values.sum(dim=-1, keepdim=True)
         weights = top_values.to(h.dtype)
         out = torch.zeros_like(h)
         for index, expert in enumerate(self.experts):

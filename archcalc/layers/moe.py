@@ -168,6 +168,9 @@ class MixtureOfExperts(Layer):
                                      " by sigmoid(Linear(d, 1, bias=False)(x)).")
     router_bias: Flag = Field(default=False, description="The router linear has a bias (Mixtral, Qwen2-MoE and"
                               " DeepSeek-MoE have none).")
+    normalize_top_k: Flag = Field(default=True, description="The k routing weights are renormalised to sum to 1"
+                                  " (Mixtral; Qwen2-MoE's norm_topk_prob, false in Qwen1.5-MoE-A2.7B). Changes only"
+                                  " what training keeps.")
 
     # keys whose value is a sub-network: the spec's block expansion expands them (a block name, or layers)
     block_keys: ClassVar[tuple[str, ...]] = ("expert", "shared_expert")
@@ -243,7 +246,7 @@ class MixtureOfExperts(Layer):
     def saved(self, context: Context) -> Backward:
         """HF's routing loop (MixtralSparseMoeBlock in transformers 5.24), as tests/torch_modules.py runs it: the
         router keeps its input (when it trains) and the softmax probabilities [T, E] (float32), top-k its indices
-        [T, k] and the renormalisation its operands; each expert gathers its tokens (a copy, and the indices),
+        [T, k] and the renormalisation (normalize_top_k) its operands; each expert gathers its tokens (a copy, and the indices),
         runs its layers (what they keep, on its tokens) and is weighted (its output, the weights and their
         position indices kept), and index_add_ keeps the weighted output it adds. Over all experts that is the expert
         network's tensors on k·T tokens."""
@@ -258,10 +261,9 @@ class MixtureOfExperts(Layer):
             kept.append(Kept("router input", 0))
         kept += [Kept("router softmax", NEW, (BATCH, tokens, self.experts), "float32"),
                  Kept("top-k indices", NEW, (BATCH, tokens, self.top_k), "int64"),
-                 Kept("top-k weights", NEW, (BATCH, tokens, self.top_k), "float32"),
-                 Kept("their sum", NEW, (BATCH, tokens, 1), "float32"),
-                 Kept("token indices, top-k positions", NEW,
-                      (BATCH, routed_tokens, 2), "int64")]
+                 *((Kept("top-k weights", NEW, (BATCH, tokens, self.top_k), "float32"),
+                    Kept("their sum", NEW, (BATCH, tokens, 1), "float32")) if self.normalize_top_k else ()),
+                 Kept("token indices, top-k positions", NEW, (BATCH, routed_tokens, 2), "int64")]
         gathered_grad = context.grads[0] if context.grads else False
         inner, output_kept = _network_saved(routed, context, "expert ", NEW, (BATCH, routed_tokens, d), gathered_grad)
         kept += inner
@@ -456,8 +458,8 @@ MEMORY_FACTS = {
     "moe": "Measured on CPU (torch 2.13, training) on tests/torch_modules.py's MixtureOfExperts, HF Mixtral's routing"
            " loop (softmax in float32, top-k, renormalised, for each expert hit: gather its tokens, run it, weight"
            " it, index_add_): the router linear keeps its input when it trains; the softmax its float32"
-           " probabilities [N·T, E]; top-k its int64 indices [N·T, k]; the renormalisation the top-k values and"
-           " their sum (float32); each expert its tokens' indices and top-k positions (torch.where's two views of"
+           " probabilities [N·T, E]; top-k its int64 indices [N·T, k]; the renormalisation (normalize_top_k, Mixtral's;"
+           " Qwen2-MoE's norm_topk_prob) the top-k values and their sum (float32); each expert its tokens' indices and top-k positions (torch.where's two views of"
            " one [n, 2] int64 storage), the gathered tokens (a copy) and what its layers keep on those tokens, its"
            " output and the routing weights for the weighting product, and index_add_ the weighted output. Every token goes to k experts, so summed over the experts these are the expert"
            " network's tensors on k·N·T tokens, whatever the routing. Shared experts keep their layers' tensors on"
@@ -469,8 +471,9 @@ MEMORY_FACTS = {
 MEMORY_CASES = {
     "moe": [
         ("", {"experts": 8, "top_k": 2, "expert": swiglu(32, 16)}, [[10, 16]], None),
-        ("a gated shared expert", {"experts": 8, "top_k": 2, "expert": swiglu(32, 16), "shared_experts": 1,
-                                   "shared_expert_gate": True}, [[10, 16]], None),
+        ("a gated shared expert, no renormalisation (Qwen2-MoE)",
+         {"experts": 8, "top_k": 2, "expert": swiglu(32, 16), "shared_experts": 1, "shared_expert_gate": True,
+          "normalize_top_k": False}, [[10, 16]], None),
     ],
 }
 
