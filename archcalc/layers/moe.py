@@ -106,16 +106,16 @@ class Expert(NamedTuple):
     output: Shape
 
 
-def run_expert(layers: tuple[Layer, ...], shape: Shape, what: str) -> Expert:
+def run_expert(layers: tuple[Layer, ...], shape: Shape, what: str, key: str = "expert") -> Expert:
     """Propagate the expert's layers on one input `shape` (inputs name earlier layers of the expert or
-    `input`; the default is the previous layer), with the layers' own rules."""
+    `input`; the default is the previous layer), with the layers' own rules; problems point at `key`."""
     outputs: dict[str, tuple[Shape, ...]] = {"input": (tuple(shape),)}
     previous, steps = "input", []
     for position, layer in enumerate(layers):
         name = layer.name or f"{layer.type}-{position + 1}"
         label = f"{what} layer {name!r} ({layer.type})"
         if name in outputs:
-            raise LayerError(f"{label}: the name {name!r} is used twice in the expert", key="expert",
+            raise LayerError(f"{label}: the name {name!r} is used twice in the expert", key=key,
                              code="duplicate-name")
         sources = tuple(layer.inputs) if layer.inputs else (() if layer.arity == 0 else (previous,))
         shapes = []
@@ -126,20 +126,20 @@ def run_expert(layers: tuple[Layer, ...], shape: Shape, what: str) -> Expert:
                 found = (outputs[base][int(index)],)
             if found is None:
                 raise LayerError(f"{label}: unknown input {source!r} (an expert's layers see `input` and the"
-                                 " expert's earlier layers)", key="expert", code="bad-reference")
+                                 " expert's earlier layers)", key=key, code="bad-reference")
             shapes.append(found[0])
         if (layer.arity is None and len(sources) < layer.min_inputs) or \
                 (layer.arity is not None and len(sources) != layer.arity):
             raise LayerError(f"{label}: takes {layer.arity if layer.arity is not None else layer.min_inputs}"
-                             f" input(s), got {len(sources)}", key="expert", code="arity")
+                             f" input(s), got {len(sources)}", key=key, code="arity")
         try:
             layer.check_inputs(shapes, ["float"] * len(shapes))
             outcome = layer.evaluate(shapes, plain)
         except LayerError as error:
-            raise LayerError(f"{label}: {error.message}", key="expert", code=error.code) from None
+            raise LayerError(f"{label}: {error.message}", key=key, code=error.code) from None
         produced = (tuple(outcome.shape), *(tuple(more) for more in outcome.more_outputs))
         if any(size < 1 for size in produced[0]):
-            raise LayerError(f"{label}: would produce the empty shape {list(produced[0])}", key="expert",
+            raise LayerError(f"{label}: would produce the empty shape {list(produced[0])}", key=key,
                              code="too-small")
         steps.append(Step(name, layer, sources, tuple(map(tuple, shapes)), produced, outcome.params, outcome.macs,
                           outcome.buffers))
@@ -175,7 +175,7 @@ class MixtureOfExperts(Layer):
     # keys whose value is a sub-network: the spec's block expansion expands them (a block name, or layers)
     block_keys: ClassVar[tuple[str, ...]] = ("expert", "shared_expert")
 
-    def _networks(self, shape: Shape, tokens: int = 0) -> tuple[Expert, Expert | None]:
+    def _networks(self, shape: Shape) -> tuple[Expert, Expert | None]:
         """The routed expert and the shared one (None without shared experts) on `shape`, checked."""
         if len(shape) < 1:
             raise LayerError("moe expects tokens [..., d] per sample", key="inputs", code="rank")
@@ -187,7 +187,10 @@ class MixtureOfExperts(Layer):
         if self.shared_expert_gate and not self.shared_experts:
             raise LayerError("shared_expert_gate needs shared_experts ≥ 1", key="shared_expert_gate", code="argument")
         routed = run_expert(self.expert, shape, "expert")
-        shared = run_expert(self.shared_expert or self.expert, shape, "shared expert") if self.shared_experts else None
+        shared = None
+        if self.shared_experts:
+            shared = run_expert(self.shared_expert or self.expert, shape, "shared expert",
+                                "shared_expert" if self.shared_expert is not None else "expert")
         for network, what in ((routed, "expert"), (shared, "shared expert")):
             if network is not None and network.output != tuple(shape):
                 raise LayerError(f"the {what} returns {list(network.output)} for an input {list(shape)}: an expert"
@@ -246,10 +249,10 @@ class MixtureOfExperts(Layer):
     def saved(self, context: Context) -> Backward:
         """HF's routing loop (MixtralSparseMoeBlock in transformers 5.24), as tests/torch_modules.py runs it: the
         router keeps its input (when it trains) and the softmax probabilities [T, E] (float32), top-k its indices
-        [T, k] and the renormalisation (normalize_top_k) its operands; each expert gathers its tokens (a copy, and the indices),
-        runs its layers (what they keep, on its tokens) and is weighted (its output, the weights and their
-        position indices kept), and index_add_ keeps the weighted output it adds. Over all experts that is the expert
-        network's tensors on k·T tokens."""
+        [T, k] and the renormalisation (normalize_top_k) its operands; each expert gathers its tokens (a copy, and
+        the indices), runs its layers (what they keep, on its tokens) and is weighted (its output, the weights and
+        their position indices kept), and index_add_ keeps the weighted output it adds. Over all experts that is the
+        expert network's tensors on k·T tokens."""
         if not context.needs_grad:
             return NOTHING
         shape = context.inputs[0]
@@ -272,7 +275,8 @@ class MixtureOfExperts(Layer):
         kept += [Kept("routing weights", NEW, (BATCH, routed_tokens, 1)),
                  Kept("weighted outputs", NEW, (BATCH, routed_tokens, d))]
         if self.shared_experts:
-            own = run_expert(self.shared_expert or self.expert, shape, "shared expert")
+            own = run_expert(self.shared_expert or self.expert, shape, "shared expert",
+                             "shared_expert" if self.shared_expert is not None else "expert")
             for index in range(self.shared_experts):
                 kept += _network_saved(own, context, f"shared {index} ", 0, (), gathered_grad)[0]
             if self.shared_expert_gate:
@@ -455,15 +459,17 @@ EXAMPLES = {
 
 # Training memory (docs/memory.md): the measured facts behind the `saved` rule above.
 MEMORY_FACTS = {
-    "moe": "Measured on CPU (torch 2.13, training) on tests/torch_modules.py's MixtureOfExperts, HF Mixtral's routing"
-           " loop (softmax in float32, top-k, renormalised, for each expert hit: gather its tokens, run it, weight"
-           " it, index_add_): the router linear keeps its input when it trains; the softmax its float32"
-           " probabilities [N·T, E]; top-k its int64 indices [N·T, k]; the renormalisation (normalize_top_k, Mixtral's;"
-           " Qwen2-MoE's norm_topk_prob) the top-k values and their sum (float32); each expert its tokens' indices and top-k positions (torch.where's two views of"
-           " one [n, 2] int64 storage), the gathered tokens (a copy) and what its layers keep on those tokens, its"
-           " output and the routing weights for the weighting product, and index_add_ the weighted output. Every token goes to k experts, so summed over the experts these are the expert"
-           " network's tensors on k·N·T tokens, whatever the routing. Shared experts keep their layers' tensors on"
-           " all tokens (their input is the moe input itself); with a gate also its sigmoid and the shared sum.",
+    "moe": "Measured on CPU (torch 2.13, training) on tests/torch_modules.py's MixtureOfExperts, HF Mixtral's "
+           "routing loop (softmax in float32, top-k, renormalised, for each expert hit: gather its tokens, run it, "
+           "weight it, index_add_): the router linear keeps its input when it trains; the softmax its float32 "
+           "probabilities [N·T, E]; top-k its int64 indices [N·T, k]; the renormalisation (normalize_top_k, "
+           "Mixtral's; Qwen2-MoE's norm_topk_prob) the top-k values and their sum (float32); each expert its tokens'"
+           " indices and top-k positions (torch.where's two views of one [n, 2] int64 storage), the gathered tokens "
+           "(a copy) and what its layers keep on those tokens, its output and the routing weights for the weighting "
+           "product, and index_add_ the weighted output. Every token goes to k experts, so summed over the experts "
+           "these are the expert network's tensors on k·N·T tokens, whatever the routing. Shared experts keep their "
+           "layers' tensors on all tokens (their input is the moe input itself); with a gate also its sigmoid and "
+           "the shared sum.",
 }
 
 # Memory reference cases (docs/memory.md): (case, arguments, per-sample input shapes, input gradients or
