@@ -57,25 +57,16 @@ def test_gpt2_tied_head_counts_once_and_the_non_embedding_count_is_kaplans(gpt2)
 
 
 def test_inactive_expert_parameters_leave_the_per_token_rules():
-    """A mixture-of-experts layer reports `inactive_params` on its LayerResult (the experts a token does not use):
-    active = total − Σ inactive, and the per-token rules (6N, 6ND, Kaplan, nanoGPT) take the active count."""
-    from dataclasses import dataclass, replace
-
-    @dataclass(frozen=True)
-    class WithExperts(archcalc.LayerResult):
-        inactive_params: int = 0
-
-    network = load("llama_gqa_small")
-    layers = [WithExperts(**{name: getattr(layer, name) for name in archcalc.LayerResult.__dataclass_fields__},
-                          inactive_params=1000) if layer.name.endswith("mlp.up_proj") else layer
-              for layer in network.layers]
-    dense, moe = llm_sizing(network, Settings(tokens=10**9)), llm_sizing(replace(network, layers=layers),
-                                                                        Settings(tokens=10**9))
-    assert moe.value("parameters", "total") == dense.value("parameters", "total")
-    assert moe.value("parameters", "active_per_token") == dense.value("parameters", "total") - 4 * 1000
-    assert dense.value("flops", "six_n_per_token") - moe.value("flops", "six_n_per_token") == 6 * 4000
-    assert dense.value("flops", "six_nd") - moe.value("flops", "six_nd") == 6 * 4000 * 10**9
-    assert dense.value("training", "model_states") == moe.value("training", "model_states")   # every expert is stored
+    """Mixtral-8x7B (specs/mixtral_8x7b.yaml; Hugging Face's MixtralForCausalLM on the meta device:
+    46,702,792,704 parameters, 12,879,925,248 used per token at top-2 of 8): the per-token rules take the
+    active count, the model states every stored expert."""
+    sizing = llm_sizing(load("mixtral_8x7b"), Settings(tokens=10**9))
+    total, active, embeddings = 46_702_792_704, 12_879_925_248, 32000 * 4096   # the untied head is no embedding
+    assert sizing.value("parameters", "total") == total
+    assert sizing.value("parameters", "active_per_token") == active
+    assert sizing.value("flops", "six_n_per_token") == 6 * (active - embeddings)
+    assert sizing.value("flops", "six_nd") == 6 * active * 10**9   # 6ND counts every parameter a token uses
+    assert sizing.value("training", "model_states") == (2 + 2 + 12) * total   # bf16 weights and grads, fp32 Adam
 
 
 @pytest.mark.parametrize("spec, kaplan, nanogpt", [

@@ -329,7 +329,7 @@ class _Model:
         self.vocabulary = max(self.tables, key=lambda layer: layer.params, default=None)
         self.position = sum(layer.params for layer in self.tables if layer is not self.vocabulary)
         self.non_embedding = self.total - self.embedding
-        self.inactive = sum(getattr(layer, "inactive_params", 0) for layer in layers)
+        self.inactive = sum(layer.inactive_params for layer in layers)
         self.active = self.total - self.inactive
         self.largest_layer = max(layers, key=lambda layer: layer.params)
 
