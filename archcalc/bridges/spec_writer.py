@@ -219,7 +219,10 @@ class _Union:
 
 
 def _unite(instances: list[_Instance]) -> _Union | None:
-    """The union of the instances' layers, or None when they do not fit one block with `if:` layers."""
+    """The union of the instances' layers, or None when they do not fit one block with `if:` layers and
+    chain (each instance fed by the one before). A left-out layer stands for its first input, so a
+    commutative merge that some instances lack (MobileNetV2's `x + self.conv(x)`) lists first the input
+    that stands for it."""
     largest = max(instances, key=lambda instance: len(instance.locals))
     order = list(largest.locals)
     for instance in instances:
@@ -228,16 +231,30 @@ def _unite(instances: list[_Instance]) -> _Union | None:
         positions = [order.index(name) for name in instance.locals]
         if positions != sorted(positions):
             return None
-        if any(instance.types[name] != largest.types[name] for name in instance.locals):
+        if any(instance.types[name] != largest.types[name] or set(instance.args[name]) != set(largest.args[name])
+               for name in instance.locals):
             return None
-    union = _Union(order, dict(largest.types), dict(largest.inputs))
+    flippable = [name for name in order if largest.types[name] in ("add", "mul") and len(largest.inputs[name]) == 2
+                 and any(name not in instance.types for instance in instances)]
+    for flips in range(2 ** len(flippable)):
+        inputs = dict(largest.inputs)
+        for bit, name in enumerate(flippable):
+            if flips >> bit & 1:
+                inputs[name] = inputs[name][::-1]
+        union = _Union(order, dict(largest.types), inputs)
+        if _fits(union, instances):
+            return union
+    return None
+
+
+def _fits(union: _Union, instances: list[_Instance]) -> bool:
     for instance in instances:
         for name in instance.locals:
-            if [union.resolve(source, instance) for source in union.inputs[name]] != instance.inputs[name]:
-                return None
-            if set(instance.args[name]) != set(largest.args[name]):
-                return None
-    return union
+            resolved = [union.resolve(source, instance) for source in union.inputs[name]]
+            if resolved != instance.inputs[name] and not (union.types[name] in ("add", "mul")
+                                                          and sorted(resolved) == sorted(instance.inputs[name])):
+                return False
+    return all(after.source == before.output(union) for before, after in zip(instances, instances[1:]))
 
 
 @dataclass
@@ -331,9 +348,7 @@ def _longest_run(instances: list[_Instance]) -> int | None:
     while count < len(instances) and _signature(instances[count]) == rest:
         count += 1
     while count >= 2:
-        chosen = instances[:count]
-        union = _unite(chosen)
-        if union is not None and all(chosen[k + 1].source == chosen[k].output(union) for k in range(count - 1)):
+        if _unite(instances[:count]) is not None:
             return count
         count -= 1
     return None
