@@ -127,9 +127,9 @@ def shortened(value: Any, key: str = "") -> Any:
     return value
 
 
-def _known_args(record: LayerRecord) -> dict[str, Any]:
-    """Every argument but the input size the spec infers, per-axis tuples shortened."""
-    inferred = _defaults(record.type)[1]
+def _known_args(record: LayerRecord, keep_inferred: bool = False) -> dict[str, Any]:
+    """Every argument but the input size the spec infers (unless `keep_inferred`), per-axis tuples shortened."""
+    inferred = None if keep_inferred else _defaults(record.type)[1]
     return {key: shortened(value, key) for key, value in record.args.items() if key != inferred}
 
 
@@ -166,7 +166,8 @@ class _Instance:
         return self.prefix + local if local.partition(":")[0] in self.types else local
 
 
-def _instance(prefix: str, records: list[LayerRecord], constants: set[str] = frozenset()) -> _Instance | None:
+def _instance(prefix: str, records: list[LayerRecord], constants: set[str] = frozenset(),
+              keep_inferred: bool = False) -> _Instance | None:
     """The records as one instance, or None when they read more than one outer tensor besides `constants`."""
     own = {record.name for record in records}
     sources = _outer(prefix, records) - constants
@@ -182,7 +183,7 @@ def _instance(prefix: str, records: list[LayerRecord], constants: set[str] = fro
 
     args = {}
     for record in records:
-        written = _known_args(record)
+        written = _known_args(record, keep_inferred)
         for key in ("share", "tie"):
             if isinstance(written.get(key), str):
                 written[key] = local(written[key])
@@ -218,7 +219,7 @@ class _Union:
         return tuple((name, self.types[name], tuple(self.inputs[name])) for name in self.order)
 
 
-def _unite(instances: list[_Instance]) -> _Union | None:
+def _unite(instances: list[_Instance], chained: bool = True) -> _Union | None:
     """The union of the instances' layers, or None when they do not fit one block with `if:` layers and
     chain (each instance fed by the one before). A left-out layer stands for its first input, so a
     commutative merge that some instances lack (MobileNetV2's `x + self.conv(x)`) lists first the input
@@ -242,19 +243,19 @@ def _unite(instances: list[_Instance]) -> _Union | None:
             if flips >> bit & 1:
                 inputs[name] = inputs[name][::-1]
         union = _Union(order, dict(largest.types), inputs)
-        if _fits(union, instances):
+        if _fits(union, instances, chained):
             return union
     return None
 
 
-def _fits(union: _Union, instances: list[_Instance]) -> bool:
+def _fits(union: _Union, instances: list[_Instance], chained: bool = True) -> bool:
     for instance in instances:
         for name in instance.locals:
             resolved = [union.resolve(source, instance) for source in union.inputs[name]]
             if resolved != instance.inputs[name] and not (union.types[name] in ("add", "mul")
                                                           and sorted(resolved) == sorted(instance.inputs[name])):
                 return False
-    return all(after.source == before.output(union) for before, after in zip(instances, instances[1:]))
+    return not chained or all(after.source == before.output(union) for before, after in zip(instances, instances[1:]))
 
 
 @dataclass
@@ -306,7 +307,7 @@ def _outer(prefix: str, records: list[LayerRecord]) -> set[str]:
     return {source for record in records for source in record.inputs if source.partition(":")[0] not in own}
 
 
-def _find_run(records: list[LayerRecord], start: int) -> tuple[_Run, int] | None:
+def _find_run(records: list[LayerRecord], start: int, keep_inferred: bool = False) -> tuple[_Run, int] | None:
     """The run of repeated instances starting at records[start], outermost container first."""
     parts = records[start].name.split(".")
     for depth in range(1, len(parts) - 1):   # a numbered segment that is not the layer's own name
@@ -324,7 +325,7 @@ def _find_run(records: list[LayerRecord], start: int) -> tuple[_Run, int] | None
             continue
         instances = []
         for prefix, (_, group) in zip(prefixes, children):
-            made = _instance(prefix, group, constants)
+            made = _instance(prefix, group, constants, keep_inferred)
             if made is None:
                 break
             instances.append(made)
@@ -534,9 +535,10 @@ def _input_lines(input_spec: Any) -> list[str]:
     return [f"input: {yaml_value(input_spec)}"]
 
 
-def records_of(network: Any) -> list[LayerRecord]:
+def records_of(network: Any, inferred: bool = False) -> list[LayerRecord]:
     """The layers of an analyzed `Network` as records (every argument, full input names): written back
-    with `write_spec`, a spec with the same layers; the importers' round-trip tests start here."""
+    with `write_spec`, a spec with the same layers; the importers' round-trip tests start here. With
+    `inferred`, the input-size argument each type infers is filled in (`in_channels`)."""
     from ..layers import Layer
 
     own = set(Layer.model_fields) - {"share", "call"}
@@ -544,6 +546,9 @@ def records_of(network: Any) -> list[LayerRecord]:
     for layer in network.layers:
         args = layer.spec.model_dump(exclude=own | {"type"})
         args = {key: value for key, value in args.items() if not (key in ("share", "call", "tie") and value is None)}
+        rule = type(layer.spec).inferred_argument
+        if inferred and rule and layer.input_shapes:
+            args[rule[0]] = layer.input_shapes[0][rule[1]]
         records.append(LayerRecord(layer.name, layer.type, args, list(layer.sources)))
     return records
 
@@ -558,17 +563,17 @@ def input_spec_of(network: Any) -> Any:
     return one(network.input_shape, network.input_dtype)
 
 
-def write_spec(records: Sequence[LayerRecord], input_spec: Any, name: str | None = None,
-               header: Iterable[str] = (), module_classes: dict[str, str] | None = None,
-               flat: bool = False) -> str:
-    """The spec text of `records` (see the module docstring). `input_spec` is what the spec's `input:` says
-    (a shape list, `{shape, dtype}`, or named inputs); `header` lines become leading comments."""
+def fold(records: Sequence[LayerRecord], module_classes: dict[str, str] | None = None, flat: bool = False,
+         keep_inferred: bool = False) -> tuple[list[tuple[str, Any]], list[_Definition]]:
+    """The records as entries, ("layer", LayerRecord) or ("run", run of block instances), and the block
+    definitions the runs use. `keep_inferred` keeps the input sizes as arguments (the PyTorch export needs
+    them: they become block parameters where they differ)."""
     module_classes = module_classes or {}
     records = list(records)
-    entries: list[tuple[str, Any]] = []      # ("layer", record) or ("run", _Run)
+    entries: list[tuple[str, Any]] = []
     position = 0
     while position < len(records):
-        found = None if flat else _find_run(records, position)
+        found = None if flat else _find_run(records, position, keep_inferred)
         if found is not None and found[0].union is not None:
             run, used = found
             entries.append(("run", run))
@@ -576,8 +581,15 @@ def write_spec(records: Sequence[LayerRecord], input_spec: Any, name: str | None
         else:
             entries.append(("layer", records[position]))
             position += 1
-    definitions = _definitions([entry for kind, entry in entries if kind == "run"], module_classes)
+    return entries, _definitions([entry for kind, entry in entries if kind == "run"], module_classes)
 
+
+def write_spec(records: Sequence[LayerRecord], input_spec: Any, name: str | None = None,
+               header: Iterable[str] = (), module_classes: dict[str, str] | None = None,
+               flat: bool = False) -> str:
+    """The spec text of `records` (see the module docstring). `input_spec` is what the spec's `input:` says
+    (a shape list, `{shape, dtype}`, or named inputs); `header` lines become leading comments."""
+    entries, definitions = fold(records, module_classes, flat=flat)
     lines = [f"# {line}" if line else "#" for line in header]
     if name:
         lines.append(f"name: {yaml_value(name)}")
@@ -606,20 +618,32 @@ def write_spec(records: Sequence[LayerRecord], input_spec: Any, name: str | None
 
 
 def _definitions(runs: list[_Run], module_classes: dict[str, str]) -> list[_Definition]:
-    made: dict[tuple, _Definition] = {}
+    """One definition per module class whose runs fit one block (torchvision's BasicBlock in every stage,
+    with or without a shortcut), else per layer structure."""
+    made: dict[Any, _Definition] = {}
     names: set[str] = set()
     for run in runs:
         assert run.union is not None
-        key = run.union.structure()
+        classes = {module_classes.get(instance.prefix[:-1]) for instance in run.instances}
+        kind = next(iter(classes)) if len(classes) == 1 else None
+        module = bool(kind and kind != "Sequential")
+        key: Any = run.union.structure()
+        if module and ("class", kind) in made:
+            together = made["class", kind]
+            union = _unite([instance for other in (*together.runs, run) for instance in other.instances], chained=False)
+            if union is not None:
+                together.union = union
+                together.runs.append(run)
+                continue
+        elif module:
+            key = ("class", kind)
         if key not in made:
-            classes = {module_classes.get(instance.prefix[:-1]) for instance in run.instances}
-            kind = next(iter(classes)) if len(classes) == 1 else None
-            base = _snake(kind) if kind and kind != "Sequential" else _identifier(run.container.split(".")[-1])
-            made[key] = _Definition(_unique(base, names), bool(kind and kind != "Sequential"), run.union, [])
+            base = _snake(kind) if module else _identifier(run.container.split(".")[-1])
+            made[key] = _Definition(_unique(base, names), module, run.union, [])
         made[key].runs.append(run)
     for definition in made.values():
         _define(definition)
     return list(made.values())
 
 
-__all__ = ["INPUT", "LayerRecord", "input_spec_of", "records_of", "shortened", "write_spec", "yaml_value"]
+__all__ = ["INPUT", "LayerRecord", "fold", "input_spec_of", "records_of", "shortened", "write_spec", "yaml_value"]
