@@ -248,17 +248,13 @@ class _Forward:
         base, colon, index = source.partition(":")
         variable = self.vars[base]
         tag = self.types.get(base)
-        if tag in _RECURRENT_STATES:
+        if tag in _RECURRENT_STATES:   # (output, h_n) or (output, (h_n, c_n)); the states batch-first, as the spec counts
             if not colon or index == "0":
-                return variable
-            return f"{variable}_{['h', 'c'][int(index) - 1]}.transpose(0, 1)"
-        if tag in ("multiheadattention",) or tag and tag.startswith("maxpool") or tag == "adaptivemaxpool2d":
-            if colon:
-                return f"{variable}[{index}]" if tag != "multiheadattention" else \
-                    (variable if index == "0" else f"{variable}_weights")
-            return variable
-        if colon:
-            return f"{variable}[{index}]"
+                return f"{variable}[0]"
+            state = f"{variable}[1]" if tag != "lstm" else f"{variable}[1][{int(index) - 1}]"
+            return f"{state}.transpose(0, 1)"
+        if tag == "multiheadattention" or tag in ("split", "chunk") or (colon and tag):
+            return f"{variable}[{index or 0}]"
         return variable
 
 
@@ -279,15 +275,11 @@ def _call_line(record: LayerRecord, module: str, inputs: list[str], forward: _Fo
     if tag == "parameter":
         return f"{target} = {module}.expand({batch}, {', '.join(['-1'] * len(args['shape']))})"
     if _torch_class(tag) is not None:
-        if tag in _RECURRENT_STATES:
-            states = ", ".join(f"{target}_{letter}" for letter in "hc"[:_RECURRENT_STATES[tag]])
-            states = f"({states})" if _RECURRENT_STATES[tag] == 2 else states
-            return f"{target}, {states} = {module}({xs})"
         if tag == "multiheadattention":
             query, key, value = (inputs * 3)[:3] if len(inputs) == 1 else inputs
             options = {key_: args[key_] for key_ in ("need_weights", "average_attn_weights") if key_ in args}
             extra = "".join(f", {key_}={value_!r}" for key_, value_ in options.items())
-            return f"{target}, {target}_weights = {module}({query}, {key}, {value}{extra})"
+            return f"{target} = {module}({query}, {key}, {value}{extra})"
         return f"{target} = {module}({xs})"
     symbol = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
     if tag in symbol:

@@ -219,7 +219,7 @@ class _Union:
         return tuple((name, self.types[name], tuple(self.inputs[name])) for name in self.order)
 
 
-def _unite(instances: list[_Instance], chained: bool = True) -> _Union | None:
+def _unite(instances: list[_Instance], chains: list[list[_Instance]] | None = None) -> _Union | None:
     """The union of the instances' layers, or None when they do not fit one block with `if:` layers and
     chain (each instance fed by the one before). A left-out layer stands for its first input, so a
     commutative merge that some instances lack (MobileNetV2's `x + self.conv(x)`) lists first the input
@@ -243,19 +243,21 @@ def _unite(instances: list[_Instance], chained: bool = True) -> _Union | None:
             if flips >> bit & 1:
                 inputs[name] = inputs[name][::-1]
         union = _Union(order, dict(largest.types), inputs)
-        if _fits(union, instances, chained):
+        if _fits(union, instances, [instances] if chains is None else chains):
             return union
     return None
 
 
-def _fits(union: _Union, instances: list[_Instance], chained: bool = True) -> bool:
+def _fits(union: _Union, instances: list[_Instance], chains: list[list[_Instance]]) -> bool:
+    """Each instance's wiring is the union's with its left-out layers standing for their inputs, and the
+    instances of each chain (a run) feed one another."""
     for instance in instances:
         for name in instance.locals:
             resolved = [union.resolve(source, instance) for source in union.inputs[name]]
             if resolved != instance.inputs[name] and not (union.types[name] in ("add", "mul")
                                                           and sorted(resolved) == sorted(instance.inputs[name])):
                 return False
-    return not chained or all(after.source == before.output(union) for before, after in zip(instances, instances[1:]))
+    return all(after.source == before.output(union) for chain in chains for before, after in zip(chain, chain[1:]))
 
 
 @dataclass
@@ -630,7 +632,9 @@ def _definitions(runs: list[_Run], module_classes: dict[str, str]) -> list[_Defi
         key: Any = run.union.structure()
         if module and ("class", kind) in made:
             together = made["class", kind]
-            union = _unite([instance for other in (*together.runs, run) for instance in other.instances], chained=False)
+            runs_together = [*together.runs, run]
+            union = _unite([instance for other in runs_together for instance in other.instances],
+                           [other.instances for other in runs_together])
             if union is not None:
                 together.union = union
                 together.runs.append(run)

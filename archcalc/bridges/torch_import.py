@@ -37,6 +37,8 @@ from typing import Any, Callable
 from . import ImportFailure, MissingDependency
 from .spec_writer import INPUT, LayerRecord, write_spec
 
+RECURRENT = ("lstm", "gru", "rnn")
+UNMAPPED = "<unmapped>"
 DTYPES = ("float32", "float16", "bfloat16", "float64", "int64", "int32", "bool")
 
 
@@ -210,6 +212,8 @@ def _source_line(node: Any) -> str:
     """The last frame torch.fx recorded for the node: `file.py:42: x = torch.cumsum(x, 1)`."""
     trace = node.stack_trace or node.meta.get("stack_trace") or ""
     frames = re.findall(r'File "([^"]+)", line (\d+), in [^\n]*\n\s*([^\n]*)', trace)
+    # the model's own line, not torch.fx's frames that record it
+    frames = [frame for frame in frames if not re.search(r"[/\\]torch[/\\](fx|nn[/\\]modules[/\\]module\.py)", frame[0])]
     if not frames:
         return ""
     path, line, code = frames[-1]
@@ -279,6 +283,9 @@ class _Importer:
         self.calls: dict[str, str] = {}       # module path → the layer name of its first call
         self.call_counts: dict[str, int] = {}
         self.shapes: dict[str, tuple[int, ...]] = {}
+        self.several: dict[Any, tuple[str, int]] = {}   # a node giving a tuple → (layer name, flat index of item 0)
+        self.states: dict[Any, str] = {}                # a recurrent layer, and nodes that are its states
+        self.batch_second: set[Any] = set()             # h_n / c_n as PyTorch gives them: [layers, N, H]
 
     # tracing --------------------------------------------------------------------------------
 
@@ -366,13 +373,14 @@ class _Importer:
         return self.names.get(argument) if hasattr(argument, "op") else None
 
     def _add(self, node: Any, name: str, tag: str, args: dict[str, Any], inputs: list[str], value: Any) -> None:
+        """One layer; a node giving a tuple is remembered, for the `NAME:INDEX` its items are."""
         self.records.append(LayerRecord(name, tag, args, inputs))
         outputs = _tensor_outputs(value) or []
-        if len(outputs) > 1:
-            self.names[node] = name   # getitem nodes pick NAME:INDEX
-            self.several = getattr(self, "several", set()) | {node}
-        else:
-            self.names[node] = name
+        self.names[node] = name
+        if len(outputs) > 1 or isinstance(value, (tuple, list)):
+            self.several[node] = (name, 0)   # getitem nodes pick NAME:INDEX, nested tuples flattened
+            if tag in RECURRENT:
+                self.states[node] = name
         if outputs:
             self.shapes[name] = tuple(outputs[0].shape[1:])
             for index, tensor in enumerate(outputs):
@@ -380,6 +388,7 @@ class _Importer:
 
     def _refuse(self, node: Any, what: str) -> None:
         self.unmapped.append(Unmapped(what, _scope(node), _source_line(node)))
+        self.names[node] = UNMAPPED   # later ops are still looked at: the error lists every op at once
 
     def _node(self, node: Any, value: Any) -> None:
         if node.op == "call_module":
@@ -479,8 +488,22 @@ class _Importer:
                 self._refuse(node, f"the tensor {self.pending_attributes[argument]} (a buffer or constant) read by"
                                    f" {self._describe(node)}")
                 return
+        if short == "getitem" and node.args[0] in self.several:
+            self._getitem(node, value, [])
+            return
+        if any(argument in self.batch_second for argument in tensors):
+            # a recurrent state [layers, N, H]: the spec counts it batch-first, as .transpose(0, 1) makes it
+            if short in ("transpose", "swapaxes") and sorted(node.args[1:3]) == [0, 1]:
+                self.names[node] = self.names[tensors[0]]
+                return
+            self._refuse(node, f"{self._describe(node)} on a recurrent state [layers, N, H] (the spec counts h_n"
+                               " batch-first: take .transpose(0, 1) of it first)")
+            return
         sources = [self.names.get(argument) for argument in tensors]
         if any(source is None for source in sources):
+            return
+        if UNMAPPED in sources and short in ("getitem", "getattr"):
+            self.names[node] = UNMAPPED   # a part of an op already refused
             return
         if short == "getitem":
             self._getitem(node, value, sources)
@@ -515,13 +538,26 @@ class _Importer:
         name = getattr(target, "__qualname__", getattr(target, "__name__", str(target)))
         module = {"_operator": "operator", "torch._C._nn": "torch.nn.functional",
                   "torch._C._VariableFunctions": "torch"}.get(module, module)
+        if name.startswith("_VariableFunctionsClass.") or module.startswith("torch._C"):
+            module, name = "torch", getattr(target, "__name__", name)
         return f"{module}.{name}" if module else name
 
     def _getitem(self, node: Any, value: Any, sources: list[str]) -> None:
         container = node.args[0]
         index = node.args[1]
-        if container in getattr(self, "several", set()) and isinstance(index, int):
-            self.names[node] = f"{self.names[container]}:{index}"
+        if container in self.several and isinstance(index, int):
+            name, offset = self.several[container]
+            items = list(self.values[container])
+            index = index % len(items)
+            offset += sum(len(_tensor_outputs(item) or [item]) for item in items[:index])
+            if isinstance(items[index], (tuple, list)):
+                self.several[node] = (name, offset)
+                if container in self.states:
+                    self.states[node] = name
+            else:
+                self.names[node] = f"{name}:{offset}"
+                if container in self.states and offset > 0:
+                    self.batch_second.add(node)
             return
         # x[:, 0]: select on a tensor
         if _is_tensor(self.values.get(container)) and isinstance(index, tuple) and len(index) == 2 \
@@ -577,8 +613,13 @@ class _Importer:
             return {key: _plain(size), "dim": dim}, sources[:1]
         if tag == "matmul":
             return {}, sources
+        if tag == "select":
+            dim = args[0] if args else node.kwargs.get("dim")
+            index = args[1] if len(args) > 1 else node.kwargs.get("index")
+            return {"dim": dim, "index": index}, sources[:1]
         if tag == "scaled_dot_product_attention":
-            bound = self._bound(node) or {}
+            names = ("query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale", "enable_gqa")
+            bound = self._bound(node) or {**dict(zip(names, node.args)), **node.kwargs}
             if bound.get("attn_mask") is not None:
                 return None
             return {key: bound[key] for key in ("dropout_p", "is_causal", "scale", "enable_gqa") if key in bound}, \
@@ -603,13 +644,11 @@ class _Importer:
         return arguments, sources
 
 
-def _example_inputs(shapes: list[list[int]], dtypes: list[str]) -> list[Any]:
+def _example_inputs(model: Any, shapes: list[list[int]], dtypes: list[str]) -> list[Any]:
+    """A batch of one per input, zeros (token id 0), on the model's device (the meta device traces without memory)."""
     torch = _torch()
-    made = []
-    for shape, dtype in zip(shapes, dtypes):
-        kind = getattr(torch, dtype)
-        made.append(torch.zeros(1, *shape, dtype=kind))
-    return made
+    device = next((parameter.device for parameter in model.parameters()), torch.device("cpu"))
+    return [torch.zeros(1, *shape, dtype=getattr(torch, dtype), device=device) for shape, dtype in zip(shapes, dtypes)]
 
 
 def _input_spec(shapes: list[list[int]], dtypes: list[str], names: list[str]) -> Any:
@@ -633,7 +672,7 @@ def import_torch(reference: str, input_shapes: list[list[int]], dtypes: list[str
         dtypes *= len(input_shapes)
     if model is None:
         model = build_model(load_callable(reference), kwargs)
-    importer = _Importer(model, _example_inputs(input_shapes, dtypes))
+    importer = _Importer(model, _example_inputs(model, input_shapes, dtypes))
     records = importer.run()
     placeholders = [name for name in importer.shapes if ":" not in name][:len(input_shapes)]
     input_spec = _input_spec(input_shapes, dtypes, placeholders)
