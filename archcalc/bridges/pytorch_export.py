@@ -20,11 +20,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .names import pytorch_name
 from .spec_writer import INPUT, LayerRecord, _Definition, _instance_values, _Run, fold, records_of
 
 # how a type without an nn.Module is computed: a template on its input variables and arguments
 _RESERVED = {"self", "torch", "nn", "F", "x", "batch"} | set(keyword.kwlist)
-_RECURRENT_STATES = {"lstm": 2, "gru": 1, "rnn": 1}
+_RECURRENT_STATES = {"torch.nn.LSTM": 2, "torch.nn.GRU": 1, "torch.nn.RNN": 1}   # states after the output
+PARAMETER, MULTIHEAD = "torch.nn.Parameter", "torch.nn.MultiheadAttention"
 
 
 def _identifier(name: str) -> str:
@@ -135,7 +137,7 @@ def _tree(entries: list[tuple[str, Any]], local: bool = False) -> _Node:
     root = _Node("")
     for kind, entry in entries:
         if kind == "layer":
-            if entry.args.get("share") or not (_module_of(entry) or entry.type == "parameter"):
+            if entry.args.get("share") or not (_module_of(entry) or pytorch_name(entry.type) == PARAMETER):
                 continue   # a function, or a second call of a module: no attribute
             node = root
             for segment in entry.name.split("."):
@@ -156,7 +158,7 @@ def _module_of(record: LayerRecord) -> bool:
 
 
 def _leaf_expression(record: LayerRecord) -> str:
-    if record.type == "parameter":
+    if pytorch_name(record.type) == PARAMETER:
         return f"nn.Parameter(torch.zeros({_literal([1, *record.args['shape']])[1:-1].rstrip(',')}))"
     kwargs = _constructor_arguments(record.type, _without_defaults(record))
     text = ", ".join(f"{key}={_literal(value)}" for key, value in kwargs.items())
@@ -248,12 +250,13 @@ class _Forward:
         base, colon, index = source.partition(":")
         variable = self.vars[base]
         tag = self.types.get(base)
-        if tag in _RECURRENT_STATES:   # (output, h_n) or (output, (h_n, c_n)); the states batch-first, as the spec counts
+        kind = pytorch_name(tag) if tag else ""
+        if kind in _RECURRENT_STATES:   # (output, h_n) or (output, (h_n, c_n)); the states batch-first, as the spec counts
             if not colon or index == "0":
                 return f"{variable}[0]"
-            state = f"{variable}[1]" if tag != "lstm" else f"{variable}[1][{int(index) - 1}]"
+            state = f"{variable}[1]" if _RECURRENT_STATES[kind] == 1 else f"{variable}[1][{int(index) - 1}]"
             return f"{state}.transpose(0, 1)"
-        if tag == "multiheadattention" or tag in ("split", "chunk") or (colon and tag):
+        if kind in (MULTIHEAD, "torch.split", "torch.chunk") or (colon and tag):
             return f"{variable}[{index or 0}]"
         return variable
 
@@ -266,53 +269,62 @@ def _module_reference(name: str) -> str:
     return text
 
 
+def _own_fields(tag: str) -> list[str]:
+    from ..layers import Layer, layer_class
+
+    return [name for name in layer_class(tag).model_fields if name not in Layer.model_fields]
+
+
 def _call_line(record: LayerRecord, module: str, inputs: list[str], forward: _Forward, batch: str) -> str:
     """`variable = ...` computing one layer."""
     tag, args = record.type, record.args
+    kind = pytorch_name(tag)
     target = forward.variable(record.name)
     xs = ", ".join(inputs)
     first = inputs[0] if inputs else ""
-    if tag == "parameter":
+    if kind == "torch.nn.Parameter":
         return f"{target} = {module}.expand({batch}, {', '.join(['-1'] * len(args['shape']))})"
     if _torch_class(tag) is not None:
-        if tag == "multiheadattention":
+        if kind == "torch.nn.MultiheadAttention":
             query, key, value = (inputs * 3)[:3] if len(inputs) == 1 else inputs
             options = {key_: args[key_] for key_ in ("need_weights", "average_attn_weights") if key_ in args}
             extra = "".join(f", {key_}={value_!r}" for key_, value_ in options.items())
             return f"{target} = {module}({query}, {key}, {value}{extra})"
         return f"{target} = {module}({xs})"
-    symbol = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
-    if tag in symbol:
+    symbol = {"torch.add": "+", "torch.sub": "-", "torch.mul": "*", "torch.div": "/"}
+    if kind in symbol:
         if "scalar" in args and args["scalar"] is not None:
-            return f"{target} = {first} {symbol[tag]} {args['scalar']!r}"
-        return f"{target} = {f' {symbol[tag]} '.join(inputs)}"
-    if tag == "concat":
+            return f"{target} = {first} {symbol[kind]} {args['scalar']!r}"
+        return f"{target} = {f' {symbol[kind]} '.join(inputs)}"
+    if kind == "torch.cat":
         return f"{target} = torch.cat([{xs}], dim={args.get('dim', 1)})"
-    if tag == "reshape":
+    if kind == "torch.reshape":
         return f"{target} = {first}.reshape({batch}, {', '.join(str(size) for size in args['shape'])})"
-    if tag == "permute":
+    if kind == "torch.permute":
         return f"{target} = {first}.permute({', '.join(str(axis) for axis in args['dims'])})"
-    if tag == "transpose":
+    if kind == "torch.transpose":
         return f"{target} = {first}.transpose({args['dim0']}, {args['dim1']})"
-    if tag == "split":
+    if kind == "torch.split":
         return f"{target} = torch.split({first}, {_literal(args['split_size_or_sections'])}, dim={args.get('dim', 0)})"
-    if tag == "chunk":
+    if kind == "torch.chunk":
         return f"{target} = torch.chunk({first}, {args['chunks']}, dim={args.get('dim', 0)})"
-    if tag == "select":
+    if kind == "torch.select":
         return f"{target} = {first}.select({args['dim']}, {args['index']})"
-    if tag == "mean":
+    if kind == "torch.mean":
         return f"{target} = {first}.mean(dim={_literal(args['dim'])}, keepdim={args.get('keepdim', False)!r})"
-    if tag == "matmul":
+    if kind == "torch.matmul":
         return f"{target} = {inputs[0]} @ {inputs[1]}"
-    if tag == "scaled_dot_product_attention":
+    if kind == "torch.nn.functional.scaled_dot_product_attention":
         options = "".join(f", {key}={args[key]!r}" for key in ("is_causal", "scale", "enable_gqa", "dropout_p")
                           if key in args and args[key] not in (None, False, 0.0))
         return f"{target} = nn.functional.scaled_dot_product_attention({xs}{options})"
-    if tag == "pow":
+    if kind == "torch.pow":
         return f"{target} = torch.pow({first}, {args['exponent']!r})"
-    if tag == "clamp":
+    if kind == "torch.clamp":
         return f"{target} = torch.clamp({first}, min={args.get('min')!r}, max={args.get('max')!r})"
-    return f"{target} = torch.{tag}({first})"   # abs, neg, exp, log, sqrt
+    # any other torch function (torch.exp, torch.abs, ...): its arguments by name, after the input
+    options = "".join(f", {key}={value!r}" for key, value in args.items() if key in _own_fields(tag))
+    return f"{target} = {kind}({first}{options})"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -330,12 +342,12 @@ def _function_arguments(record: LayerRecord) -> dict[str, Any]:
     return {**defaults, **record.args}
 
 
-_MULTIPLE = (*_RECURRENT_STATES, "multiheadattention", "split", "chunk")
+_MULTIPLE = (*_RECURRENT_STATES, MULTIHEAD, "torch.split", "torch.chunk")
 
 
 def _simple(record: LayerRecord) -> bool:
     """A module called on one tensor, giving one: it can sit in an nn.Sequential called as a whole."""
-    return _module_of(record) and not record.args.get("share") and record.type not in _MULTIPLE \
+    return _module_of(record) and not record.args.get("share") and pytorch_name(record.type) not in _MULTIPLE \
         and not record.args.get("return_indices") and len(record.inputs) == 1
 
 
@@ -445,7 +457,7 @@ def _block_class(definition: _Definition, code: _Code) -> None:
     flags = set(definition.presence_params.values())
     root = _Node("")
     for name in union.order:
-        if records[name].args.get("share") or (not _module_of(records[name]) and records[name].type != "parameter"):
+        if records[name].args.get("share") or (not _module_of(records[name]) and pytorch_name(records[name].type) != PARAMETER):
             continue
         node = root
         for segment in name.split("."):
@@ -472,8 +484,8 @@ def _block_class(definition: _Definition, code: _Code) -> None:
             code.add(2, _assignment(child.name, expression))
     code.add()
     plain = sequential and not flags and all(
-        _module_of(records[name]) and not records[name].args.get("share") and records[name].type not in
-        (*_RECURRENT_STATES, "multiheadattention") and records[name].inputs == [previous]
+        _module_of(records[name]) and not records[name].args.get("share") and pytorch_name(records[name].type) not in
+        (*_RECURRENT_STATES, MULTIHEAD) and records[name].inputs == [previous]
         for name, previous in zip(union.order, [INPUT, *union.order]))
     if plain and union.order == [str(index) for index in range(len(union.order))]:
         code.add()   # nn.Sequential's own forward: each child on the previous one's output
@@ -566,7 +578,7 @@ def export_pytorch(network: Any, spec_path: str = "SPEC") -> str:
     code.add(0, "from torch import nn")
     code.add()
     code.add()
-    if any(kind == "layer" and record.type == "parameter" and "." in record.name for kind, record in flat_entries) or \
+    if any(kind == "layer" and pytorch_name(record.type) == PARAMETER and "." in record.name for kind, record in flat_entries) or \
             _needs_container(flat_entries):
         code.add(0, "class Container(nn.Module):")
         code.add(1, '"""Holds modules under their names; the enclosing module\'s forward calls them."""')

@@ -33,7 +33,10 @@ from typing import Any, Iterable, Sequence
 
 import yaml
 
+from .names import pytorch_name
+
 INPUT = "input"
+COMMUTATIVE = ("torch.add", "torch.mul")   # merges whose inputs may be listed in either order
 _PARAM_RESERVED = {"input", "i"}
 
 
@@ -235,7 +238,7 @@ def _unite(instances: list[_Instance], chains: list[list[_Instance]] | None = No
         if any(instance.types[name] != largest.types[name] or set(instance.args[name]) != set(largest.args[name])
                for name in instance.locals):
             return None
-    flippable = [name for name in order if largest.types[name] in ("add", "mul") and len(largest.inputs[name]) == 2
+    flippable = [name for name in order if pytorch_name(largest.types[name]) in COMMUTATIVE and len(largest.inputs[name]) == 2
                  and any(name not in instance.types for instance in instances)]
     for flips in range(2 ** len(flippable)):
         inputs = dict(largest.inputs)
@@ -254,7 +257,7 @@ def _fits(union: _Union, instances: list[_Instance], chains: list[list[_Instance
     for instance in instances:
         for name in instance.locals:
             resolved = [union.resolve(source, instance) for source in union.inputs[name]]
-            if resolved != instance.inputs[name] and not (union.types[name] in ("add", "mul")
+            if resolved != instance.inputs[name] and not (pytorch_name(union.types[name]) in COMMUTATIVE
                                                           and sorted(resolved) == sorted(instance.inputs[name])):
                 return False
     return all(after.source == before.output(union) for chain in chains for before, after in zip(chain, chain[1:]))

@@ -35,10 +35,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import ImportFailure, MissingDependency
+from .names import pytorch_name, tag_of
 from .spec_writer import INPUT, LayerRecord, write_spec
 
-RECURRENT = ("lstm", "gru", "rnn")
+RECURRENT = ("torch.nn.LSTM", "torch.nn.GRU", "torch.nn.RNN")
 UNMAPPED = "<unmapped>"
+MULTIHEAD = "torch.nn.MultiheadAttention"
 DTYPES = ("float32", "float16", "bfloat16", "float64", "int64", "int32", "bool")
 
 
@@ -132,11 +134,11 @@ def _function_types() -> dict[str, str]:
         name = layer_class(tag).pytorch
         if name.count(".") == 1 or name.startswith("torch.nn.functional."):
             found[_normal(name.rpartition(".")[2])] = tag
-    for alias, name in {"iadd": "add", "radd": "add", "isub": "sub", "imul": "mul", "rmul": "mul",
-                        "truediv": "div", "itruediv": "div", "concatenate": "cat", "interpolate": "upsample",
-                        "view": "reshape", "unsqueeze": "reshape", "squeeze": "reshape", "unflatten": "reshape",
-                        "swapaxes": "transpose", "softmax": "softmax"}.items():
-        found[_normal(alias)] = found.get(_normal(name), name)
+    for alias, name in {"iadd": "torch.add", "radd": "torch.add", "isub": "torch.sub", "imul": "torch.mul",
+                        "rmul": "torch.mul", "truediv": "torch.div", "itruediv": "torch.div", "concatenate": "torch.cat",
+                        "interpolate": "torch.nn.Upsample", "view": "torch.reshape", "unsqueeze": "torch.reshape",
+                        "squeeze": "torch.reshape", "unflatten": "torch.reshape", "swapaxes": "torch.transpose"}.items():
+        found[_normal(alias)] = tag_of(name)
     return found
 
 
@@ -154,13 +156,12 @@ def _plain(value: Any) -> Any:
 
 def _transformer_arguments(module: Any) -> dict[str, Any]:
     torch = _torch()
-    activation = module.activation
+    activation = module.activation   # F.relu or F.gelu, or a module of that name
     name = getattr(activation, "__name__", type(activation).__name__).lower()
-    return {"d_model": module.self_attn.embed_dim, "nhead": module.self_attn.num_heads,
-            "dim_feedforward": module.linear1.out_features, "dropout": module.dropout.p,
-            "activation": "gelu" if "gelu" in name else "relu", "layer_norm_eps": module.norm1.eps,
-            "batch_first": module.self_attn.batch_first, "norm_first": module.norm_first,
-            "bias": module.linear1.bias is not None and isinstance(module.linear1.bias, torch.Tensor)}
+    return dict(d_model=module.self_attn.embed_dim, nhead=module.self_attn.num_heads,
+                dim_feedforward=module.linear1.out_features, dropout=module.dropout.p, activation=name,
+                layer_norm_eps=module.norm1.eps, batch_first=module.self_attn.batch_first, norm_first=module.norm_first,
+                bias=module.linear1.bias is not None and isinstance(module.linear1.bias, torch.Tensor))
 
 
 def module_arguments(module: Any, tag: str) -> dict[str, Any]:
@@ -168,13 +169,13 @@ def module_arguments(module: Any, tag: str) -> dict[str, Any]:
     same name (PyTorch's constructor names), `bias` as whether it has one."""
     from ..layers import Layer, layer_class
 
-    if tag.startswith("transformer"):
+    if pytorch_name(tag).startswith("torch.nn.Transformer"):
         return _transformer_arguments(module)
     fields = [name for name in layer_class(tag).model_fields if name not in Layer.model_fields and name != "tie"]
     arguments: dict[str, Any] = {}
     for name in fields:
         if name == "bias":
-            owner = getattr(module, "in_proj_bias", None) if tag == "multiheadattention" else getattr(module, "bias", None)
+            owner = getattr(module, "in_proj_bias", None) if pytorch_name(tag) == MULTIHEAD else getattr(module, "bias", None)
             arguments["bias"] = owner is not None if not isinstance(owner, bool) else owner
         elif name == "add_bias_kv":
             arguments[name] = getattr(module, "bias_k", None) is not None
@@ -186,7 +187,7 @@ def module_arguments(module: Any, tag: str) -> dict[str, Any]:
             value = getattr(module, name)
             if not callable(value) or isinstance(value, (int, float, str, bool, tuple, list)):
                 arguments[name] = _plain(value)
-    if tag == "multiheadattention":   # kdim / vdim equal to embed_dim are PyTorch's own defaults
+    if pytorch_name(tag) == MULTIHEAD:   # kdim / vdim equal to embed_dim are PyTorch's own defaults
         for name in ("kdim", "vdim"):
             if arguments.get(name) == arguments.get("embed_dim"):
                 arguments[name] = None
@@ -367,7 +368,7 @@ class _Importer:
         if name is None:
             raise ImportFailure("the model's output is not a tensor the spec can name")
         if not self.records or self.records[-1].name != name.partition(":")[0] or ":" in name:
-            self.records.append(LayerRecord(self._unique("output"), "identity", {}, [name]))
+            self.records.append(LayerRecord(self._unique("output"), tag_of("torch.nn.Identity"), {}, [name]))
 
     def _reference(self, argument: Any) -> str | None:
         return self.names.get(argument) if hasattr(argument, "op") else None
@@ -379,7 +380,7 @@ class _Importer:
         self.names[node] = name
         if len(outputs) > 1 or isinstance(value, (tuple, list)):
             self.several[node] = (name, 0)   # getitem nodes pick NAME:INDEX, nested tuples flattened
-            if tag in RECURRENT:
+            if pytorch_name(tag) in RECURRENT:
                 self.states[node] = name
         if outputs:
             self.shapes[name] = tuple(outputs[0].shape[1:])
@@ -435,7 +436,7 @@ class _Importer:
         for key in ("need_weights", "average_attn_weights"):   # forward arguments of nn.MultiheadAttention
             if key in node.kwargs:
                 arguments[key] = node.kwargs[key]
-        if tag == "multiheadattention" and len(sources) == 3 and len(set(sources)) == 1:
+        if pytorch_name(tag) == MULTIHEAD and len(sources) == 3 and len(set(sources)) == 1:
             sources = sources[:1]   # attention(x, x, x): self-attention, one input
         if count and has_parameters:
             arguments["share"] = self.calls[path]
@@ -471,7 +472,7 @@ class _Importer:
             arguments = {"shape": list(parameter.shape[1:])}
             if not parameter.requires_grad:
                 arguments["trainable"] = False
-            self._add(node, name, "parameter", arguments, [], value)
+            self._add(node, name, tag_of("torch.nn.Parameter"), arguments, [], value)
         elif _tensor_outputs(value) is not None:
             self.pending_attributes = getattr(self, "pending_attributes", {})
             self.pending_attributes[node] = target   # refused only if a layer reads it
@@ -493,7 +494,7 @@ class _Importer:
             return
         if any(argument in self.batch_second for argument in tensors):
             # a recurrent state [layers, N, H]: the spec counts it batch-first, as .transpose(0, 1) makes it
-            if short in ("transpose", "swapaxes") and sorted(node.args[1:3]) == [0, 1]:
+            if _normal(short) in (_normal(self.torch.transpose.__name__), "swapaxes") and sorted(node.args[1:3]) == [0, 1]:
                 self.names[node] = self.names[tensors[0]]
                 return
             self._refuse(node, f"{self._describe(node)} on a recurrent state [layers, N, H] (the spec counts h_n"
@@ -562,8 +563,8 @@ class _Importer:
         # x[:, 0]: select on a tensor
         if _is_tensor(self.values.get(container)) and isinstance(index, tuple) and len(index) == 2 \
                 and index[0] == slice(None) and isinstance(index[1], int):
-            self._add(node, self._function_name(node, "select"), "select", {"dim": 1, "index": index[1]},
-                      sources, value)
+            self._add(node, self._function_name(node, self.torch.select.__name__), tag_of("torch.select"),
+                      {"dim": 1, "index": index[1]}, sources, value)
             return
         self._refuse(node, f"indexing {self._describe(node)}[{index!r}]")
 
@@ -581,54 +582,55 @@ class _Importer:
                             sources: list[str]) -> tuple[dict[str, Any], list[str]] | None:
         from ..layers import Layer, layer_class
 
+        kind = pytorch_name(tag)
         fields = [name for name in layer_class(tag).model_fields if name not in Layer.model_fields]
         out_shape = list(value.shape[1:]) if _is_tensor(value) else None
         args = [argument for argument in node.args[1:] if not hasattr(argument, "op")]
-        if tag in ("add", "sub", "mul", "div"):
+        if kind in ("torch.add", "torch.sub", "torch.mul", "torch.div"):
             scalars = [argument for argument in node.args if isinstance(argument, (int, float))
                        and not isinstance(argument, bool)]
             if len(tensors) >= 2 and not scalars:
                 return {}, sources
-            if len(tensors) == 1 and len(scalars) == 1 and (hasattr(node.args[0], "op") or tag in ("add", "mul")):
+            if len(tensors) == 1 and len(scalars) == 1 and (hasattr(node.args[0], "op") or kind in ("torch.add", "torch.mul")):
                 return {"scalar": scalars[0]}, sources
             return None
-        if tag == "concat":
+        if kind == "torch.cat":
             dim = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim", 0)
             return {"dim": dim}, sources
-        if tag == "reshape":
+        if kind == "torch.reshape":
             return {"shape": out_shape}, sources[:1]
-        if tag == "flatten":
+        if kind == "torch.nn.Flatten":
             start = args[0] if len(args) > 0 else node.kwargs.get("start_dim", 0)
             end = args[1] if len(args) > 1 else node.kwargs.get("end_dim", -1)
             return {"start_dim": start, "end_dim": end}, sources[:1]
-        if tag == "permute":
+        if kind == "torch.permute":
             dims = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
             return {"dims": list(node.kwargs.get("dims", dims))}, sources[:1]
-        if tag == "transpose":
+        if kind == "torch.transpose":
             return {"dim0": args[0], "dim1": args[1]}, sources[:1]
-        if tag in ("split", "chunk"):
-            key = "split_size_or_sections" if tag == "split" else "chunks"
+        if kind in ("torch.split", "torch.chunk"):
+            key = "split_size_or_sections" if kind == "torch.split" else "chunks"
             size = args[0] if args else node.kwargs.get(key, node.kwargs.get("split_size"))
             dim = args[1] if len(args) > 1 else node.kwargs.get("dim", 0)
             return {key: _plain(size), "dim": dim}, sources[:1]
-        if tag == "matmul":
+        if kind == "torch.matmul":
             return {}, sources
-        if tag == "select":
+        if kind == "torch.select":
             dim = args[0] if args else node.kwargs.get("dim")
             index = args[1] if len(args) > 1 else node.kwargs.get("index")
             return {"dim": dim, "index": index}, sources[:1]
-        if tag == "scaled_dot_product_attention":
+        if kind == "torch.nn.functional.scaled_dot_product_attention":
             names = ("query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale", "enable_gqa")
             bound = self._bound(node) or {**dict(zip(names, node.args)), **node.kwargs}
             if bound.get("attn_mask") is not None:
                 return None
             return {key: bound[key] for key in ("dropout_p", "is_causal", "scale", "enable_gqa") if key in bound}, \
                 sources[:3]
-        if tag == "mean":
+        if kind == "torch.mean":
             dim = args[0] if args else node.kwargs.get("dim")
             keepdim = args[1] if len(args) > 1 else node.kwargs.get("keepdim", False)
             return {"dim": _plain(dim), "keepdim": keepdim}, sources[:1]
-        if tag == "softmax" or tag == "logsoftmax" or tag == "softmin":
+        if kind == "torch.nn.Softmax" or kind == "torch.nn.LogSoftmax" or kind == "torch.nn.Softmin":
             dim = args[0] if args else node.kwargs.get("dim")
             return {"dim": dim}, sources[:1]
         # a module type called as a function (F.relu, F.adaptive_avg_pool2d, torch.sigmoid): its arguments
@@ -703,7 +705,7 @@ def _check(text: str, model: Any, importer: _Importer) -> None:
         raise ImportFailure("the imported spec's shapes differ from the traced model's:\n" + "\n".join(wrong))
     expected = sum(parameter.numel() for parameter in model.parameters())
     if network.totals.params != expected:
-        called = set(importer.calls) | {record.name for record in importer.records if record.type == "parameter"}
+        called = set(importer.calls) | {record.name for record in importer.records if pytorch_name(record.type) == "torch.nn.Parameter"}
         missing = sorted(name for name, _ in model.named_parameters()
                          if not any(name == path or name.startswith(path + ".") for path in called))
         listed = ", ".join(missing[:8]) + (", ..." if len(missing) > 8 else "")
