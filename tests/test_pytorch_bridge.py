@@ -138,6 +138,20 @@ def test_an_imported_torchvision_model_equals_the_zoo_spec_layer_by_layer(spec, 
     assert [(name.strip('"'), int(count)) for name, count in found] == uses
 
 
+def test_an_imported_convnext_has_the_zoo_totals_and_its_stages_as_repeats():
+    """torchvision's ConvNeXt-Tiny (tests/test_zoo_references.py): LayerNorm2d's F.layer_norm with the module's own
+    weights is that module's layernorm, CNBlock's layer_scale [C, 1, 1] a `parameter` broadcast over the batch."""
+    from test_zoo_references import ConvNeXt
+
+    with torch.device("meta"):
+        model = ConvNeXt().eval()
+    text = import_torch("torchvision.models:convnext_tiny", [[3, 224, 224]], model=model)
+    zoo = archcalc.load(REPO / "specs" / "convnext_tiny.yaml")
+    assert archcalc.loads(text).totals == zoo.totals
+    found = re.findall(r"\{block: cn_block, name: ([^,]+), repeat: (\d+)", text)
+    assert found == [("features.1", "3"), ("features.3", "3"), ("features.5", "9"), ("features.7", "3")]
+
+
 def test_the_exported_resnet50_loads_the_reference_state_dict_strictly():
     reference = ResNet(Bottleneck, (3, 4, 6, 3)).eval()
     exported = exported_class(archcalc.load(REPO / "specs" / "resnet50.yaml"))().eval()

@@ -214,7 +214,8 @@ def _source_line(node: Any) -> str:
     trace = node.stack_trace or node.meta.get("stack_trace") or ""
     frames = re.findall(r'File "([^"]+)", line (\d+), in [^\n]*\n\s*([^\n]*)', trace)
     # the model's own line, not torch.fx's frames that record it
-    frames = [frame for frame in frames if not re.search(r"[/\\]torch[/\\](fx|nn[/\\]modules[/\\]module\.py)", frame[0])]
+    frames = [frame for frame in frames if not re.search(r"[/\\]site-packages[/\\]torch[/\\]|[/\\]torch[/\\]fx[/\\]",
+                                                         frame[0])]
     if not frames:
         return ""
     path, line, code = frames[-1]
@@ -287,6 +288,8 @@ class _Importer:
         self.several: dict[Any, tuple[str, int]] = {}   # a node giving a tuple → (layer name, flat index of item 0)
         self.states: dict[Any, str] = {}                # a recurrent layer, and nodes that are its states
         self.batch_second: set[Any] = set()             # h_n / c_n as PyTorch gives them: [layers, N, H]
+        self.parameter_reads: dict[Any, tuple] = {}     # get_attr of an nn.Parameter, not yet a layer
+        self.pending_attributes: dict[Any, str] = {}    # get_attr of a buffer or constant
 
     # tracing --------------------------------------------------------------------------------
 
@@ -467,15 +470,43 @@ class _Importer:
         owner_path, _, attribute = target.rpartition(".")
         owner = self.modules.get(owner_path) if owner_path else self.model
         parameter = getattr(owner, attribute, None)
-        if isinstance(parameter, torch.nn.Parameter) and parameter.dim() >= 1 and parameter.shape[0] == 1:
-            name = self._unique(target)
-            arguments = {"shape": list(parameter.shape[1:])}
-            if not parameter.requires_grad:
-                arguments["trainable"] = False
-            self._add(node, name, tag_of("torch.nn.Parameter"), arguments, [], value)
+        if isinstance(parameter, torch.nn.Parameter) and parameter.dim() >= 1:
+            self.parameter_reads[node] = (target, owner_path, parameter, value)   # a layer when first used
         elif _tensor_outputs(value) is not None:
-            self.pending_attributes = getattr(self, "pending_attributes", {})
             self.pending_attributes[node] = target   # refused only if a layer reads it
+
+    def _learned_tensor(self, node: Any) -> None:
+        """A parameter read in forward as a `parameter` layer: [1, ...] is a tensor expanded over the batch
+        (ViT's class token); a shape without the batch axis broadcasts over it (ConvNeXt's layer_scale
+        [C, 1, 1]): per sample, the same shape."""
+        target, _, parameter, value = self.parameter_reads.pop(node)
+        arguments = {"shape": list(parameter.shape[1:] if parameter.shape[0] == 1 and parameter.dim() > 1
+                                   else parameter.shape)}
+        if not parameter.requires_grad:
+            arguments["trainable"] = False
+        name = self._unique(target)
+        self._add(node, name, tag_of("torch.nn.Parameter"), arguments, [], value)
+        self.shapes[name] = tuple(arguments["shape"])   # per sample, whichever way torch holds it
+
+    def _with_own_parameters(self, node: Any, tag: str | None, tensors: list[Any], value: Any) -> bool:
+        """F.layer_norm(x, shape, self.weight, self.bias) inside a module that is an nn.LayerNorm (torchvision's
+        LayerNorm2d): the layer of that module, named by its path."""
+        reads = [argument for argument in tensors if argument in self.parameter_reads]
+        owners = {self.parameter_reads[argument][1] for argument in reads}
+        if tag is None or not reads or len(owners) != 1:
+            return False
+        (path,) = owners
+        module = self.modules.get(path)
+        kind = next((cls for cls, found in self.module_types.items() if found == tag), None)
+        inputs = [argument for argument in tensors if argument not in self.parameter_reads]
+        if module is None or kind is None or not isinstance(module, kind) or len(inputs) != 1 \
+                or self.names.get(inputs[0]) in (None, UNMAPPED):
+            return False
+        for argument in reads:
+            self.parameter_reads.pop(argument)
+        self.calls.setdefault(path, path)
+        self._add(node, self._unique(path), tag, module_arguments(module, tag), [self.names[inputs[0]]], value)
+        return True
 
     # functions -------------------------------------------------------------------------------
 
@@ -484,8 +515,12 @@ class _Importer:
         short = target if isinstance(target, str) else getattr(target, "__name__", str(target))
         short = short.strip("_")
         tensors = self._tensor_inputs(node)
+        if self._with_own_parameters(node, self.function_types.get(_normal(short)), tensors, value):
+            return
         for argument in tensors:
-            if argument in getattr(self, "pending_attributes", {}):
+            if argument in self.parameter_reads:
+                self._learned_tensor(argument)
+            if argument in self.pending_attributes:
                 self._refuse(node, f"the tensor {self.pending_attributes[argument]} (a buffer or constant) read by"
                                    f" {self._describe(node)}")
                 return
@@ -705,7 +740,8 @@ def _check(text: str, model: Any, importer: _Importer) -> None:
         raise ImportFailure("the imported spec's shapes differ from the traced model's:\n" + "\n".join(wrong))
     expected = sum(parameter.numel() for parameter in model.parameters())
     if network.totals.params != expected:
-        called = set(importer.calls) | {record.name for record in importer.records if pytorch_name(record.type) == "torch.nn.Parameter"}
+        called = set(importer.calls) | {record.name for record in importer.records
+                                         if pytorch_name(record.type) == "torch.nn.Parameter"}
         missing = sorted(name for name, _ in model.named_parameters()
                          if not any(name == path or name.startswith(path + ".") for path in called))
         listed = ", ".join(missing[:8]) + (", ..." if len(missing) > 8 else "")
