@@ -23,7 +23,7 @@ from typing import Any
 from .names import pytorch_name
 from .spec_writer import INPUT, LayerRecord, _Definition, _instance_values, _Run, fold, records_of
 
-# how a type without an nn.Module is computed: a template on its input variables and arguments
+# names a forward variable cannot take: the module, torch, the input
 _RESERVED = {"self", "torch", "nn", "F", "x", "batch"} | set(keyword.kwlist)
 _RECURRENT_STATES = {"torch.nn.LSTM": 2, "torch.nn.GRU": 1, "torch.nn.RNN": 1}   # states after the output
 PARAMETER, MULTIHEAD = "torch.nn.Parameter", "torch.nn.MultiheadAttention"
@@ -43,11 +43,10 @@ def _camel(name: str) -> str:
 
 
 def _literal(value: Any) -> str:
+    """A Python literal: a list of sizes as a tuple, as PyTorch's signatures write them."""
     if isinstance(value, list):
         items = [_literal(item) for item in value]
         return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
-    if isinstance(value, float) and value == int(value) and abs(value) < 1e15:
-        return repr(value)
     return repr(value)
 
 
@@ -187,12 +186,7 @@ def _assignment(name: str, expression: str) -> str:
         else f"self.add_module({name!r}, {expression})"
 
 
-def _is_sequence(node: _Node) -> bool:
-    keys = list(node.children)
-    return bool(keys) and keys == [str(index) for index in range(len(keys))]
-
-
-def _expression(node: _Node, code: _Code | None = None) -> str:
+def _expression(node: _Node) -> str:
     """The Python expression that builds the module at `node`."""
     if node.record is not None and not node.children:
         return _leaf_expression(node.record)
@@ -536,10 +530,6 @@ class _Param:
         return self.name
 
 
-def _concrete(record: LayerRecord) -> LayerRecord:
-    return record
-
-
 def _conditions(node: _Node) -> set[str | None]:
     if not node.children:
         return {node.condition}
@@ -614,7 +604,7 @@ def _needs_container(entries: list[tuple[str, Any]]) -> bool:
     def visit(node: _Node) -> bool:
         if node.instance is not None or (node.record is not None and not node.children):
             return False
-        if node.children and not _is_sequence(node) and node is not root:
+        if node.children and not all(key.isdigit() for key in node.children) and node is not root:
             return True
         return any(visit(child) for child in node.children.values())
 

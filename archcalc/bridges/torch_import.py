@@ -27,7 +27,6 @@ import importlib
 import importlib.util
 import inspect
 import json
-import operator
 import re
 import sys
 from dataclasses import dataclass
