@@ -220,6 +220,12 @@ def test_archcalc_import_torch_writes_a_spec(tmp_path, capsys, monkeypatch):
     assert "archcalc import torch: error: 2 ops of CumulativeSum have no archcalc layer type:" in capsys.readouterr().err
     assert main(["import", "torch", "no_such_module:Net", "--input-shape", "8"]) == 1
     assert "cannot import no_such_module: ModuleNotFoundError" in capsys.readouterr().err
+    assert main(["import", "torch", "test_pytorch_bridge:Siamese", "--input-shape", "16"]) == 1   # 16 is half of it
+    assert capsys.readouterr().err.count("\n") == 1   # one line, no traceback
+    with pytest.raises(SystemExit) as usage:
+        main(["import", "torch", "test_pytorch_bridge", "--input-shape", "8"])
+    assert usage.value.code == 2
+    assert "expected MODULE:CALLABLE" in capsys.readouterr().err
 
 
 def test_archcalc_export_writes_a_runnable_model_py(tmp_path):

@@ -77,7 +77,8 @@ def load_callable(reference: str) -> Callable[..., Any]:
     except ImportFailure:
         raise
     except Exception as error:   # the user's module: any error while importing it is theirs to see
-        raise ImportFailure(f"cannot import {module_name}: {type(error).__name__}: {error}") from None
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise ImportFailure(f"cannot import {module_name}: {type(error).__name__}: {first}") from None
     target = module
     for part in attribute.split("."):
         if not hasattr(target, part):
@@ -93,8 +94,9 @@ def build_model(factory: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
     try:
         model = factory(**kwargs)
     except Exception as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
         raise ImportFailure(f"calling {getattr(factory, '__name__', factory)}(**{json.dumps(kwargs)}) failed:"
-                            f" {type(error).__name__}: {error}") from None
+                            f" {type(error).__name__}: {first}") from None
     if not isinstance(model, torch.nn.Module):
         raise ImportFailure(f"{getattr(factory, '__name__', factory)} returned {type(model).__name__}, not an nn.Module")
     return model.eval()
@@ -315,8 +317,9 @@ class _Importer:
             try:
                 recorder.interpreter.run(*self.examples)
             except Exception as error:
-                raise ImportFailure(f"the model does not run on the example input: {type(error).__name__}: {error}")\
-                    from None
+                first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+                raise ImportFailure(f"the model does not run on a zero batch of one of the --input-shape given (per"
+                                    f" sample, batch excluded): {type(error).__name__}: {first}") from None
         return graph, recorder.values
 
     # naming ----------------------------------------------------------------------------------

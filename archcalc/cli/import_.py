@@ -25,6 +25,14 @@ def shape(text: str) -> list[int]:
     return sizes
 
 
+def callable_reference(text: str) -> str:
+    module, colon, attribute = text.rpartition(":")
+    if not colon or not module or not attribute:
+        raise argparse.ArgumentTypeError(f"expected MODULE:CALLABLE (e.g. torchvision.models:resnet50 or"
+                                         f" my_model.py:Net), got {text!r}")
+    return text
+
+
 def keyword_arguments(text: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
@@ -46,7 +54,7 @@ def write_output(text: str, path: str | None) -> None:
 def add_torch_arguments(parser: argparse.ArgumentParser) -> None:
     from ..bridges.torch_import import DTYPES
 
-    parser.add_argument("callable", metavar="MODULE:CALLABLE",
+    parser.add_argument("callable", metavar="MODULE:CALLABLE", type=callable_reference,
                         help="a class or a function returning an nn.Module: torchvision.models:resnet50,"
                              " my_model.py:Net")
     parser.add_argument("--input-shape", dest="input_shapes", action="append", type=shape, required=True,
