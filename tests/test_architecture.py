@@ -63,7 +63,7 @@ def test_there_are_no_import_cycles():
 LEVELS = {"archcalc.version": 0, "archcalc.problems": 0, "archcalc.formula": 0, "archcalc.numbers": 0,
           "archcalc.layers": 1, "archcalc.spec": 2,
           "archcalc.network": 2, "archcalc.analysis": 3, "archcalc.api": 4, "archcalc.check": 5, "archcalc.sweeps": 5,
-          "archcalc.report": 6, "archcalc.cli": 7, "archcalc": 8}
+          "archcalc.report": 6, "archcalc.bridges": 6, "archcalc.cli": 7, "archcalc": 8}
 
 
 def level(module: str) -> int:

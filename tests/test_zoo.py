@@ -97,8 +97,9 @@ def test_lenet5_matches_the_contract_example():
 
 @pytest.mark.parametrize("flat, blocks", [("resnet18_flat", "resnet18")])
 def test_generated_flat_spec_equals_the_block_spec(flat, blocks):
-    """tests/specs/flat/ holds specs written as a code generator writes them (tools/fx_to_spec.py: one layer
-    per torch.fx node, every input named); the readable block specs must give the same network."""
+    """tests/specs/flat/ holds specs written as a code generator writes them (the former tools/fx_to_spec.py,
+    now `archcalc import torch ... --flat`: one layer per torch.fx node, every input named); the readable
+    block specs must give the same network."""
     flat_network = archcalc.load(REPO / "tests" / "specs" / "flat" / f"{flat}.yaml")
     block_network = archcalc.load(REPO / "specs" / f"{blocks}.yaml")
     assert flat_network.totals == block_network.totals

@@ -16,11 +16,11 @@ os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 from typing import Sequence
 
 from ..version import __version__
-from . import check, compare, explain, graph, llm, memory, report, summary, sweep
+from . import check, compare, explain, export, graph, import_, llm, memory, report, summary, sweep
 from .common import EXIT_OK, EXIT_USAGE, UsageError
 
 # In the order `archcalc --help` lists them.
-COMMANDS = (summary, compare, explain, check, memory, graph, report, llm, sweep)
+COMMANDS = (summary, compare, explain, check, memory, graph, report, llm, sweep, import_, export)
 
 
 def build_parser() -> argparse.ArgumentParser:

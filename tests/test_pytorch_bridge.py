@@ -1,0 +1,238 @@
+"""The PyTorch bridges, against real PyTorch: `archcalc export --to pytorch` and `archcalc import torch`.
+
+* Every zoo spec, exported, is a module with exactly the spec's parameters and, module by module (a forward
+  hook on each module named as a spec layer), the spec's output shapes; imported back, the same totals and
+  the same numbers at every module layer.
+* torchvision's ResNet-50 and MobileNetV2 (written out in tests/torchvision_models.py), imported, equal the
+  zoo specs layer by layer (name, type, output shape, parameters, MACs) and read as blocks with `repeat`.
+* The ResNet-50 exported from the zoo spec loads the reference model's state_dict with strict=True.
+* `share`, `tie` and `parameter` come from a module called twice, a tied weight and an nn.Parameter; an op
+  with no spec type is refused, naming the op, its module and its source line.
+
+Models are built on the meta device where only shapes and counts matter (LLaMA 2 70B needs no memory), and
+the largest specs run with fewer layers (`--set n_layer=2`), so the module stays fast.
+
+Run: python -m pytest tests/test_pytorch_bridge.py -q   (in an environment with torch)
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import warnings
+
+import pytest
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    torch = pytest.importorskip("torch")
+    from torch import nn
+
+import archcalc
+from archcalc.bridges import ImportFailure
+from archcalc.bridges.pytorch_export import export_pytorch
+from archcalc.bridges.torch_import import import_torch
+from archcalc.cli import main
+from conftest import REPO
+from torchvision_models import Bottleneck, MobileNetV2, ResNet
+
+ZOO = sorted(path.stem for path in (REPO / "specs").glob("*.yaml"))
+# fewer layers or a shorter sequence for the specs whose full size would only make the test slow
+SMALLER = {"llama2_70b": {"n_layer": 2}, "llama2_7b": {"n_layer": 2}, "llama_gqa_small": {"n_layer": 2},
+           "gpt2": {"n_layer": 2}, "bert_base": {"n_layer": 2}, "vit_b_16": {"n_layer": 2},
+           "lstm_classifier": {"seq_len": 16}, "densenet121": {"n3": 4, "n4": 4}}
+
+
+def exported_class(network: archcalc.Network, name: str = "exported") -> type[nn.Module]:
+    namespace = {"__name__": name}
+    exec(compile(export_pytorch(network, "spec.yaml"), f"{name}.py", "exec"), namespace)   # the file as Python runs it
+    classes = [value for value in namespace.values()
+               if isinstance(value, type) and issubclass(value, nn.Module) and value.__module__ == name]
+    return classes[-1]   # the network's class comes after its blocks'
+
+
+def example_inputs(network: archcalc.Network, device: str = "meta") -> list[torch.Tensor]:
+    items = [(item.shape, item.dtype) for item in network.inputs] or [(network.input_shape, network.input_dtype)]
+    return [torch.zeros(1, *shape, dtype=getattr(torch, dtype) if dtype != "float" else torch.float32, device=device)
+            for shape, dtype in items]
+
+
+def first_tensor(output):
+    while isinstance(output, (tuple, list)):
+        output = output[0]
+    return output
+
+
+def module_shapes(model: nn.Module, names: set[str], inputs: list[torch.Tensor]) -> dict[str, list[tuple]]:
+    """Every call's output shape (batch axis dropped) of each module named in `names`, in call order."""
+    seen: dict[str, list[tuple]] = {}
+    handles = [module.register_forward_hook(
+        lambda module, args, output, name=name: seen.setdefault(name, []).append(tuple(first_tensor(output).shape[1:])))
+        for name, module in model.named_modules() if name in names]
+    with torch.no_grad():
+        model(*inputs)
+    for handle in handles:
+        handle.remove()
+    return seen
+
+
+def module_layers(network: archcalc.Network) -> list[archcalc.LayerResult]:
+    from archcalc.bridges.pytorch_export import _torch_class
+
+    return [layer for layer in network.layers if _torch_class(layer.type) is not None]
+
+
+def numbers(layer) -> tuple:
+    return layer.type, layer.output_shape, layer.params, layer.macs
+
+
+@pytest.mark.parametrize("spec", ZOO)
+def test_an_exported_zoo_spec_has_its_parameters_and_shapes_and_imports_back(spec):
+    network = archcalc.load(REPO / "specs" / f"{spec}.yaml", variables=SMALLER.get(spec))
+    with torch.device("meta"):
+        model = exported_class(network)().eval()
+    assert sum(parameter.numel() for parameter in model.parameters()) == network.totals.params
+
+    layers = module_layers(network)
+    seen = module_shapes(model, {layer.shared_with or layer.name for layer in layers}, example_inputs(network))
+    calls: dict[str, int] = {}
+    for layer in layers:   # a shared module's later calls are its `share:` layers, in order
+        owner = layer.shared_with or layer.name
+        assert seen[owner][calls.get(owner, 0)] == tuple(layer.output_shape), layer.name
+        calls[owner] = calls.get(owner, 0) + 1
+
+    items = [(item.shape, item.dtype) for item in network.inputs] or [(network.input_shape, network.input_dtype)]
+    text = import_torch(f"model.py:{type(model).__name__}", [list(shape) for shape, _ in items],
+                        [dtype if dtype != "float" else "float32" for _, dtype in items], model=model)
+    back = archcalc.loads(text)
+    assert (back.totals.params, back.totals.macs) == (network.totals.params, network.totals.macs)
+    imported = {layer.name: layer for layer in back.layers}
+    assert {layer.name: numbers(layer) for layer in layers} == \
+        {layer.name: numbers(imported[layer.name]) for layer in layers}
+
+
+# ---------------------------------------------------------------------------------------------------
+# torchvision's models → the zoo
+
+
+REFERENCES = [
+    # (zoo spec, the model, the block uses the import writes: name and repeat)
+    ("resnet50", lambda: ResNet(Bottleneck, (3, 4, 6, 3)), [("layer1", 3), ("layer2", 4), ("layer3", 6), ("layer4", 3)]),
+    ("mobilenet_v2", MobileNetV2, [("features.${i + 2}", 2), ("features.${i + 4}", 3), ("features.${i + 7}", 4),
+                                   ("features.${i + 11}", 3), ("features.${i + 14}", 3),
+                                   ("features.17.conv.${i}", 2)]),
+]
+
+
+@pytest.mark.parametrize("spec, build, uses", REFERENCES, ids=[row[0] for row in REFERENCES])
+def test_an_imported_torchvision_model_equals_the_zoo_spec_layer_by_layer(spec, build, uses):
+    with torch.device("meta"):
+        model = build().eval()
+    text = import_torch(f"torchvision.models:{spec}", [[3, 224, 224]], model=model)
+    imported = archcalc.loads(text)
+    zoo = archcalc.load(REPO / "specs" / f"{spec}.yaml")
+    # by name: torchvision's forward computes the shortcut before the residual branch, the zoo lists it after
+    assert {layer.name: numbers(layer) for layer in imported.layers} == {layer.name: numbers(layer) for layer in zoo.layers}
+    found = re.findall(r"\{block: [^,]+, name: ([^,]+), repeat: (\d+)", text)
+    assert [(name.strip('"'), int(count)) for name, count in found] == uses
+
+
+def test_an_imported_convnext_has_the_zoo_totals_and_its_stages_as_repeats():
+    """torchvision's ConvNeXt-Tiny (tests/test_zoo_references.py): LayerNorm2d's F.layer_norm with the module's own
+    weights is that module's layernorm, CNBlock's layer_scale [C, 1, 1] a `parameter` broadcast over the batch."""
+    from test_zoo_references import ConvNeXt
+
+    with torch.device("meta"):
+        model = ConvNeXt().eval()
+    text = import_torch("torchvision.models:convnext_tiny", [[3, 224, 224]], model=model)
+    zoo = archcalc.load(REPO / "specs" / "convnext_tiny.yaml")
+    assert archcalc.loads(text).totals == zoo.totals
+    found = re.findall(r"\{block: cn_block, name: ([^,]+), repeat: (\d+)", text)
+    assert found == [("features.1", "3"), ("features.3", "3"), ("features.5", "9"), ("features.7", "3")]
+
+
+def test_the_exported_resnet50_loads_the_reference_state_dict_strictly():
+    reference = ResNet(Bottleneck, (3, 4, 6, 3)).eval()
+    exported = exported_class(archcalc.load(REPO / "specs" / "resnet50.yaml"))().eval()
+    exported.load_state_dict(reference.state_dict(), strict=True)
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(exported(x), reference(x))   # the same weights, the same computation
+
+
+# ---------------------------------------------------------------------------------------------------
+# share, tie, parameter; refused ops
+
+
+class Siamese(nn.Module):
+    """One tower called on both halves of the input, a learned offset, and a head tied to the tower."""
+
+    def __init__(self):
+        super().__init__()
+        self.tower = nn.Linear(16, 16)
+        self.offset = nn.Parameter(torch.zeros(1, 16))
+        self.head = nn.Linear(16, 16, bias=False)
+        self.head.weight = self.tower.weight
+
+    def forward(self, x):
+        left, right = torch.chunk(x, 2, dim=1)
+        return self.head(self.tower(left) + self.tower(right) + self.offset)
+
+
+def test_a_module_called_twice_shares_a_tied_weight_ties_a_parameter_is_a_layer():
+    text = import_torch("tests:Siamese", [[32]], model=Siamese())
+    assert '{name: tower_1, type: linear, inputs: ["chunk:1"], out_features: 16, share: tower}' in text
+    assert "{name: head, type: linear, out_features: 16, bias: false, tie: tower}" in text
+    assert "{name: offset, type: parameter, shape: [16]}" in text
+    assert archcalc.loads(text).totals.params == sum(parameter.numel() for parameter in Siamese().parameters())
+
+
+class CumulativeSum(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.block = nn.Sequential(nn.Linear(8, 8))
+
+    def forward(self, x):
+        return torch.cumsum(self.block(x), dim=1).sort(dim=1).values
+
+
+def test_an_op_without_a_spec_type_is_refused_with_its_module_and_line():
+    with pytest.raises(ImportFailure) as error:
+        import_torch("tests:CumulativeSum", [[8]], model=CumulativeSum())
+    line = next(number for number, text in enumerate(open(__file__, encoding="utf-8"), 1) if "torch.cumsum(" in text)
+    message = str(error.value)
+    assert message.startswith("2 ops of CumulativeSum have no archcalc layer type:\n")
+    assert f"torch.cumsum at the top level ({__file__}:{line}: return torch.cumsum(" in message
+    assert "the tensor method .sort() at the top level" in message
+
+
+# ---------------------------------------------------------------------------------------------------
+# the commands
+
+
+def test_archcalc_import_torch_writes_a_spec(tmp_path, capsys, monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO / "tests"))
+    output = tmp_path / "siamese.yaml"
+    assert main(["import", "torch", "test_pytorch_bridge:Siamese", "--input-shape", "32", "-o", str(output)]) == 0
+    assert archcalc.load(output).totals.params == 16 * 16 + 16 + 16
+    assert main(["import", "torch", "test_pytorch_bridge:CumulativeSum", "--input-shape", "8"]) == 1
+    assert "archcalc import torch: error: 2 ops of CumulativeSum have no archcalc layer type:" in capsys.readouterr().err
+    assert main(["import", "torch", "no_such_module:Net", "--input-shape", "8"]) == 1
+    assert "cannot import no_such_module: ModuleNotFoundError" in capsys.readouterr().err
+    assert main(["import", "torch", "test_pytorch_bridge:Siamese", "--input-shape", "16"]) == 1   # 16 is half of it
+    assert capsys.readouterr().err.count("\n") == 1   # one line, no traceback
+    with pytest.raises(SystemExit) as usage:
+        main(["import", "torch", "test_pytorch_bridge", "--input-shape", "8"])
+    assert usage.value.code == 2
+    assert "expected MODULE:CALLABLE" in capsys.readouterr().err
+
+
+def test_archcalc_export_writes_a_runnable_model_py(tmp_path):
+    """A newcomer's one command: the zoo's ResNet-18 at half width, as a file `python model.py` runs."""
+    output = tmp_path / "model.py"
+    assert main(["export", str(REPO / "specs" / "resnet18.yaml"), "--set", "width=32", "-o", str(output)]) == 0
+    ran = subprocess.run([sys.executable, str(output)], capture_output=True, text=True, check=True)
+    params = archcalc.load(REPO / "specs" / "resnet18.yaml", variables={"width": 32}).totals.params
+    assert ran.stdout == f"{params:,} parameters; output shape (1, 1000)\n"
+    assert "import torch\nfrom torch import nn\n" in output.read_text()
