@@ -3,9 +3,11 @@
 * `spec_writer`: a readable spec (blocks, `repeat`, `first:`) from a flat list of layers — shared by the
   importers;
 * `torch_import`: a spec from a PyTorch module, traced with torch.fx (`archcalc import torch`);
-* `pytorch_export`: a PyTorch module's source code from a spec (`archcalc export --to pytorch`).
+* `pytorch_export`: a PyTorch module's source code from a spec (`archcalc export --to pytorch`);
+* `onnx_import`: a spec from an ONNX model (`archcalc import onnx`), each node mapped by the layer family
+  whose type stands for it (`ONNX_OPERATORS` in archcalc/layers/<family>.py).
 
-torch is imported lazily, inside the functions that need it; without it they raise `MissingDependency`
+torch and onnx are imported lazily, inside the functions that need it; without it they raise `MissingDependency`
 naming what to install.
 """
 
