@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from ..problems import Problem, SpecError
@@ -116,7 +116,6 @@ class Graph:
     constant_nodes: dict[str, Any]         # output name → the node computing it from constants
     references: dict[str, str] = field(default_factory=dict)   # activation tensor → "layer" or "layer:i"
     consumers: dict[str, list[Any]] = field(default_factory=dict)
-    producers: dict[str, Any] = field(default_factory=dict)
     outputs: set[str] = field(default_factory=set)
     values: dict[str, Any] = field(default_factory=dict)
 
@@ -212,47 +211,133 @@ def _per_sample(shape: tuple[int, ...] | None) -> tuple[int, ...] | None:
     return tuple(shape[1:]) if shape else None
 
 
-# --- the mappers ---------------------------------------------------------------------------------------------
-
-@dataclass
-class Mapped:
-    """What one node (or a fused group) becomes: layers, the last of which gives its outputs."""
-
-    layers: list[LayerRecord]
-    outputs: list[str] | None = None      # references of the node's outputs (default: the last layer's name)
-    absorbed: tuple[str, ...] = ()         # names of following nodes fused into this one
-
+# --- what a family's ONNX mappers see ---------------------------------------------------------------------
 
 class Context:
-    """One node as a mapper sees it."""
+    """One node as a layer family's mapper sees it (`ONNX_OPERATORS` in archcalc/layers/<family>.py).
 
-    def __init__(self, graph: Graph, node: Any, name: str):
-        self.graph, self.node, self.name = graph, node, name
+    A mapper returns the node's layer records (`context.layer(...)`), or None when the node is another
+    family's (two families may map one op: MatMul of a weight is a linear layer, of two tensors a matmul);
+    it raises `context.unmapped(reason)` when no spec type can stand for it."""
+
+    def __init__(self, graph: Graph, node: Any, name: str, helpers: dict[str, Callable[..., Any]]):
+        self.graph, self.node, self.name, self._helpers = graph, node, name, helpers
+        self.opset = graph.opset
         self.attributes = _attributes(graph.onnx, node)
+        self.absorbed: list[Any] = []
+        self.outputs: list[str] | None = None   # references of the node's outputs (default: the last layer)
+        self.named_after: str | None = None      # the op part of the layer name for a fused pattern
+
+    # reading the node
+    def attribute(self, name: str, default: Any = None) -> Any:
+        return _text(self.attributes.get(name, default))
 
     def input(self, index: int) -> str | None:
         return self.node.input[index] if index < len(self.node.input) and self.node.input[index] else None
 
-    def output_shape(self, index: int = 0) -> tuple[int, ...] | None:
-        return _per_sample(self.graph.shapes.get(self.node.output[index]))
+    def shape(self, tensor: str) -> tuple[int, ...]:
+        return self.graph.shape(tensor)
 
-    def layer(self, type_: str, arguments: dict[str, Any], inputs: list[str] | None = None, *,
-              name: str | None = None, params: int = 0, shape_of: str | None = None) -> LayerRecord:
+    def rank(self, index: int = 0) -> int:
+        return len(self.graph.shape(self.node.input[index]))
+
+    def is_constant(self, tensor: str | None) -> bool:
+        return tensor is not None and self.graph.is_constant(tensor)
+
+    def value(self, tensor: str) -> Any:
+        return self.graph.value(tensor)
+
+    def ints(self, tensor: str) -> list[int]:
+        return [int(value) for value in self.graph.value(tensor).reshape(-1)]
+
+    def constant_shape(self, tensor: str) -> tuple[int, ...]:
+        return self.graph.constant_shape(tensor)
+
+    def element_type(self, tensor: str) -> int | None:
+        """The tensor's onnx.TensorProto element type."""
+        return self.graph.dtypes.get(tensor)
+
+    def numel(self, tensor: str) -> int:
+        return self.graph.numel(tensor)
+
+    def ref(self, tensor: str) -> str:
+        return self.graph.ref(tensor)
+
+    @staticmethod
+    def number(value: Any) -> int | float:
+        return _number(value)
+
+    @staticmethod
+    def per_axis(values: list[int]) -> int | list[int]:
+        return _per_axis(values)
+
+    def spatial_pads(self, kernel: list[int], strides: list[int], dilations: list[int]) -> list[int]:
+        return _spatial_pads(self, kernel, strides, dilations)
+
+    @staticmethod
+    def torch_padding(begin: list[int], end: list[int]) -> list[int]:
+        return _torch_padding(begin, end)
+
+    # patterns over several nodes
+    def sole_consumer(self, tensor: str) -> Any:
+        """The only node reading `tensor` (None when several do, or it is a graph output)."""
+        consumers = self.graph.consumers.get(tensor, [])
+        return consumers[0] if len(consumers) == 1 and tensor not in self.graph.outputs else None
+
+    def attributes_of(self, node: Any) -> dict[str, Any]:
+        return _attributes(self.graph.onnx, node)
+
+    def absorb(self, node: Any) -> None:
+        """A later node fused into this one (a MatMul's bias Add): its output is this node's last layer."""
+        self.absorbed.append(node)
+
+    # writing layers
+    def layer(self, type_: str, arguments: dict[str, Any], inputs: list[str] | None = None, *, suffix: str = "",
+              params: int = 0, shape_of: str | None = None) -> LayerRecord:
+        """A layer record: named after the node (+ suffix), fed by the node's first input unless `inputs`
+        are given, checked against the inferred shape of `shape_of` (default the output of the node, or of the
+        last node fused into it) and `params` initializer elements."""
         inputs = inputs if inputs is not None else [self.graph.ref(self.node.input[0])]
-        tensor = shape_of if shape_of is not None else self.node.output[0]
-        return LayerRecord(name or self.name, type_, arguments, tuple(inputs), self.node.name or self.node.output[0],
+        tensor = shape_of if shape_of is not None else (self.absorbed[-1] if self.absorbed else self.node).output[0]
+        return LayerRecord(self.name + suffix, type_, arguments, tuple(inputs), self.node.name or self.node.output[0],
                            _per_sample(self.graph.shapes.get(tensor)), params)
 
-    def rank(self) -> int:
-        return len(self.graph.shape(self.node.input[0]))
+    def helper(self, name: str) -> Callable[..., Any]:
+        """A layer-writing function another family registers (`ONNX_HELPERS`): "zero padding", "learned tensor"."""
+        return self._helpers[name]
+
+    def operands(self, names: list[str]) -> tuple[list[LayerRecord], list[str]]:
+        """Operands as spec references; a non-scalar constant becomes a learned tensor layer, its shape per
+        sample as it broadcasts over the batch (leading axes of size 1 up to the output's rank, axis 0 dropped)."""
+        rank = len(self.graph.shape(self.node.output[0]))
+        layers: list[LayerRecord] = []
+        inputs = []
+        for index, operand in enumerate(names):
+            if not self.graph.is_constant(operand):
+                inputs.append(self.graph.ref(operand))
+                continue
+            shape = self.graph.constant_shape(operand)
+            full = (1,) * (rank - len(shape)) + tuple(shape)
+            if len(full) != rank or full[0] != 1 or len(full) < 2:
+                raise Unmapped(f"constant operand '{operand}' of shape {list(shape)} spans the batch axis")
+            suffix = "." + re.sub(r"[^A-Za-z0-9_]", "_", operand)
+            if any(layer.name == self.name + suffix for layer in layers):
+                suffix = f".constant{index}"
+            layers.append(self.helper("learned tensor")(self, list(full[1:]), self.graph.numel(operand), suffix))
+            inputs.append(layers[-1].name)
+        return layers, inputs
+
+    @staticmethod
+    def unmapped(reason: str) -> Exception:
+        return Unmapped(reason)
 
 
 def _spatial_pads(context: Context, kernel: list[int], strides: list[int], dilations: list[int]) -> list[int]:
     """ONNX `pads` as [begin..., end...] over the spatial axes, `auto_pad` resolved from the input shape."""
     spatial = len(kernel)
-    auto_pad = _text(context.attributes.get("auto_pad", "NOTSET"))
+    auto_pad = context.attribute("auto_pad", "NOTSET")
     if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
-        sizes = context.graph.shape(context.node.input[0])[2:]
+        sizes = context.shape(context.node.input[0])[2:]
         totals = [max((-(-size // stride) - 1) * stride + (k - 1) * dilation + 1 - size, 0)
                   for size, k, stride, dilation in zip(sizes, kernel, strides, dilations)]
         small = [total // 2 for total in totals]
@@ -268,528 +353,23 @@ def _torch_padding(begin: list[int], end: list[int]) -> list[int]:
     return [value for b, e in reversed(list(zip(begin, end))) for value in (b, e)]
 
 
-def _convolution(context: Context) -> Mapped:
-    graph, node = context.graph, context.node
-    weight = node.input[1]
-    if not graph.is_constant(weight):
-        raise Unmapped("its weight is computed at run time, not an initializer")
-    shape = graph.constant_shape(weight)
-    spatial = len(shape) - 2
-    if spatial not in (1, 2, 3):
-        raise Unmapped(f"a {spatial}-d convolution has no spec type")
-    groups = context.attributes.get("group", 1)
-    kernel = list(context.attributes.get("kernel_shape", shape[2:]))
-    strides = list(context.attributes.get("strides", [1] * spatial))
-    dilations = list(context.attributes.get("dilations", [1] * spatial))
-    bias = context.input(2) is not None
-    params = graph.numel(weight) + (graph.numel(node.input[2]) if bias else 0)
-    transposed = node.op_type == "ConvTranspose"
-    arguments: dict[str, Any] = {"out_channels": shape[1] * groups if transposed else shape[0],
-                                 "kernel_size": _per_axis(kernel)}
-    if transposed:
-        if "output_shape" in context.attributes or _text(context.attributes.get("auto_pad", "NOTSET")) != "NOTSET":
-            raise Unmapped("ConvTranspose with output_shape or auto_pad: give pads and output_padding instead")
-        pads = list(context.attributes.get("pads", [0] * (2 * spatial)))
-    else:
-        pads = _spatial_pads(context, kernel, strides, dilations)
-    begin, end = pads[:spatial], pads[spatial:]
-    layers, inputs = [], None
-    if begin != end:
-        if transposed:
-            raise Unmapped(f"asymmetric pads {pads} on a transposed convolution")
-        pad = context.layer(f"zeropad{spatial}d", {"padding": _torch_padding(begin, end)}, name=f"{context.name}.pad",
-                            shape_of="")
-        layers.append(pad)
-        inputs, begin = [pad.name], [0] * spatial
-    if strides != [1] * spatial:
-        arguments["stride"] = _per_axis(strides)
-    if begin != [0] * spatial:
-        arguments["padding"] = _per_axis(begin)
-    output_padding = list(context.attributes.get("output_padding", [0] * spatial))
-    if transposed and output_padding != [0] * spatial:
-        arguments["output_padding"] = _per_axis(output_padding)
-    if dilations != [1] * spatial:
-        arguments["dilation"] = _per_axis(dilations)
-    if groups != 1:
-        arguments["groups"] = groups
-    if not bias:
-        arguments["bias"] = False
-    kind = f"convtranspose{spatial}d" if transposed else f"conv{spatial}d"
-    layers.append(context.layer(kind, arguments, inputs, params=params))
-    return Mapped(layers)
-
-
-def _linear_or_matmul(context: Context) -> Mapped:
-    graph, node = context.graph, context.node
-    a, b = node.input[0], node.input[1]
-    if graph.is_constant(a):
-        raise Unmapped("a constant left operand (weight @ x) has no spec type")
-    if node.op_type == "Gemm":
-        if context.attributes.get("transA", 0):
-            raise Unmapped("Gemm with transA=1 has no spec type")
-        transposed = context.attributes.get("transB", 0)
-    else:
-        transposed = 0
-    if not graph.is_constant(b):
-        if transposed or context.input(2) is not None:
-            raise Unmapped("a product of two activations with a transposed operand or a bias has no spec type")
-        return Mapped([context.layer("matmul", {}, [graph.ref(a), graph.ref(b)])])
-    weight = graph.constant_shape(b)
-    if len(weight) != 2:
-        raise Unmapped(f"a product with a {len(weight)}-d constant has no spec type (a linear weight is 2-d)")
-    out_features = weight[0] if transposed else weight[1]
-    params, bias, absorbed, shape_of = graph.numel(b), None, (), None
-    if node.op_type == "Gemm" and context.input(2) is not None:
-        bias = node.input[2]
-    elif node.op_type == "MatMul":
-        bias, absorbed, shape_of = _bias_add(graph, node.output[0], out_features)
-    if bias is not None:
-        params += graph.numel(bias)
-    arguments: dict[str, Any] = {"out_features": out_features}
-    if bias is None:
-        arguments["bias"] = False
-    return Mapped([context.layer("linear", arguments, params=params, shape_of=shape_of)], absorbed=absorbed)
-
-
-def _bias_add(graph: Graph, tensor: str, out_features: int) -> tuple[str | None, tuple[str, ...], str | None]:
-    """The bias of `x @ W + b` (nn.Linear on more than two axes exports MatMul then Add): an Add that is the
-    product's only consumer, with a constant of exactly out_features elements."""
-    consumers = graph.consumers.get(tensor, [])
-    if len(consumers) != 1 or tensor in graph.outputs or consumers[0].op_type != "Add":
-        return None, (), None
-    add = consumers[0]
-    other = [name for name in add.input if name != tensor]
-    if len(other) != 1 or not graph.is_constant(other[0]) or graph.constant_shape(other[0]) != (out_features,):
-        return None, (), None
-    return other[0], (add.name or add.output[0],), add.output[0]
-
-
-ARITHMETIC = {"Add": "add", "Sub": "sub", "Mul": "mul", "Div": "div", "Sum": "add"}
-
-
-def _arithmetic(context: Context) -> Mapped:
-    graph, node = context.graph, context.node
-    kind = ARITHMETIC[node.op_type]
-    operands = [name for name in node.input if name]
-    constants = [name for name in operands if graph.is_constant(name)]
-    if len(constants) == len(operands):
-        raise Unmapped("every operand is a constant")   # not reached: such a node is folded
-    if len(operands) == 2 and len(constants) == 1 and graph.numel(constants[0]) == 1:
-        if operands[0] in constants and kind in ("sub", "div"):
-            raise Unmapped(f"a constant {'minus' if kind == 'sub' else 'divided by'} a tensor has no spec type")
-        activation = next(name for name in operands if name not in constants)
-        return Mapped([context.layer(kind, {"scalar": _number(graph.value(constants[0]))}, [graph.ref(activation)])])
-    layers, inputs = _operands_with_parameters(context, operands)
-    return Mapped([*layers, context.layer(kind, {}, inputs)])
-
-
-def _operands_with_parameters(context: Context, operands: list[str]) -> tuple[list[LayerRecord], list[str]]:
-    """Operands as spec references: a non-scalar constant becomes a `parameter` layer, its shape per sample as
-    it broadcasts over the batch (leading axes of size 1 added up to the node's output rank, axis 0 dropped)."""
-    graph = context.graph
-    rank = len(graph.shape(context.node.output[0]))
-    layers, inputs = [], []
-    for index, operand in enumerate(operands):
-        if not graph.is_constant(operand):
-            inputs.append(graph.ref(operand))
-            continue
-        shape = graph.constant_shape(operand)
-        full = (1,) * (rank - len(shape)) + tuple(shape)
-        if len(full) != rank or full[0] != 1 or len(full) < 2:
-            raise Unmapped(f"constant operand '{operand}' of shape {list(shape)} spans the batch axis")
-        name = f"{context.name}.{_clean(operand).replace('.', '_')}" if len(operands) > 1 else context.name
-        name = f"{context.name}.constant{index}" if name in {layer.name for layer in layers} else name
-        layers.append(LayerRecord(name, "parameter", {"shape": list(full[1:])}, (), context.node.name,
-                                  tuple(full[1:]), graph.numel(operand)))
-        inputs.append(name)
-    return layers, inputs
-
-
-def _concat(context: Context) -> Mapped:
-    axis = context.attributes["axis"]
-    rank = len(context.graph.shape(context.node.output[0]))
-    if axis % rank == 0:
-        raise Unmapped("concatenation along the batch axis has no spec type")
-    layers, inputs = _operands_with_parameters(context, [name for name in context.node.input if name])
-    return Mapped([*layers, context.layer("concat", {"dim": axis}, inputs)])
-
-
-def _batch_axis_free(context: Context, axes: list[int], what: str) -> list[int]:
-    rank = context.rank()
-    if any(axis % rank == 0 for axis in axes):
-        raise Unmapped(f"{what} the batch axis (axis 0)")
-    return axes
-
-
-def _normalization(context: Context) -> Mapped:
-    graph, node = context.graph, context.node
-    rank = context.rank()
-    eps = context.attributes.get("epsilon", 1e-5)
-    weights = [name for name in node.input[1:3] if name]
-    if not all(graph.is_constant(name) for name in node.input[1:] if name):
-        raise Unmapped("its scale, bias or statistics are computed at run time")
-    params = sum(graph.numel(name) for name in weights)
-    arguments: dict[str, Any] = {}
-    if _number(eps) != 1e-5:
-        arguments["eps"] = _number(eps)
-    if node.op_type == "LayerNormalization":
-        axis = context.attributes.get("axis", -1) % rank
-        if axis == 0:
-            raise Unmapped("normalizing over the batch axis has no spec type")
-        normalized = list(graph.shape(node.input[0])[axis:])
-        arguments = {"normalized_shape": normalized[0] if len(normalized) == 1 else normalized, **arguments}
-        if context.input(2) is None:
-            arguments["bias"] = False
-        return Mapped([context.layer("layernorm", arguments, params=params)])
-    spatial = max(rank - 2, 1)
-    if rank < 2 or spatial > 3 or (node.op_type == "InstanceNormalization" and rank < 3):
-        raise Unmapped(f"a {rank}-d input has no {node.op_type} spec type")
-    if node.op_type == "InstanceNormalization":
-        return Mapped([context.layer(f"instancenorm{spatial}d", {**arguments, "affine": True}, params=params)])
-    return Mapped([context.layer(f"batchnorm{spatial}d", arguments, params=params)])
-
-
-SIMPLE = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "HardSwish": "hardswish", "Softsign": "softsign",
-          "Selu": "selu", "Mish": "mish", "Exp": "exp", "Log": "log", "Sqrt": "sqrt", "Abs": "abs", "Neg": "neg",
-          "Identity": "identity", "Softplus": "softplus", "HardSigmoid": "hardsigmoid"}
-
-
-def _simple(context: Context) -> Mapped:
-    return Mapped([context.layer(SIMPLE[context.node.op_type], {})])
-
-
-def _with_alpha(type_: str, argument: str, default: float) -> Callable[[Context], Mapped]:
-    def mapper(context: Context) -> Mapped:
-        alpha = _number(context.attributes.get("alpha", default))
-        return Mapped([context.layer(type_, {argument: alpha} if alpha != _number(default) else {})])
-    return mapper
-
-
-def _gelu(context: Context) -> Mapped:
-    approximate = _text(context.attributes.get("approximate", "none"))
-    return Mapped([context.layer("gelu", {"approximate": approximate} if approximate != "none" else {})])
-
-
-def _softmax(context: Context) -> Mapped:
-    rank = context.rank()
-    if context.graph.opset < 13:
-        axis = context.attributes.get("axis", 1) % rank
-        if axis != rank - 1:
-            raise Unmapped(f"{context.node.op_type} before opset 13 flattens the input to 2-d at axis {axis}")
-    else:
-        axis = context.attributes.get("axis", -1) % rank
-    if axis == 0:
-        raise Unmapped("a softmax over the batch axis has no spec type")
-    return Mapped([context.layer("softmax" if context.node.op_type == "Softmax" else "logsoftmax",
-                                 {"dim": axis - rank if axis == rank - 1 else axis})])
-
-
-def _clip(context: Context) -> Mapped:
-    graph = context.graph
-    if graph.opset < 11:
-        low, high = context.attributes.get("min"), context.attributes.get("max")
-    else:
-        low = _number(graph.value(context.input(1))) if context.input(1) else None
-        high = _number(graph.value(context.input(2))) if context.input(2) else None
-    low, high = (_number(low) if low is not None else None), (_number(high) if high is not None else None)
-    if (low, high) == (0, 6):
-        return Mapped([context.layer("relu6", {})])
-    if low is not None and high is not None:
-        return Mapped([context.layer("hardtanh", {"min_val": low, "max_val": high})])
-    return Mapped([context.layer("clamp", {key: value for key, value in (("min", low), ("max", high))
-                                           if value is not None})])
-
-
-def _prelu(context: Context) -> Mapped:
-    slope = context.node.input[1]
-    if not context.graph.is_constant(slope):
-        raise Unmapped("its slope is computed at run time")
-    count = context.graph.numel(slope)
-    return Mapped([context.layer("prelu", {"num_parameters": count} if count != 1 else {}, params=count)])
-
-
-def _pow(context: Context) -> Mapped:
-    exponent = context.input(1)
-    if not context.graph.is_constant(exponent) or context.graph.numel(exponent) != 1:
-        raise Unmapped("only a scalar constant exponent has a spec type")
-    return Mapped([context.layer("pow", {"exponent": _number(context.graph.value(exponent))})])
-
-
-def _dropout(context: Context) -> Mapped:
-    ratio = context.attributes.get("ratio")
-    if context.input(1):
-        ratio = context.graph.value(context.input(1))
-    return Mapped([context.layer("dropout", {"p": _number(ratio)} if ratio is not None else {})])
-
-
-def _pool(context: Context) -> Mapped:
-    node = context.node
-    spatial = context.rank() - 2
-    if spatial not in (1, 2, 3):
-        raise Unmapped(f"a {spatial}-d pool has no spec type")
-    if len([name for name in node.output if name]) > 1:
-        raise Unmapped("its indices output is used")
-    kernel = list(context.attributes["kernel_shape"])
-    strides = list(context.attributes.get("strides", [1] * spatial))
-    dilations = list(context.attributes.get("dilations", [1] * spatial))
-    pads = _spatial_pads(context, kernel, strides, dilations)
-    if pads[:spatial] != pads[spatial:]:
-        raise Unmapped(f"asymmetric pads {pads} have no pooling spec type")
-    arguments: dict[str, Any] = {"kernel_size": _per_axis(kernel), "stride": _per_axis(strides)}
-    if pads[:spatial] != [0] * spatial:
-        arguments["padding"] = _per_axis(pads[:spatial])
-    if context.attributes.get("ceil_mode", 0):
-        arguments["ceil_mode"] = True
-    if node.op_type == "MaxPool":
-        if dilations != [1] * spatial:
-            arguments["dilation"] = _per_axis(dilations)
-        return Mapped([context.layer(f"maxpool{spatial}d", arguments)])
-    if dilations != [1] * spatial:
-        raise Unmapped("a dilated average pool has no spec type")
-    if "padding" in arguments:
-        arguments["count_include_pad"] = bool(context.attributes.get("count_include_pad", 0))
-    return Mapped([context.layer(f"avgpool{spatial}d", arguments)])
-
-
-def _global_pool(context: Context) -> Mapped:
-    spatial = context.rank() - 2
-    if context.node.op_type == "GlobalMaxPool":
-        if spatial != 2:
-            raise Unmapped(f"a {spatial}-d global max pool has no spec type (adaptivemaxpool2d is 2-d)")
-        return Mapped([context.layer("adaptivemaxpool2d", {"output_size": 1})])
-    if spatial not in (1, 2, 3):
-        raise Unmapped(f"a {spatial}-d global average pool has no spec type")
-    return Mapped([context.layer(f"adaptiveavgpool{spatial}d", {"output_size": 1})])
-
-
-def _flatten(context: Context) -> Mapped:
-    axis = context.attributes.get("axis", 1) % max(context.rank(), 1)
-    if axis != 1:
-        raise Unmapped(f"Flatten at axis {axis} merges the batch axis with others (only axis 1 keeps it apart)")
-    return Mapped([context.layer("flatten", {})])
-
-
-def _reshape(context: Context) -> Mapped:
-    graph, node = context.graph, context.node
-    source = graph.shape(node.input[0])
-    target = [int(value) for value in graph.value(node.input[1]).reshape(-1)]
-    if not context.attributes.get("allowzero", 0):
-        target = [source[axis] if value == 0 and axis < len(source) else value for axis, value in enumerate(target)]
-    if not target or (target[0] != source[0] and not (target[0] == -1 and -1 not in target[1:])):
-        raise Unmapped(f"reshape to {target} does not keep the batch axis ({source[0]}) first")
-    per_sample = target[1:]
-    if len(source) > 2 and len(per_sample) == 1:
-        return Mapped([context.layer("flatten", {})])   # x.view(x.size(0), -1), x.flatten(1)
-    if not per_sample:
-        raise Unmapped("reshape to the batch axis alone has no spec type")
-    return Mapped([context.layer("reshape", {"shape": per_sample})])
-
-
-def _squeeze(context: Context) -> Mapped:
-    graph, node = context.graph, context.node
-    axes = context.attributes.get("axes")
-    if axes is None and context.input(1):
-        axes = [int(value) for value in graph.value(context.input(1)).reshape(-1)]
-    output = graph.shape(node.output[0])
-    rank = len(output) if node.op_type == "Unsqueeze" else context.rank()
-    if axes is None or any(axis % rank == 0 for axis in axes):
-        raise Unmapped(f"{node.op_type} of the batch axis (axis 0)")
-    return Mapped([context.layer("reshape", {"shape": list(output[1:])})])
-
-
-def _transpose(context: Context) -> Mapped:
-    rank = context.rank()
-    perm = list(context.attributes.get("perm", reversed(range(rank))))
-    if perm[0] != 0:
-        raise Unmapped(f"permutation {perm} moves the batch axis")
-    moved = [axis for axis, target in enumerate(perm) if axis != target]
-    if len(moved) == 2:
-        return Mapped([context.layer("transpose", {"dim0": moved[0], "dim1": moved[1]})])
-    return Mapped([context.layer("permute", {"dims": perm})])
-
-
-def _split(context: Context) -> Mapped:
-    graph, node = context.graph, context.node
-    rank = context.rank()
-    axis = context.attributes.get("axis", 0) % rank
-    if axis == 0:
-        raise Unmapped("splitting the batch axis has no spec type")
-    pieces = [name for name in node.output]
-    if context.input(1):
-        sizes = [int(value) for value in graph.value(context.input(1)).reshape(-1)]
-    elif "split" in context.attributes:
-        sizes = list(context.attributes["split"])
-    else:
-        sizes = [graph.shape(name)[axis] for name in pieces]
-    name = context.name
-    record = LayerRecord(name, "split", {"split_size_or_sections": sizes, "dim": axis},
-                         (graph.ref(node.input[0]),), node.name, None, 0)
-    return Mapped([record], outputs=[f"{name}:{index}" for index in range(len(pieces))])
-
-
-def _reduce_mean(context: Context) -> Mapped:
-    graph = context.graph
-    axes = context.attributes.get("axes")
-    if axes is None and context.input(1):
-        axes = [int(value) for value in graph.value(context.input(1)).reshape(-1)]
-    if not axes:
-        raise Unmapped("a mean over every axis (the batch axis too) has no spec type")
-    axes = _batch_axis_free(context, list(axes), "a mean over")
-    arguments: dict[str, Any] = {"dim": axes[0] if len(axes) == 1 else axes}
-    if context.attributes.get("keepdims", 1):
-        arguments["keepdim"] = True
-    return Mapped([context.layer("mean", arguments)])
-
-
-def _resize(context: Context) -> Mapped:
-    graph, node = context.graph, context.node
-    rank = context.rank()
-    spatial = rank - 2
-    modes = {"nearest": "nearest", "cubic": "bicubic",
-             "linear": {1: "linear", 2: "bilinear", 3: "trilinear"}.get(spatial)}
-    mode = modes.get(_text(context.attributes.get("mode", "nearest")))
-    if mode is None or spatial not in (1, 2, 3) or (mode == "bicubic" and spatial != 2):
-        raise Unmapped(f"mode {_text(context.attributes.get('mode', 'nearest'))!r} on a {spatial}-d input")
-    source = graph.shape(node.input[0])
-    scales_name = context.input(2) if node.op_type == "Resize" else context.input(1)
-    sizes_name = context.input(3) if node.op_type == "Resize" else None
-    if node.op_type == "Upsample" and scales_name is None:
-        scales = list(context.attributes["scales"])
-    elif scales_name is not None and graph.numel(scales_name):
-        scales = [float(value) for value in graph.value(scales_name).reshape(-1)]
-    else:
-        scales = None
-    arguments: dict[str, Any]
-    if scales is not None:
-        if scales[:2] != [1.0, 1.0]:
-            raise Unmapped(f"scales {scales} resize the batch or channel axis")
-        factors = [int(value) if float(value).is_integer() else _number(value) for value in scales[2:]]
-        arguments = {"scale_factor": _per_axis(factors)}
-    elif sizes_name is not None:
-        sizes = [int(value) for value in graph.value(sizes_name).reshape(-1)]
-        if len(sizes) != rank or sizes[:2] != list(source[:2]):
-            raise Unmapped(f"sizes {sizes} resize the batch or channel axis")
-        arguments = {"size": _per_axis(sizes[2:])}
-    else:
-        raise Unmapped("neither scales nor sizes is given")
-    arguments["mode"] = mode
-    if mode != "nearest":
-        arguments["align_corners"] = _text(context.attributes.get("coordinate_transformation_mode")) == "align_corners"
-    return Mapped([context.layer("upsample", arguments)])
-
-
-PAD_TYPES = {"constant": "constantpad", "reflect": "reflectionpad", "edge": "replicationpad", "wrap": "circularpad"}
-
-
-def _pad(context: Context) -> Mapped:
-    graph, node = context.graph, context.node
-    rank = context.rank()
-    spatial = rank - 2
-    mode = _text(context.attributes.get("mode", "constant"))
-    if graph.opset < 11:
-        pads, value = list(context.attributes["pads"]), context.attributes.get("value", 0.0)
-    else:
-        pads = [int(number) for number in graph.value(node.input[1]).reshape(-1)]
-        value = graph.value(context.input(2)) if context.input(2) else 0.0
-    if context.input(3):   # opset 18 `axes`: pads cover only those axes
-        axes = [int(axis) % rank for axis in graph.value(context.input(3)).reshape(-1)]
-        full = [0] * (2 * rank)
-        for position, axis in enumerate(axes):
-            full[axis], full[rank + axis] = pads[position], pads[len(axes) + position]
-        pads = full
-    begin, end = pads[:rank], pads[rank:]
-    if spatial not in (1, 2, 3) or mode not in PAD_TYPES or any(begin[:2]) or any(end[:2]):
-        raise Unmapped(f"pads {pads} ({mode}) on a {rank}-d tensor: only the spatial axes of a 3-d, 4-d or 5-d"
-                       " tensor have padding spec types")
-    padding = _torch_padding(begin[2:], end[2:])
-    if mode == "constant":
-        fill = _number(value)
-        if fill == 0:
-            return Mapped([context.layer(f"zeropad{spatial}d", {"padding": padding})])
-        return Mapped([context.layer(f"constantpad{spatial}d", {"padding": padding, "value": fill})])
-    return Mapped([context.layer(f"{PAD_TYPES[mode]}{spatial}d", {"padding": padding})])
-
-
-def _gather(context: Context) -> Mapped:
-    graph, node = context.graph, context.node
-    data, indices = node.input[0], node.input[1]
-    axis = context.attributes.get("axis", 0)
-    if graph.is_constant(data) and not graph.is_constant(indices):
-        table = graph.constant_shape(data)
-        if len(table) != 2 or axis != 0:
-            raise Unmapped(f"a lookup in a {len(table)}-d constant along axis {axis} is not an embedding table")
-        return Mapped([context.layer("embedding", {"num_embeddings": table[0], "embedding_dim": table[1]},
-                                     [graph.ref(indices)], params=graph.numel(data))])
-    if graph.is_constant(indices) and graph.value(indices).ndim == 0:
-        axis %= context.rank()
-        if axis == 0:
-            raise Unmapped("indexing the batch axis has no spec type")
-        return Mapped([context.layer("select", {"dim": axis, "index": int(graph.value(indices))})])
-    raise Unmapped("only an embedding lookup (a constant table, run-time ids) or a scalar index has a spec type")
-
-
-def _depth_to_space(context: Context) -> Mapped:
-    if _text(context.attributes.get("mode", "DCR")) != "CRD":
-        raise Unmapped("DepthToSpace in DCR mode is not PixelShuffle's order (CRD)")
-    return Mapped([context.layer("pixelshuffle", {"upscale_factor": context.attributes["blocksize"]})])
-
-
-def _cast(context: Context) -> Mapped:
-    source = context.graph.dtypes.get(context.node.input[0])
-    if source is None or source != context.attributes.get("to"):
-        raise Unmapped("a cast to another element type has no spec type")
-    return Mapped([context.layer("identity", {})])
-
-
-MAPPERS: dict[str, Callable[[Context], Mapped]] = {
-    "Conv": _convolution, "ConvTranspose": _convolution, "Gemm": _linear_or_matmul, "MatMul": _linear_or_matmul,
-    **{op: _arithmetic for op in ARITHMETIC}, "Concat": _concat,
-    "BatchNormalization": _normalization, "LayerNormalization": _normalization,
-    "InstanceNormalization": _normalization,
-    **{op: _simple for op in SIMPLE}, "Gelu": _gelu, "LeakyRelu": _with_alpha("leakyrelu", "negative_slope", 0.01),
-    "Elu": _with_alpha("elu", "alpha", 1.0), "Celu": _with_alpha("celu", "alpha", 1.0),
-    "Softmax": _softmax, "LogSoftmax": _softmax, "Clip": _clip, "PRelu": _prelu, "Pow": _pow, "Dropout": _dropout,
-    "MaxPool": _pool, "AveragePool": _pool, "GlobalAveragePool": _global_pool, "GlobalMaxPool": _global_pool,
-    "Flatten": _flatten, "Reshape": _reshape, "Squeeze": _squeeze, "Unsqueeze": _squeeze,
-    "Transpose": _transpose, "Split": _split, "ReduceMean": _reduce_mean, "Resize": _resize, "Upsample": _resize,
-    "Pad": _pad, "Gather": _gather, "DepthToSpace": _depth_to_space, "Cast": _cast,
-}
-
-
-# --- fused patterns -----------------------------------------------------------------------------------------
-
-def _gating_fusion(graph: Graph, node: Any) -> tuple[str, Any] | None:
-    """x · sigmoid(x) is SiLU and x · hardsigmoid(x) HardSwish as PyTorch's exporter writes them: the gate's
-    only consumer is a Mul of the gate's own input."""
-    gate = {"Sigmoid": "silu", "HardSigmoid": "hardswish"}.get(node.op_type)
-    consumers = graph.consumers.get(node.output[0], [])
-    if gate is None or len(consumers) != 1 or node.output[0] in graph.outputs:
-        return None
-    mul = consumers[0]
-    if mul.op_type != "Mul" or sorted(mul.input) != sorted([node.input[0], node.output[0]]):
-        return None
-    if gate == "hardswish":
-        attributes = _attributes(graph.onnx, node)
-        if abs(attributes.get("alpha", 0.2) - 1 / 6) > 1e-6 or abs(attributes.get("beta", 0.5) - 0.5) > 1e-6:
-            return None
-    return gate, mul
-
-
-def _is_absorbed(graph: Graph, node: Any) -> bool:
-    """A node fused into the one before it: a MatMul's bias Add, the Mul of x · sigmoid(x)."""
-    for tensor in node.input:
-        producer = graph.producers.get(tensor)
-        if producer is None:
-            continue
-        if producer.op_type == "Sigmoid" or producer.op_type == "HardSigmoid":
-            fused = _gating_fusion(graph, producer)
-            if fused is not None and fused[1] is node:
-                return True
-        if (producer.op_type == "MatMul" and graph.is_constant(producer.input[1])
-                and len(graph.constant_shape(producer.input[1])) == 2):
-            if _bias_add(graph, producer.output[0], graph.constant_shape(producer.input[1])[1])[1]:
-                return node.op_type == "Add"
-    return False
+def _registry() -> tuple[dict[str, list[Callable[[Context], Any]]], dict[str, Callable[..., Any]]]:
+    """Every family's ONNX mappers by op type (in family order) and its layer-writing helpers."""
+    from ..layers import families, family_module
+
+    mappers: dict[str, list[Callable[[Context], Any]]] = {}
+    helpers: dict[str, Callable[..., Any]] = {}
+    for family in families():
+        module = family_module(family)
+        for op, mapper in getattr(module, "ONNX_OPERATORS", {}).items():
+            mappers.setdefault(op, []).append(mapper)
+        helpers.update(getattr(module, "ONNX_HELPERS", {}))
+    return mappers, helpers
+
+
+def supported_operators() -> list[str]:
+    """The ONNX op types some layer family maps."""
+    return sorted(_registry()[0])
 
 
 # --- the import -----------------------------------------------------------------------------------------------
@@ -873,8 +453,6 @@ def onnx_model_to_records(model: Any, path: str = "<onnx>", name: str | None = N
     for node in nodes:
         for tensor in node.input:
             graph.consumers.setdefault(tensor, []).append(node)
-        for tensor in node.output:
-            graph.producers[tensor] = node
 
     inputs = [value for value in prepared.graph.input if value.name not in initializers]
     spec_inputs = []
@@ -891,66 +469,77 @@ def onnx_model_to_records(model: Any, path: str = "<onnx>", name: str | None = N
         graph.references[value.name] = spec_name
         spec_inputs.append((spec_name, list(shape[1:]), dtype))
 
-    scope_sizes: dict[str, int] = {}
-    for node in nodes:
-        parsed = scope_and_op(node.name)
-        if parsed is not None and not _is_absorbed(graph, node):
-            scope_sizes[parsed[0]] = scope_sizes.get(parsed[0], 0) + 1
+    mappers, helpers = _registry()
     layers: list[LayerRecord] = []
     problems: list[Problem] = []
-    used_names = {name for name, _, _ in spec_inputs}
-    absorbed: set[str] = set()
+    absorbed: set[int] = set()
+    mapped_nodes: list[tuple[str, Any, str | None]] = []   # (provisional name, node, name of a fused pattern)
     for position, node in enumerate(nodes, start=1):
-        key = node.name or node.output[0]
-        if key in absorbed:
+        if id(node) in absorbed:
             continue
-        fused = _gating_fusion(graph, node)
-        own = layer_name(node.name, scope_sizes, fused[0] if fused else None) if node.name else node.output[0]
-        own = _unique(_clean(own), used_names)
+        token = f"\x00{position}\x00"   # the layer name once every node's scope is known (_named)
         described = f"node '{node.name or node.output[0]}' ({node.op_type}" + (
             f", domain '{node.domain}')" if node.domain not in ("", "ai.onnx") else ")")
+        context = Context(graph, node, token, helpers)
         try:
-            if node.domain not in ("", "ai.onnx"):
-                raise Unmapped(f"the operator set '{node.domain}' has no spec types")
-            mapper = MAPPERS.get(node.op_type)
-            if mapper is None:
-                raise Unmapped("no archcalc layer type stands for this operator")
-            context = Context(graph, node, own)
-            if fused is not None:
-                gate, mul = fused
-                mapped = Mapped([context.layer(gate, {}, shape_of=mul.output[0])], absorbed=(mul.name or mul.output[0],))
-                outputs = list(mul.output)
-            else:
-                mapped = mapper(context)
-                outputs = list(node.output)
+            records = _map(context, mappers.get(node.op_type, []))
         except Unmapped as reason:
             problems.append(Problem(path, position, 1, f"{described}: {reason}", layer=node.name, code="unmapped-op"))
-            for tensor in node.output:   # later nodes still get a reference, so each problem is its own
-                graph.references[tensor] = own
-            continue
+            records = None
         except (KeyError, ValueError, IndexError, TypeError) as error:
             problems.append(Problem(path, position, 1, f"{described}: cannot be read ({error})", layer=node.name,
                                     code="unmapped-op"))
-            for tensor in node.output:
-                graph.references[tensor] = own
+            records = None
+        outputs = list((context.absorbed[-1] if context.absorbed else node).output)
+        if records is None:   # later nodes still get a reference, so each problem is reported on its own
+            graph.references.update({tensor: token for tensor in node.output})
             continue
-        for record in mapped.layers:
-            used_names.add(record.name)
-        layers.extend(mapped.layers)
-        absorbed.update(mapped.absorbed)
-        references = mapped.outputs or [mapped.layers[-1].name] * len(outputs)
-        for tensor, reference in zip(outputs, references):
-            if tensor:
-                graph.references[tensor] = reference
-        for extra in mapped.absorbed:   # the fused Add / Mul: its output is the layer's
-            for later in nodes:
-                if (later.name or later.output[0]) == extra:
-                    graph.references[later.output[0]] = mapped.layers[-1].name
+        layers.extend(records)
+        absorbed.update(id(later) for later in context.absorbed)
+        mapped_nodes.append((token, node, context.named_after))
+        references = context.outputs or [records[-1].name] * len(outputs)
+        graph.references.update({tensor: reference for tensor, reference in zip(outputs, references) if tensor})
     if problems:
         raise SpecError(problems)
     if not layers:
         raise SpecError([Problem(path, 1, 1, "the graph has no layers (every node is a constant)", code="onnx-empty")])
-    return ImportedModel(name or prepared.graph.name or "model", spec_inputs, layers)
+    used = {spec_name for spec_name, _, _ in spec_inputs}
+    return ImportedModel(name or prepared.graph.name or "model", spec_inputs, _named(layers, mapped_nodes, used))
+
+
+def _map(context: Context, candidates: list[Callable[[Context], Any]]) -> list[LayerRecord]:
+    node = context.node
+    if node.domain not in ("", "ai.onnx"):
+        raise Unmapped(f"the operator set '{node.domain}' has no spec types")
+    if not candidates:
+        raise Unmapped("no archcalc layer type stands for this operator")
+    for mapper in candidates:
+        records = mapper(context)
+        if records is not None:
+            return records
+    raise Unmapped("no archcalc layer type stands for it in this form")
+
+
+def _named(layers: list[LayerRecord], mapped: list[tuple[str, Any, str | None]], used: set[str]) -> list[LayerRecord]:
+    """The records with their layer names: module paths from the node names, a scope's op where a scope has
+    several layers (a block's own calls), unique."""
+    scope_sizes: dict[str, int] = {}
+    for _, node, _ in mapped:
+        parsed = scope_and_op(node.name)
+        if parsed is not None:
+            scope_sizes[parsed[0]] = scope_sizes.get(parsed[0], 0) + 1
+    final = {}
+    for token, node, named_after in mapped:
+        own = layer_name(node.name, scope_sizes, named_after) if node.name else node.output[0]
+        final[token] = _unique(_clean(own), used)
+        used.add(final[token])
+    pattern = re.compile("\x00\\d+\x00")
+
+    def rename(text: str) -> str:
+        return pattern.sub(lambda match: final[match.group(0)], text)
+
+    return [replace(record, name=rename(record.name), inputs=tuple(rename(source) for source in record.inputs))
+            for record in layers]
 
 
 def _unique(name: str, used: set[str]) -> str:
@@ -1002,5 +591,5 @@ def import_onnx(path: str, name: str | None = None) -> tuple[ImportedModel, str]
     return imported, text
 
 
-__all__ = ["INSTALL_HINT", "ImportedModel", "LayerRecord", "MAPPERS", "import_onnx", "layer_name", "scope_and_op",
-           "onnx_model_to_records", "verify"]
+__all__ = ["Context", "INSTALL_HINT", "ImportedModel", "LayerRecord", "import_onnx", "layer_name", "scope_and_op",
+           "onnx_model_to_records", "supported_operators", "verify"]

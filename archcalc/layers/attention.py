@@ -19,7 +19,7 @@ path of nn.MultiheadAttention, and CPU's fused flash kernel, count nothing there
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -909,6 +909,21 @@ MEMORY_CASES = {
         ("", {}, [[10, 20], [20, 30]], None),
     ],
 }
+
+
+# ONNX import (archcalc.bridges.onnx_import): the nodes these types stand for; `context` reads the node.
+def _matmul_from_onnx(context: Any) -> list | None:
+    """MatMul (or Gemm without transposes or bias) of two run-time tensors."""
+    node = context.node
+    if any(context.is_constant(name) for name in node.input[:2]):
+        return None
+    if context.attribute("transA", 0) or context.attribute("transB", 0) or context.input(2):
+        raise context.unmapped("a product of two tensors with a transposed operand or a bias has no spec type")
+    return [context.layer("matmul", {}, [context.ref(node.input[0]), context.ref(node.input[1])])]
+
+
+ONNX_OPERATORS = {"MatMul": _matmul_from_onnx, "Gemm": _matmul_from_onnx}
+
 
 __all__ = ["LAYERS", "MatMul", "MultiheadAttention", "ScaledDotProductAttention", "TransformerDecoderLayer",
            "TransformerEncoderLayer", "attention_counts"]

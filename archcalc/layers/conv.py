@@ -511,5 +511,54 @@ MEMORY_CASES = {
     ],
 }
 
+
+# ONNX import (archcalc.bridges.onnx_import): the nodes these types stand for; `context` reads the node.
+def _conv_from_onnx(context: Any) -> list | None:
+    node = context.node
+    weight = node.input[1]
+    if not context.is_constant(weight):
+        raise context.unmapped("its weight is computed at run time, not an initializer")
+    shape = context.constant_shape(weight)
+    spatial = len(shape) - 2
+    if spatial not in (1, 2, 3):
+        raise context.unmapped(f"a {spatial}-d convolution has no spec type")
+    groups = context.attribute("group", 1)
+    kernel = list(context.attribute("kernel_shape", shape[2:]))
+    strides = list(context.attribute("strides", [1] * spatial))
+    dilations = list(context.attribute("dilations", [1] * spatial))
+    bias = context.input(2) is not None
+    params = context.numel(weight) + (context.numel(node.input[2]) if bias else 0)
+    transposed = node.op_type == "ConvTranspose"
+    arguments: dict[str, Any] = {"out_channels": shape[1] * groups if transposed else shape[0],
+                                 "kernel_size": context.per_axis(kernel)}
+    if transposed:
+        if context.attribute("output_shape") is not None or context.attribute("auto_pad", "NOTSET") != "NOTSET":
+            raise context.unmapped("ConvTranspose with output_shape or auto_pad: give pads and output_padding")
+        pads = list(context.attribute("pads", [0] * (2 * spatial)))
+    else:
+        pads = context.spatial_pads(kernel, strides, dilations)
+    begin, end = pads[:spatial], pads[spatial:]
+    layers, inputs = [], None
+    if begin != end:   # PyTorch pads both sides alike: the rest goes to a zero-padding layer before it
+        if transposed:
+            raise context.unmapped(f"asymmetric pads {pads} on a transposed convolution")
+        layers.append(context.helper("zero padding")(context, context.torch_padding(begin, end), ".pad"))
+        inputs, begin = [layers[-1].name], [0] * spatial
+    for key, value, default in (("stride", strides, 1), ("padding", begin, 0),
+                                ("output_padding", list(context.attribute("output_padding", [0] * spatial)), 0),
+                                ("dilation", dilations, 1)):
+        if value != [default] * spatial and (transposed or key != "output_padding"):
+            arguments[key] = context.per_axis(value)
+    if groups != 1:
+        arguments["groups"] = groups
+    if not bias:
+        arguments["bias"] = False
+    tag = f"{'convtranspose' if transposed else 'conv'}{spatial}d"
+    return [*layers, context.layer(tag, arguments, inputs, params=params)]
+
+
+ONNX_OPERATORS = {"Conv": _conv_from_onnx, "ConvTranspose": _conv_from_onnx}
+
+
 __all__ = ["LAYERS", "axis_letters", "check_window_fits", "sliding_output", "sliding_output_lr", "transposed_output",
            "merge_axes", "window_warnings"]

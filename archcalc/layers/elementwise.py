@@ -7,7 +7,7 @@ abs, neg, exp, log, sqrt, pow and clamp are torch functions (torch.exp(x), x.exp
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
@@ -489,5 +489,108 @@ MEMORY_CASES = {
     "pow": [("", {"exponent": 2}, [[4, 6]], None)],
     "clamp": [("", {"min": -1, "max": 1}, [[4, 6]], None)],
 }
+
+
+# ONNX import (archcalc.bridges.onnx_import): the nodes these types stand for; `context` reads the node.
+_ONNX_PLAIN = {"Relu": "relu", "Tanh": "tanh", "HardSwish": "hardswish", "Softsign": "softsign", "Selu": "selu",
+               "Mish": "mish", "Exp": "exp", "Log": "log", "Sqrt": "sqrt", "Abs": "abs", "Neg": "neg",
+               "Identity": "identity", "Softplus": "softplus"}
+_ONNX_ALPHA = {"LeakyRelu": ("leakyrelu", "negative_slope", 0.01), "Elu": ("elu", "alpha", 1.0),
+               "Celu": ("celu", "alpha", 1.0)}
+
+
+def _plain_from_onnx(context: Any) -> list:
+    op = context.node.op_type
+    if op in _ONNX_ALPHA:
+        tag, argument, default = _ONNX_ALPHA[op]
+        alpha = context.number(context.attribute("alpha", default))
+        return [context.layer(tag, {argument: alpha} if alpha != context.number(default) else {})]
+    return [context.layer(_ONNX_PLAIN[op], {})]
+
+
+def _gate_from_onnx(context: Any) -> list:
+    """Sigmoid and HardSigmoid; x · sigmoid(x) is SiLU and x · hardsigmoid(x) HardSwish as PyTorch's exporter
+    writes them (the gate's only consumer a Mul by the gate's own input), fused into one layer."""
+    node = context.node
+    tag = "sigmoid" if node.op_type == "Sigmoid" else "hardsigmoid"
+    mul = context.sole_consumer(node.output[0])
+    gating = mul is not None and mul.op_type == "Mul" and sorted(mul.input) == sorted([node.input[0], node.output[0]])
+    if gating and tag == "hardsigmoid":
+        alpha, beta = context.attribute("alpha", 0.2), context.attribute("beta", 0.5)
+        gating = abs(alpha - 1 / 6) < 1e-6 and abs(beta - 0.5) < 1e-6   # torch's hardsigmoid: x/6 + 1/2
+    if gating:
+        context.absorb(mul)
+        context.named_after = "silu" if tag == "sigmoid" else "hardswish"
+        return [context.layer(context.named_after, {})]
+    return [context.layer(tag, {})]
+
+
+def _gelu_from_onnx(context: Any) -> list:
+    approximate = context.attribute("approximate", "none")
+    return [context.layer("gelu", {"approximate": approximate} if approximate != "none" else {})]
+
+
+def _softmax_from_onnx(context: Any) -> list:
+    rank = context.rank()
+    if context.opset < 13:
+        axis = context.attribute("axis", 1) % rank
+        if axis != rank - 1:
+            raise context.unmapped(f"{context.node.op_type} before opset 13 flattens the input to 2-d at axis {axis}")
+    else:
+        axis = context.attribute("axis", -1) % rank
+    if axis == 0:
+        raise context.unmapped("a softmax over the batch axis has no spec type")
+    tag = "softmax" if context.node.op_type == "Softmax" else "logsoftmax"
+    return [context.layer(tag, {"dim": axis - rank if axis == rank - 1 else axis})]
+
+
+def _clip_from_onnx(context: Any) -> list:
+    if context.opset < 11:
+        low, high = context.attribute("min"), context.attribute("max")
+    else:
+        low = context.value(context.input(1)) if context.input(1) else None
+        high = context.value(context.input(2)) if context.input(2) else None
+    low = context.number(low) if low is not None else None
+    high = context.number(high) if high is not None else None
+    if (low, high) == (0, 6):
+        return [context.layer("relu6", {})]
+    if low is not None and high is not None:
+        return [context.layer("hardtanh", {"min_val": low, "max_val": high})]
+    return [context.layer("clamp", {key: value for key, value in (("min", low), ("max", high)) if value is not None})]
+
+
+def _prelu_from_onnx(context: Any) -> list:
+    slope = context.node.input[1]
+    if not context.is_constant(slope):
+        raise context.unmapped("its slope is computed at run time")
+    count = context.numel(slope)
+    return [context.layer("prelu", {"num_parameters": count} if count != 1 else {}, params=count)]
+
+
+def _pow_from_onnx(context: Any) -> list:
+    exponent = context.input(1)
+    if not context.is_constant(exponent) or context.numel(exponent) != 1:
+        raise context.unmapped("only a scalar constant exponent has a spec type")
+    return [context.layer("pow", {"exponent": context.number(context.value(exponent))})]
+
+
+def _dropout_from_onnx(context: Any) -> list:
+    ratio = context.value(context.input(1)) if context.input(1) else context.attribute("ratio")
+    return [context.layer("dropout", {"p": context.number(ratio)} if ratio is not None else {})]
+
+
+def _cast_from_onnx(context: Any) -> list:
+    """A cast to the element type the tensor already has (the exporter writes some): identity."""
+    if context.element_type(context.node.input[0]) != context.attribute("to"):
+        raise context.unmapped("a cast to another element type has no spec type")
+    return [context.layer("identity", {})]
+
+
+ONNX_OPERATORS = {**{op: _plain_from_onnx for op in (*_ONNX_PLAIN, *_ONNX_ALPHA)},
+                  "Sigmoid": _gate_from_onnx, "HardSigmoid": _gate_from_onnx, "Gelu": _gelu_from_onnx,
+                  "Softmax": _softmax_from_onnx, "LogSoftmax": _softmax_from_onnx, "Clip": _clip_from_onnx,
+                  "PRelu": _prelu_from_onnx, "Pow": _pow_from_onnx, "Dropout": _dropout_from_onnx,
+                  "Cast": _cast_from_onnx}
+
 
 __all__ = ["LAYERS", "PReLU"]

@@ -13,7 +13,7 @@ Parameters: the product of its shape. MACs: 0.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -187,5 +187,31 @@ MEMORY_CASES = {
         ("", {"shape": [197, 768]}, [], None),
     ],
 }
+
+
+# ONNX import (archcalc.bridges.onnx_import): the nodes these types stand for; `context` reads the node.
+def _embedding_from_onnx(context: Any) -> list | None:
+    """Gather of run-time ids from a constant 2-d table."""
+    node = context.node
+    table, ids = node.input[0], node.input[1]
+    if not context.is_constant(table) or context.is_constant(ids):
+        return None
+    shape = context.constant_shape(table)
+    if len(shape) != 2 or context.attribute("axis", 0) != 0:
+        raise context.unmapped(f"a lookup in a {len(shape)}-d constant along axis {context.attribute('axis', 0)}"
+                               " is not an embedding table")
+    return [context.layer("embedding", {"num_embeddings": shape[0], "embedding_dim": shape[1]}, [context.ref(ids)],
+                          params=context.numel(table))]
+
+
+def _learned_tensor(context: Any, shape: list[int], elements: int, suffix: str) -> Any:
+    """A constant operand of arithmetic or a concatenation, as the tensor it is (ONNX does not tell a learned
+    tensor from a buffer): `shape` per sample, broadcast over the batch."""
+    return context.layer("parameter", {"shape": shape}, [], suffix=suffix, params=elements, shape_of="")
+
+
+ONNX_OPERATORS = {"Gather": _embedding_from_onnx}
+ONNX_HELPERS = {"learned tensor": _learned_tensor}
+
 
 __all__ = ["LAYERS", "Embedding", "Parameter"]

@@ -6,7 +6,7 @@ MACs: F_in·F_out for each row, times the number of rows (the product of the lea
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -139,5 +139,39 @@ MEMORY_CASES = {
         ("on a sequence", {"out_features": 64}, [[49, 512]], None),
     ],
 }
+
+
+# ONNX import (archcalc.bridges.onnx_import): the nodes this type stands for; `context` reads the node.
+def _linear_from_onnx(context: Any) -> list | None:
+    """Gemm or MatMul with a constant 2-d right operand (the weight); MatMul followed by an Add of a constant
+    of out_features elements is nn.Linear on more than two axes (its bias Add is fused in). None otherwise."""
+    node = context.node
+    transposed = context.attribute("transB", 0) if node.op_type == "Gemm" else 0
+    if not context.is_constant(node.input[1]):
+        return None
+    if context.is_constant(node.input[0]):
+        raise context.unmapped("a constant left operand (weight @ x) has no spec type")
+    if context.attribute("transA", 0):
+        raise context.unmapped("Gemm with transA=1 has no spec type")
+    weight = context.constant_shape(node.input[1])
+    if len(weight) != 2:
+        raise context.unmapped(f"a product with a {len(weight)}-d constant has no spec type (a weight is 2-d)")
+    out_features = weight[0] if transposed else weight[1]
+    bias = context.input(2) if node.op_type == "Gemm" else None
+    add = context.sole_consumer(node.output[0]) if node.op_type == "MatMul" else None
+    if add is not None and add.op_type == "Add":
+        other = [name for name in add.input if name != node.output[0]]
+        if len(other) == 1 and context.is_constant(other[0]) and context.constant_shape(other[0]) == (out_features,):
+            bias = other[0]
+            context.absorb(add)
+    params = context.numel(node.input[1]) + (context.numel(bias) if bias else 0)
+    arguments: dict[str, Any] = {"out_features": out_features}
+    if bias is None:
+        arguments["bias"] = False
+    return [context.layer("linear", arguments, params=params)]
+
+
+ONNX_OPERATORS = {"Gemm": _linear_from_onnx, "MatMul": _linear_from_onnx}
+
 
 __all__ = ["LAYERS", "Linear"]

@@ -12,7 +12,7 @@ No parameters, no MACs.
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from ..formula import Bind
 from ..problems import LayerError
@@ -282,5 +282,41 @@ MEMORY_CASES = {
             ("only input 1 needs a gradient", {}, [[64, 28, 28], [64, 1, 1]], (True, False)),
             ("scalar", {"scalar": 2}, [[64, 28, 28]], None)],
 }
+
+
+# ONNX import (archcalc.bridges.onnx_import): the nodes these types stand for; `context` reads the node.
+_ONNX_ARITHMETIC = {"Add": "add", "Sub": "sub", "Mul": "mul", "Div": "div", "Sum": "add"}
+
+
+def _arithmetic_from_onnx(context: Any) -> list | None:
+    """Two tensors; a tensor and a scalar constant (`scalar:`); a tensor and a learned tensor (a layer)."""
+    node = context.node
+    kind = _ONNX_ARITHMETIC[node.op_type]
+    operands = [name for name in node.input if name]
+    constants = [name for name in operands if context.is_constant(name)]
+    if len(operands) == 2 and len(constants) == 1 and context.numel(constants[0]) == 1:
+        if operands[0] in constants and kind in ("sub", "div"):
+            raise context.unmapped(f"a constant {'minus' if kind == 'sub' else 'divided by'} a tensor has no spec type")
+        tensor = next(name for name in operands if name not in constants)
+        return [context.layer(kind, {"scalar": context.number(context.value(constants[0]))}, [context.ref(tensor)])]
+    if kind in ("add", "sub"):   # they take equal shapes; mul and div broadcast
+        shapes = {context.constant_shape(name) if name in constants else context.shape(name) for name in operands}
+        if len(shapes) > 1:
+            raise context.unmapped(f"operands of shapes {sorted(list(shape) for shape in shapes)} broadcast; archcalc's"
+                                   f" {kind} takes equal shapes (mul and div broadcast)")
+    layers, inputs = context.operands(operands)
+    return [*layers, context.layer(kind, {}, inputs)]
+
+
+def _concat_from_onnx(context: Any) -> list:
+    axis = context.attribute("axis")
+    if axis % len(context.shape(context.node.output[0])) == 0:
+        raise context.unmapped("concatenation along the batch axis has no spec type")
+    layers, inputs = context.operands([name for name in context.node.input if name])
+    return [*layers, context.layer("concat", {"dim": axis}, inputs)]
+
+
+ONNX_OPERATORS = {**{op: _arithmetic_from_onnx for op in _ONNX_ARITHMETIC}, "Concat": _concat_from_onnx}
+
 
 __all__ = ["Add", "Concat", "LAYERS", "Mul", "broadcast"]

@@ -390,4 +390,36 @@ MEMORY_CASES = {
                  None)],
 }
 
+
+# ONNX import (archcalc.bridges.onnx_import): the nodes these types stand for; `context` reads the node.
+def _norm_from_onnx(context: Any) -> list:
+    node = context.node
+    rank = context.rank()
+    if not all(context.is_constant(name) for name in node.input[1:] if name):
+        raise context.unmapped("its scale, bias or statistics are computed at run time")
+    params = sum(context.numel(name) for name in node.input[1:3] if name)   # scale, bias; statistics are buffers
+    eps = context.number(context.attribute("epsilon", 1e-5))
+    arguments: dict[str, Any] = {"eps": eps} if eps != 1e-5 else {}
+    if node.op_type == "LayerNormalization":
+        axis = context.attribute("axis", -1) % rank
+        if axis == 0:
+            raise context.unmapped("normalizing over the batch axis has no spec type")
+        normalized = list(context.shape(node.input[0])[axis:])
+        arguments = {"normalized_shape": normalized[0] if len(normalized) == 1 else normalized, **arguments}
+        if context.input(2) is None:
+            arguments["bias"] = False
+        return [context.layer("layernorm", arguments, params=params)]
+    spatial = max(rank - 2, 1)
+    instance = node.op_type == "InstanceNormalization"
+    if rank < 2 or spatial > 3 or (instance and rank < 3):
+        raise context.unmapped(f"a {rank}-d input has no {node.op_type} spec type")
+    if instance:
+        return [context.layer(f"instancenorm{spatial}d", {**arguments, "affine": True}, params=params)]
+    return [context.layer(f"batchnorm{spatial}d", arguments, params=params)]
+
+
+ONNX_OPERATORS = {"BatchNormalization": _norm_from_onnx, "LayerNormalization": _norm_from_onnx,
+                  "InstanceNormalization": _norm_from_onnx}
+
+
 __all__ = ["LAYERS", "LayerNorm"]

@@ -157,4 +157,48 @@ _MEMORY_SHAPES = {1: [3, 5], 2: [3, 5, 5], 3: [2, 3, 4, 4]}
 MEMORY_CASES = {tag: [("", {"padding": 1, **({"value": 1.0} if "constant" in tag else {})},
                        [_MEMORY_SHAPES[int(tag[-2])]], None)] for tag in LAYERS}
 
+
+# ONNX import (archcalc.bridges.onnx_import): the nodes these types stand for; `context` reads the node.
+_ONNX_PAD_MODES = {"constant": "constantpad", "reflect": "reflectionpad", "edge": "replicationpad",
+                   "wrap": "circularpad"}
+
+
+def _pad_from_onnx(context: Any) -> list:
+    node = context.node
+    rank = context.rank()
+    spatial = rank - 2
+    mode = context.attribute("mode", "constant")
+    if context.opset < 11:
+        pads, value = list(context.attribute("pads")), context.attribute("value", 0.0)
+    else:
+        pads = context.ints(node.input[1])
+        value = context.value(context.input(2)) if context.input(2) else 0.0
+    if context.input(3):   # opset 18 `axes`: the pads cover those axes only
+        axes = [axis % rank for axis in context.ints(context.input(3))]
+        full = [0] * (2 * rank)
+        for position, axis in enumerate(axes):
+            full[axis], full[rank + axis] = pads[position], pads[len(axes) + position]
+        pads = full
+    begin, end = pads[:rank], pads[rank:]
+    if spatial not in (1, 2, 3) or mode not in _ONNX_PAD_MODES or any(begin[:2]) or any(end[:2]):
+        raise context.unmapped(f"pads {pads} ({mode}) on a {rank}-d tensor: only the spatial axes of a 3-d, 4-d or"
+                               " 5-d tensor have padding spec types")
+    padding = context.torch_padding(begin[2:], end[2:])
+    fill = context.number(value)
+    if mode == "constant" and fill == 0:
+        return [context.layer(f"zeropad{spatial}d", {"padding": padding})]
+    if mode == "constant":
+        return [context.layer(f"constantpad{spatial}d", {"padding": padding, "value": fill})]
+    return [context.layer(f"{_ONNX_PAD_MODES[mode]}{spatial}d", {"padding": padding})]
+
+
+def _zero_padding(context: Any, padding: list[int], suffix: str) -> Any:
+    """Zero padding of the spatial axes before a layer (a convolution's asymmetric pads), PyTorch's order."""
+    return context.layer(f"zeropad{len(padding) // 2}d", {"padding": padding}, suffix=suffix, shape_of="")
+
+
+ONNX_OPERATORS = {"Pad": _pad_from_onnx}
+ONNX_HELPERS = {"zero padding": _zero_padding}
+
+
 __all__ = ["LAYERS"]

@@ -351,4 +351,50 @@ MEMORY_CASES = {
     ],
 }
 
+
+# ONNX import (archcalc.bridges.onnx_import): the nodes these types stand for; `context` reads the node.
+def _pool_from_onnx(context: Any) -> list:
+    node = context.node
+    spatial = context.rank() - 2
+    if spatial not in (1, 2, 3):
+        raise context.unmapped(f"a {spatial}-d pool has no spec type")
+    if len([name for name in node.output if name]) > 1:
+        raise context.unmapped("its indices output is used")
+    kernel = list(context.attribute("kernel_shape"))
+    strides = list(context.attribute("strides", [1] * spatial))   # ONNX's default stride is 1, not the kernel
+    dilations = list(context.attribute("dilations", [1] * spatial))
+    pads = context.spatial_pads(kernel, strides, dilations)
+    if pads[:spatial] != pads[spatial:]:
+        raise context.unmapped(f"asymmetric pads {pads} have no pooling spec type")
+    arguments: dict[str, Any] = {"kernel_size": context.per_axis(kernel), "stride": context.per_axis(strides)}
+    if pads[:spatial] != [0] * spatial:
+        arguments["padding"] = context.per_axis(pads[:spatial])
+    if context.attribute("ceil_mode", 0):
+        arguments["ceil_mode"] = True
+    if node.op_type == "MaxPool":
+        if dilations != [1] * spatial:
+            arguments["dilation"] = context.per_axis(dilations)
+        return [context.layer(f"maxpool{spatial}d", arguments)]
+    if dilations != [1] * spatial:
+        raise context.unmapped("a dilated average pool has no spec type")
+    if "padding" in arguments:
+        arguments["count_include_pad"] = bool(context.attribute("count_include_pad", 0))
+    return [context.layer(f"avgpool{spatial}d", arguments)]
+
+
+def _global_pool_from_onnx(context: Any) -> list:
+    spatial = context.rank() - 2
+    if context.node.op_type == "GlobalMaxPool":
+        if spatial != 2:
+            raise context.unmapped(f"a {spatial}-d global max pool has no spec type (adaptivemaxpool2d is 2-d)")
+        return [context.layer("adaptivemaxpool2d", {"output_size": 1})]
+    if spatial not in (1, 2, 3):
+        raise context.unmapped(f"a {spatial}-d global average pool has no spec type")
+    return [context.layer(f"adaptiveavgpool{spatial}d", {"output_size": 1})]
+
+
+ONNX_OPERATORS = {"MaxPool": _pool_from_onnx, "AveragePool": _pool_from_onnx,
+                  "GlobalAveragePool": _global_pool_from_onnx, "GlobalMaxPool": _global_pool_from_onnx}
+
+
 __all__ = ["LAYERS", "pooled_ceil"]

@@ -350,4 +350,54 @@ MEMORY_CASES = {
     ],
 }
 
+
+# ONNX import (archcalc.bridges.onnx_import): the nodes these types stand for; `context` reads the node.
+def _upsample_from_onnx(context: Any) -> list:
+    """Resize (and the older Upsample) by scales or to sizes; the batch and channel axes must stay."""
+    node = context.node
+    rank = context.rank()
+    spatial = rank - 2
+    written = context.attribute("mode", "nearest")
+    # ONNX's "linear" mode is PyTorch's linear, bilinear or trilinear by the number of spatial axes
+    mode = {"nearest": "nearest", "cubic": "bicubic", LINEAR: {1: LINEAR, 2: "bilinear", 3: "trilinear"}.get(spatial)
+            }.get(written)
+    if mode is None or spatial not in (1, 2, 3) or (mode == "bicubic" and spatial != 2):
+        raise context.unmapped(f"mode {written!r} on a {spatial}-d input has no spec type")
+    resize = node.op_type == "Resize"
+    scales_name = context.input(2) if resize else context.input(1)
+    sizes_name = context.input(3) if resize else None
+    if not resize and scales_name is None:
+        scales = list(context.attribute("scales"))
+    elif scales_name is not None and context.numel(scales_name):
+        scales = [float(value) for value in context.value(scales_name).reshape(-1)]
+    else:
+        scales = None
+    if scales is not None:
+        if scales[:2] != [1.0, 1.0]:
+            raise context.unmapped(f"scales {scales} resize the batch or channel axis")
+        factors = [int(value) if value.is_integer() else context.number(value) for value in scales[2:]]
+        arguments: dict[str, Any] = {"scale_factor": context.per_axis(factors)}
+    elif sizes_name is not None:
+        sizes = context.ints(sizes_name)
+        if len(sizes) != rank or sizes[:2] != list(context.shape(node.input[0])[:2]):
+            raise context.unmapped(f"sizes {sizes} resize the batch or channel axis")
+        arguments = {"size": context.per_axis(sizes[2:])}
+    else:
+        raise context.unmapped("neither scales nor sizes is given")
+    arguments["mode"] = mode
+    if mode != "nearest":
+        arguments["align_corners"] = context.attribute("coordinate_transformation_mode") == "align_corners"
+    return [context.layer("upsample", arguments)]
+
+
+def _pixelshuffle_from_onnx(context: Any) -> list:
+    if context.attribute("mode", "DCR") != "CRD":
+        raise context.unmapped("DepthToSpace in DCR mode is not PixelShuffle's order (CRD)")
+    return [context.layer("pixelshuffle", {"upscale_factor": context.attribute("blocksize")})]
+
+
+ONNX_OPERATORS = {"Resize": _upsample_from_onnx, "Upsample": _upsample_from_onnx,
+                  "DepthToSpace": _pixelshuffle_from_onnx}
+
+
 __all__ = ["LAYERS", "Upsample"]

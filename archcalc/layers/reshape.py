@@ -6,7 +6,8 @@ everything but the batch. Output size of the merged axis: the product of the mer
 
 from __future__ import annotations
 
-from typing import Literal
+import math
+from typing import Any, Literal
 
 from ..formula import Bind, product
 from ..problems import LayerError
@@ -92,5 +93,24 @@ MEMORY_CASES = {
         ("", {}, [[64, 7, 7]], None),
     ],
 }
+
+
+# ONNX import (archcalc.bridges.onnx_import): the nodes this type stands for; `context` reads the node.
+def _flatten_from_onnx(context: Any) -> list | None:
+    """Flatten at axis 1; a Reshape of a tensor of more than two axes to [N, -1] (x.view(x.size(0), -1))."""
+    node = context.node
+    if node.op_type == "Flatten":
+        axis = context.attribute("axis", 1) % max(context.rank(), 1)
+        if axis != 1:
+            raise context.unmapped(f"Flatten at axis {axis} merges the batch axis with others (axis 1 keeps it apart)")
+        return [context.layer("flatten", {})]
+    source, target = context.shape(node.input[0]), context.ints(node.input[1])
+    if len(source) > 2 and len(target) == 2 and target[0] in (0, source[0]) and target[1] in (-1, math.prod(source[1:])):
+        return [context.layer("flatten", {})]
+    return None
+
+
+ONNX_OPERATORS = {"Flatten": _flatten_from_onnx, "Reshape": _flatten_from_onnx}
+
 
 __all__ = ["Flatten", "LAYERS", "batch_axis"]

@@ -369,4 +369,86 @@ MEMORY_CASES = {
     "mean": [("", {"dim": 1}, [[8, 6]], None)],
 }
 
+
+# ONNX import (archcalc.bridges.onnx_import): the nodes these types stand for; `context` reads the node.
+def _reshape_from_onnx(context: Any) -> list:
+    node = context.node
+    source = context.shape(node.input[0])
+    target = context.ints(node.input[1])
+    if not context.attribute("allowzero", 0):   # 0 copies the input's axis
+        target = [source[axis] if value == 0 and axis < len(source) else value for axis, value in enumerate(target)]
+    if len(target) < 2 or (target[0] != source[0] and not (target[0] == -1 and -1 not in target[1:])):
+        raise context.unmapped(f"reshape to {target} does not keep the batch axis ({source[0]}) first and apart")
+    return [context.layer("reshape", {"shape": target[1:]})]
+
+
+def _squeeze_from_onnx(context: Any) -> list:
+    node = context.node
+    axes = context.attribute("axes")
+    if axes is None and context.input(1):
+        axes = context.ints(context.input(1))
+    output = context.shape(node.output[0])
+    rank = len(output) if node.op_type == "Unsqueeze" else context.rank()
+    if axes is None or any(axis % rank == 0 for axis in axes):
+        raise context.unmapped(f"{node.op_type} of the batch axis (axis 0)")
+    return [context.layer("reshape", {"shape": list(output[1:])})]
+
+
+def _transpose_from_onnx(context: Any) -> list:
+    perm = list(context.attribute("perm", list(reversed(range(context.rank())))))
+    if perm[0] != 0:
+        raise context.unmapped(f"permutation {perm} moves the batch axis")
+    moved = [axis for axis, target in enumerate(perm) if axis != target]
+    if len(moved) == 2:
+        return [context.layer("transpose", {"dim0": moved[0], "dim1": moved[1]})]
+    return [context.layer("permute", {"dims": perm})]
+
+
+def _split_from_onnx(context: Any) -> list:
+    node = context.node
+    axis = context.attribute("axis", 0) % context.rank()
+    if axis == 0:
+        raise context.unmapped("splitting the batch axis has no spec type")
+    if context.input(1):
+        sizes = context.ints(context.input(1))
+    elif context.attribute("split") is not None:
+        sizes = list(context.attribute("split"))
+    else:
+        sizes = [context.shape(name)[axis] for name in node.output]
+    context.outputs = [f"{context.name}:{index}" for index in range(len(node.output))]
+    return [context.layer("split", {"split_size_or_sections": sizes, "dim": axis}, shape_of="")]
+
+
+def _mean_from_onnx(context: Any) -> list:
+    axes = context.attribute("axes")
+    if axes is None and context.input(1):
+        axes = context.ints(context.input(1))
+    if not axes:
+        raise context.unmapped("a mean over every axis (the batch axis too) has no spec type")
+    if any(axis % context.rank() == 0 for axis in axes):
+        raise context.unmapped("a mean over the batch axis has no spec type")
+    arguments: dict[str, Any] = {"dim": axes[0] if len(axes) == 1 else list(axes)}
+    if context.attribute("keepdims", 1):
+        arguments["keepdim"] = True
+    return [context.layer("mean", arguments)]
+
+
+def _select_from_onnx(context: Any) -> list | None:
+    """Gather of one constant index: x[:, i]."""
+    node = context.node
+    if context.is_constant(node.input[0]) or not context.is_constant(node.input[1]):
+        return None
+    if context.value(node.input[1]).ndim != 0:
+        raise context.unmapped("gathering several constant indices has no spec type (select takes one)")
+    axis = context.attribute("axis", 0) % context.rank()
+    if axis == 0:
+        raise context.unmapped("indexing the batch axis has no spec type")
+    return [context.layer("select", {"dim": axis, "index": context.ints(node.input[1])[0]})]
+
+
+ONNX_OPERATORS = {"Reshape": _reshape_from_onnx, "Squeeze": _squeeze_from_onnx, "Unsqueeze": _squeeze_from_onnx,
+                  "Transpose": _transpose_from_onnx, "Split": _split_from_onnx, "ReduceMean": _mean_from_onnx,
+                  "Gather": _select_from_onnx}
+
+
 __all__ = ["Chunk", "LAYERS", "Mean", "Permute", "Reshape", "Select", "Split", "Transpose"]

@@ -1,0 +1,326 @@
+"""`archcalc import onnx`: ONNX models → specs.
+
+Round trips: zoo specs built as PyTorch modules (tests/torch_modules.py), exported by torch.onnx.export
+(the TorchScript exporter, `dynamo=False`: the dynamo exporter needs onnxscript) and imported, give the
+spec's totals and every layer's output shape. One handcrafted ONNX model (onnx.helper) per mapped operator:
+(nodes, input) → (the spec layer, its output shape, its parameters). Unmapped nodes are each named.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import pytest
+
+onnx = pytest.importorskip("onnx")
+numpy = pytest.importorskip("numpy")
+
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+import archcalc  # noqa: E402
+from archcalc.bridges.flat_writer import render_spec  # noqa: E402
+from archcalc.bridges.onnx_import import layer_name, onnx_model_to_records, verify  # noqa: E402
+from archcalc.cli import main  # noqa: E402
+from archcalc.problems import SpecError  # noqa: E402
+
+OPSET = 20
+
+
+def imported_network(model, name: str = "model") -> tuple[list, archcalc.Network]:
+    imported = onnx_model_to_records(model, "model.onnx", name)
+    text = render_spec(imported.name, imported.inputs, imported.layers)
+    return imported.layers, verify(imported, text)
+
+
+# --- round trips through torch.onnx.export ---------------------------------------------------------------------
+
+ZOO = [("lenet5", {}), ("resnet18", {}), ("mobilenet_v2", {}), ("unet_bilinear", {}),
+       ("bert_base", {"n_layer": 2, "d_model": 64, "n_head": 4, "d_ff": 128, "vocab_size": 500,
+                      "max_positions": 64, "seq_len": 32})]
+
+
+@pytest.mark.parametrize("spec, variables", ZOO, ids=[spec for spec, _ in ZOO])
+def test_exported_zoo_module_imports_to_the_same_numbers(spec, variables):
+    torch = pytest.importorskip("torch")
+    from torch_modules import GraphModule, network_inputs
+
+    network = archcalc.load(f"specs/{spec}.yaml", variables=variables)
+    module = GraphModule(network).eval()
+    exported = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # PRESERVE keeps batch norm: in eval mode the exporter folds it into the convolution before it.
+        torch.onnx.export(module, tuple(network_inputs(network, 1)), exported, dynamo=False, opset_version=OPSET,
+                          training=torch.onnx.TrainingMode.PRESERVE)
+    records, imported = imported_network(onnx.load_from_string(exported.getvalue()), spec)
+    assert (imported.totals.params, imported.totals.macs) == (network.totals.params, network.totals.macs)
+    assert imported.output_shape == network.output_shape
+    # GraphModule's modules are `layers.N`, which become the imported layers' names: each is layer N's output
+    compared = 0
+    for layer in imported.layers:
+        if layer.name.startswith("layers.") and layer.name[7:].isdigit():
+            assert layer.output_shape == network.layers[int(layer.name[7:])].output_shape, layer.name
+            compared += 1
+    assert compared > len(network.layers) // 2
+
+
+# --- one handcrafted model per operator --------------------------------------------------------------------------
+
+def tensor(name, shape, dtype=TensorProto.FLOAT):
+    return helper.make_tensor_value_info(name, dtype, shape)
+
+
+def weight(name, shape, values=None):
+    array = numpy.asarray(values, dtype=numpy.float32).reshape(shape) if values is not None \
+        else numpy.zeros(shape, dtype=numpy.float32)
+    return numpy_helper.from_array(array, name)
+
+
+def ints(name, values):
+    return numpy_helper.from_array(numpy.asarray(values, dtype=numpy.int64), name)
+
+
+def model(nodes, input_shape, initializers=(), dtype=TensorProto.FLOAT, opset=OPSET):
+    """A graph with input `x` (batch axis first) and output `y`, `y` the last node's first output."""
+    nodes = [helper.make_node(op, inputs, outputs, name=name, **attributes)
+             for name, op, inputs, outputs, attributes in nodes]
+    graph = helper.make_graph(nodes, "g", [tensor("x", [1, *input_shape], dtype)],
+                              [tensor(nodes[-1].output[0], None)], list(initializers))
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+
+
+def one(op, inputs=("x",), attributes=None, name="node"):
+    return (name, op, list(inputs), ["y"], attributes or {})
+
+
+# (id, nodes, input shape, initializers) → (type, arguments, output shape, params) of the last layer; the spec's
+# output shape and parameter total equal PyTorch's for that layer (and ONNX's shape inference, checked by verify).
+ROWS = [
+    ("conv2d", [one("Conv", ["x", "w", "b"], {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1]})],
+     [3, 32, 32], [weight("w", [16, 3, 3, 3]), weight("b", [16])],
+     "conv2d", {"out_channels": 16, "kernel_size": 3, "stride": 2, "padding": 1}, (16, 16, 16), 448),
+    ("conv2d depthwise, no bias", [one("Conv", ["x", "w"], {"group": 8, "pads": [0, 1, 0, 1]})],
+     [8, 10, 10], [weight("w", [8, 1, 3, 3])],
+     "conv2d", {"out_channels": 8, "kernel_size": 3, "padding": [0, 1], "groups": 8, "bias": False}, (8, 8, 10), 72),
+    ("conv2d asymmetric pads: a zeropad2d before it", [one("Conv", ["x", "w"], {"pads": [0, 0, 1, 1]})],
+     [3, 8, 8], [weight("w", [4, 3, 2, 2])],
+     "conv2d", {"out_channels": 4, "kernel_size": 2, "bias": False}, (4, 8, 8), 48),
+    ("conv2d auto_pad SAME_UPPER", [one("Conv", ["x", "w"], {"auto_pad": "SAME_UPPER", "strides": [2, 2]})],
+     [3, 9, 9], [weight("w", [4, 3, 3, 3])],
+     "conv2d", {"out_channels": 4, "kernel_size": 3, "stride": 2, "padding": 1, "bias": False}, (4, 5, 5), 108),
+    ("conv1d dilated", [one("Conv", ["x", "w", "b"], {"dilations": [2]})], [4, 20], [weight("w", [6, 4, 3]),
+                                                                                    weight("b", [6])],
+     "conv1d", {"out_channels": 6, "kernel_size": 3, "dilation": 2}, (6, 16), 78),
+    ("convtranspose2d", [one("ConvTranspose", ["x", "w", "b"], {"strides": [2, 2], "pads": [1, 1, 1, 1],
+                                                                "output_padding": [1, 1]})],
+     [8, 7, 7], [weight("w", [8, 4, 3, 3]), weight("b", [4])],
+     "convtranspose2d", {"out_channels": 4, "kernel_size": 3, "stride": 2, "padding": 1, "output_padding": 1},
+     (4, 14, 14), 292),
+    ("gemm transB (nn.Linear)", [one("Gemm", ["x", "w", "b"], {"transB": 1})], [20],
+     [weight("w", [10, 20]), weight("b", [10])], "linear", {"out_features": 10}, (10,), 210),
+    ("gemm without bias", [one("Gemm", ["x", "w"])], [20], [weight("w", [20, 5])],
+     "linear", {"out_features": 5, "bias": False}, (5,), 100),
+    ("matmul + add bias (nn.Linear on [L, E])", [("mm", "MatMul", ["x", "w"], ["t"], {}),
+                                                 ("add", "Add", ["b", "t"], ["y"], {})],
+     [7, 16], [weight("w", [16, 8]), weight("b", [8])], "linear", {"out_features": 8}, (7, 8), 136),
+    ("matmul of two activations", [("t", "Transpose", ["x"], ["xt"], {"perm": [0, 2, 1]}),
+                                   ("mm", "MatMul", ["x", "xt"], ["y"], {})],
+     [5, 3], [], "matmul", {}, (5, 5), 0),
+    ("batchnorm2d", [one("BatchNormalization", ["x", "s", "b", "m", "v"], {"epsilon": 1e-3})], [6, 4, 4],
+     [weight("s", [6]), weight("b", [6]), weight("m", [6]), weight("v", [6])],
+     "batchnorm2d", {"eps": 0.001}, (6, 4, 4), 12),
+    ("batchnorm1d", [one("BatchNormalization", ["x", "s", "b", "m", "v"])], [6],
+     [weight("s", [6]), weight("b", [6]), weight("m", [6]), weight("v", [6])], "batchnorm1d", {}, (6,), 12),
+    ("layernorm without bias", [one("LayerNormalization", ["x", "s"], {"axis": -1})], [10, 32],
+     [weight("s", [32])], "layernorm", {"normalized_shape": 32, "bias": False}, (10, 32), 32),
+    ("layernorm over two axes", [one("LayerNormalization", ["x", "s", "b"], {"axis": 2})], [3, 4, 5],
+     [weight("s", [4, 5]), weight("b", [4, 5])], "layernorm", {"normalized_shape": [4, 5]}, (3, 4, 5), 40),
+    ("instancenorm2d", [one("InstanceNormalization", ["x", "s", "b"])], [3, 8, 8],
+     [weight("s", [3]), weight("b", [3])], "instancenorm2d", {"affine": True}, (3, 8, 8), 6),
+    ("relu", [one("Relu")], [5], [], "relu", {}, (5,), 0),
+    ("sigmoid", [one("Sigmoid")], [5], [], "sigmoid", {}, (5,), 0),
+    ("tanh", [one("Tanh")], [5], [], "tanh", {}, (5,), 0),
+    ("leakyrelu", [one("LeakyRelu", attributes={"alpha": 0.2})], [5], [], "leakyrelu", {"negative_slope": 0.2},
+     (5,), 0),
+    ("elu", [one("Elu", attributes={"alpha": 0.5})], [5], [], "elu", {"alpha": 0.5}, (5,), 0),
+    ("celu", [one("Celu")], [5], [], "celu", {}, (5,), 0),
+    ("selu", [one("Selu")], [5], [], "selu", {}, (5,), 0),
+    ("gelu tanh", [one("Gelu", attributes={"approximate": "tanh"})], [5], [], "gelu", {"approximate": "tanh"},
+     (5,), 0),
+    ("hardsigmoid", [one("HardSigmoid", attributes={"alpha": 1 / 6})], [5], [], "hardsigmoid", {}, (5,), 0),
+    ("hardswish", [one("HardSwish")], [5], [], "hardswish", {}, (5,), 0),
+    ("softplus", [one("Softplus")], [5], [], "softplus", {}, (5,), 0),
+    ("silu: x · sigmoid(x)", [("sig", "Sigmoid", ["x"], ["s"], {}), ("mul", "Mul", ["x", "s"], ["y"], {})],
+     [5], [], "silu", {}, (5,), 0),
+    ("clip 0..6: relu6", [one("Clip", ["x", "lo", "hi"])], [5],
+     [weight("lo", [], [0.0]), weight("hi", [], [6.0])], "relu6", {}, (5,), 0),
+    ("clip -1..1: hardtanh", [one("Clip", ["x", "lo", "hi"])], [5],
+     [weight("lo", [], [-1.0]), weight("hi", [], [1.0])], "hardtanh", {"min_val": -1.0, "max_val": 1.0}, (5,), 0),
+    ("clip below only: clamp", [one("Clip", ["x", "lo"])], [5], [weight("lo", [], [0.5])],
+     "clamp", {"min": 0.5}, (5,), 0),
+    ("prelu per channel", [one("PRelu", ["x", "slope"])], [4, 3, 3], [weight("slope", [4, 1, 1])],
+     "prelu", {"num_parameters": 4}, (4, 3, 3), 4),
+    ("exp", [one("Exp")], [5], [], "exp", {}, (5,), 0),
+    ("pow", [one("Pow", ["x", "e"])], [5], [weight("e", [], [2.0])], "pow", {"exponent": 2.0}, (5,), 0),
+    ("maxpool2d", [one("MaxPool", attributes={"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1]})],
+     [4, 16, 16], [], "maxpool2d", {"kernel_size": 3, "stride": 2, "padding": 1}, (4, 8, 8), 0),
+    ("maxpool1d ceil_mode", [one("MaxPool", attributes={"kernel_shape": [2], "strides": [2], "ceil_mode": 1})],
+     [4, 9], [], "maxpool1d", {"kernel_size": 2, "stride": 2, "ceil_mode": True}, (4, 5), 0),
+    ("avgpool2d", [one("AveragePool", attributes={"kernel_shape": [2, 2], "strides": [2, 2], "pads": [1, 1, 1, 1],
+                                                  "count_include_pad": 1})],
+     [4, 6, 6], [], "avgpool2d", {"kernel_size": 2, "stride": 2, "padding": 1, "count_include_pad": True},
+     (4, 4, 4), 0),
+    ("global average pool", [one("GlobalAveragePool")], [8, 7, 7], [], "adaptiveavgpool2d", {"output_size": 1},
+     (8, 1, 1), 0),
+    ("global max pool", [one("GlobalMaxPool")], [8, 7, 7], [], "adaptivemaxpool2d", {"output_size": 1},
+     (8, 1, 1), 0),
+    ("flatten", [one("Flatten", attributes={"axis": 1})], [8, 2, 2], [], "flatten", {}, (32,), 0),
+    ("reshape, 0 copies an axis", [one("Reshape", ["x", "shape"])], [6, 4], [ints("shape", [0, 3, -1])],
+     "reshape", {"shape": [3, -1]}, (3, 8), 0),
+    ("reshape to [N, -1]: flatten", [one("Reshape", ["x", "shape"])], [6, 4, 2], [ints("shape", [1, -1])],
+     "flatten", {}, (48,), 0),
+    ("reshape from folded constants",
+     [("shape", "Shape", ["x"], ["s"], {}), ("take", "Gather", ["s", "zero"], ["n"], {"axis": 0}),
+      ("unsqueeze", "Unsqueeze", ["n", "zeros"], ["n1"], {}), ("cat", "Concat", ["n1", "rest"], ["target"], {"axis": 0}),
+      ("reshape", "Reshape", ["x", "target"], ["y"], {})],
+     [6, 4], [ints("zero", 0), ints("zeros", [0]), ints("rest", [4, 6])], "reshape", {"shape": [4, 6]}, (4, 6), 0),
+    ("squeeze", [one("Squeeze", ["x", "axes"])], [6, 1, 4], [ints("axes", [2])], "reshape", {"shape": [6, 4]},
+     (6, 4), 0),
+    ("unsqueeze", [one("Unsqueeze", ["x", "axes"])], [6, 4], [ints("axes", [1])], "reshape", {"shape": [1, 6, 4]},
+     (1, 6, 4), 0),
+    ("transpose of two axes", [one("Transpose", attributes={"perm": [0, 2, 1]})], [3, 5], [],
+     "transpose", {"dim0": 1, "dim1": 2}, (5, 3), 0),
+    ("permute", [one("Transpose", attributes={"perm": [0, 2, 3, 1]})], [3, 4, 5], [],
+     "permute", {"dims": [0, 2, 3, 1]}, (4, 5, 3), 0),
+    ("add of two tensors", [("r", "Relu", ["x"], ["r"], {}), ("add", "Add", ["x", "r"], ["y"], {})], [5], [],
+     "add", {}, (5,), 0),
+    ("add a scalar", [one("Add", ["x", "c"])], [5], [weight("c", [], [1.5])], "add", {"scalar": 1.5}, (5,), 0),
+    ("mul by a learned [C, 1, 1] tensor: a parameter", [one("Mul", ["x", "scale"])], [4, 3, 3],
+     [weight("scale", [4, 1, 1])], "mul", {}, (4, 3, 3), 0),
+    ("div by a scalar", [one("Div", ["x", "c"])], [5], [weight("c", [], [8.0])], "div", {"scalar": 8.0}, (5,), 0),
+    ("concat with a learned class token", [one("Concat", ["token", "x"], {"axis": 1})], [4, 8],
+     [weight("token", [1, 1, 8])], "concat", {"dim": 1}, (5, 8), 0),
+    ("split", [("split", "Split", ["x", "sizes"], ["a", "b"], {"axis": 1}), ("mul", "Mul", ["a", "b"], ["y"], {})],
+     [4, 6], [ints("sizes", [2, 2])], "mul", {}, (2, 6), 0),
+    ("softmax", [one("Softmax", attributes={"axis": -1})], [3, 7], [], "softmax", {"dim": -1}, (3, 7), 0),
+    ("logsoftmax", [one("LogSoftmax", attributes={"axis": 1})], [3, 7], [], "logsoftmax", {"dim": 1}, (3, 7), 0),
+    ("resize by scales", [one("Resize", ["x", "", "scales"], {"mode": "nearest"})], [2, 4, 4],
+     [weight("scales", [4], [1, 1, 2, 2])], "upsample", {"scale_factor": 2, "mode": "nearest"}, (2, 8, 8), 0),
+    ("resize to sizes, bilinear, align_corners",
+     [one("Resize", ["x", "", "", "sizes"], {"mode": "linear", "coordinate_transformation_mode": "align_corners"})],
+     [2, 4, 4], [ints("sizes", [1, 2, 7, 9])],
+     "upsample", {"size": [7, 9], "mode": "bilinear", "align_corners": True}, (2, 7, 9), 0),
+    ("pad with zeros", [one("Pad", ["x", "pads"])], [2, 4, 4], [ints("pads", [0, 0, 1, 2, 0, 0, 3, 4])],
+     "zeropad2d", {"padding": [2, 4, 1, 3]}, (2, 8, 10), 0),
+    ("pad with a constant", [one("Pad", ["x", "pads", "v"])], [2, 4], [ints("pads", [0, 0, 1, 0, 0, 2]),
+                                                                    weight("v", [], [0.5])],
+     "constantpad1d", {"padding": [1, 2], "value": 0.5}, (2, 7), 0),
+    ("reflection pad", [one("Pad", ["x", "pads"], {"mode": "reflect"})], [2, 4, 4],
+     [ints("pads", [0, 0, 1, 1, 0, 0, 1, 1])], "reflectionpad2d", {"padding": [1, 1, 1, 1]}, (2, 6, 6), 0),
+    ("select x[:, 0]", [one("Gather", ["x", "index"], {"axis": 1})], [5, 8], [ints("index", 0)],
+     "select", {"dim": 1, "index": 0}, (8,), 0),
+    ("reduce mean keepdim", [one("ReduceMean", ["x", "axes"])], [4, 3, 3], [ints("axes", [2, 3])],
+     "mean", {"dim": [2, 3], "keepdim": True}, (4, 1, 1), 0),
+    ("dropout", [one("Dropout", ["x", "ratio"])], [5], [weight("ratio", [], [0.1])], "dropout", {"p": 0.1}, (5,), 0),
+    ("identity", [one("Identity")], [5], [], "identity", {}, (5,), 0),
+    ("pixel shuffle: DepthToSpace CRD", [one("DepthToSpace", attributes={"blocksize": 2, "mode": "CRD"})],
+     [8, 3, 3], [], "pixelshuffle", {"upscale_factor": 2}, (2, 6, 6), 0),
+]
+
+
+@pytest.mark.parametrize("nodes, input_shape, initializers, type_, arguments, shape, params",
+                         [row[1:] for row in ROWS], ids=[row[0] for row in ROWS])
+def test_each_operator_maps_to_its_layer(nodes, input_shape, initializers, type_, arguments, shape, params):
+    records, network = imported_network(model(nodes, input_shape, initializers))
+    last = records[-1]
+    assert (last.type, last.arguments) == (type_, arguments)
+    assert network.output_shape == shape
+    assert network.totals.params == params + sum(record.expected_params or 0 for record in records[:-1])
+
+
+def test_an_embedding_lookup_takes_int64_ids():
+    graph = helper.make_graph([helper.make_node("Gather", ["table", "ids"], ["y"], name="/wte/Gather")], "g",
+                              [tensor("ids", [1, 12], TensorProto.INT64)], [tensor("y", None)],
+                              [weight("table", [100, 16])])
+    records, network = imported_network(helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)]))
+    assert [(record.name, record.type, record.arguments) for record in records] == \
+        [("wte", "embedding", {"num_embeddings": 100, "embedding_dim": 16})]
+    assert (network.output_shape, network.totals.params, network.inputs[0].dtype) == ((12, 16), 1600, "int64")
+
+
+def test_a_learned_tensor_is_a_parameter_layer_and_its_count():
+    records, network = imported_network(model([one("Mul", ["x", "scale"])], [4, 3, 3], [weight("scale", [4, 1, 1])]))
+    assert [(record.type, record.arguments) for record in records] == [("parameter", {"shape": [4, 1, 1]}), ("mul", {})]
+    assert network.totals.params == 4
+
+
+def test_asymmetric_convolution_padding_becomes_a_pad_layer():
+    records, network = imported_network(model([one("Conv", ["x", "w"], {"pads": [0, 0, 1, 1]})], [3, 8, 8],
+                                              [weight("w", [4, 3, 2, 2])]))
+    assert [(record.type, record.arguments) for record in records][0] == ("zeropad2d", {"padding": [0, 1, 0, 1]})
+
+
+# --- names ----------------------------------------------------------------------------------------------------
+
+NAMES = [
+    ("/layer1/layer1.0/conv1/Conv", {"layer1.0.conv1": 1}, None, "layer1.0.conv1"),   # a leaf module
+    ("/features/features.0/Conv", {"features.0": 1}, None, "features.0"),
+    ("/layer1/layer1.0/Add_1", {"layer1.0": 3}, None, "layer1.0.add_1"),          # a call inside a block
+    ("/1/1.0/Sigmoid_2", {"1.0": 4}, "silu", "1.0.silu_2"),                           # a fused pattern
+    ("conv_0", {}, None, "conv_0"),                                                    # not the exporter's form
+]
+
+
+@pytest.mark.parametrize("node, scope_sizes, fused, expected", NAMES)
+def test_layer_names_are_module_paths(node, scope_sizes, fused, expected):
+    assert layer_name(node, scope_sizes, fused) == expected
+
+
+# --- what has no spec type -------------------------------------------------------------------------------------
+
+def test_every_unmapped_node_is_named_with_its_op_and_domain():
+    nodes = [("nms", "NonMaxSuppression", ["x", "x"], ["keep"], {}),
+             ("custom", "FancyOp", ["x"], ["f"], {"domain": "com.example"}),
+             ("swap", "Transpose", ["x"], ["t"], {"perm": [1, 0, 2]}),
+             ("relu", "Relu", ["x"], ["y"], {})]
+    built = model(nodes, [4, 4])
+    built.opset_import.append(helper.make_opsetid("com.example", 1))
+    with pytest.raises(SpecError) as caught:
+        onnx_model_to_records(built, "model.onnx")
+    messages = [str(problem) for problem in caught.value.problems]
+    assert messages == [
+        "model.onnx:1:1: error: node 'nms' (NonMaxSuppression): no archcalc layer type stands for this operator",
+        "model.onnx:2:1: error: node 'custom' (FancyOp, domain 'com.example'): the operator set 'com.example' has no"
+        " spec types",
+        "model.onnx:3:1: error: node 'swap' (Transpose): permutation [1, 0, 2] moves the batch axis"]
+
+
+def test_an_add_that_broadcasts_is_named_not_imported_wrongly():
+    with pytest.raises(SpecError, match=r"node 'node' \(Add\): operands of shapes \[\[1, 4, 4\], \[4\]\] broadcast"):
+        onnx_model_to_records(model([one("Add", ["x", "b"])], [4, 4], [weight("b", [4])]), "model.onnx")
+
+
+# --- the command ------------------------------------------------------------------------------------------------
+
+def test_the_command_writes_a_spec_that_summary_reads(tmp_path, capsys):
+    path = tmp_path / "small.onnx"
+    onnx.save(model([("/fc/Gemm", "Gemm", ["x", "w", "b"], ["h"], {"transB": 1}),
+                     ("/act/Relu", "Relu", ["h"], ["y"], {})], [20], [weight("w", [10, 20]), weight("b", [10])]),
+              str(path))
+    assert main(["import", "onnx", str(path), "-o", str(tmp_path / "small.yaml")]) == 0
+    assert (tmp_path / "small.yaml").read_text() == (
+        "# imported from small.onnx\nname: small\ninput: [20]\nlayers:\n"
+        "  - {name: fc, type: linear, out_features: 10}\n  - {name: act, type: relu}\n")
+    assert archcalc.load(tmp_path / "small.yaml").totals.params == 210
+    capsys.readouterr()
+    assert main(["import", "onnx", str(tmp_path / "small.yaml")]) == 1
+    assert "not an ONNX model" in capsys.readouterr().err
+
+
+def test_without_onnx_the_command_names_the_install(tmp_path, capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "onnx", None)   # import onnx raises ImportError
+    assert main(["import", "onnx", str(tmp_path / "any.onnx")]) == 1
+    assert "pip install 'archcalc[onnx]'" in capsys.readouterr().err
