@@ -358,7 +358,7 @@ def _upsample_from_onnx(context: Any) -> list:
     rank = context.rank()
     spatial = rank - 2
     written = context.attribute("mode", "nearest")
-    # ONNX's "linear" mode is PyTorch's linear, bilinear or trilinear by the number of spatial axes
+    # ONNX's linear mode is PyTorch's linear, bilinear or trilinear by the number of spatial axes
     mode = {"nearest": "nearest", "cubic": "bicubic", LINEAR: {1: LINEAR, 2: "bilinear", 3: "trilinear"}.get(spatial)
             }.get(written)
     if mode is None or spatial not in (1, 2, 3) or (mode == "bicubic" and spatial != 2):
