@@ -19,18 +19,16 @@ numpy = pytest.importorskip("numpy")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 import archcalc  # noqa: E402
-from archcalc.bridges.flat_writer import render_spec  # noqa: E402
-from archcalc.bridges.onnx_import import layer_name, onnx_model_to_records, verify  # noqa: E402
+from archcalc.bridges.onnx_import import layer_name, onnx_model_to_records, spec_text, verify  # noqa: E402
 from archcalc.cli import main  # noqa: E402
 from archcalc.problems import SpecError  # noqa: E402
 
 OPSET = 20
 
 
-def imported_network(model, name: str = "model") -> tuple[list, archcalc.Network]:
+def imported_network(model, name: str = "model", flat: bool = True) -> tuple[list, archcalc.Network]:
     imported = onnx_model_to_records(model, "model.onnx", name)
-    text = render_spec(imported.name, imported.inputs, imported.layers)
-    return imported.layers, verify(imported, text)
+    return imported.layers, verify(imported, spec_text(imported, flat=flat))
 
 
 # --- round trips through torch.onnx.export ---------------------------------------------------------------------
@@ -63,6 +61,32 @@ def test_exported_zoo_module_imports_to_the_same_numbers(spec, variables):
             assert layer.output_shape == network.layers[int(layer.name[7:])].output_shape, layer.name
             compared += 1
     assert compared > len(network.layers) // 2
+
+
+def test_repeated_modules_fold_into_a_block_with_repeat():
+    torch = pytest.importorskip("torch")
+    from torch import nn
+
+    class Unit(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.bn = nn.Conv2d(8, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8)
+
+        def forward(self, x):
+            return torch.relu(self.bn(self.conv(x))) + x
+
+    model_ = nn.Sequential(nn.Conv2d(3, 8, 3), nn.Sequential(*[Unit() for _ in range(3)])).eval()
+    exported = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model_, (torch.randn(1, 3, 16, 16),), exported, dynamo=False, opset_version=OPSET,
+                          training=torch.onnx.TrainingMode.PRESERVE)
+    imported = onnx_model_to_records(onnx.load_from_string(exported.getvalue()), "units.onnx", "units")
+    text = spec_text(imported)
+    assert "repeat: 3" in text
+    network = verify(imported, text)
+    assert [layer.name for layer in network.layers][:5] == ["0", "1.0.conv", "1.0.bn", "1.0.relu", "1.0.add"]
+    assert network.totals.params == sum(parameter.numel() for parameter in model_.parameters())
 
 
 # --- one handcrafted model per operator --------------------------------------------------------------------------
@@ -310,7 +334,7 @@ def test_the_command_writes_a_spec_that_summary_reads(tmp_path, capsys):
               str(path))
     assert main(["import", "onnx", str(path), "-o", str(tmp_path / "small.yaml")]) == 0
     assert (tmp_path / "small.yaml").read_text() == (
-        "# imported from small.onnx\nname: small\ninput: [20]\nlayers:\n"
+        "# imported from small.onnx by archcalc import onnx\nname: small\ninput: [20]\n\nlayers:\n"
         "  - {name: fc, type: linear, out_features: 10}\n  - {name: act, type: relu}\n")
     assert archcalc.load(tmp_path / "small.yaml").totals.params == 210
     capsys.readouterr()

@@ -571,25 +571,43 @@ def verify(imported: ImportedModel, text: str, path: str = "<onnx>") -> Any:
     return network
 
 
-def import_onnx(path: str, name: str | None = None) -> tuple[ImportedModel, str]:
+def input_spec(imported: ImportedModel) -> Any:
+    """What the spec's `input:` says: a shape (one float32 input), `{shape, dtype}`, or named inputs."""
+    def one(shape: list[int], dtype: str) -> Any:
+        return shape if dtype == "float32" else {"shape": shape, "dtype": dtype}
+
+    if len(imported.inputs) == 1:
+        return one(*imported.inputs[0][1:])
+    return {name: one(shape, dtype) for name, shape, dtype in imported.inputs}
+
+
+def spec_text(imported: ImportedModel, source: str | None = None, flat: bool = False) -> str:
+    """The spec of imported layers, written by the shared writer (blocks and `repeat` unless `flat`)."""
+    from .spec_writer import LayerRecord as WrittenLayer, write_spec
+
+    written = [WrittenLayer(record.name, record.type, dict(record.arguments), list(record.inputs))
+               for record in imported.layers]
+    return write_spec(written, input_spec(imported), name=imported.name, flat=flat,
+                      header=[source] if source else ())
+
+
+def import_onnx(path: str, name: str | None = None, flat: bool = False) -> tuple[ImportedModel, str]:
     """Read an ONNX file and return its layer records and the spec text (checked against ONNX)."""
     onnx = require_onnx()
     from pathlib import Path
-
-    from .flat_writer import render_spec
 
     try:
         model = onnx.load(path, load_external_data=False)
     except (OSError, ValueError) as error:
         raise SpecError([Problem(path, 1, 1, f"cannot read the ONNX model: {error}", code="file")]) from None
-    except Exception as error:   # protobuf's DecodeError: not an ONNX file
+    except Exception as error:   # protobuf's DecodeError: not an ONNX model
         raise SpecError([Problem(path, 1, 1, f"not an ONNX model ({type(error).__name__}: {error})",
                                  code="file")]) from None
     imported = onnx_model_to_records(model, path, name or Path(path).stem)
-    text = render_spec(imported.name, imported.inputs, imported.layers, source=f"imported from {Path(path).name}")
+    text = spec_text(imported, f"imported from {Path(path).name} by archcalc import onnx", flat)
     verify(imported, text, path)
     return imported, text
 
 
-__all__ = ["Context", "INSTALL_HINT", "ImportedModel", "LayerRecord", "import_onnx", "layer_name", "scope_and_op",
-           "onnx_model_to_records", "supported_operators", "verify"]
+__all__ = ["Context", "INSTALL_HINT", "ImportedModel", "LayerRecord", "import_onnx", "input_spec", "layer_name", "scope_and_op",
+           "onnx_model_to_records", "spec_text", "supported_operators", "verify"]

@@ -21,6 +21,8 @@ def add_parser(imports: Any) -> None:
     command.add_argument("-o", "--output", metavar="SPEC", default=None,
                          help="write the spec to this file (default: standard output)")
     command.add_argument("--name", default=None, help="the spec's name (default: the model file's stem)")
+    command.add_argument("--flat", action="store_true",
+                         help="one line per layer: no blocks or repeat for repeated structures")
     command.set_defaults(run=run)
 
 
@@ -28,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from ..bridges.onnx_import import import_onnx
 
     try:
-        imported, text = import_onnx(args.model, args.name)
+        imported, text = import_onnx(args.model, args.name, args.flat)
     except SpecError as error:
         print_problems(error.problems)
         return EXIT_INVALID
