@@ -33,13 +33,14 @@ def imported_network(model, name: str = "model", flat: bool = True) -> tuple[lis
 
 # --- round trips through torch.onnx.export ---------------------------------------------------------------------
 
-ZOO = [("lenet5", {}), ("resnet18", {}), ("mobilenet_v2", {}), ("unet_bilinear", {}),
+# (spec, variables, opset): BERT at opset 17, where the exporter writes GELU as Div, Erf, Add, Mul, Mul
+ZOO = [("lenet5", {}, OPSET), ("resnet18", {}, OPSET), ("mobilenet_v2", {}, OPSET), ("unet_bilinear", {}, OPSET),
        ("bert_base", {"n_layer": 2, "d_model": 64, "n_head": 4, "d_ff": 128, "vocab_size": 500,
-                      "max_positions": 64, "seq_len": 32})]
+                      "max_positions": 64, "seq_len": 32}, 17)]
 
 
-@pytest.mark.parametrize("spec, variables", ZOO, ids=[spec for spec, _ in ZOO])
-def test_exported_zoo_module_imports_to_the_same_numbers(spec, variables):
+@pytest.mark.parametrize("spec, variables, opset", ZOO, ids=[spec for spec, _, _ in ZOO])
+def test_exported_zoo_module_imports_to_the_same_numbers(spec, variables, opset):
     torch = pytest.importorskip("torch")
     from torch_modules import GraphModule, network_inputs
 
@@ -49,7 +50,7 @@ def test_exported_zoo_module_imports_to_the_same_numbers(spec, variables):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         # PRESERVE keeps batch norm: in eval mode the exporter folds it into the convolution before it.
-        torch.onnx.export(module, tuple(network_inputs(network, 1)), exported, dynamo=False, opset_version=OPSET,
+        torch.onnx.export(module, tuple(network_inputs(network, 1)), exported, dynamo=False, opset_version=opset,
                           training=torch.onnx.TrainingMode.PRESERVE)
     records, imported = imported_network(onnx.load_from_string(exported.getvalue()), spec)
     assert (imported.totals.params, imported.totals.macs) == (network.totals.params, network.totals.macs)
@@ -170,6 +171,11 @@ ROWS = [
     ("elu", [one("Elu", attributes={"alpha": 0.5})], [5], [], "elu", {"alpha": 0.5}, (5,), 0),
     ("celu", [one("Celu")], [5], [], "celu", {}, (5,), 0),
     ("selu", [one("Selu")], [5], [], "selu", {}, (5,), 0),
+    ("gelu before opset 20: x / √2 → Erf → + 1 → x · → · 0.5",
+     [("div", "Div", ["x", "sqrt2"], ["d"], {}), ("erf", "Erf", ["d"], ["e"], {}),
+      ("add", "Add", ["e", "one"], ["a"], {}), ("mul", "Mul", ["x", "a"], ["m"], {}),
+      ("half", "Mul", ["m", "half"], ["y"], {})],
+     [5], [weight("sqrt2", [], [2 ** 0.5]), weight("one", [], [1.0]), weight("half", [], [0.5])], "gelu", {}, (5,), 0),
     ("gelu tanh", [one("Gelu", attributes={"approximate": "tanh"})], [5], [], "gelu", {"approximate": "tanh"},
      (5,), 0),
     ("hardsigmoid", [one("HardSigmoid", attributes={"alpha": 1 / 6})], [5], [], "hardsigmoid", {}, (5,), 0),

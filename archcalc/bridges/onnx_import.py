@@ -359,10 +359,12 @@ def _registry() -> tuple[dict[str, list[Callable[[Context], Any]]], dict[str, Ca
 
     mappers: dict[str, list[Callable[[Context], Any]]] = {}
     helpers: dict[str, Callable[..., Any]] = {}
-    for family in families():
-        module = family_module(family)
-        for op, mapper in getattr(module, "ONNX_OPERATORS", {}).items():
-            mappers.setdefault(op, []).append(mapper)
+    modules = [family_module(family) for family in families()]
+    for table in ("ONNX_PATTERNS", "ONNX_OPERATORS"):   # a pattern of several nodes first (GELU's Div)
+        for module in modules:
+            for op, mapper in getattr(module, table, {}).items():
+                mappers.setdefault(op, []).append(mapper)
+    for module in modules:
         helpers.update(getattr(module, "ONNX_HELPERS", {}))
     return mappers, helpers
 

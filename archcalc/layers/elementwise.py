@@ -530,6 +530,35 @@ def _gelu_from_onnx(context: Any) -> list:
     return [context.layer("gelu", {"approximate": approximate} if approximate != "none" else {})]
 
 
+def _constant_near(context: Any, tensor: str | None, value: float) -> bool:
+    return (tensor is not None and context.is_constant(tensor) and context.numel(tensor) == 1
+            and abs(float(context.value(tensor).reshape(-1)[0]) - value) < 1e-6)
+
+
+def _erf_gelu_from_onnx(context: Any) -> list | None:
+    """GELU as exporters before opset 20 write it: x / √2 → Erf → + 1 → x · → · 0.5, each step the only reader
+    of the one before; the five nodes become one gelu layer. None for any other Div."""
+    node = context.node
+    x = node.input[0]
+    if not _constant_near(context, node.input[1] if len(node.input) > 1 else None, 2 ** 0.5):
+        return None
+    steps, tensor = [], node.output[0]
+    for op, operand in (("Erf", None), ("Add", 1.0), ("Mul", x), ("Mul", 0.5)):
+        step = context.sole_consumer(tensor)
+        if step is None or step.op_type != op:
+            return None
+        others = [name for name in step.input if name != tensor]
+        if operand is None and others or isinstance(operand, str) and others != [operand] or \
+                isinstance(operand, float) and not (len(others) == 1 and _constant_near(context, others[0], operand)):
+            return None
+        steps.append(step)
+        tensor = step.output[0]
+    for step in steps:
+        context.absorb(step)
+    context.named_after = "gelu"
+    return [context.layer("gelu", {})]
+
+
 def _softmax_from_onnx(context: Any) -> list:
     rank = context.rank()
     if context.opset < 13:
@@ -591,6 +620,8 @@ ONNX_OPERATORS = {**{op: _plain_from_onnx for op in (*_ONNX_PLAIN, *_ONNX_ALPHA)
                   "Softmax": _softmax_from_onnx, "LogSoftmax": _softmax_from_onnx, "Clip": _clip_from_onnx,
                   "PRelu": _prelu_from_onnx, "Pow": _pow_from_onnx, "Dropout": _dropout_from_onnx,
                   "Cast": _cast_from_onnx}
+# Patterns of several nodes, tried before any family's mapper of the op they start with.
+ONNX_PATTERNS = {"Div": _erf_gelu_from_onnx}
 
 
 __all__ = ["LAYERS", "PReLU"]
