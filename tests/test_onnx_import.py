@@ -348,6 +348,17 @@ def test_the_command_writes_a_spec_that_summary_reads(tmp_path, capsys):
     assert "not an ONNX model" in capsys.readouterr().err
 
 
+def test_the_readme_lists_every_mapped_operator():
+    from pathlib import Path
+
+    from archcalc.bridges.onnx_import import supported_operators
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    marker = "<!-- onnx operators: archcalc.bridges.onnx_import.supported_operators() -->\n"
+    listed = readme.split(marker, 1)[1].split("\n", 1)[0]
+    assert listed == " ".join(f"`{op}`" for op in supported_operators())
+
+
 def test_without_onnx_the_command_names_the_install(tmp_path, capsys, monkeypatch):
     import sys
 
