@@ -291,6 +291,17 @@ def test_asymmetric_convolution_padding_becomes_a_pad_layer():
     assert [(record.type, record.arguments) for record in records][0] == ("zeropad2d", {"padding": [0, 1, 0, 1]})
 
 
+def test_a_huge_constant_is_never_computed():
+    # ConstantOfShape of 2**32 elements (16 GiB of float32): its shape is inferred, its value never made
+    fill = helper.make_tensor("fill", TensorProto.FLOAT, [1], [0.5])
+    records, network = imported_network(model([("big", "ConstantOfShape", ["shape"], ["c"], {"value": fill}),
+                                               ("mul", "Mul", ["x", "c"], ["y"], {})], [1024, 1024, 4096],
+                                              [ints("shape", [1, 1024, 1024, 4096])]))
+    assert [(record.type, record.arguments) for record in records] == [("parameter", {"shape": [1024, 1024, 4096]}),
+                                                                       ("mul", {})]
+    assert network.totals.params == 2 ** 32
+
+
 # --- names ----------------------------------------------------------------------------------------------------
 
 NAMES = [

@@ -145,6 +145,8 @@ class Graph:
             return numpy.array(shape[start:end], dtype=numpy.int64)
         if node.op_type == "Size":
             return numpy.array(math.prod(self.shapes[node.input[0]]), dtype=numpy.int64)
+        if not all(_foldable(self.shapes.get(output)) for output in node.output if output):
+            raise Unmapped(f"constant '{tensor}' is larger than {FOLD_LIMIT:,} elements or of unknown size")
         from onnx.reference import ReferenceEvaluator
 
         feeds = {name: self.value(name) for name in node.input if name}
@@ -420,6 +422,13 @@ def _constant_nodes(graph: Graph, nodes: list[Any]) -> dict[str, Any]:
     return constant
 
 
+FOLD_LIMIT = 1 << 20   # elements of a constant the import computes
+
+
+def _foldable(shape: tuple[int, ...] | None) -> bool:
+    return shape is not None and math.prod(shape) <= FOLD_LIMIT
+
+
 def _folded(onnx: Any, model: Any, opset: int) -> tuple[Any, Graph]:
     """The model with every constant subgraph replaced by initializers, and its shapes inferred again: a
     folded shape tensor (`Concat(Shape(x)[0], -1)`) lets inference know the shapes after it, whose `Shape`
@@ -432,10 +441,14 @@ def _folded(onnx: Any, model: Any, opset: int) -> tuple[Any, Graph]:
         shapes, dtypes = _shapes(model)
         graph = Graph(onnx, opset, shapes, dtypes, {tensor.name: tensor for tensor in model.graph.initializer}, {})
         graph.constant_nodes = _constant_nodes(graph, list(model.graph.node))
-        if not graph.constant_nodes:
+        # Small constants fold now; a large one (a transposed weight) stays a node, its shape inferred, its
+        # value computed only if a layer asks for it — a model cannot make the import allocate without bound.
+        small = {name: node for name, node in graph.constant_nodes.items()
+                 if all(_foldable(graph.shapes.get(output)) for output in node.output if output)}
+        if not small:
             return model, graph
-        folded = [onnx.numpy_helper.from_array(numpy.asarray(graph.value(name)), name) for name in graph.constant_nodes]
-        kept = [node for node in model.graph.node if not any(name in graph.constant_nodes for name in node.output)]
+        folded = [onnx.numpy_helper.from_array(numpy.asarray(graph.value(name)), name) for name in small]
+        kept = [node for node in model.graph.node if not any(name in small for name in node.output)]
         del model.graph.node[:]
         model.graph.node.extend(kept)
         model.graph.initializer.extend(folded)
@@ -477,7 +490,7 @@ def onnx_model_to_records(model: Any, path: str = "<onnx>", name: str | None = N
     absorbed: set[int] = set()
     mapped_nodes: list[tuple[str, Any, str | None]] = []   # (provisional name, node, name of a fused pattern)
     for position, node in enumerate(nodes, start=1):
-        if id(node) in absorbed:
+        if id(node) in absorbed or all(name in graph.constant_nodes for name in node.output if name):
             continue
         token = f"\x00{position}\x00"   # the layer name once every node's scope is known (_named)
         described = f"node '{node.name or node.output[0]}' ({node.op_type}" + (
