@@ -374,5 +374,5 @@ def test_without_onnx_the_command_names_the_install(tmp_path, capsys, monkeypatc
     import sys
 
     monkeypatch.setitem(sys.modules, "onnx", None)   # import onnx raises ImportError
-    assert main(["import", "onnx", str(tmp_path / "any.onnx")]) == 1
+    assert main(["import", "onnx", str(tmp_path / "any.onnx")]) == 2
     assert "pip install 'archcalc[onnx]'" in capsys.readouterr().err

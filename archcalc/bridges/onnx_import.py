@@ -57,10 +57,12 @@ class Unmapped(Exception):
 
 
 def require_onnx() -> Any:
+    from . import MissingDependency
+
     try:
         import onnx
     except ImportError:
-        raise SpecError([Problem("<onnx>", 1, 1, INSTALL_HINT, code="missing-package")]) from None
+        raise MissingDependency(INSTALL_HINT) from None
     return onnx
 
 

@@ -12,6 +12,7 @@ import sys
 from typing import Any, Callable
 
 from .common import EXIT_INVALID, EXIT_OK, usage_error
+from .import_onnx import add_onnx_arguments, run_onnx
 
 
 def shape(text: str) -> list[int]:
@@ -86,6 +87,7 @@ def run_torch(args: argparse.Namespace) -> int:
 # source name → (add its arguments, run it)
 SOURCES: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
     "torch": (add_torch_arguments, run_torch),
+    "onnx": (add_onnx_arguments, run_onnx),
 }
 
 
