@@ -72,24 +72,33 @@ def scope_and_op(node_name: str) -> tuple[str, str] | None:
     """PyTorch's exporter names nodes `/layer1/layer1.0/conv1/Conv`: each scope, then the op. The scopes give
     the module path (`layer1.0.conv1`); None for a name of another form."""
     parts = [part for part in node_name.split("/") if part]
-    if not node_name.startswith("/") or len(parts) < 2:
+    if not node_name.startswith("/") or not parts:
         return None
-    *scopes, op = parts
-    path = ""
+    *scopes, op = parts   # `/Flatten`: a call in the top module's forward
+    # A scope is the module's name in its parent, prefixed by the parent's scope where the parent is a
+    # container (`layer1` then `layer1.0`; `downsample` then `downsample.0`)
+    path, previous = "", None
     for scope in scopes:
-        path = scope if not path or scope.startswith(path + ".") else f"{path}.{scope}"
+        if previous is not None and scope.startswith(previous + "."):
+            path += scope[len(previous):]
+        else:
+            path = f"{path}.{scope}" if path else scope
+        previous = scope
     return path, op
 
 
 def layer_name(node_name: str, scope_sizes: dict[str, int], op_name: str | None = None) -> str:
-    """A node's layer name: the module path when the node is its scope's only layer (a leaf module:
-    `layer1.0.conv1`), else the path and the op (`layer1.0.add_1`, a functional call inside a block);
-    other names pass through."""
+    """A node's layer name: the module path when the node is its scope's only layer and the scope has no
+    scopes inside (a leaf module: `layer1.0.conv1`), else the path and the op (`layer1.0.add`, a call in a
+    block's forward); other names pass through. `scope_sizes` counts the layers of each scope and of the
+    scopes inside it."""
     parsed = scope_and_op(node_name)
     if parsed is None:
         return node_name
     path, op = parsed
     op = op.lower() if op_name is None else op_name + op[len(op.rstrip("_0123456789")):]
+    if not path:
+        return op
     return path if scope_sizes.get(path, 0) == 1 else f"{path}.{op}"
 
 
@@ -543,8 +552,11 @@ def _named(layers: list[LayerRecord], mapped: list[tuple[str, Any, str | None]],
     scope_sizes: dict[str, int] = {}
     for _, node, _ in mapped:
         parsed = scope_and_op(node.name)
-        if parsed is not None:
-            scope_sizes[parsed[0]] = scope_sizes.get(parsed[0], 0) + 1
+        if parsed is not None:   # the scope and each enclosing one (`layer1.0` holds `layer1.0.conv1`'s layer)
+            parts = parsed[0].split(".")
+            for end in range(1, len(parts) + 1):
+                scope = ".".join(parts[:end])
+                scope_sizes[scope] = scope_sizes.get(scope, 0) + 1
     final = {}
     for token, node, named_after in mapped:
         own = layer_name(node.name, scope_sizes, named_after) if node.name else node.output[0]
