@@ -544,11 +544,11 @@ def _conv_from_onnx(context: Any) -> list | None:
             raise context.unmapped(f"asymmetric pads {pads} on a transposed convolution")
         layers.append(context.helper("zero padding")(context, context.torch_padding(begin, end), ".pad"))
         inputs, begin = [layers[-1].name], [0] * spatial
-    for key, value, default in (("stride", strides, 1), ("padding", begin, 0),
+    for key, given, default in (("stride", strides, 1), ("padding", begin, 0),
                                 ("output_padding", list(context.attribute("output_padding", [0] * spatial)), 0),
                                 ("dilation", dilations, 1)):
-        if value != [default] * spatial and (transposed or key != "output_padding"):
-            arguments[key] = context.per_axis(value)
+        if given != [default] * spatial and (transposed or key != "output_padding"):
+            arguments[key] = context.per_axis(given)
     if groups != 1:
         arguments["groups"] = groups
     if not bias:
