@@ -395,6 +395,12 @@ def test_every_unmapped_node_is_named_with_its_op_and_domain():
         "model.onnx:3:1: error: node 'swap' (Transpose): permutation [1, 0, 2] moves the batch axis"]
 
 
+def test_a_second_output_that_is_used_is_named():
+    nodes = [("drop", "Dropout", ["x"], ["d", "mask"], {}), ("cast", "Cast", ["mask"], ["y"], {"to": 1})]
+    with pytest.raises(SpecError, match=r"node 'drop' \(Dropout\): its output 1 \('mask'\) is used"):
+        onnx_model_to_records(model(nodes, [4]), "model.onnx")
+
+
 def test_an_add_that_broadcasts_is_named_not_imported_wrongly():
     with pytest.raises(SpecError, match=r"node 'node' \(Add\): operands of shapes \[\[1, 4, 4\], \[4\]\] broadcast"):
         onnx_model_to_records(model([one("Add", ["x", "b"])], [4, 4], [weight("b", [4])]), "model.onnx")

@@ -509,6 +509,11 @@ def onnx_model_to_records(model: Any, path: str = "<onnx>", name: str | None = N
         context = Context(graph, node, token, helpers)
         try:
             records = _map(context, mappers.get(node.op_type, []))
+            if context.outputs is None:   # one layer output: a second output (a mask, indices) must be unused
+                used = [index for index, tensor in enumerate(node.output[1:], start=1)
+                        if tensor and (graph.consumers.get(tensor) or tensor in graph.outputs)]
+                if used:
+                    raise Unmapped(f"its output {used[0]} ('{node.output[used[0]]}') is used; its layer has one")
         except Unmapped as reason:
             problems.append(Problem(path, position, 1, f"{described}: {reason}", layer=node.name, code="unmapped-op"))
             records = None
