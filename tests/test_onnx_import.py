@@ -401,6 +401,12 @@ def test_a_second_output_that_is_used_is_named():
         onnx_model_to_records(model(nodes, [4]), "model.onnx")
 
 
+def test_a_reshape_into_the_batch_axis_is_named():
+    # x.view(-1, E) of [N, L, E] (Hugging Face's Conv1D) folds L into the batch axis
+    with pytest.raises(SpecError, match=r"reshape of \[1, 7, 16\] to \[-1, 16\] does not keep the batch axis"):
+        onnx_model_to_records(model([one("Reshape", ["x", "shape"])], [7, 16], [ints("shape", [-1, 16])]), "m.onnx")
+
+
 def test_an_add_that_broadcasts_is_named_not_imported_wrongly():
     with pytest.raises(SpecError, match=r"node 'node' \(Add\): operands of shapes \[\[1, 4, 4\], \[4\]\] broadcast"):
         onnx_model_to_records(model([one("Add", ["x", "b"])], [4, 4], [weight("b", [4])]), "model.onnx")

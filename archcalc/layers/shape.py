@@ -12,6 +12,7 @@ Axis arguments count the batch axis as 0, which stays where it is:
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import PlainValidator, WithJsonSchema
@@ -377,8 +378,11 @@ def _reshape_from_onnx(context: Any) -> list:
     target = context.ints(node.input[1])
     if not context.attribute("allowzero", 0):   # 0 copies the input's axis
         target = [source[axis] if value == 0 and axis < len(source) else value for axis, value in enumerate(target)]
-    if len(target) < 2 or (target[0] != source[0] and not (target[0] == -1 and -1 not in target[1:])):
-        raise context.unmapped(f"reshape to {target} does not keep the batch axis ({source[0]}) first and apart")
+    # [-1, ...] keeps the batch axis only when the rest holds exactly one sample (x.view(-1, E) of [N, L, E] does not)
+    keeps_batch = target[0] == source[0] or (target[0] == -1 and -1 not in target[1:]
+                                             and math.prod(target[1:]) == math.prod(source[1:]))
+    if len(target) < 2 or not keeps_batch:
+        raise context.unmapped(f"reshape of {list(source)} to {target} does not keep the batch axis first and apart")
     return [context.layer("reshape", {"shape": target[1:]})]
 
 
