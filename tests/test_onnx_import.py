@@ -34,8 +34,8 @@ def imported_network(model, name: str = "model", flat: bool = True) -> tuple[lis
 # --- round trips through torch.onnx.export ---------------------------------------------------------------------
 
 # (spec, variables, opset): BERT at opset 17, where the exporter writes GELU as Div, Erf, Add, Mul, Mul
-# (ResNet-18 with torchvision's module names: test_an_exported_resnet18_is_specs_resnet18_layer_by_layer)
-ZOO = [("lenet5", {}, OPSET), ("mobilenet_v2", {}, OPSET), ("unet_bilinear", {}, OPSET),
+# (ResNet-50 and MobileNetV2 with torchvision's module names: test_an_exported_torchvision_model_...)
+ZOO = [("lenet5", {}, OPSET), ("unet_bilinear", {}, OPSET),
        ("bert_base", {"n_layer": 2, "d_model": 64, "n_head": 4, "d_ff": 128, "vocab_size": 500,
                       "max_positions": 64, "seq_len": 32}, 17)]
 
@@ -65,58 +65,36 @@ def test_exported_zoo_module_imports_to_the_same_numbers(spec, variables, opset)
     assert compared > len(network.layers) // 2
 
 
-def resnet18(torch):
-    """torchvision's ResNet-18 (torchvision/models/resnet.py: BasicBlock, _make_layer), its module names."""
-    from torch import nn
-
-    class BasicBlock(nn.Module):
-        def __init__(self, inplanes, planes, stride=1):
-            super().__init__()
-            self.conv1 = nn.Conv2d(inplanes, planes, 3, stride, 1, bias=False)
-            self.bn1, self.relu = nn.BatchNorm2d(planes), nn.ReLU(inplace=True)
-            self.conv2, self.bn2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False), nn.BatchNorm2d(planes)
-            self.downsample = None if stride == 1 and inplanes == planes else nn.Sequential(
-                nn.Conv2d(inplanes, planes, 1, stride, bias=False), nn.BatchNorm2d(planes))
-
-        def forward(self, x):
-            out = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
-            out += x if self.downsample is None else self.downsample(x)
-            return self.relu(out)
-
-    class ResNet(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.conv1, self.bn1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64)
-            self.relu, self.maxpool = nn.ReLU(inplace=True), nn.MaxPool2d(3, 2, 1)
-            widths = [(64, 64, 1), (64, 128, 2), (128, 256, 2), (256, 512, 2)]
-            for index, (inplanes, planes, stride) in enumerate(widths, start=1):
-                setattr(self, f"layer{index}", nn.Sequential(BasicBlock(inplanes, planes, stride),
-                                                             BasicBlock(planes, planes)))
-            self.avgpool, self.fc = nn.AdaptiveAvgPool2d((1, 1)), nn.Linear(512, 1000)
-
-        def forward(self, x):
-            x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-            x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
-            return self.fc(torch.flatten(self.avgpool(x), 1))
-
-    return ResNet().eval()
+# torchvision's models with their module names (tests/torchvision_models.py), exported and imported, against the
+# zoo layer by layer; what PyTorch's exporter changes is listed: it drops an eval-mode Dropout, and a functional
+# call is named by its ONNX op (`globalaveragepool`) where torch.fx names it by its function.
+TORCHVISION = [
+    ("resnet50", lambda models: models.ResNet(models.Bottleneck, (3, 4, 6, 3)), {}, "repeat: 6"),
+    ("mobilenet_v2", lambda models: models.MobileNetV2(),
+     {"classifier.0": None, "adaptive_avg_pool2d": "globalaveragepool"}, "repeat: 4"),
+]
 
 
-def test_an_exported_resnet18_is_specs_resnet18_layer_by_layer():
+@pytest.mark.parametrize("spec, build, renamed, folded", TORCHVISION, ids=[row[0] for row in TORCHVISION])
+def test_an_exported_torchvision_model_is_the_zoo_spec_layer_by_layer(spec, build, renamed, folded):
     torch = pytest.importorskip("torch")
+    import torchvision_models
+
+    module = build(torchvision_models).eval()
     exported = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(resnet18(torch), (torch.randn(1, 3, 224, 224),), exported, dynamo=False,
+        torch.onnx.export(module, (torch.randn(1, 3, 224, 224),), exported, dynamo=False,
                           opset_version=OPSET, training=torch.onnx.TrainingMode.PRESERVE)
-    imported = onnx_model_to_records(onnx.load_from_string(exported.getvalue()), "resnet18.onnx", "resnet18")
+    imported = onnx_model_to_records(onnx.load_from_string(exported.getvalue()), f"{spec}.onnx", spec)
     text = spec_text(imported)
-    assert "repeat: 2" in text   # the two BasicBlocks of a stage fold
-    network, zoo = verify(imported, text), archcalc.load("specs/resnet18.yaml")
-
-    def rows(net):
-        return [(layer.name, layer.type, layer.output_shape, layer.params, layer.macs) for layer in net.layers]
-    assert rows(network) == rows(zoo)
+    assert folded in text   # repeated blocks fold
+    network, zoo = verify(imported, text), archcalc.load(f"specs/{spec}.yaml")
+    got = {layer.name: (layer.type, layer.output_shape, layer.params, layer.macs) for layer in network.layers}
+    expected = {renamed.get(layer.name, layer.name): (layer.type, layer.output_shape, layer.params, layer.macs)
+                for layer in zoo.layers if renamed.get(layer.name, layer.name) is not None}
+    assert got == expected
+    assert network.totals.params == zoo.totals.params == sum(parameter.numel() for parameter in module.parameters())
 
 
 def test_repeated_modules_fold_into_a_block_with_repeat():

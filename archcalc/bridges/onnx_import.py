@@ -616,13 +616,20 @@ def input_spec(imported: ImportedModel) -> Any:
 
 
 def spec_text(imported: ImportedModel, source: str | None = None, flat: bool = False) -> str:
-    """The spec of imported layers, written by the shared writer (blocks and `repeat` unless `flat`)."""
-    from .spec_writer import LayerRecord as WrittenLayer, write_spec
+    """The spec of imported layers, written by the shared writer (blocks and `repeat` unless `flat`). The writer
+    compares every argument of the instances it folds, so the layers go through archcalc once, flat, and are
+    handed over with all their arguments (records_of)."""
+    from ..api import loads
+    from .spec_writer import LayerRecord as WrittenLayer, records_of, write_spec
 
     written = [WrittenLayer(record.name, record.type, dict(record.arguments), list(record.inputs))
                for record in imported.layers]
-    return write_spec(written, input_spec(imported), name=imported.name, flat=flat,
-                      header=[source] if source else ())
+    header = [source] if source else ()
+    text = write_spec(written, input_spec(imported), name=imported.name, flat=True, header=header)
+    if flat:
+        return text
+    return write_spec(records_of(loads(text, path="<imported spec>")), input_spec(imported), name=imported.name,
+                      header=header)
 
 
 def import_onnx(path: str, name: str | None = None, flat: bool = False) -> tuple[ImportedModel, str]:
