@@ -225,6 +225,14 @@ ROWS = [
     ("prelu per channel", [one("PRelu", ["x", "slope"])], [4, 3, 3], [weight("slope", [4, 1, 1])],
      "prelu", {"num_parameters": 4}, (4, 3, 3), 4),
     ("exp", [one("Exp")], [5], [], "exp", {}, (5,), 0),
+    ("log", [one("Log")], [5], [], "log", {}, (5,), 0),
+    ("sqrt", [one("Sqrt")], [5], [], "sqrt", {}, (5,), 0),
+    ("abs", [one("Abs")], [5], [], "abs", {}, (5,), 0),
+    ("neg", [one("Neg")], [5], [], "neg", {}, (5,), 0),
+    ("softsign", [one("Softsign")], [5], [], "softsign", {}, (5,), 0),
+    ("mish", [one("Mish")], [5], [], "mish", {}, (5,), 0),
+    ("cast to its own type: identity", [one("Cast", attributes={"to": TensorProto.FLOAT})], [5], [],
+     "identity", {}, (5,), 0),
     ("pow", [one("Pow", ["x", "e"])], [5], [weight("e", [], [2.0])], "pow", {"exponent": 2.0}, (5,), 0),
     ("maxpool2d", [one("MaxPool", attributes={"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1]})],
      [4, 16, 16], [], "maxpool2d", {"kernel_size": 3, "stride": 2, "padding": 1}, (4, 8, 8), 0),
@@ -261,6 +269,9 @@ ROWS = [
     ("add a scalar", [one("Add", ["x", "c"])], [5], [weight("c", [], [1.5])], "add", {"scalar": 1.5}, (5,), 0),
     ("mul by a learned [C, 1, 1] tensor: a parameter", [one("Mul", ["x", "scale"])], [4, 3, 3],
      [weight("scale", [4, 1, 1])], "mul", {}, (4, 3, 3), 0),
+    ("sub a scalar", [one("Sub", ["x", "c"])], [5], [weight("c", [], [0.5])], "sub", {"scalar": 0.5}, (5,), 0),
+    ("sum of three tensors", [("r", "Relu", ["x"], ["r"], {}), ("t", "Tanh", ["x"], ["t"], {}),
+                              ("sum", "Sum", ["x", "r", "t"], ["y"], {})], [5], [], "add", {}, (5,), 0),
     ("div by a scalar", [one("Div", ["x", "c"])], [5], [weight("c", [], [8.0])], "div", {"scalar": 8.0}, (5,), 0),
     ("concat with a learned class token", [one("Concat", ["token", "x"], {"axis": 1})], [4, 8],
      [weight("token", [1, 1, 8])], "concat", {"dim": 1}, (5, 8), 0),
@@ -300,6 +311,20 @@ def test_each_operator_maps_to_its_layer(nodes, input_shape, initializers, type_
     assert (last.type, last.arguments) == (type_, arguments)
     assert network.output_shape == shape
     assert network.totals.params == params + sum(record.expected_params or 0 for record in records[:-1])
+
+
+def test_upsample_of_opsets_before_10():
+    records, network = imported_network(model([one("Upsample", ["x", "scales"], {"mode": "nearest"})], [2, 4, 4],
+                                               [weight("scales", [4], [1, 1, 2, 3])], opset=9))
+    assert (records[-1].type, records[-1].arguments) == ("upsample", {"scale_factor": [2, 3], "mode": "nearest"})
+    assert network.output_shape == (2, 8, 12)
+
+
+def test_every_mapped_operator_has_a_row():
+    from archcalc.bridges.onnx_import import supported_operators
+
+    covered = {node[1] for row in ROWS for node in row[1]} | {"Upsample"}   # Upsample: the test above
+    assert set(supported_operators()) - covered == set()
 
 
 def test_an_embedding_lookup_takes_int64_ids():
