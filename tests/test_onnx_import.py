@@ -337,6 +337,19 @@ def test_an_embedding_lookup_takes_int64_ids():
     assert (network.output_shape, network.totals.params, network.inputs[0].dtype) == ((12, 16), 1600, "int64")
 
 
+def test_several_graph_inputs_are_named_spec_inputs():
+    graph = helper.make_graph([helper.make_node("Gather", ["table", "input_ids"], ["e"], name="/wte/Gather"),
+                               helper.make_node("Mul", ["e", "mask.1"], ["y"], name="/Mul")], "g",
+                              [tensor("input_ids", [1, 6], TensorProto.INT64), tensor("mask.1", [1, 6, 1])],
+                              [tensor("y", None)], [weight("table", [50, 4])])
+    imported = onnx_model_to_records(helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)]), "m")
+    assert imported.inputs == [("input_ids", [6], "int64"), ("mask_1", [6, 1], "float32")]
+    assert [(record.name, record.inputs) for record in imported.layers] == [("wte", ("input_ids",)),
+                                                                           ("mul", ("wte", "mask_1"))]
+    network = verify(imported, spec_text(imported))
+    assert (network.output_shape, network.totals.params) == ((6, 4), 200)
+
+
 def test_a_learned_tensor_is_a_parameter_layer_and_its_count():
     records, network = imported_network(model([one("Mul", ["x", "scale"])], [4, 3, 3], [weight("scale", [4, 1, 1])]))
     assert [(record.type, record.arguments) for record in records] == [("parameter", {"shape": [4, 1, 1]}), ("mul", {})]
