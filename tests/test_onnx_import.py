@@ -423,6 +423,22 @@ def test_a_reshape_into_the_batch_axis_is_named():
         onnx_model_to_records(model([one("Reshape", ["x", "shape"])], [7, 16], [ints("shape", [-1, 16])]), "m.onnx")
 
 
+def test_a_model_shape_inference_rejects_is_one_error():
+    broken = model([one("MatMul", ["x", "w"])], [3, 5], [weight("w", [4, 2])])   # [3, 5] @ [4, 2]
+    with pytest.raises(SpecError) as caught:
+        onnx_model_to_records(broken, "model.onnx")
+    assert [problem.code for problem in caught.value.problems] == ["onnx-invalid"]
+    assert "shape inference fails" in str(caught.value)
+
+
+def test_a_layer_whose_count_differs_from_its_initializers_is_an_error():
+    # shape inference lets a weight with 5 input channels meet 3 channels; the check after it does not
+    imported = onnx_model_to_records(model([one("Conv", ["x", "w"])], [3, 8, 8], [weight("w", [4, 5, 3, 3])]), "m")
+    with pytest.raises(SpecError, match=r"layer 'node' \(node 'node'\): 108 parameters, the node's initializers"
+                                        r" hold 180"):
+        verify(imported, spec_text(imported))
+
+
 def test_an_add_that_broadcasts_is_named_not_imported_wrongly():
     with pytest.raises(SpecError, match=r"node 'node' \(Add\): operands of shapes \[\[1, 4, 4\], \[4\]\] broadcast"):
         onnx_model_to_records(model([one("Add", ["x", "b"])], [4, 4], [weight("b", [4])]), "model.onnx")

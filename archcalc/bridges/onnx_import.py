@@ -56,6 +56,10 @@ class Unmapped(Exception):
     """A node with no archcalc equivalent; the message says why."""
 
 
+class Unreadable(Exception):
+    """A model ONNX itself cannot analyze."""
+
+
 def require_onnx() -> Any:
     from . import MissingDependency
 
@@ -169,7 +173,10 @@ class Graph:
                 [self.onnx.helper.make_tensor_value_info(name, self.onnx.TensorProto.UNDEFINED, None)
                  for name in node.output if name]),
             opset_imports=[self.onnx.helper.make_opsetid("", self.opset)])
-        results = ReferenceEvaluator(model).run(None, feeds)
+        try:
+            results = ReferenceEvaluator(model).run(None, feeds)
+        except Exception as error:   # the reference evaluator's own errors have no common base class
+            raise Unmapped(f"constant '{tensor}' cannot be computed ({type(error).__name__}: {error})") from None
         for name, result in zip([name for name in node.output if name], results):
             self.values[name] = result
         return self.values[tensor]
@@ -448,7 +455,10 @@ def _folded(onnx: Any, model: Any, opset: int) -> tuple[Any, Graph]:
 
     for _ in range(16):
         del model.graph.value_info[:]
-        model = onnx.shape_inference.infer_shapes(model, data_prop=True)
+        try:
+            model = onnx.shape_inference.infer_shapes(model, data_prop=True, strict_mode=True)
+        except Exception as error:   # onnx raises InferenceError, ValidationError or RuntimeError
+            raise Unreadable(f"ONNX's shape inference fails ({type(error).__name__}: {error})") from None
         shapes, dtypes = _shapes(model)
         graph = Graph(onnx, opset, shapes, dtypes, {tensor.name: tensor for tensor in model.graph.initializer}, {})
         graph.constant_nodes = _constant_nodes(graph, list(model.graph.node))
@@ -458,7 +468,16 @@ def _folded(onnx: Any, model: Any, opset: int) -> tuple[Any, Graph]:
                  if all(_foldable(graph.shapes.get(output)) for output in node.output if output)}
         if not small:
             return model, graph
-        folded = [onnx.numpy_helper.from_array(numpy.asarray(graph.value(name)), name) for name in small]
+        values = {}
+        for name in small:
+            try:
+                values[name] = graph.value(name)
+            except Unmapped:   # stays a node: a layer that needs its value reports why
+                continue
+        small = {name: node for name, node in small.items() if all(output in values for output in node.output if output)}
+        if not small:
+            return model, graph
+        folded = [onnx.numpy_helper.from_array(numpy.asarray(values[name]), name) for name in small]
         kept = [node for node in model.graph.node if not any(name in small for name in node.output)]
         del model.graph.node[:]
         model.graph.node.extend(kept)
@@ -472,7 +491,10 @@ def onnx_model_to_records(model: Any, path: str = "<onnx>", name: str | None = N
     import onnx.numpy_helper  # noqa: F401  (used through the module)
 
     prepared, opset = _prepare(onnx, model)
-    prepared, graph = _folded(onnx, prepared, opset)
+    try:
+        prepared, graph = _folded(onnx, prepared, opset)
+    except Unreadable as error:
+        raise SpecError([Problem(path, 1, 1, str(error), code="onnx-invalid")]) from None
     shapes, dtypes, initializers = graph.shapes, graph.dtypes, graph.initializers
     nodes = list(prepared.graph.node)
     graph.outputs = {value.name for value in prepared.graph.output}
@@ -517,7 +539,7 @@ def onnx_model_to_records(model: Any, path: str = "<onnx>", name: str | None = N
         except Unmapped as reason:
             problems.append(Problem(path, position, 1, f"{described}: {reason}", layer=node.name, code="unmapped-op"))
             records = None
-        except (KeyError, ValueError, IndexError, TypeError) as error:
+        except (KeyError, ValueError, IndexError, TypeError, AttributeError) as error:
             problems.append(Problem(path, position, 1, f"{described}: cannot be read ({error})", layer=node.name,
                                     code="unmapped-op"))
             records = None
