@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import keyword
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
 from .names import pytorch_name
-from .spec_writer import INPUT, LayerRecord, _Definition, _instance_values, _Run, fold, records_of
+from .spec_writer import INPUT, LayerRecord, _Definition, _instance_values, _Run, fold, records_of, shortened, yaml_value
 
 # names a forward variable cannot take: the module, torch, the input
 _RESERVED = {"self", "torch", "nn", "F", "x", "batch"} | set(keyword.kwlist)
@@ -51,13 +52,33 @@ def _literal(value: Any) -> str:
 
 
 def _torch_class(tag: str) -> str | None:
-    """`nn.Conv2d` for a type a torch.nn class stands for, None for a function."""
+    """`nn.Conv2d` for a type a torch.nn class stands for, None for a function or a generated class."""
     from ..layers import layer_class
 
     name = layer_class(tag).pytorch
-    if name.startswith("torch.nn.") and name.count(".") == 2 and name != "torch.nn.Parameter":
+    if name.startswith("torch.nn.") and name.count(".") == 2 and name != "torch.nn.Parameter" and not _generated(tag):
         return "nn." + name.rpartition(".")[2]
     return None
+
+
+def _generated(tag: str) -> bool:
+    """The type is written as a class of its own, whose source its family module gives (a mixture of experts)."""
+    from ..layers import layer_class
+
+    return layer_class(tag).pytorch_source is not None
+
+
+def _is_module(tag: str) -> bool:
+    """The type is a module attribute: a torch.nn class or a generated class."""
+    return _torch_class(tag) is not None or _generated(tag)
+
+
+# the generated classes of one export: a layer's arguments (`_signature`) → its class's name
+_GENERATED_CLASSES: ContextVar[dict[str, str]] = ContextVar("generated_classes")
+
+
+def _signature(args: dict[str, Any]) -> str:
+    return yaml_value({key: shortened(args[key], key) for key in sorted(args)})
 
 
 # keyword arguments PyTorch's constructors do not take (archcalc's own, or forward arguments)
@@ -153,10 +174,12 @@ def _tree(entries: list[tuple[str, Any]], local: bool = False) -> _Node:
 
 
 def _module_of(record: LayerRecord) -> bool:
-    return _torch_class(record.type) is not None
+    return _is_module(record.type)
 
 
 def _leaf_expression(record: LayerRecord) -> str:
+    if _generated(record.type):
+        return f"{_GENERATED_CLASSES.get()[_signature(record.args)]}()"
     if pytorch_name(record.type) == PARAMETER:
         return f"nn.Parameter(torch.zeros({_literal([1, *record.args['shape']])[1:-1].rstrip(',')}))"
     kwargs = _constructor_arguments(record.type, _without_defaults(record))
@@ -278,7 +301,7 @@ def _call_line(record: LayerRecord, module: str, inputs: list[str], forward: _Fo
     first = inputs[0] if inputs else ""
     if kind == "torch.nn.Parameter":
         return f"{target} = {module}.expand({batch}, {', '.join(['-1'] * len(args['shape']))})"
-    if _torch_class(tag) is not None:
+    if _is_module(tag):
         if kind == "torch.nn.MultiheadAttention":
             query, key, value = (inputs * 3)[:3] if len(inputs) == 1 else inputs
             options = {key_: args[key_] for key_ in ("need_weights", "average_attn_weights") if key_ in args}
@@ -556,6 +579,18 @@ def export_pytorch(network: Any, spec_path: str = "SPEC") -> str:
         else:
             flat_entries.append(("run", (by_run[id(entry)], entry)))
     class_name = _camel(network.name or "Model")
+    names = {class_name, *(_class_name(definition) for definition in definitions)}
+    generated, sources, container = _generated_classes(network, records, names)
+    token = _GENERATED_CLASSES.set(generated)
+    try:
+        return _source(network, spec_path, class_name, records, flat_entries, definitions, sources, container)
+    finally:
+        _GENERATED_CLASSES.reset(token)
+
+
+def _source(network: Any, spec_path: str, class_name: str, records: list[LayerRecord],
+            flat_entries: list[tuple[str, Any]], definitions: list[_Definition], generated: list[list[str]],
+            container: bool) -> str:
     code = _Code()
     code.add(0, f'"""{network.name or "model"} as a PyTorch module, written by `archcalc export {spec_path} --to pytorch`.')
     code.add()
@@ -569,7 +604,7 @@ def export_pytorch(network: Any, spec_path: str = "SPEC") -> str:
     code.add()
     code.add()
     if any(kind == "layer" and pytorch_name(record.type) == PARAMETER and "." in record.name for kind, record in flat_entries) or \
-            _needs_container(flat_entries):
+            _needs_container(flat_entries) or container:
         code.add(0, "class Container(nn.Module):")
         code.add(1, '"""Holds modules under their names; the enclosing module\'s forward calls them."""')
         code.add()
@@ -579,11 +614,64 @@ def export_pytorch(network: Any, spec_path: str = "SPEC") -> str:
         code.add(3, "setattr(self, name, child)")
         code.add()
         code.add()
+    for lines in generated:   # expert networks and the classes holding them, before the blocks that use them
+        code.lines += lines
     for definition in definitions:
         _block_class(definition, code)
     _network_class(network, class_name, flat_entries, records, code)
     _main(network, class_name, code)
     return "\n".join(code.lines).rstrip("\n") + "\n"
+
+
+def _generated_classes(network: Any, records: list[LayerRecord],
+                       taken: set[str]) -> tuple[dict[str, str], list[list[str]], bool]:
+    """The classes of the layers whose type is a generated class (a moe layer's, and one per distinct expert
+    network, written as a network of its own on the layer's input), once per distinct layer: their names by the
+    layer's `_signature`, their source lines, and whether they need the Container class."""
+    from ..api import build, parse_dict
+    from ..layers import layer_class
+
+    shapes = {layer.name: list(layer.input_shapes[0]) for layer in network.layers if layer.input_shapes}
+    classes: dict[str, str] = {}
+    networks: dict[str, str] = {}   # a sub-network's layers and input (YAML) → its class
+    sources: list[list[str]] = []
+    container = False
+    for record in records:
+        if not _generated(record.type) or _signature(record.args) in classes:
+            continue
+        kind = layer_class(record.type)
+        inferred, axis = kind.inferred_argument or (None, -1)
+        spec = kind.model_validate({"type": record.type, **{key: value for key, value in record.args.items()
+                                                            if key != inferred}})
+        shape = shapes[record.name]
+        own: dict[str, str] = {}
+        for key in kind.block_keys:
+            layers = record.args.get(key)
+            if not layers:
+                continue
+            text = yaml_value([shape, layers])
+            if text not in networks:
+                networks[text] = _unique_class(_camel(key), taken)
+                sub = build(parse_dict({"input": shape, "layers": layers}), f"<{record.name}: {key}>")
+                sub_records = records_of(sub, inferred=True)
+                entries = [("layer", sub_record) for sub_record in sub_records]
+                code = _Code()
+                _network_class(sub, networks[text], entries, sub_records, code)
+                container = container or _needs_container(entries)
+                sources.append(code.lines)
+            own[key] = networks[text]
+        name = _unique_class(kind.pytorch_class, taken)
+        classes[_signature(record.args)] = name
+        sources.append([*kind.pytorch_source(spec, shape[axis], name, own), "", ""])
+    return classes, sources, container
+
+
+def _unique_class(name: str, taken: set[str]) -> str:
+    made, number = name, 2
+    while made in taken:
+        made, number = f"{name}{number}", number + 1
+    taken.add(made)
+    return made
 
 
 def _block_names(network: Any) -> dict[str, str]:

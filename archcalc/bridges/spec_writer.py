@@ -141,7 +141,8 @@ def _without_defaults(tag: str, args: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in args.items() if not (key in defaults and _same(value, defaults[key], key))}
 
 
-def _written_args(record: LayerRecord) -> dict[str, Any]:
+def written_args(record: LayerRecord) -> dict[str, Any]:
+    """The arguments the spec writes for a record: no defaults, no inferred input size, per-axis tuples shortened."""
     return _without_defaults(record.type, _known_args(record))
 
 
@@ -551,11 +552,28 @@ def records_of(network: Any, inferred: bool = False) -> list[LayerRecord]:
     for layer in network.layers:
         args = layer.spec.model_dump(exclude=own | {"type"})
         args = {key: value for key, value in args.items() if not (key in ("share", "call", "tie") and value is None)}
+        for key in type(layer.spec).block_keys:   # a sub-network (a moe's expert): its layers as a spec gives them
+            value = getattr(layer.spec, key)
+            args[key] = None if value is None else sub_network_layers(value)
         rule = type(layer.spec).inferred_argument
         if inferred and rule and layer.input_shapes:
             args[rule[0]] = layer.input_shapes[0][rule[1]]
         records.append(LayerRecord(layer.name, layer.type, args, list(layer.sources)))
     return records
+
+
+def sub_network_layers(layers: Sequence[Any]) -> list[dict[str, Any]]:
+    """A sub-network's validated layers (a moe's expert) as the spec's layer mappings: name and type first, then
+    only what each layer sets. A full dump would give every layer's `share: null`, which an expert refuses."""
+    made, previous = [], INPUT
+    for layer in layers:
+        fields = layer.model_dump(exclude_defaults=True, exclude={"type", "name"})
+        if fields.get("inputs") == [previous]:
+            del fields["inputs"]   # the default: the layer before
+        made.append({**({"name": layer.name} if layer.name else {}), "type": layer.type,
+                     **{key: shortened(value, key) for key, value in fields.items()}})
+        previous = layer.name
+    return made
 
 
 def input_spec_of(network: Any) -> Any:
@@ -569,7 +587,7 @@ def input_spec_of(network: Any) -> Any:
 
 
 def fold(records: Sequence[LayerRecord], module_classes: dict[str, str] | None = None, flat: bool = False,
-         keep_inferred: bool = False) -> tuple[list[tuple[str, Any]], list[_Definition]]:
+         keep_inferred: bool = False, taken: set[str] = frozenset()) -> tuple[list[tuple[str, Any]], list[_Definition]]:
     """The records as entries, ("layer", LayerRecord) or ("run", run of block instances), and the block
     definitions the runs use. `keep_inferred` keeps the input sizes as arguments (the PyTorch export needs
     them: they become block parameters where they differ)."""
@@ -586,7 +604,7 @@ def fold(records: Sequence[LayerRecord], module_classes: dict[str, str] | None =
         else:
             entries.append(("layer", records[position]))
             position += 1
-    return entries, _definitions([entry for kind, entry in entries if kind == "run"], module_classes)
+    return entries, _definitions([entry for kind, entry in entries if kind == "run"], module_classes, taken)
 
 
 def write_spec(records: Sequence[LayerRecord], input_spec: Any, name: str | None = None,
@@ -594,13 +612,17 @@ def write_spec(records: Sequence[LayerRecord], input_spec: Any, name: str | None
                flat: bool = False) -> str:
     """The spec text of `records` (see the module docstring). `input_spec` is what the spec's `input:` says
     (a shape list, `{shape, dtype}`, or named inputs); `header` lines become leading comments."""
-    entries, definitions = fold(records, module_classes, flat=flat)
+    records, networks = _sub_network_blocks(records)
+    entries, definitions = fold(records, module_classes, flat=flat, taken=set(networks))
     lines = [f"# {line}" if line else "#" for line in header]
     if name:
         lines.append(f"name: {yaml_value(name)}")
     lines += _input_lines(input_spec)
-    if definitions:
+    if definitions or networks:
         lines += ["", "blocks:"]
+        for block, layers in networks.items():
+            lines.append(f"  {yaml_key(block)}:")
+            lines += [f"    - {yaml_value(layer)}" for layer in layers]
         for definition in definitions:
             lines += _definition_lines(definition)
     lines += ["", "layers:"]
@@ -609,7 +631,7 @@ def write_spec(records: Sequence[LayerRecord], input_spec: Any, name: str | None
     for kind, entry in entries:
         if kind == "layer":
             shown = None if entry.inputs in ([previous], []) else entry.inputs
-            line = f"  - {_layer_line(entry.name, entry.type, shown, _written_args(entry))}"
+            line = f"  - {_layer_line(entry.name, entry.type, shown, written_args(entry))}"
             if entry.comment:
                 line += f"   # {entry.comment}"
             lines.append(line)
@@ -622,11 +644,38 @@ def write_spec(records: Sequence[LayerRecord], input_spec: Any, name: str | None
     return "\n".join(lines) + "\n"
 
 
-def _definitions(runs: list[_Run], module_classes: dict[str, str]) -> list[_Definition]:
+def _sub_network_blocks(records: Sequence[LayerRecord]) -> tuple[list[LayerRecord], dict[str, list[dict[str, Any]]]]:
+    """The records with each sub-network argument (a moe's `expert`: a list of layers) replaced by the name of a
+    block holding those layers, and the blocks: one per distinct sub-network, named by its key (`expert`,
+    `shared_expert`, `expert_2` for a second, different one), so the layers that use one fold alike."""
+    from ..layers import layer_class
+
+    blocks: dict[str, list[dict[str, Any]]] = {}
+    by_text: dict[str, str] = {}
+    made = []
+    for record in records:
+        try:
+            keys = layer_class(record.type).block_keys
+        except KeyError:
+            keys = ()
+        args = dict(record.args)
+        for key in keys:
+            if not isinstance(args.get(key), list):
+                continue
+            text = yaml_value(args[key])
+            if text not in by_text:
+                by_text[text] = _unique(_identifier(key), set(blocks))
+                blocks[by_text[text]] = args[key]
+            args[key] = by_text[text]
+        made.append(LayerRecord(record.name, record.type, args, record.inputs, record.comment) if keys else record)
+    return made, blocks
+
+
+def _definitions(runs: list[_Run], module_classes: dict[str, str], taken: set[str] = frozenset()) -> list[_Definition]:
     """One definition per module class whose runs fit one block (torchvision's BasicBlock in every stage,
-    with or without a shortcut), else per layer structure."""
+    with or without a shortcut), else per layer structure; block names other than `taken`."""
     made: dict[Any, _Definition] = {}
-    names: set[str] = set()
+    names: set[str] = set(taken)
     for run in runs:
         assert run.union is not None
         classes = {module_classes.get(instance.prefix[:-1]) for instance in run.instances}
@@ -653,4 +702,5 @@ def _definitions(runs: list[_Run], module_classes: dict[str, str]) -> list[_Defi
     return list(made.values())
 
 
-__all__ = ["INPUT", "LayerRecord", "fold", "input_spec_of", "records_of", "shortened", "write_spec", "yaml_value"]
+__all__ = ["INPUT", "LayerRecord", "fold", "input_spec_of", "records_of", "shortened", "sub_network_layers", "write_spec",
+           "written_args", "yaml_value"]

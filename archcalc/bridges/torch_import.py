@@ -35,7 +35,7 @@ from typing import Any, Callable
 
 from . import ImportFailure, MissingDependency
 from .names import pytorch_name, tag_of
-from .spec_writer import INPUT, LayerRecord, write_spec
+from .spec_writer import INPUT, LayerRecord, write_spec, written_args
 
 RECURRENT = ("torch.nn.LSTM", "torch.nn.GRU", "torch.nn.RNN")
 UNMAPPED = "<unmapped>"
@@ -114,11 +114,20 @@ def _module_types() -> dict[type, str]:
     found: dict[type, str] = {}
     for tag in TYPE_NAMES:
         name = layer_class(tag).pytorch
-        if name.startswith("torch.nn.") and name.count(".") == 2:
+        if name.startswith("torch.nn.") and name.count(".") == 2 and layer_class(tag).pytorch_arguments is None:
             kind = getattr(torch.nn, name.rpartition(".")[2], None)
             if isinstance(kind, type) and issubclass(kind, torch.nn.Module):
                 found[kind] = tag
     return found
+
+
+def generated_type(module: Any) -> str | None:
+    """The type of a module whose class `archcalc export --to pytorch` generated for a type no torch.nn class stands
+    for (a mixture of experts): the class says it (`archcalc_type = TAG`) and the type can read such a module."""
+    from ..layers import TYPE_NAMES, layer_class
+
+    tag = getattr(type(module), "archcalc_type", None)
+    return tag if tag in TYPE_NAMES and layer_class(tag).pytorch_arguments is not None else None
 
 
 def _normal(name: str) -> str:
@@ -301,7 +310,8 @@ class _Importer:
 
         class Tracer(torch.fx.Tracer):
             def is_leaf_module(self, module, qualified_name):   # every module a spec type stands for is kept whole
-                return type(module) in module_types or super().is_leaf_module(module, qualified_name)
+                return type(module) in module_types or generated_type(module) is not None or \
+                    super().is_leaf_module(module, qualified_name)
 
         tracer = Tracer()
         tracer.record_stack_traces = True
@@ -426,7 +436,7 @@ class _Importer:
 
     def _module(self, node: Any, value: Any) -> None:
         module = self.modules[node.target]
-        tag = self.module_types.get(type(module))
+        tag = self.module_types.get(type(module)) or generated_type(module)
         if tag is None:
             self._refuse(node, f"module {type(module).__module__}.{type(module).__qualname__} ({node.target})")
             return
@@ -437,7 +447,8 @@ class _Importer:
         has_parameters = any(True for _ in module.parameters(recurse=True))
         count = self.call_counts.get(path, 0)
         self.call_counts[path] = count + 1
-        arguments = module_arguments(module, tag)
+        arguments = self._generated_arguments(module, tag, node) if generated_type(module) else \
+            module_arguments(module, tag)
         for key in ("need_weights", "average_attn_weights"):   # forward arguments of nn.MultiheadAttention
             if key in node.kwargs:
                 arguments[key] = node.kwargs[key]
@@ -456,6 +467,28 @@ class _Importer:
         if has_parameters and not any(parameter.requires_grad for parameter in module.parameters()):
             arguments["trainable"] = False
         self._add(node, name, tag, arguments, sources, value)
+
+    def _generated_arguments(self, module: Any, tag: str, node: Any) -> dict[str, Any]:
+        """A generated class's layer read by its type's hook; a sub-network (an expert) is traced on its own, on
+        the layer's per-sample input, its layers written as the spec writes a block's."""
+        from ..layers import layer_class
+
+        (source,) = self._tensor_inputs(node)[:1]
+        example = self.values[source]
+
+        def network(submodule: Any) -> list[dict[str, Any]]:
+            inner = _Importer(submodule, [self.torch.zeros_like(example)])
+            layers, previous = [], INPUT
+            for record in inner.run():
+                layer = {"name": record.name, "type": record.type}
+                if record.inputs != [previous] and record.inputs:
+                    layer["inputs"] = record.inputs
+                layer.update(written_args(record))
+                layers.append(layer)
+                previous = record.name
+            return layers
+
+        return layer_class(tag).pytorch_arguments(module, network)
 
     def _tied(self, module: Any, path: str) -> str | None:
         weight = getattr(module, "weight", None)

@@ -203,6 +203,14 @@ class Layer(BaseModel):
     # passing the input-size argument archcalc infers: (constructor argument, per-sample input axis).
     pytorch: ClassVar[str] = ""
     inferred_argument: ClassVar[tuple[str, int] | None] = None
+    # A type no torch.nn class stands for (a mixture of experts), which the PyTorch bridges write as a generated
+    # class: `pytorch_source(layer, hidden_size, class_name, networks)` gives that class's source lines (`networks`:
+    # the class name of each sub-network key's module), `pytorch_arguments(module, network)` reads the layer's
+    # arguments back from such a module (`network(submodule)`: a sub-network's layers, traced); `pytorch_class` is
+    # the generated class's name, written on it as `archcalc_type = TAG` so that the import recognizes it.
+    pytorch_class: ClassVar[str] = ""
+    pytorch_source: ClassVar[Any] = None
+    pytorch_arguments: ClassVar[Any] = None
     # Counting conventions (archcalc.layers.counting): the row of docs/conventions.md the type shares with
     # similar types, its rule under each tool, how a model calls it by default, and whether it can only be
     # called as a module (it has parameters: a functional call would need them passed in).

@@ -18,6 +18,7 @@ same figure on any routing; capacity limits and dropped tokens are not modelled)
 
 from __future__ import annotations
 
+import textwrap
 from math import prod
 from typing import Annotated, Any, ClassVar, Literal, NamedTuple
 
@@ -346,6 +347,85 @@ MixtureOfExperts.pytorch = "torch.nn.Module"   # no torch.nn class: HF's Mixtral
 MixtureOfExperts.inferred_argument = ("hidden_size", -1)   # tests/torch_modules.py (MixtureOfExperts)
 MixtureOfExperts.convention_row = "moe"
 MixtureOfExperts.module_only = True
+
+
+# --------------------------------------------------------------------------------------- the PyTorch bridges
+
+def _pytorch_source(spec: MixtureOfExperts, hidden_size: int, class_name: str, networks: dict[str, str]) -> list[str]:
+    """The class `archcalc export --to pytorch` writes for a moe layer: Hugging Face transformers' eager
+    MixtralSparseMoeBlock / Qwen2MoeSparseMoeBlock with the experts unfused (an nn.ModuleList of the expert's
+    class), so the state_dict keys are HF's non-fused layout: gate.weight, experts.0.gate_proj.weight, ...,
+    shared_expert.*, shared_expert_gate.weight. `networks` names the classes of the expert networks."""
+    expert = networks["expert"]
+    shared = networks.get("shared_expert", expert)
+    renormalised = "renormalised to sum to 1" if spec.normalize_top_k else "not renormalised (norm_topk_prob false)"
+    shared_text = ""
+    if spec.shared_experts:
+        shared_text = (f" Every token also passes {spec.shared_experts} shared expert" + "s" * (spec.shared_experts != 1)
+                       + (", scaled by sigmoid(shared_expert_gate(x))" if spec.shared_expert_gate else "") + ".")
+    text = (f'"""A sparse mixture of experts, as Hugging Face\'s Mixtral / Qwen2-MoE eager code routes it: the router'
+            f" `gate` scores the {spec.experts} experts for every token and sends it to the top {spec.top_k} (softmax in"
+            f" float32, the {spec.top_k} weights {renormalised}); each expert runs on the tokens that picked it and"
+            f' adds its weighted output.{shared_text}"""')
+    lines = [f"class {class_name}(nn.Module):",
+             *textwrap.wrap(text, 110, initial_indent="    ", subsequent_indent="    ", break_on_hyphens=False),
+             "",
+             f"    archcalc_type = {spec.type!r}   # `archcalc import torch` reads this module as one layer of that type",
+             "",
+             "    def __init__(self):",
+             "        super().__init__()",
+             f"        self.top_k = {spec.top_k}",
+             f"        self.norm_topk_prob = {spec.normalize_top_k!r}",
+             f"        self.gate = nn.Linear({hidden_size}, {spec.experts}, bias={spec.router_bias!r})",
+             f"        self.experts = nn.ModuleList([{expert}() for _ in range({spec.experts})])"]
+    if spec.shared_experts == 1:
+        lines.append(f"        self.shared_expert = {shared}()")
+    elif spec.shared_experts:
+        lines.append(f"        self.shared_experts = nn.ModuleList([{shared}() for _ in range({spec.shared_experts})])")
+    if spec.shared_expert_gate:
+        lines.append(f"        self.shared_expert_gate = nn.Linear({hidden_size}, 1, bias=False)")
+    lines += ["",
+              "    def forward(self, hidden_states):",
+              "        shape = hidden_states.shape",
+              "        hidden_states = hidden_states.reshape(-1, shape[-1])   # [tokens, hidden]",
+              "        router_logits = self.gate(hidden_states)",
+              "        routing_weights = torch.softmax(router_logits, dim=-1, dtype=torch.float)",
+              "        routing_weights, selected_experts = torch.topk(routing_weights, self.top_k, dim=-1)",
+              "        if self.norm_topk_prob:",
+              "            routing_weights /= routing_weights.sum(dim=-1, keepdim=True)",
+              "        routing_weights = routing_weights.to(hidden_states.dtype)",
+              "        final_hidden_states = torch.zeros_like(hidden_states)",
+              "        for index, expert in enumerate(self.experts):",
+              "            token, position = torch.where(selected_experts == index)   # the tokens that picked it",
+              "            if token.numel():",
+              "                weighted = expert(hidden_states[token]) * routing_weights[token, position, None]",
+              "                final_hidden_states.index_add_(0, token, weighted)"]
+    if spec.shared_experts:
+        lines.append("        shared_output = self.shared_expert(hidden_states)" if spec.shared_experts == 1 else
+                     "        shared_output = sum(expert(hidden_states) for expert in self.shared_experts)")
+        if spec.shared_expert_gate:
+            lines.append("        shared_output = torch.sigmoid(self.shared_expert_gate(hidden_states)) * shared_output")
+        lines.append("        final_hidden_states = final_hidden_states + shared_output")
+    lines.append("        return final_hidden_states.reshape(shape)")
+    return lines
+
+
+def _pytorch_arguments(module: Any, network: Any) -> dict[str, Any]:
+    """A module of the exported class (above), read back: the counts from its attributes, each expert network's
+    layers traced by `network(submodule)`; a shared expert with the routed expert's layers is `expert`'s."""
+    expert = network(module.experts[0])
+    shared_modules = [module.shared_expert] if hasattr(module, "shared_expert") else \
+        list(getattr(module, "shared_experts", ()))
+    shared = network(shared_modules[0]) if shared_modules else None
+    return {"experts": len(module.experts), "top_k": module.top_k, "expert": expert,
+            "shared_experts": len(shared_modules), "shared_expert": None if shared in (None, expert) else shared,
+            "shared_expert_gate": getattr(module, "shared_expert_gate", None) is not None,
+            "router_bias": module.gate.bias is not None, "normalize_top_k": bool(module.norm_topk_prob)}
+
+
+MixtureOfExperts.pytorch_class = "SparseMoeBlock"
+MixtureOfExperts.pytorch_source = staticmethod(_pytorch_source)
+MixtureOfExperts.pytorch_arguments = staticmethod(_pytorch_arguments)
 class _Part(NamedTuple):
     """One module call inside a moe layer, as a counting View reads a layer result."""
 
