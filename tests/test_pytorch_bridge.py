@@ -17,6 +17,7 @@ Run: python -m pytest tests/test_pytorch_bridge.py -q   (in an environment with 
 
 from __future__ import annotations
 
+import importlib
 import re
 import subprocess
 import sys
@@ -118,6 +119,81 @@ def test_an_exported_zoo_spec_has_its_parameters_and_shapes_and_imports_back(spe
     imported = {layer.name: layer for layer in back.layers}
     assert {layer.name: numbers(layer) for layer in layers} == \
         {layer.name: numbers(imported[layer.name]) for layer in layers}
+
+
+# ---------------------------------------------------------------------------------------------------
+# a mixture of experts against Hugging Face's
+
+
+SWIGLU = [{"name": "gate_proj", "type": "linear", "out_features": "WIDTH", "bias": False},
+          {"name": "act_fn", "type": "silu"},
+          {"name": "up_proj", "type": "linear", "out_features": "WIDTH", "bias": False, "inputs": ["input"]},
+          {"name": "mul", "type": "mul", "inputs": ["act_fn", "up_proj"]},
+          {"name": "down_proj", "type": "linear", "out_features": 16, "bias": False}]
+
+
+def swiglu(width: int) -> list[dict]:
+    return [{key: width if value == "WIDTH" else value for key, value in layer.items()} for layer in SWIGLU]
+
+
+HF_MOE = [
+    # (HF class, its config, the moe layer's arguments): hidden size 16, 10 tokens
+    ("mixtral.modeling_mixtral.MixtralSparseMoeBlock", "MixtralConfig",
+     dict(hidden_size=16, intermediate_size=24, num_local_experts=4, num_experts_per_tok=2),
+     dict(experts=4, top_k=2, expert=swiglu(24))),
+    ("qwen2_moe.modeling_qwen2_moe.Qwen2MoeSparseMoeBlock", "Qwen2MoeConfig",
+     dict(hidden_size=16, moe_intermediate_size=24, shared_expert_intermediate_size=40, num_experts=6,
+          num_experts_per_tok=2, norm_topk_prob=False),
+     dict(experts=6, top_k=2, expert=swiglu(24), shared_experts=1, shared_expert=swiglu(40), shared_expert_gate=True,
+          normalize_top_k=False)),
+]
+
+
+@pytest.mark.parametrize("block, config, settings, arguments", HF_MOE, ids=[row[0].rpartition(".")[2] for row in HF_MOE])
+def test_the_exported_moe_computes_what_hugging_face_computes(block, config, settings, arguments):
+    """transformers 5.24's eager block, loaded with the exported module's weights (its experts fused: gate_up_proj
+    [E, 2·width, d] is each expert's gate_proj and up_proj stacked, down_proj [E, d, width]), gives the same output;
+    every other state_dict key is HF's own (gate.weight, shared_expert.gate_proj.weight, shared_expert_gate.weight)."""
+    transformers = pytest.importorskip("transformers")
+    network = archcalc.analyze({"input": [10, 16], "layers": [{"name": "mlp", "type": "moe", **arguments}]}).network
+    torch.manual_seed(0)
+    exported = exported_class(network)().eval()
+    for parameter in exported.parameters():
+        nn.init.normal_(parameter)
+    module, _, name = block.rpartition(".")
+    kind = getattr(importlib.import_module(f"transformers.models.{module}"), name)
+    reference = kind(getattr(transformers, config)(**settings)).eval()
+    state = {key.removeprefix("mlp."): value for key, value in exported.state_dict().items()
+             if ".experts." not in key}
+    experts = exported.mlp.experts
+    state["experts.gate_up_proj"] = torch.stack([torch.cat([expert.gate_proj.weight, expert.up_proj.weight])
+                                                 for expert in experts])
+    state["experts.down_proj"] = torch.stack([expert.down_proj.weight for expert in experts])
+    reference.load_state_dict(state, strict=True)
+    x = torch.randn(1, 10, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(exported(x), reference(x))
+    assert sum(parameter.numel() for parameter in reference.parameters()) == network.totals.params
+
+
+def test_moe_layers_that_differ_get_classes_of_their_own():
+    """Two mixtures of experts of different expert widths: two block classes and two expert classes, each imported
+    back as its own layer."""
+    layers = [{"name": "moe1", "type": "moe", "experts": 4, "top_k": 2, "expert": swiglu(24)},
+              {"name": "moe2", "type": "moe", "experts": 3, "top_k": 1, "expert": swiglu(8), "router_bias": True,
+               "shared_experts": 2}]
+    network = archcalc.analyze({"input": [10, 16], "layers": layers}).network
+    source = export_pytorch(network)
+    assert [line for line in source.splitlines() if line.startswith("class ")] == \
+        ["class Expert(nn.Module):", "class SparseMoeBlock(nn.Module):", "class Expert2(nn.Module):",
+         "class SparseMoeBlock2(nn.Module):", "class Model(nn.Module):"]
+    assert "        self.shared_experts = nn.ModuleList([Expert2() for _ in range(2)])" in source.splitlines()
+    model = exported_class(network)().eval()
+    text = import_torch("model.py:Model", [[10, 16]], model=model)
+    back = archcalc.loads(text)
+    assert [numbers(layer) for layer in back.layers] == [numbers(layer) for layer in network.layers]
+    assert "  - {name: moe2, type: moe, experts: 3, top_k: 1, expert: expert_2, shared_experts: 2, router_bias: true}" \
+        in text.splitlines()
 
 
 # ---------------------------------------------------------------------------------------------------

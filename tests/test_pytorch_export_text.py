@@ -39,6 +39,20 @@ READS = [
     ("gpt2", ["        self.lm_head.weight = self.transformer.wte.weight   # tied: one tensor"]),
     ("vit_b_16", ["        self.class_token = nn.Parameter(torch.zeros(1, 1, 768))"]),
     ("lstm_classifier", ["        states = self.states(lstm[1][0].transpose(0, 1))"]),
+    # Hugging Face's eager MixtralSparseMoeBlock with the experts unfused (mlp.experts.0.gate_proj.weight, ...)
+    ("mixtral_8x7b", ["class SparseMoeBlock(nn.Module):",
+                      "    archcalc_type = 'moe'   # `archcalc import torch` reads this module as one layer of that type",
+                      "        self.gate = nn.Linear(4096, 8, bias=False)",
+                      "        self.experts = nn.ModuleList([Expert() for _ in range(8)])",
+                      "        self.gate_proj = nn.Linear(in_features=4096, out_features=14336, bias=False)",
+                      "            token, position = torch.where(selected_experts == index)   # the tokens that picked it",
+                      "        self.mlp = SparseMoeBlock()"]),
+    ("qwen_moe_a2_7b", ["        self.norm_topk_prob = False",
+                        "        self.experts = nn.ModuleList([Expert() for _ in range(60)])",
+                        "        self.shared_expert = SharedExpert()",
+                        "        self.shared_expert_gate = nn.Linear(2048, 1, bias=False)",
+                        "        shared_output = torch.sigmoid(self.shared_expert_gate(hidden_states)) * shared_output",
+                        "        self.gate_proj = nn.Linear(in_features=2048, out_features=5632, bias=False)"]),
 ]
 
 

@@ -76,6 +76,17 @@ def test_module_classes_name_the_blocks():
     assert archcalc.loads(text).totals.params == 4 * (8 * 8 + 8)
 
 
+def test_an_expert_network_is_written_as_a_block_of_its_own():
+    """Qwen1.5-MoE's routed and shared experts (SwiGLU MLPs 1408 and 5632 wide): one block each, named by the key."""
+    text = rewritten(archcalc.load(REPO / "specs" / "qwen_moe_a2_7b.yaml"))
+    assert "  expert:\n    - {name: gate_proj, type: linear, out_features: 1408, bias: false}\n" \
+           "    - {name: act_fn, type: silu}\n" in text
+    assert "  shared_expert:\n    - {name: gate_proj, type: linear, out_features: 5632, bias: false}\n" in text
+    assert "{name: mlp, type: moe, experts: 60, top_k: 4, expert: expert, shared_experts: 1," \
+           " shared_expert: shared_expert, shared_expert_gate: true, normalize_top_k: false}" in text
+    assert "share" not in text.replace("shared", "")
+
+
 @pytest.mark.parametrize("value, text", [
     (1e-05, "1.0e-05"), (0.1, "0.1"), (True, "true"), (None, "null"), ("0", '"0"'), ("conv.0", "conv.0"),
     ("${i}", '"${i}"'), ("true", '"true"'), ([1, 2], "[1, 2]"), ({"a": 1}, "{a: 1}"),
