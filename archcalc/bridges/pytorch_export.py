@@ -594,8 +594,9 @@ def _source(network: Any, spec_path: str, class_name: str, records: list[LayerRe
     code = _Code()
     code.add(0, f'"""{network.name or "model"} as a PyTorch module, written by `archcalc export {spec_path} --to pytorch`.')
     code.add()
-    code.add(0, f"{network.totals.params:,} parameters; module names are the spec's layer names"
-                f" (state_dict keys: {next((r.name for r in records if _module_of(r)), 'conv1')}.weight, ...).")
+    # docstring text: never split at its parentheses as a long call would be
+    code.lines.append(f"{network.totals.params:,} parameters; module names are the spec's layer names (state_dict keys:")
+    code.lines.append(f"{next((r.name for r in records if _module_of(r)), 'conv1')}.weight, ...).")
     code.add(0, "Run it: python model.py")
     code.add(0, '"""')
     code.add()
