@@ -8,7 +8,10 @@ network. Modules are attributes named as the spec's layers: `layer2.0.conv1` is 
 names (`layer2.0.conv1.weight`). `forward` computes each layer from its inputs, one line each, a left-out
 layer standing for its input; `tie:` is one weight assigned to two modules, `share:` a second call of one
 module, `NAME:INDEX` an element of a layer's outputs (recurrent states batch-first, as the spec counts them).
-`python model.py` builds the model, runs a batch of one and prints its parameter count and output shape.
+A type no torch.nn class stands for (a mixture of experts) is a class its family module writes (its
+`pytorch_source`: Hugging Face's eager SparseMoeBlock), with a class per distinct expert network, each written
+as a network of its own. `python model.py` builds the model, runs a batch of one and prints its parameter
+count and output shape.
 
 The export needs nothing but archcalc: torch is needed only to run the file.
 """
