@@ -47,8 +47,8 @@ SMALLER = {"llama2_70b": {"n_layer": 2}, "llama2_7b": {"n_layer": 2}, "llama_gqa
                             "seq_len": 8},
            "qwen_moe_a2_7b": {"n_layer": 2, "d_model": 64, "n_head": 4, "n_kv_head": 4, "d_ff": 32, "d_shared": 96,
                               "vocab_size": 128, "seq_len": 8}}
-# a mixture of experts gathers each expert's tokens (torch.where: a data-dependent size), which a meta tensor cannot:
-# these run on the CPU, at the small sizes above
+# a mixture of experts routes by values (torch.where gathers each expert's tokens), which a meta tensor has not (there
+# the block only gives its input's shape): these run on the CPU at the small sizes above, so that the routing runs
 ON_CPU = {"mixtral_8x7b", "qwen_moe_a2_7b"}
 
 
@@ -174,6 +174,19 @@ def test_the_exported_moe_computes_what_hugging_face_computes(block, config, set
     with torch.no_grad():
         torch.testing.assert_close(exported(x), reference(x))
     assert sum(parameter.numel() for parameter in reference.parameters()) == network.totals.params
+
+
+@pytest.mark.parametrize("spec", ["mixtral_8x7b", "qwen_moe_a2_7b"])
+def test_a_full_width_moe_model_on_the_meta_device_imports_back(spec):
+    """At full width (two layers) the model is built on the meta device, where the routing has no values to route
+    by: the block gives its input's shape, and the import reads the same parameters and MACs."""
+    network = archcalc.load(REPO / "specs" / f"{spec}.yaml", variables={"n_layer": 2})
+    with torch.device("meta"):
+        model = exported_class(network)().eval()
+    items = [(item.shape, item.dtype) for item in network.inputs]
+    text = import_torch("model.py:Model", [list(shape) for shape, _ in items],
+                        [dtype if dtype != "float" else "float32" for _, dtype in items], model=model)
+    assert archcalc.loads(text).totals == network.totals
 
 
 def test_moe_layers_that_differ_get_classes_of_their_own():

@@ -386,6 +386,8 @@ def _pytorch_source(spec: MixtureOfExperts, hidden_size: int, class_name: str, n
         lines.append(f"        self.shared_expert_gate = nn.Linear({hidden_size}, 1, bias=False)")
     lines += ["",
               "    def forward(self, hidden_states):",
+              "        if hidden_states.is_meta:   # a model on the meta device has no values to route by: the shape alone",
+              "            return torch.empty_like(hidden_states)",
               "        shape = hidden_states.shape",
               "        hidden_states = hidden_states.reshape(-1, shape[-1])   # [tokens, hidden]",
               "        router_logits = self.gate(hidden_states)",
