@@ -35,6 +35,7 @@ from collections import ChainMap
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from ..layers import layer_class
 from .expressions import ExpressionError, has_expression, substitute
 from .limits import DEFAULT_LIMITS, Limits, flag
 from .suggest import suggestion
@@ -59,8 +60,6 @@ def _block_keys(tag: Any) -> tuple[str, ...]:
 
 def _takes_no_input(tag: Any) -> bool:
     """Whether a layer type takes no input (a learned tensor): it gets no default input from the layer before."""
-    from ..layers import layer_class
-
     try:
         return isinstance(tag, str) and layer_class(tag.lower()).arity == 0
     except KeyError:

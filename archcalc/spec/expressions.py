@@ -132,16 +132,23 @@ class _Evaluator:
     def checked(self, result: Any) -> Any:
         if isinstance(result, float):  # only floor/ceil/round of exact values could give one; none do
             return self.number(result)
+        if type(result) is int:  # the common case, checked without building a Fraction
+            if abs(result) >= self.magnitude:
+                raise self.too_large()
+            return result
         if isinstance(result, (int, Fraction)) and not isinstance(result, bool):
             fraction = Fraction(result)
             if abs(fraction.numerator) >= self.magnitude or fraction.denominator >= self.magnitude:
-                raise ExpressionError(f"expression gives a number too large to be a size or a count (beyond"
-                                      f" 2**{self.limits.max_number_bits}, {flag('max_number_bits')})")
+                raise self.too_large()
             return _normal(result)
         if isinstance(result, str) and len(result) > self.limits.max_string_length:
             raise ExpressionError(f"expression makes a string longer than the {self.limits.max_string_length:,}"
                                   f"-character limit ({flag('max_string_length')})")
         return result
+
+    def too_large(self) -> ExpressionError:
+        return ExpressionError(f"expression gives a number too large to be a size or a count (beyond"
+                               f" 2**{self.limits.max_number_bits}, {flag('max_number_bits')})")
 
     def compare(self, node: ast.Compare) -> bool:
         left = self.value(node.left)
