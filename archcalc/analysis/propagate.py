@@ -226,7 +226,7 @@ def _shared_module(layer: Layer, by_name: dict[str, LayerResult], shapes: list) 
 
 def _check_tie(layer: Layer, by_name: dict[str, LayerResult], shapes: list) -> None:
     """`tie: NAME`: the layer's weight is NAME's weight tensor, so their shapes must agree."""
-    target = getattr(layer, "tie", None)
+    target = vars(layer).get("tie")  # the field, for the types that have one (getattr's miss costs 5 µs in pydantic)
     if target is None:
         return
     owner = by_name.get(target)
