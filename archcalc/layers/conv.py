@@ -11,6 +11,7 @@ times output elements; bias additions are not MACs.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from math import prod
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -116,8 +117,9 @@ def _coverage(size: int, kernel: int, stride: int, left: int, dilation: int, out
     return count, last
 
 
+@lru_cache(maxsize=1024)  # a pure function of its integers, asked again for every layer of the same geometry
 def window_warnings(letter: str, size: int, kernel: int, stride: int, left: int, right: int, dilation: int,
-                    out: int, what: str = "kernel", tiling: bool = True) -> list[tuple[str, str | None, str, str, int]]:
+                    out: int, what: str = "kernel", tiling: bool = True) -> tuple[tuple[str, str | None, str, str, int], ...]:
     """Legal but suspicious geometry along one axis: input positions that no window ever sees
     (the floor in the output size drops the last ones; a kernel narrower than its stride, or
     dilation, skips some in between) and windows that see only padding. Padding that no window
@@ -152,7 +154,7 @@ def window_warnings(letter: str, size: int, kernel: int, stride: int, left: int,
     if last_start >= size:
         found.append((f"the last {what} window along {{axis}} starts at {last_start}, past the input's last index"
                       f" {size - 1}: it sees only padding", "padding", "padding-only-window", letter, 0))
-    return found
+    return tuple(found)
 
 
 def merge_axes(found: list[tuple[str, str | None, str, str, int]]) -> list[tuple[str, str | None, str]]:
