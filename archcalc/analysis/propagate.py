@@ -147,11 +147,11 @@ def propagate(spec: SpecBase, data: Any, path: str) -> Network:
             failed.add(name)
             continue
         shapes = [shape for shape, _ in tensors]
-        input_dtypes = tuple(dtype for _, dtype in tensors)
+        input_dtypes = tuple([dtype for _, dtype in tensors])
         try:
             layer.check_inputs(shapes, list(input_dtypes))
             outcome = layer.evaluate(shapes, plain)
-            produced = [tuple(outcome.shape), *(tuple(more) for more in outcome.more_outputs)]
+            produced = [tuple(outcome.shape), *map(tuple, outcome.more_outputs)]
             for shape in produced:
                 _check_output(shape)
             shared = _shared_module(layer, by_name, shapes)
@@ -174,10 +174,10 @@ def propagate(spec: SpecBase, data: Any, path: str) -> Network:
         by_name[name] = result
         spatial_input = any(spatial.get(split_reference(source)[0], False) for source in sources)
         spatial[name] = spatial_input and outcome.layout in (KEEP, SLIDE, MERGE)
-        quiet = everywhere | silenced(
-            [*(inherited[index] if index < len(inherited) else ()),
-             *((code, locate(data, ("layers", index, "ignore", k))) for k, code in enumerate(layer.ignore or ()))],
-            name, f"{label}: ")
+        codes = list(inherited[index]) if index < len(inherited) else []
+        if layer.ignore:
+            codes += [(code, locate(data, ("layers", index, "ignore", k))) for k, code in enumerate(layer.ignore)]
+        quiet = everywhere | silenced(codes, name, f"{label}: ") if codes else everywhere
         for message, key, code in outcome.warnings:
             if code in quiet:
                 continue
@@ -246,7 +246,7 @@ def _suggest(name: str, known: dict[str, object]) -> str:
 
 
 def _check_output(shape: tuple[int, ...]) -> None:
-    if any(size < 1 for size in shape):
+    if min(shape, default=1) < 1:
         raise LayerError(f"would produce the empty or negative output shape {list(shape)}", code="too-small")
     if prod(shape) > INT64_MAX:
         raise LayerError(f"output shape {list(shape)} has more elements than int64 can count", code="too-large")
