@@ -291,6 +291,8 @@ class _Expander:
     # expansion ---------------------------------------------------------------------------------
 
     def _evaluate(self, raw: Any, scope: Mapping[str, Any], node: Any, key: Any) -> Any:
+        if isinstance(raw, str) and "${" not in raw or not isinstance(raw, (str, list)):
+            return raw  # a plain value, most of a spec: nothing to evaluate
         try:
             value = substitute(raw, scope, self.limits)
         except ExpressionError as error:
