@@ -45,7 +45,7 @@ def propagate(spec: SpecBase, data: Any, path: str) -> Network:
     # whether a tensor still has the spatial layout of an image-like input: [C, H, W] through conv and pooling
     spatial: dict[str, bool] = {item.name: item.dtype == FLOAT and len(item.shape) >= 2 for item in inputs}
     spatial.setdefault(NETWORK_INPUT, spatial[inputs[0].name])
-    declared = {(layer.name or default_name(layer, i)): i for i, layer in enumerate(spec.layers)}
+    declared: dict[str, int] = {}  # name → position of every layer; only a bad reference's message needs it
     failed: set[str] = set()
     results: list[LayerResult] = []
     by_name: dict[str, LayerResult] = {}
@@ -113,6 +113,8 @@ def propagate(spec: SpecBase, data: Any, path: str) -> Network:
             bare = split_reference(source)[0]
             if bare in failed or source in failed:
                 continue
+            if not declared:
+                declared.update({(later.name or default_name(later, i)): i for i, later in enumerate(spec.layers)})
             if bare in declared and declared[bare] > index:
                 message = f"input {source!r} is a later layer (a layer can only take earlier outputs)"
             elif bare == name:
