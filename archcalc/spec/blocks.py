@@ -560,7 +560,7 @@ class _Expander:
                 self.stack.append(block)
                 own[name] = self._evaluate(default, scope, params, name)
                 self.stack.pop()
-        return scope
+        return {**self.variables, **own}  # the same names in the same order, looked up faster than a ChainMap
 
 
 def _kind(value: Any) -> str:
