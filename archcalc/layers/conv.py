@@ -55,8 +55,11 @@ def sliding_output_lr(size: Number, kernel: Number, stride: Number, left: Number
     return (size + left + right - dilation * (kernel - 1) - 1) // stride + 1
 
 
+_AXIS_LETTERS = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+
+
 def axis_letters(axes: int) -> tuple[str, ...]:
-    return {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}[axes]
+    return _AXIS_LETTERS[axes]
 
 
 _UNITS = {"L": ("position", "positions"), "D": ("slice", "slices"), "H": ("row", "rows"),
@@ -178,7 +181,8 @@ def check_window_fits(layer: Layer, letter: str, size: int, padded: int, span: i
 
 def check_channels(layer: Layer, shape: Shape) -> int:
     """A convolution's input rank, declared in_channels and groups, as PyTorch checks them; the channels."""
-    require_rank(layer, shape, (layer.axes + 1,), f"[C, {', '.join(axis_letters(layer.axes))}]")
+    if len(shape) != layer.axes + 1:  # the message is built only when it is needed
+        require_rank(layer, shape, (layer.axes + 1,), f"[C, {', '.join(axis_letters(layer.axes))}]")
     channels = shape[0]
     declared_matches("in_channels", layer.in_channels, channels, "channel count")
     for key, count in (("in_channels", channels), ("out_channels", layer.out_channels)):
