@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 
@@ -29,6 +28,8 @@ def json_printable(document: str) -> str:
     JSON text has only printable characters and its line breaks."""
     if document.replace("\n", "").isprintable():
         return document
+    import json  # here, not at import: a text summary never needs it
+
     return "".join(character if character.isprintable() or character == "\n" else json.dumps(character)[1:-1]
                    for character in document)
 

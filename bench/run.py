@@ -13,6 +13,8 @@ same ResNet-50 as a whole process (bench/torchinfo_resnet50.py). Prints a table 
   · GPT-2 < 1 s · LLaMA-2-7B (--set seq_len=4096) < 1 s and < 100 MB · 100k/10k time ratio ≤ 12
   · 100k peak < 500 MB · check of 1,000 specs < 5 s · memory of 10,000 layers < 1 s
   · ResNet-50 ≥ 25 × faster than torchinfo · a 1,000-point sweep of ResNet-50 < 5 s
+and issue #19's: LeNet-5 ≤ 1.3 × floor · 10,000 layers < 0.3 s · one ResNet-50 analysis through the
+Python API < 3 ms (bench/api_resnet50.py: `archcalc.analyze(dict)`, warm, in-process).
 """
 
 from __future__ import annotations
@@ -205,6 +207,16 @@ def main() -> int:
         checks.append((f"the 10,000-layer report opens in Chromium in {opened:.2f} s < 5 s", opened < 5))
     else:
         print("\n(no Chromium: the report's opening time is not measured)")
+    # issue #19's targets: a small spec's start-up, 10,000 layers, one ResNet-50 analysis through the API
+    api = subprocess.run([sys.executable, str(REPO / "bench" / "api_resnet50.py")], capture_output=True, text=True,
+                         check=True).stdout
+    print("\n" + "\n".join(line for line in api.splitlines() if not line.startswith("RESULT")))
+    api_ms = float(api.rsplit("RESULT", 1)[1])
+    checks += [
+        (f"LeNet-5 {lenet:.2f} × floor ≤ 1.3", lenet <= 1.3),
+        (f"10,000 layers {t10k:.2f} s < 0.3 s", t10k < 0.3),
+        (f"ResNet-50 through archcalc.analyze(dict), warm, in-process: {api_ms:.2f} ms < 3 ms", api_ms < 3),
+    ]
     torchinfo = results.get("torchinfo.summary, ResNet-50 (torch + torchinfo process)")
     if torchinfo:
         ratio = torchinfo[0] / results["summary specs/resnet50.yaml"][0]

@@ -9,6 +9,7 @@ import argparse
 import gc
 import os
 import sys
+from importlib import import_module
 
 # pydantic looks for observability plugins through every installed package's entry points the
 # first time it builds a schema; a command-line run has no use for them and pays for the scan.
@@ -16,22 +17,33 @@ os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 from typing import Sequence
 
 from ..version import __version__
-from . import check, compare, explain, export, graph, import_, llm, memory, report, summary, sweep
 from .common import EXIT_OK, EXIT_USAGE, UsageError
 
-# In the order `archcalc --help` lists them.
-COMMANDS = (summary, compare, explain, check, memory, graph, report, llm, sweep, import_, export)
+# The commands, each a module of this package with `add_parser(commands)`, in the order `archcalc --help`
+# lists them (a module named after a Python keyword ends in `_`). Named, not imported: a run imports and
+# builds the parser of its own command only.
+COMMANDS = ("summary", "compare", "explain", "check", "memory", "graph", "report", "llm", "sweep", "import_",
+            "export")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def chosen_command(argv: Sequence[str]) -> str | None:
+    """The command an argument list runs: its first word when that is a command (top-level options such as
+    `--help` come before it), else None (`--help`, `--version`, a typo: argparse then needs every command)."""
+    by_word = {name.rstrip("_"): name for name in COMMANDS}
+    return by_word.get(argv[0]) if argv else None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The command-line parser; given `argv`, with only the subcommand that `argv` runs (when it names one)."""
     parser = argparse.ArgumentParser(
         prog="archcalc",
         description="Shapes, parameters, MACs and memory of a neural-network architecture declared in YAML,"
                     " computed analytically (no deep-learning framework needed).")
     parser.add_argument("--version", action="version", version=f"archcalc {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in COMMANDS:
-        command.add_parser(commands)
+    chosen = chosen_command(argv) if argv is not None else None
+    for name in COMMANDS if chosen is None else (chosen,):
+        import_module(f"{__name__}.{name}").add_parser(commands)
     return parser
 
 
@@ -46,8 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 reconfigure(errors="backslashreplace")
             except (ValueError, OSError):  # pragma: no cover - a stream that cannot be reconfigured
                 pass
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(argv).parse_args(argv)
     try:
         return args.run(args)
     except UsageError as error:

