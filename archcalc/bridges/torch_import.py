@@ -43,6 +43,14 @@ MULTIHEAD = "torch.nn.MultiheadAttention"
 DTYPES = ("float32", "float16", "bfloat16", "float64", "int64", "int32", "bool")
 
 
+class FxCannotTrace(ImportFailure):
+    """torch.fx's symbolic trace failed; `reason` is its error, the torch.export fallback says it."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
+
+
 def _torch() -> Any:
     try:
         import torch
@@ -318,9 +326,10 @@ class _Importer:
         try:
             graph = tracer.trace(self.model)
         except Exception as error:
-            raise ImportFailure(f"torch.fx cannot trace {type(self.model).__name__}: {type(error).__name__}:"
-                                f" {str(error).splitlines()[0] if str(error) else ''} (a forward with data-dependent"
-                                " control flow; trace a model whose forward fx can follow)") from None
+            reason = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+            raise FxCannotTrace(f"torch.fx cannot trace {type(self.model).__name__}: {reason} (a forward with"
+                                " data-dependent control flow; trace a model whose forward fx can follow)",
+                                reason) from None
         graph_module = torch.fx.GraphModule(self.model, graph)
         recorder = _Recorder(graph_module)
         with self.torch.no_grad():
@@ -744,8 +753,14 @@ def import_torch(reference: str, input_shapes: list[list[int]], dtypes: list[str
         dtypes *= len(input_shapes)
     if model is None:
         model = build_model(load_callable(reference), kwargs)
-    importer = _Importer(model, _example_inputs(model, input_shapes, dtypes))
-    records = importer.run()
+    examples = _example_inputs(model, input_shapes, dtypes)
+    importer = _Importer(model, examples)
+    try:
+        records = importer.run()
+    except FxCannotTrace as failure:   # data-dependent control flow (Hugging Face's models): torch.export
+        from .export_import import import_exported
+
+        return import_exported(reference, model, input_shapes, dtypes, kwargs, flat, examples, failure.reason)
     placeholders = [name for name in importer.shapes if ":" not in name][:len(input_shapes)]
     input_spec = _input_spec(input_shapes, dtypes, placeholders)
     name = reference.rpartition(":")[2].rpartition(".")[2].lower() or type(model).__name__.lower()

@@ -1,0 +1,408 @@
+"""`archcalc import torch` where torch.fx cannot trace: the same spec from `torch.export`'s ATen graph.
+
+Hugging Face's models (GPT2LMHeadModel, LlamaForCausalLM) branch on their inputs and build masks in
+forward, which symbolic tracing cannot follow; `torch.export` (non-strict) runs the forward on real tensors
+and records the ATen ops with each node's `nn_module_stack`. This module reads that graph with the fx
+importer's machinery (the same records, names, `tie`/`share`, folding into blocks and the same check):
+
+* a module that a spec type stands for (`nn.Linear`, `nn.LayerNorm`, `nn.Embedding`, `nn.Dropout`, ...),
+  or a transformers class named in `LIBRARY_MODULES` (matched by class name: archcalc never imports
+  transformers), is one layer: every ATen node recorded inside it (Conv1D's view, addmm, view) folds into
+  the layer of the module's path;
+* any other ATen op is read as the torch function of its name (`aten.add.Tensor` as `x + y`,
+  `aten.view` as a reshape), exactly as the fx importer reads functions;
+* nodes that do not depend on the model's inputs (the positions `torch.arange(seq_len)`, the causal mask)
+  are constants: they make no layer. The mask that `scaled_dot_product_attention` receives is evaluated:
+  a causal mask becomes `is_causal: true`, any other mask is refused. A constant that a layer reads
+  becomes an input of the spec (`position_ids`, LLaMA's rotary `cos` and `sin`), as the zoo specs take them.
+
+Everything else is refused with the fx importer's error: every op, its module path and its source line.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from . import ImportFailure
+from .names import pytorch_name, tag_of
+from .spec_writer import INPUT, LayerRecord, write_spec
+from .torch_import import UNMAPPED, Unmapped, _Importer, _check, _input_spec, _scope, _source_line, \
+    _tensor_outputs, _torch, module_arguments
+
+
+def _conv1d(module: Any) -> tuple[str, dict[str, Any]]:
+    """transformers' Conv1D: a linear layer whose weight is stored [in, out] (the same counts)."""
+    return "torch.nn.Linear", {"in_features": module.weight.shape[0], "out_features": module.nf,
+                               "bias": module.bias is not None}
+
+
+def _rms_norm(module: Any) -> tuple[str, dict[str, Any]]:
+    eps = getattr(module, "variance_epsilon", getattr(module, "eps", None))
+    return "torch.nn.RMSNorm", {"normalized_shape": list(module.weight.shape), "eps": eps,
+                                "elementwise_affine": True}
+
+
+# transformers' own module classes, by class name → (the PyTorch name of their spec type, arguments)
+LIBRARY_MODULES = {
+    "Conv1D": _conv1d,
+    "NewGELUActivation": lambda module: ("torch.nn.GELU", {"approximate": "tanh"}),
+    "GELUTanh": lambda module: ("torch.nn.GELU", {"approximate": "tanh"}),
+    "GELUActivation": lambda module: ("torch.nn.GELU", {"approximate": "none"}),
+    "SiLUActivation": lambda module: ("torch.nn.SiLU", {}),
+    "LlamaRMSNorm": _rms_norm,
+}
+
+# ATen ops that give their input unchanged (as a view, a copy or another dtype): no layer
+SAME_TENSOR = {"alias", "to", "_to_copy", "clone", "contiguous", "detach", "lift_fresh_copy", "type_as"}
+
+
+def _export(model: Any, examples: list[Any]) -> Any:
+    """`torch.export` of the model on the example batch; HF's `use_cache=False` (a cache is no tensor)."""
+    torch = _torch()
+    keywords = {}
+    try:
+        if "use_cache" in inspect.signature(model.forward).parameters:
+            keywords["use_cache"] = False
+    except (TypeError, ValueError):
+        pass
+    try:
+        with torch.no_grad():
+            return torch.export.export(model, tuple(examples), keywords, strict=False)
+    except Exception as error:   # the model's own code, run by torch.export: its error is the user's to see
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise ImportFailure(f"torch.export cannot export {type(model).__name__} either: {type(error).__name__}:"
+                            f" {first}") from None
+
+
+def _record_values(exported: Any, examples: list[Any]) -> dict[Any, Any]:
+    """Every node's value on the example batch, the parameters and buffers as the model holds them."""
+    import torch.fx
+
+    torch = _torch()
+    graph_module = exported.graph_module
+    signature = exported.graph_signature
+    state = {**exported.state_dict, **exported.constants}
+    lifted = [state[spec.target] if spec.target is not None and spec.kind.name != "USER_INPUT" else None
+              for spec in signature.input_specs]
+    users = iter(examples)
+    arguments = []
+    for spec, value in zip(signature.input_specs, lifted):
+        if spec.kind.name == "USER_INPUT":
+            arguments.append(next(users, None) if _is_tensor_spec(spec) else getattr(spec.arg, "value", None))
+        else:
+            arguments.append(value)
+    values: dict[Any, Any] = {}
+    interpreter = torch.fx.Interpreter(graph_module)
+
+    def run_node(node):
+        value = torch.fx.Interpreter.run_node(interpreter, node)
+        values[node] = value
+        return value
+
+    interpreter.run_node = run_node
+    with torch.no_grad():
+        try:
+            interpreter.run(*arguments)
+        except Exception as error:
+            first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            raise ImportFailure(f"the exported graph does not run on a zero batch of one: {type(error).__name__}:"
+                                f" {first}") from None
+    return values
+
+
+def _is_tensor_spec(spec: Any) -> bool:
+    return type(spec.arg).__name__ == "TensorArgument"
+
+
+def _is_causal_mask(mask: Any, query: Any, key: Any) -> bool:
+    """A mask that lets position i see positions 0..i: boolean True on and below the diagonal, or an
+    additive mask 0 there and a very negative number above it."""
+    torch = _torch()
+    length, source = query.shape[-2], key.shape[-2]
+    if tuple(mask.shape[-2:]) != (length, source) or length != source:
+        return False
+    causal = torch.ones(length, source, dtype=torch.bool).tril()
+    if mask.dtype == torch.bool:
+        return bool((mask == causal).all())
+    if not mask.dtype.is_floating_point:
+        return False
+    allowed = mask == 0
+    blocked = mask <= torch.finfo(mask.dtype).min / 2
+    return bool((allowed == causal).all()) and bool((blocked == ~causal).all())
+
+
+class _ExportImporter(_Importer):
+    """The fx importer's records, read from torch.export's ATen graph (see the module docstring)."""
+
+    def __init__(self, model: Any, examples: list[Any]):
+        super().__init__(model, examples)
+        self.aten: dict[Any, str] = {}          # node → its ATen op, for the error message
+        self.data: set[Any] = set()             # nodes that depend on the model's inputs
+        self.groups: dict[Any, str] = {}        # node → the path of the (outermost) one-layer module it is in
+        self.group_outputs: dict[str, Any] = {}
+        self.constant_inputs: dict[Any, str] = {}   # a constant a layer reads → the spec input it becomes
+        self.input_order: list[str] = []
+
+    # the graph ---------------------------------------------------------------------------------
+
+    def _layer_module(self, path: str) -> tuple[str, dict[str, Any]] | None:
+        """(tag, arguments) when the module at `path` is one spec layer."""
+        module = self.modules.get(path)
+        if module is None:
+            return None
+        tag = self.module_types.get(type(module))
+        if tag is not None:
+            return tag, module_arguments(module, tag)
+        made = LIBRARY_MODULES.get(type(module).__name__)
+        if made is None:
+            return None
+        pytorch, arguments = made(module)
+        return tag_of(pytorch), arguments
+
+    def _group_of(self, node: Any) -> str | None:
+        stack = node.meta.get("nn_module_stack") or {}
+        for key, (path, _) in stack.items():
+            path = path if isinstance(path, str) else str(path)
+            if path and self._layer_module(path) is not None:
+                return key   # one key per call of a module: a module called twice is two groups
+        return None
+
+    def run(self) -> list[LayerRecord]:
+        exported = _export(self.model, self.examples)
+        values = _record_values(exported, self.examples)
+        self.values = values
+        graph = exported.graph_module.graph
+        self._read_signature(exported)
+        self._find_groups(graph)
+        self._find_data(graph)
+        self._name_inputs(graph)
+        output = None
+        for node in graph.nodes:
+            if node.op == "placeholder":
+                continue
+            if node.op == "output":
+                output = node
+                continue
+            if node in self.data or node in self.constant_inputs:
+                self._node(node, values.get(node))
+        if self.unmapped:
+            listed = "\n".join(f"  {item}" for item in self.unmapped)
+            raise ImportFailure(f"{len(self.unmapped)} op{'s' * (len(self.unmapped) != 1)} of"
+                                f" {type(self.model).__name__} (read with torch.export)"
+                                f" {'have' if len(self.unmapped) != 1 else 'has'} no archcalc layer type:\n{listed}")
+        self._finish(output)
+        for record in self.records:
+            record.args.pop("call", None)   # ATen does not say whether forward wrote x + y or torch.add
+        return self.records
+
+    def _read_signature(self, exported: Any) -> None:
+        torch = self.torch
+        self.user_inputs: list[Any] = []
+        by_name = {node.name: node for node in exported.graph_module.graph.nodes if node.op == "placeholder"}
+        parameters = dict(self.model.named_parameters(remove_duplicate=False))
+        for spec in exported.graph_signature.input_specs:
+            node = by_name[spec.arg.name]
+            kind = spec.kind.name
+            if kind == "USER_INPUT":
+                if _is_tensor_spec(spec):
+                    self.user_inputs.append(node)
+            elif kind == "PARAMETER":
+                owner, _, _ = spec.target.rpartition(".")
+                parameter = parameters[spec.target]
+                if isinstance(parameter, torch.nn.Parameter):
+                    self.parameter_reads[node] = (spec.target, owner, parameter, self.values[node])
+            else:
+                self.pending_attributes[node] = spec.target   # a buffer or constant: refused if a layer reads it
+
+    def _find_groups(self, graph: Any) -> None:
+        for node in graph.nodes:
+            if node.op == "call_function":
+                key = self._group_of(node)
+                if key is not None:
+                    self.groups[node] = key
+        for node in graph.nodes:
+            key = self.groups.get(node)
+            if key is not None and any(self.groups.get(user) != key for user in node.users):
+                if key in self.group_outputs and _tensor_outputs(self.values.get(node)) is not None:
+                    self.group_outputs[key] = None   # two tensors leave the module: not one layer
+                else:
+                    self.group_outputs.setdefault(key, node)
+
+    def _find_data(self, graph: Any) -> None:
+        # what the inputs or the learned weights make; the rest (arange, masks, rotary tables) are constants
+        self.data = set(self.user_inputs) | set(self.parameter_reads)
+        for node in graph.nodes:
+            if node.op == "call_function" and any(argument in self.data for argument in node.all_input_nodes):
+                self.data.add(node)
+        # constants a layer reads (not parameters, not buffers): spec inputs, named by what they are
+        for node in graph.nodes:
+            if node not in self.data or node.op != "call_function":
+                continue
+            for argument in node.all_input_nodes:
+                if argument in self.data or argument in self.parameter_reads or argument in self.constant_inputs \
+                        or argument.op == "placeholder" or _tensor_outputs(self.values.get(argument)) is None:
+                    continue
+                if self._attention_mask(node, argument):
+                    continue
+                self.constant_inputs[argument] = self._constant_name(node, argument)
+
+    def _attention_mask(self, node: Any, argument: Any) -> bool:
+        if self._op_name(node) != "scaled_dot_product_attention" or len(node.args) < 4 or node.args[3] is not argument:
+            return False
+        query, key = (self.values[item] for item in node.args[:2])
+        if not _is_causal_mask(self.values[argument], query, key):
+            return False   # refused when the attention is read: a mask the spec cannot say
+        node.args = node.args[:3]
+        node.kwargs = {**node.kwargs, "is_causal": True}
+        return True
+
+    def _constant_name(self, node: Any, argument: Any) -> str:
+        torch = self.torch
+        value = self.values[argument]
+        group = self.groups.get(node)
+        module = self.modules.get(self._group_path(group)) if group else None
+        if isinstance(module, torch.nn.Embedding) and not value.dtype.is_floating_point:
+            positions = torch.arange(value.shape[-1], device=value.device).expand(value.shape)
+            if value.dim() == 2 and bool((value == positions).all()):
+                return "position_ids"   # HF: torch.arange(seq_len), looked up in the position embedding
+        base = argument.name.rstrip("_0123456789") or "constant"
+        return {"to": "constant", "mul": "constant", "unsqueeze": "constant"}.get(base, base)
+
+    def _group_path(self, key: str) -> str:
+        for node, found in self.groups.items():
+            if found == key:
+                return node.meta["nn_module_stack"][key][0]
+        return ""
+
+    def _name_inputs(self, graph: Any) -> None:
+        inputs = [(node, node.name) for node in self.user_inputs]
+        used: set[str] = set()
+        for node, name in self.constant_inputs.items():
+            unique, number = name, 1
+            while unique in used or unique in {item for _, item in inputs}:
+                unique, number = f"{name}_{number}", number + 1
+            used.add(unique)
+            self.constant_inputs[node] = unique
+            inputs.append((node, unique))
+        for node, name in inputs:
+            name = INPUT if len(inputs) == 1 else name
+            self.names[node] = name
+            self.used_names.add(name)
+            self.shapes[name] = tuple(self.values[node].shape[1:])
+            self.input_order.append(name)
+        self.input_nodes = [node for node, _ in inputs]
+
+    # nodes ---------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _op_name(node: Any) -> str:
+        target = node.target
+        return getattr(target, "_opname", None) or getattr(target, "__name__", str(target))
+
+    def _node(self, node: Any, value: Any) -> None:
+        if node in self.constant_inputs:
+            return   # named as a spec input
+        if node.op != "call_function" or _tensor_outputs(value) is None:
+            return   # size arithmetic, assertions: no tensor, no layer
+        key = self.groups.get(node)
+        if key is not None:
+            if self.group_outputs.get(key) is node:
+                self._group_layer(node, key, value)
+            elif key in self.group_outputs and self.group_outputs[key] is None and not self.unmapped_group(key):
+                self._refuse(node, f"module {self._group_path(key)} gives several tensors")
+            return
+        self.aten[node] = str(node.target)
+        name = self._op_name(node).strip("_")
+        tensors = self._tensor_inputs(node)
+        reshaping = name in ("view", "_unsafe_view", "reshape")   # a view to the shape it has (HF's view(-1, L))
+        if (name in SAME_TENSOR or reshaping) and tensors and tuple(self.values[tensors[0]].shape) == tuple(value.shape):
+            if tensors[0] in self.parameter_reads:
+                self._learned_tensor(tensors[0])
+            self.names[node] = self.names.get(tensors[0], UNMAPPED)
+            return
+        if name == "unsafe_view":
+            name = "view"
+        if name == "scaled_dot_product_attention":
+            self._default_scale(node)
+        node.op, node.target = "call_method", name   # read as the tensor method of that name
+        self._function(node, value)
+
+    def _default_scale(self, node: Any) -> None:
+        """HF passes `scale=head_dim ** -0.5`, PyTorch's own default: the spec leaves it out, as the zoo does."""
+        scale = node.kwargs.get("scale")
+        head_dim = self.values[node.args[0]].shape[-1]
+        if scale is not None and scale == head_dim ** -0.5:
+            node.kwargs = {key: item for key, item in node.kwargs.items() if key != "scale"}
+
+    def unmapped_group(self, key: str) -> bool:
+        return any(item.module == self._group_path(key) for item in self.unmapped)
+
+    def _group_layer(self, node: Any, key: str, value: Any) -> None:
+        """The module's layer, at the node whose value leaves it; its inputs are the tensors that enter it."""
+        members = [member for member, found in self.groups.items() if found == key]
+        path = node.meta["nn_module_stack"][key][0]
+        entering = []
+        for member in members:
+            for argument in member.all_input_nodes:
+                if self.groups.get(argument) != key and argument not in self.parameter_reads \
+                        and argument not in self.pending_attributes and argument not in entering \
+                        and _tensor_outputs(self.values.get(argument)) is not None:
+                    entering.append(argument)
+        sources = [self.names.get(argument) for argument in entering]
+        if any(source is None for source in sources):
+            self._refuse(node, f"module {path} reads a tensor computed from constants")
+            return
+        if UNMAPPED in sources:
+            self.names[node] = UNMAPPED
+            return
+        module = self.modules[path]
+        tag, arguments = self._layer_module(path)
+        count = self.call_counts.get(path, 0)
+        self.call_counts[path] = count + 1
+        has_parameters = any(True for _ in module.parameters(recurse=True))
+        if count and has_parameters:
+            arguments["share"] = self.calls[path]
+            name = self._unique(path)
+        else:
+            name = self._unique(path if count == 0 else f"{path}_{count}")
+        if count == 0:
+            self.calls[path] = name
+            tied = self._tied(module, path)
+            if tied:
+                arguments["tie"] = tied
+        if has_parameters and not any(parameter.requires_grad for parameter in module.parameters()):
+            arguments["trainable"] = False
+        self._add(node, name, tag, arguments, sources, value)
+
+    def _describe(self, node: Any) -> str:
+        return self.aten.get(node) or super()._describe(node)
+
+
+def import_exported(reference: str, model: Any, input_shapes: list[list[int]], dtypes: list[str],
+                    kwargs: dict[str, Any], flat: bool, examples: list[Any], why: str) -> str:
+    """The spec text of `model` read with torch.export (`why`: torch.fx's error, said in the header)."""
+    torch = _torch()
+    importer = _ExportImporter(model, examples)
+    records = importer.run()
+    shapes = [list(importer.shapes[name]) for name in importer.input_order]
+    types = list(dtypes) + [str(importer.values[node].dtype).removeprefix("torch.")
+                            for node in importer.input_nodes[len(dtypes):]]
+    names = importer.input_order
+    input_spec = _input_spec(shapes if len(names) > 1 else input_shapes, types, names)
+    name = reference.rpartition(":")[2].rpartition(".")[2].lower() or type(model).__name__.lower()
+    call = f"{reference}({', '.join(f'{key}={value!r}' for key, value in kwargs.items())})"
+    constants = [name for node, name in importer.constant_inputs.items()]
+    header = [f"Imported by `archcalc import torch {reference}` from {call}: torch {torch.__version__},"
+              f" torch.export (torch.fx cannot trace it: {why}).",
+              "Layer names are the module paths; functions are named <module>.<function> (ATen ops)."]
+    if constants:
+        header.append(f"Inputs {', '.join(constants)}: constants forward computes from the sequence length"
+                      " (not from the tokens), taken as inputs.")
+    module_classes = {path: type(module).__name__ for path, module in model.named_modules() if path}
+    text = write_spec(records, input_spec, name, header, module_classes, flat=flat)
+    _check(text, model, importer)
+    return text
+
+
+__all__ = ["LIBRARY_MODULES", "import_exported"]
