@@ -219,15 +219,26 @@ class _ExportImporter(_Importer):
         for node in graph.nodes:
             if node.op == "call_function":
                 key = self._group_of(node)
-                if key is not None:
+                if key is not None and not self._passes_through(node, key):
                     self.groups[node] = key
+        leaving: dict[str, list[Any]] = {}
         for node in graph.nodes:
             key = self.groups.get(node)
-            if key is not None and any(self.groups.get(user) != key for user in node.users):
-                if key in self.group_outputs and _tensor_outputs(self.values.get(node)) is not None:
-                    self.group_outputs[key] = None   # two tensors leave the module: not one layer
-                else:
-                    self.group_outputs.setdefault(key, node)
+            if key is not None and _tensor_outputs(self.values.get(node)) is not None and any(
+                    self.groups.get(user) != key and (user.op == "output" or _tensor_outputs(self.values.get(user))
+                                                      is not None) for user in node.users):
+                leaving.setdefault(key, []).append(node)
+        # the one tensor leaving a module is its layer (None: several leave, the module is not one layer)
+        self.group_outputs = {key: nodes[0] if len(nodes) == 1 else None for key, nodes in leaving.items()}
+
+    def _passes_through(self, node: Any, key: str) -> bool:
+        """`x.to(torch.float32)` on a float32 x inside a module returns x itself, and torch.export records the
+        caller's later uses of x (LLaMA's residual) as uses of that node: it stays outside the module."""
+        if self._op_name(node) not in SAME_TENSOR or not node.args or not hasattr(node.args[0], "op"):
+            return False
+        source, value = self.values.get(node.args[0]), self.values.get(node)
+        return self.groups.get(node.args[0]) != key and _tensor_outputs(value) is not None \
+            and _tensor_outputs(source) is not None and value.shape == source.shape and value.dtype == source.dtype
 
     def _find_data(self, graph: Any) -> None:
         # what the inputs or the learned weights make; the rest (arange, masks, rotary tables) are constants
