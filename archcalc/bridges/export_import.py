@@ -55,6 +55,7 @@ LIBRARY_MODULES = {
 
 # ATen ops that give their input unchanged (as a view, a copy or another dtype): no layer
 SAME_TENSOR = {"alias", "to", "_to_copy", "clone", "contiguous", "detach", "lift_fresh_copy", "type_as"}
+RESHAPES = {"view", "_unsafe_view", "reshape"}
 
 
 def _export(model: Any, examples: list[Any]) -> Any:
@@ -143,6 +144,7 @@ class _ExportImporter(_Importer):
         self.group_outputs: dict[str, Any] = {}
         self.constant_inputs: dict[Any, str] = {}   # a constant a layer reads → the spec input it becomes
         self.input_order: list[str] = []
+        self.repeated: set[Any] = set()         # nodes of HF's repeat_kv before a grouped-query attention
 
     # the graph ---------------------------------------------------------------------------------
 
@@ -256,7 +258,12 @@ class _ExportImporter(_Importer):
                     continue
                 if self._attention_mask(node, argument):
                     continue
-                self.constant_inputs[argument] = self._constant_name(node, argument)
+                same = next((other for other in self.constant_inputs if self._equal(other, argument)), None)
+                self.constant_inputs[argument] = self.constant_inputs[same] if same is not None \
+                    else self._constant_name(node, argument)
+        for node in graph.nodes:
+            if self._op_name(node) == "scaled_dot_product_attention":
+                self._grouped_query(node)
 
     def _attention_mask(self, node: Any, argument: Any) -> bool:
         if self._op_name(node) != "scaled_dot_product_attention" or len(node.args) < 4 or node.args[3] is not argument:
@@ -277,8 +284,18 @@ class _ExportImporter(_Importer):
             positions = torch.arange(value.shape[-1], device=value.device).expand(value.shape)
             if value.dim() == 2 and bool((value == positions).all()):
                 return "position_ids"   # HF: torch.arange(seq_len), looked up in the position embedding
-        base = argument.name.rstrip("_0123456789") or "constant"
-        return {"to": "constant", "mul": "constant", "unsqueeze": "constant"}.get(base, base)
+        # the op that made it, before the views and casts on the way (LLaMA's unsqueeze(cos.to(dtype), 1): `cos`)
+        while self._op_name(argument) in SAME_TENSOR | RESHAPES | {"mul", "expand", "unsqueeze"} \
+                and argument.args and hasattr(argument.args[0], "op"):
+            argument = argument.args[0]
+        base = argument.name.rstrip("_0123456789")
+        return base if base.isidentifier() and argument.op == "call_function" else "constant"
+
+    def _equal(self, one: Any, other: Any) -> bool:
+        """Two constants with the same value are one input (each LLaMA layer unsqueezes the same cos)."""
+        a, b = self.values.get(one), self.values.get(other)
+        return _tensor_outputs(a) is not None and _tensor_outputs(b) is not None and a.shape == b.shape \
+            and a.dtype == b.dtype and bool((a == b).all())
 
     def _group_path(self, key: str) -> str:
         for node, found in self.groups.items():
@@ -290,18 +307,18 @@ class _ExportImporter(_Importer):
         inputs = [(node, node.name) for node in self.user_inputs]
         used: set[str] = set()
         for node, name in self.constant_inputs.items():
-            unique, number = name, 1
-            while unique in used or unique in {item for _, item in inputs}:
-                unique, number = f"{name}_{number}", number + 1
-            used.add(unique)
-            self.constant_inputs[node] = unique
-            inputs.append((node, unique))
+            if name in used:
+                continue   # the same constant as one before: that input
+            used.add(name)
+            inputs.append((node, name))
         for node, name in inputs:
             name = INPUT if len(inputs) == 1 else name
             self.names[node] = name
             self.used_names.add(name)
             self.shapes[name] = tuple(self.values[node].shape[1:])
             self.input_order.append(name)
+        for node, name in self.constant_inputs.items():
+            self.names[node] = name if len(inputs) > 1 else INPUT
         self.input_nodes = [node for node, _ in inputs]
 
     # nodes ---------------------------------------------------------------------------------------
@@ -326,11 +343,16 @@ class _ExportImporter(_Importer):
         self.aten[node] = str(node.target)
         name = self._op_name(node).strip("_")
         tensors = self._tensor_inputs(node)
-        reshaping = name in ("view", "_unsafe_view", "reshape")   # a view to the shape it has (HF's view(-1, L))
-        if (name in SAME_TENSOR or reshaping) and tensors and tuple(self.values[tensors[0]].shape) == tuple(value.shape):
+        # a view to the shape it has (HF's view(-1, L)), a slice of all of it (x[:, :, None]'s x[:, :])
+        if (name in SAME_TENSOR | RESHAPES or name == "slice") and tensors and tuple(self.values[tensors[0]].shape) == tuple(value.shape):
             if tensors[0] in self.parameter_reads:
                 self._learned_tensor(tensors[0])
             self.names[node] = self.names.get(tensors[0], UNMAPPED)
+            return
+        if node in self.repeated:
+            return   # repeat_kv's unsqueeze, expand and reshape: the attention takes the key/value heads as they are
+        if name == "slice":
+            self._slices(node, value)
             return
         if name == "unsafe_view":
             name = "view"
@@ -338,6 +360,67 @@ class _ExportImporter(_Importer):
             self._default_scale(node)
         node.op, node.target = "call_method", name   # read as the tensor method of that name
         self._function(node, value)
+
+    def _slices(self, node: Any, value: Any) -> None:
+        """x[..., :h] and x[..., h:] (LLaMA's rotate_half): the slices of one tensor along one axis that cut
+        it into equal consecutive parts are one `chunk` layer, each slice one of its outputs."""
+        if node in self.names:
+            return   # a part of a chunk made at its first slice
+        source, dim = node.args[0], node.args[1] if len(node.args) > 1 else 0
+        size = self.values[source].shape[dim]
+        parts = []
+        for user in source.users:
+            if self._op_name(user) == "slice" and (user.args[1] if len(user.args) > 1 else 0) == dim \
+                    and (len(user.args) < 5 or user.args[4] == 1):
+                start = user.args[2] if len(user.args) > 2 and user.args[2] is not None else 0
+                end = user.args[3] if len(user.args) > 3 and user.args[3] is not None else size
+                parts.append((max(0, start + size if start < 0 else start), min(size, end + size if end < 0 else end),
+                              user))
+        parts.sort(key=lambda part: part[0])
+        bounds = [(start, end) for start, end, _ in parts]
+        chunks = len(parts)
+        width = -(-size // chunks) if chunks else 0
+        expected = [(index * width, min(size, (index + 1) * width)) for index in range(chunks)]
+        source_name = self.names.get(source)
+        if chunks < 2 or bounds != expected or source_name is None:
+            self.aten[node] = str(node.target)
+            self._refuse(node, f"{self._describe(node)} (a slice that is not one of equal parts of its tensor)")
+            return
+        if source_name == UNMAPPED:
+            self.names[node] = UNMAPPED
+            return
+        name = self._function_name(node, "chunk")
+        self._add(node, name, tag_of("torch.chunk"), {"chunks": chunks, "dim": dim}, [source_name],
+                  tuple(self.values[user] for _, _, user in parts))
+        for index, (_, _, user) in enumerate(parts):
+            self.names[user] = f"{name}:{index}"
+
+    def _grouped_query(self, node: Any) -> None:
+        """HF's repeat_kv before the attention, x[:, :, None].expand(B, kv, n_rep, L, D).reshape(B, kv * n_rep,
+        L, D): the spec's attention takes the kv heads as they are (`enable_gqa`, the same counts)."""
+        torch = self.torch
+        originals, chains = [], []
+        for argument in node.args[1:3]:
+            chain = [argument]
+            while self._op_name(chain[-1]) in RESHAPES | {"expand", "unsqueeze", "slice"} | SAME_TENSOR \
+                    and chain[-1].args and hasattr(chain[-1].args[0], "op") and len(chain) < 8:
+                chain.append(chain[-1].args[0])
+            original = chain[-1]
+            heads, repeated = self.values[original], self.values[argument]
+            if len(chain) == 1 or not (_tensor_outputs(heads) is not None and heads.dim() == 4 == repeated.dim()):
+                return
+            groups = repeated.shape[1] // heads.shape[1]
+            if groups < 2 or heads.shape[1] * groups != repeated.shape[1] \
+                    or not torch.equal(torch.repeat_interleave(heads, groups, dim=1), repeated):
+                return
+            originals.append(original)
+            chains.append(chain[:-1])
+        if any(user is not node and user not in chain for chain in chains for member in chain
+               for user in member.users if _tensor_outputs(self.values.get(user)) is not None):
+            return   # the repeated heads are used elsewhere too: they are tensors of the spec
+        self.repeated.update(member for chain in chains for member in chain)
+        node.args = (node.args[0], *originals, *node.args[3:])
+        node.kwargs = {**node.kwargs, "enable_gqa": True}
 
     def _default_scale(self, node: Any) -> None:
         """HF passes `scale=head_dim ** -0.5`, PyTorch's own default: the spec leaves it out, as the zoo does."""
@@ -360,7 +443,8 @@ class _ExportImporter(_Importer):
                         and argument not in self.pending_attributes and argument not in entering \
                         and _tensor_outputs(self.values.get(argument)) is not None:
                     entering.append(argument)
-        sources = [self.names.get(argument) for argument in entering]
+        # one input per tensor: x and its no-op x.to(float32) are the same (LLaMA's RMSNorm reads both)
+        sources = list(dict.fromkeys(self.names.get(argument) for argument in entering))
         if any(source is None for source in sources):
             self._refuse(node, f"module {path} reads a tensor computed from constants")
             return
@@ -403,7 +487,7 @@ def import_exported(reference: str, model: Any, input_shapes: list[list[int]], d
     input_spec = _input_spec(shapes if len(names) > 1 else input_shapes, types, names)
     name = reference.rpartition(":")[2].rpartition(".")[2].lower() or type(model).__name__.lower()
     call = f"{reference}({', '.join(f'{key}={value!r}' for key, value in kwargs.items())})"
-    constants = [name for node, name in importer.constant_inputs.items()]
+    constants = list(dict.fromkeys(importer.constant_inputs.values()))
     header = [f"Imported by `archcalc import torch {reference}` from {call}: torch {torch.__version__},"
               f" torch.export (torch.fx cannot trace it: {why}).",
               "Layer names are the module paths; functions are named <module>.<function> (ATen ops)."]
