@@ -1,0 +1,139 @@
+"""`archcalc import torch` through torch.export, where torch.fx cannot trace: Hugging Face's models.
+
+* GPT2LMHeadModel and LlamaForCausalLM (transformers, tiny configs, random weights, no hub), imported, equal
+  the zoo specs (specs/gpt2.yaml, specs/llama_gqa_small.yaml) at the same dimensions: the totals (parameters
+  with the tied head counted once, MACs), every module layer by name, every layer's numbers (type, output
+  shape, parameters, MACs) as a multiset, and the decoder blocks as one block with `repeat`.
+* A model fx cannot trace and whose op has no spec type is refused, naming the ATen op, its module and the
+  model's source line; `archcalc import torch` on it exits 1 with that one error.
+
+Run: python -m pytest tests/test_torch_export_import.py -q   (with torch and transformers installed)
+"""
+
+from __future__ import annotations
+
+import collections
+import re
+import warnings
+from functools import lru_cache
+
+import pytest
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    from torch import nn
+
+import archcalc
+from archcalc.bridges import ImportFailure
+from archcalc.bridges.torch_import import import_torch
+from archcalc.cli import main
+from conftest import REPO
+
+transformers.logging.set_verbosity_error()
+SEQ_LEN = 8
+
+
+def gpt2() -> nn.Module:
+    config = transformers.GPT2Config(n_layer=2, n_embd=64, n_head=4, vocab_size=100, n_positions=32,
+                                     bos_token_id=0, eos_token_id=0)
+    return transformers.GPT2LMHeadModel(config)
+
+
+def llama() -> nn.Module:
+    config = transformers.LlamaConfig(num_hidden_layers=2, hidden_size=64, num_attention_heads=4,
+                                      num_key_value_heads=2, intermediate_size=128, vocab_size=100,
+                                      max_position_embeddings=64, rms_norm_eps=1e-6, bos_token_id=0,
+                                      eos_token_id=0, pad_token_id=0)
+    return transformers.LlamaForCausalLM(config)
+
+
+MODELS = {
+    # zoo spec: (the model, the zoo's variables at the model's dimensions, the block use the import writes)
+    "gpt2": (gpt2, {"n_layer": 2, "d_model": 64, "n_head": 4, "vocab_size": 100, "n_positions": 32,
+                    "seq_len": SEQ_LEN}, ("transformer.h", 2)),
+    "llama_gqa_small": (llama, {"n_layer": 2, "d_model": 64, "n_head": 4, "n_kv_head": 2, "d_ff": 128,
+                                "vocab_size": 100, "eps": 1e-6, "seq_len": SEQ_LEN}, ("model.layers", 2)),
+}
+
+
+@lru_cache(maxsize=None)
+def imported(spec: str) -> tuple[str, int]:
+    """The spec text of the model, and the model's own parameter count."""
+    torch.manual_seed(0)
+    model = MODELS[spec][0]().eval()
+    text = import_torch(f"transformers:{type(model).__name__}", [[SEQ_LEN]], ["int64"], model=model)
+    return text, sum(parameter.numel() for parameter in model.parameters())
+
+
+def numbers(layer) -> tuple:
+    return layer.type, layer.output_shape, layer.params, layer.macs
+
+
+@pytest.mark.parametrize("spec", MODELS)
+def test_a_hugging_face_model_imports_through_torch_export_equal_to_the_zoo_spec(spec):
+    text, model_params = imported(spec)
+    assert "torch.export (torch.fx cannot trace it:" in text   # the fallback, not fx, read it
+    network = archcalc.loads(text)
+    zoo = archcalc.load(REPO / "specs" / f"{spec}.yaml", variables=MODELS[spec][1])
+    assert (network.totals.params, network.totals.macs) == (zoo.totals.params, zoo.totals.macs)
+    assert network.totals.params == model_params   # sum(p.numel()): a tied weight once
+    ours = {layer.name: numbers(layer) for layer in network.layers}
+    theirs = {layer.name: numbers(layer) for layer in zoo.layers}
+    # the module layers by name; the functions HF calls (views, the rotary half-turn) by their numbers, as the
+    # zoo names them after what they are (`query.view`) and the import after the op (`view`, `view_1`)
+    modules = {name for name in theirs if re.search(r"(_proj|_fc|c_attn|norm|ln_\w+|embed_tokens|wte|wpe|lm_head"
+                                                    r"|dropout|drop|act(_fn)?)$", name)}
+    assert len(modules) >= 10
+    assert {name: ours.get(name) for name in modules} == {name: theirs[name] for name in modules}
+    assert collections.Counter(ours.values()) == collections.Counter(theirs.values())
+    name, repeat = MODELS[spec][2]
+    assert re.search(rf"\{{block: \w+, name: {re.escape(name)}, repeat: {repeat}\}}", text)
+
+
+def test_the_imported_gpt2_ties_its_head_and_reads_the_constant_mask_as_causal():
+    text, _ = imported("gpt2")
+    assert "{name: lm_head, type: linear, out_features: 100, bias: false, tie: transformer.wte}" in text
+    assert "type: scaled_dot_product_attention, inputs: [attn.transpose_2, attn.transpose, attn.transpose_1]," \
+           " is_causal: true}" in text
+    # HF's positions torch.arange(seq_len) are an input, as in the zoo spec
+    assert "input: {input_ids: {shape: [8], dtype: int64}, position_ids: {shape: [8], dtype: int64}}" in text
+
+
+def test_the_imported_llama_takes_rotary_tables_and_grouped_query_attention():
+    text, _ = imported("llama_gqa_small")
+    assert "input: {input_ids: {shape: [8], dtype: int64}, cos: [1, 8, 16], sin: [1, 8, 16]}" in text
+    assert "is_causal: true, enable_gqa: true}" in text   # repeat_kv's expand left to the attention
+    assert "{name: self_attn.chunk, type: chunk, inputs: [self_attn.transpose], chunks: 2, dim: 3}" in text
+
+
+class Untraceable(nn.Module):
+    """fx cannot branch on a traced size; torch.export, tracing one shape, can. torch.cumsum has no type."""
+
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Linear(8, 8)
+
+    def forward(self, x):
+        if x.shape[-1] > 4:
+            x = self.proj(x)
+        return torch.cumsum(x, dim=1)
+
+
+def test_an_op_without_a_spec_type_is_refused_with_its_aten_name_module_and_line():
+    with pytest.raises(ImportFailure) as error:
+        import_torch("tests:Untraceable", [[8]], model=Untraceable())
+    line = next(number for number, text in enumerate(open(__file__, encoding="utf-8"), 1)
+                if "return torch.cumsum(x, dim=1)" in text)
+    assert str(error.value) == ("1 op of Untraceable (read with torch.export) has no archcalc layer type:\n"
+                                f"  aten.cumsum.default at the top level ({__file__}:{line}:"
+                                " return torch.cumsum(x, dim=1))")
+
+
+def test_archcalc_import_torch_falls_back_in_one_command(capsys, monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO / "tests"))
+    assert main(["import", "torch", "test_torch_export_import:Untraceable", "--input-shape", "8"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("archcalc import torch: error: 1 op of Untraceable (read with torch.export)")
+    assert "Traceback" not in err
