@@ -25,10 +25,10 @@ import inspect
 from typing import Any
 
 from . import ImportFailure
-from .names import pytorch_name, tag_of
+from .names import tag_of
 from .spec_writer import INPUT, LayerRecord, write_spec
-from .torch_import import UNMAPPED, Unmapped, _Importer, _check, _input_spec, _scope, _source_line, \
-    _tensor_outputs, _torch, module_arguments
+from .torch_import import UNMAPPED, _Importer, _check, _input_spec, _is_tensor, _tensor_outputs, _torch, \
+    module_arguments
 
 
 def _conv1d(module: Any) -> tuple[str, dict[str, Any]]:
@@ -54,8 +54,9 @@ LIBRARY_MODULES = {
 }
 
 # ATen ops that give their input unchanged (as a view, a copy or another dtype): no layer
-SAME_TENSOR = {"alias", "to", "_to_copy", "clone", "contiguous", "detach", "lift_fresh_copy", "type_as"}
-RESHAPES = {"view", "_unsafe_view", "reshape"}
+# (names without their leading and trailing `_`: aten._to_copy is `to_copy`)
+SAME_TENSOR = {"alias", "to", "to_copy", "clone", "contiguous", "detach", "lift_fresh_copy", "type_as"}
+RESHAPES = {"view", "unsafe_view", "reshape"}
 
 
 def _export(model: Any, examples: list[Any]) -> Any:
@@ -78,8 +79,6 @@ def _export(model: Any, examples: list[Any]) -> Any:
 
 def _record_values(exported: Any, examples: list[Any]) -> dict[Any, Any]:
     """Every node's value on the example batch, the parameters and buffers as the model holds them."""
-    import torch.fx
-
     torch = _torch()
     graph_module = exported.graph_module
     signature = exported.graph_signature
@@ -145,22 +144,25 @@ class _ExportImporter(_Importer):
         self.constant_inputs: dict[Any, str] = {}   # a constant a layer reads → the spec input it becomes
         self.input_order: list[str] = []
         self.repeated: set[Any] = set()         # nodes of HF's repeat_kv before a grouped-query attention
+        self.layer_modules: dict[str, tuple[str, dict[str, Any]] | None] = {}
 
     # the graph ---------------------------------------------------------------------------------
 
     def _layer_module(self, path: str) -> tuple[str, dict[str, Any]] | None:
-        """(tag, arguments) when the module at `path` is one spec layer."""
-        module = self.modules.get(path)
-        if module is None:
-            return None
-        tag = self.module_types.get(type(module))
-        if tag is not None:
-            return tag, module_arguments(module, tag)
-        made = LIBRARY_MODULES.get(type(module).__name__)
-        if made is None:
-            return None
-        pytorch, arguments = made(module)
-        return tag_of(pytorch), arguments
+        """(tag, arguments) when the module at `path` is one spec layer (a fresh copy of the arguments)."""
+        if path not in self.layer_modules:
+            module = self.modules.get(path)
+            tag = self.module_types.get(type(module)) if module is not None else None
+            made = LIBRARY_MODULES.get(type(module).__name__) if module is not None and tag is None else None
+            if tag is not None:
+                self.layer_modules[path] = tag, module_arguments(module, tag)
+            elif made is not None:
+                pytorch, arguments = made(module)
+                self.layer_modules[path] = tag_of(pytorch), arguments
+            else:
+                self.layer_modules[path] = None
+        found = self.layer_modules[path]
+        return None if found is None else (found[0], dict(found[1]))
 
     def _group_of(self, node: Any) -> str | None:
         stack = node.meta.get("nn_module_stack") or {}
@@ -326,7 +328,7 @@ class _ExportImporter(_Importer):
     @staticmethod
     def _op_name(node: Any) -> str:
         target = node.target
-        return getattr(target, "_opname", None) or getattr(target, "__name__", str(target))
+        return (getattr(target, "_opname", None) or getattr(target, "__name__", str(target))).strip("_")
 
     def _node(self, node: Any, value: Any) -> None:
         if node in self.constant_inputs:
@@ -337,14 +339,16 @@ class _ExportImporter(_Importer):
         if key is not None:
             if self.group_outputs.get(key) is node:
                 self._group_layer(node, key, value)
-            elif key in self.group_outputs and self.group_outputs[key] is None and not self.unmapped_group(key):
+            elif key in self.group_outputs and self.group_outputs[key] is None and not self._refused_in(key):
                 self._refuse(node, f"module {self._group_path(key)} gives several tensors")
             return
         self.aten[node] = str(node.target)
-        name = self._op_name(node).strip("_")
+        name = self._op_name(node)
         tensors = self._tensor_inputs(node)
         # a view to the shape it has (HF's view(-1, L)), a slice of all of it (x[:, :, None]'s x[:, :])
-        if (name in SAME_TENSOR | RESHAPES or name == "slice") and tensors and tuple(self.values[tensors[0]].shape) == tuple(value.shape):
+        source = self.values[tensors[0]] if tensors else None
+        unchanged = _is_tensor(source) and _is_tensor(value) and tuple(source.shape) == tuple(value.shape)
+        if name in SAME_TENSOR | RESHAPES | {"slice"} and unchanged:
             if tensors[0] in self.parameter_reads:
                 self._learned_tensor(tensors[0])
             self.names[node] = self.names.get(tensors[0], UNMAPPED)
@@ -429,7 +433,7 @@ class _ExportImporter(_Importer):
         if scale is not None and scale == head_dim ** -0.5:
             node.kwargs = {key: item for key, item in node.kwargs.items() if key != "scale"}
 
-    def unmapped_group(self, key: str) -> bool:
+    def _refused_in(self, key: str) -> bool:
         return any(item.module == self._group_path(key) for item in self.unmapped)
 
     def _group_layer(self, node: Any, key: str, value: Any) -> None:
