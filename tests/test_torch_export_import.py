@@ -27,7 +27,7 @@ with warnings.catch_warnings():
 
 import archcalc
 from archcalc.bridges import ImportFailure
-from archcalc.bridges.torch_import import import_torch
+from archcalc.bridges.export_import import import_torch_model
 from archcalc.cli import main
 from conftest import REPO
 
@@ -63,7 +63,7 @@ def imported(spec: str) -> tuple[str, int]:
     """The spec text of the model, and the model's own parameter count."""
     torch.manual_seed(0)
     model = MODELS[spec][0]().eval()
-    text = import_torch(f"transformers:{type(model).__name__}", [[SEQ_LEN]], ["int64"], model=model)
+    text = import_torch_model(f"transformers:{type(model).__name__}", [[SEQ_LEN]], ["int64"], model=model)
     return text, sum(parameter.numel() for parameter in model.parameters())
 
 
@@ -123,12 +123,23 @@ class Untraceable(nn.Module):
 
 def test_an_op_without_a_spec_type_is_refused_with_its_aten_name_module_and_line():
     with pytest.raises(ImportFailure) as error:
-        import_torch("tests:Untraceable", [[8]], model=Untraceable())
+        import_torch_model("tests:Untraceable", [[8]], model=Untraceable())
     line = next(number for number, text in enumerate(open(__file__, encoding="utf-8"), 1)
                 if "return torch.cumsum(x, dim=1)" in text)
     assert str(error.value) == ("1 op of Untraceable (read with torch.export) has no archcalc layer type:\n"
                                 f"  aten.cumsum.default at the top level ({__file__}:{line}:"
                                 " return torch.cumsum(x, dim=1))")
+
+
+class ValueBranch(nn.Module):
+    """A branch on a tensor's value: neither tracer can follow it."""
+
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Linear(8, 8)
+
+    def forward(self, x):
+        return self.proj(x) if x.sum() > 0 else x
 
 
 def test_archcalc_import_torch_falls_back_in_one_command(capsys, monkeypatch):
@@ -137,3 +148,9 @@ def test_archcalc_import_torch_falls_back_in_one_command(capsys, monkeypatch):
     err = capsys.readouterr().err
     assert err.startswith("archcalc import torch: error: 1 op of Untraceable (read with torch.export)")
     assert "Traceback" not in err
+    assert main(["import", "torch", "test_torch_export_import:ValueBranch", "--input-shape", "8"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("archcalc import torch: error: neither torch.fx nor torch.export can trace ValueBranch:"
+                          " torch.fx: TraceError: ")
+    assert "; torch.export: GuardOnDataDependentSymNode: " in err
+    assert err.count("\n") == 1   # one line: not the graph torch.export stopped in

@@ -21,20 +21,28 @@ Everything else is refused with the fx importer's error: every op, its module pa
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import io
+import logging
 from typing import Any
 
 from . import ImportFailure
 from .names import tag_of
 from .spec_writer import INPUT, LayerRecord, write_spec
-from .torch_import import UNMAPPED, _Importer, _check, _input_spec, _is_tensor, _tensor_outputs, _torch, \
-    module_arguments
+from .torch_import import UNMAPPED, FxCannotTrace, _Importer, _check, _input_spec, _is_tensor, _tensor_outputs, \
+    _torch, import_torch, module_arguments
 
 
 def _conv1d(module: Any) -> tuple[str, dict[str, Any]]:
     """transformers' Conv1D: a linear layer whose weight is stored [in, out] (the same counts)."""
     return "torch.nn.Linear", {"in_features": module.weight.shape[0], "out_features": module.nf,
                                "bias": module.bias is not None}
+
+
+def _tanh() -> str:
+    """The name of GELU's tanh approximation (`approximate=`), torch.tanh's own."""
+    return _torch().tanh.__name__
 
 
 def _rms_norm(module: Any) -> tuple[str, dict[str, Any]]:
@@ -46,8 +54,8 @@ def _rms_norm(module: Any) -> tuple[str, dict[str, Any]]:
 # transformers' own module classes, by class name → (the PyTorch name of their spec type, arguments)
 LIBRARY_MODULES = {
     "Conv1D": _conv1d,
-    "NewGELUActivation": lambda module: ("torch.nn.GELU", {"approximate": "tanh"}),
-    "GELUTanh": lambda module: ("torch.nn.GELU", {"approximate": "tanh"}),
+    "NewGELUActivation": lambda module: ("torch.nn.GELU", {"approximate": _tanh()}),
+    "GELUTanh": lambda module: ("torch.nn.GELU", {"approximate": _tanh()}),
     "GELUActivation": lambda module: ("torch.nn.GELU", {"approximate": "none"}),
     "SiLUActivation": lambda module: ("torch.nn.SiLU", {}),
     "LlamaRMSNorm": _rms_norm,
@@ -56,11 +64,11 @@ LIBRARY_MODULES = {
 # ATen ops that give their input unchanged (as a view, a copy or another dtype): no layer
 # (names without their leading and trailing `_`: aten._to_copy is `to_copy`)
 SAME_TENSOR = {"alias", "to", "to_copy", "clone", "contiguous", "detach", "lift_fresh_copy", "type_as"}
-RESHAPES = {"view", "unsafe_view", "reshape"}
 
 
-def _export(model: Any, examples: list[Any]) -> Any:
-    """`torch.export` of the model on the example batch; HF's `use_cache=False` (a cache is no tensor)."""
+def _export(model: Any, examples: list[Any], why: str) -> Any:
+    """`torch.export` of the model on the example batch; HF's `use_cache=False` (a cache is no tensor).
+    `why`: torch.fx's error, said with torch.export's when it fails too."""
     torch = _torch()
     keywords = {}
     try:
@@ -68,13 +76,18 @@ def _export(model: Any, examples: list[Any]) -> Any:
             keywords["use_cache"] = False
     except (TypeError, ValueError):
         pass
+    torch_log = logging.getLogger("torch")
+    level = torch_log.level
+    torch_log.setLevel(logging.CRITICAL)   # a failing export logs the graph it stopped in: the error says it
     try:
-        with torch.no_grad():
+        with torch.no_grad(), contextlib.redirect_stderr(io.StringIO()):
             return torch.export.export(model, tuple(examples), keywords, strict=False)
     except Exception as error:   # the model's own code, run by torch.export: its error is the user's to see
         first = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        raise ImportFailure(f"torch.export cannot export {type(model).__name__} either: {type(error).__name__}:"
-                            f" {first}") from None
+        raise ImportFailure(f"neither torch.fx nor torch.export can trace {type(model).__name__}: torch.fx: {why};"
+                            f" torch.export: {type(error).__name__}: {first}") from None
+    finally:
+        torch_log.setLevel(level)
 
 
 def _record_values(exported: Any, examples: list[Any]) -> dict[Any, Any]:
@@ -135,8 +148,9 @@ def _is_causal_mask(mask: Any, query: Any, key: Any) -> bool:
 class _ExportImporter(_Importer):
     """The fx importer's records, read from torch.export's ATen graph (see the module docstring)."""
 
-    def __init__(self, model: Any, examples: list[Any]):
+    def __init__(self, model: Any, examples: list[Any], why: str):
         super().__init__(model, examples)
+        self.why = why
         self.aten: dict[Any, str] = {}          # node → its ATen op, for the error message
         self.data: set[Any] = set()             # nodes that depend on the model's inputs
         self.groups: dict[Any, str] = {}        # node → the path of the (outermost) one-layer module it is in
@@ -145,6 +159,9 @@ class _ExportImporter(_Importer):
         self.input_order: list[str] = []
         self.repeated: set[Any] = set()         # nodes of HF's repeat_kv before a grouped-query attention
         self.layer_modules: dict[str, tuple[str, dict[str, Any]] | None] = {}
+        torch = self.torch   # op names by the torch functions of the same name (the registry owns type names)
+        self.reshapes = {"view", "unsafe_view", torch.reshape.__name__}
+        self.attention = torch.nn.functional.scaled_dot_product_attention.__name__
 
     # the graph ---------------------------------------------------------------------------------
 
@@ -173,7 +190,7 @@ class _ExportImporter(_Importer):
         return None
 
     def run(self) -> list[LayerRecord]:
-        exported = _export(self.model, self.examples)
+        exported = _export(self.model, self.examples, self.why)
         values = _record_values(exported, self.examples)
         self.values = values
         graph = exported.graph_module.graph
@@ -264,11 +281,11 @@ class _ExportImporter(_Importer):
                 self.constant_inputs[argument] = self.constant_inputs[same] if same is not None \
                     else self._constant_name(node, argument)
         for node in graph.nodes:
-            if self._op_name(node) == "scaled_dot_product_attention":
+            if self._op_name(node) == self.attention:
                 self._grouped_query(node)
 
     def _attention_mask(self, node: Any, argument: Any) -> bool:
-        if self._op_name(node) != "scaled_dot_product_attention" or len(node.args) < 4 or node.args[3] is not argument:
+        if self._op_name(node) != self.attention or len(node.args) < 4 or node.args[3] is not argument:
             return False
         query, key = (self.values[item] for item in node.args[:2])
         if not _is_causal_mask(self.values[argument], query, key):
@@ -287,8 +304,8 @@ class _ExportImporter(_Importer):
             if value.dim() == 2 and bool((value == positions).all()):
                 return "position_ids"   # HF: torch.arange(seq_len), looked up in the position embedding
         # the op that made it, before the views and casts on the way (LLaMA's unsqueeze(cos.to(dtype), 1): `cos`)
-        while self._op_name(argument) in SAME_TENSOR | RESHAPES | {"mul", "expand", "unsqueeze"} \
-                and argument.args and hasattr(argument.args[0], "op"):
+        on_the_way = SAME_TENSOR | self.reshapes | {self.torch.mul.__name__, "expand", "unsqueeze"}
+        while self._op_name(argument) in on_the_way and argument.args and hasattr(argument.args[0], "op"):
             argument = argument.args[0]
         base = argument.name.rstrip("_0123456789")
         return base if base.isidentifier() and argument.op == "call_function" else "constant"
@@ -348,7 +365,7 @@ class _ExportImporter(_Importer):
         # a view to the shape it has (HF's view(-1, L)), a slice of all of it (x[:, :, None]'s x[:, :])
         source = self.values[tensors[0]] if tensors else None
         unchanged = _is_tensor(source) and _is_tensor(value) and tuple(source.shape) == tuple(value.shape)
-        if name in SAME_TENSOR | RESHAPES | {"slice"} and unchanged:
+        if name in SAME_TENSOR | self.reshapes | {"slice"} and unchanged:
             if tensors[0] in self.parameter_reads:
                 self._learned_tensor(tensors[0])
             self.names[node] = self.names.get(tensors[0], UNMAPPED)
@@ -360,7 +377,7 @@ class _ExportImporter(_Importer):
             return
         if name == "unsafe_view":
             name = "view"
-        if name == "scaled_dot_product_attention":
+        if name == self.attention:
             self._default_scale(node)
         node.op, node.target = "call_method", name   # read as the tensor method of that name
         self._function(node, value)
@@ -393,7 +410,7 @@ class _ExportImporter(_Importer):
         if source_name == UNMAPPED:
             self.names[node] = UNMAPPED
             return
-        name = self._function_name(node, "chunk")
+        name = self._function_name(node, self.torch.chunk.__name__)
         self._add(node, name, tag_of("torch.chunk"), {"chunks": chunks, "dim": dim}, [source_name],
                   tuple(self.values[user] for _, _, user in parts))
         for index, (_, _, user) in enumerate(parts):
@@ -406,7 +423,7 @@ class _ExportImporter(_Importer):
         originals, chains = [], []
         for argument in node.args[1:3]:
             chain = [argument]
-            while self._op_name(chain[-1]) in RESHAPES | {"expand", "unsqueeze", "slice"} | SAME_TENSOR \
+            while self._op_name(chain[-1]) in self.reshapes | {"expand", "unsqueeze", "slice"} | SAME_TENSOR \
                     and chain[-1].args and hasattr(chain[-1].args[0], "op") and len(chain) < 8:
                 chain.append(chain[-1].args[0])
             original = chain[-1]
@@ -478,11 +495,25 @@ class _ExportImporter(_Importer):
         return self.aten.get(node) or super()._describe(node)
 
 
-def import_exported(reference: str, model: Any, input_shapes: list[list[int]], dtypes: list[str],
-                    kwargs: dict[str, Any], flat: bool, examples: list[Any], why: str) -> str:
+def import_torch_model(reference: str, input_shapes: list[list[int]], dtypes: list[str] | None = None,
+                       kwargs: dict[str, Any] | None = None, flat: bool = False, model: Any = None) -> str:
+    """`archcalc import torch`: the spec text of the model, traced with torch.fx (torch_import.import_torch),
+    or read with torch.export where fx cannot trace it. Raises ImportFailure or MissingDependency."""
+    try:
+        return import_torch(reference, input_shapes, dtypes, kwargs, flat, model)
+    except FxCannotTrace as failure:   # data-dependent control flow (Hugging Face's models)
+        dtypes = list(dtypes or ["float32"] * len(input_shapes))
+        if len(dtypes) == 1 and len(input_shapes) > 1:
+            dtypes *= len(input_shapes)
+        return _import_exported(reference, failure.model, input_shapes, dtypes, kwargs or {}, flat,
+                                failure.examples, failure.reason)
+
+
+def _import_exported(reference: str, model: Any, input_shapes: list[list[int]], dtypes: list[str],
+                     kwargs: dict[str, Any], flat: bool, examples: list[Any], why: str) -> str:
     """The spec text of `model` read with torch.export (`why`: torch.fx's error, said in the header)."""
     torch = _torch()
-    importer = _ExportImporter(model, examples)
+    importer = _ExportImporter(model, examples, why)
     records = importer.run()
     shapes = [list(importer.shapes[name]) for name in importer.input_order]
     types = list(dtypes) + [str(importer.values[node].dtype).removeprefix("torch.")
@@ -504,4 +535,4 @@ def import_exported(reference: str, model: Any, input_shapes: list[list[int]], d
     return text
 
 
-__all__ = ["LIBRARY_MODULES", "import_exported"]
+__all__ = ["LIBRARY_MODULES", "import_torch_model"]

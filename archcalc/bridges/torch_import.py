@@ -44,11 +44,12 @@ DTYPES = ("float32", "float16", "bfloat16", "float64", "int64", "int32", "bool")
 
 
 class FxCannotTrace(ImportFailure):
-    """torch.fx's symbolic trace failed; `reason` is its error, the torch.export fallback says it."""
+    """torch.fx's symbolic trace failed: `reason` is its error; the model and example batch are what
+    bridges.export_import's torch.export fallback reads instead."""
 
-    def __init__(self, message: str, reason: str):
+    def __init__(self, message: str, reason: str, model: Any, examples: list[Any]):
         super().__init__(message)
-        self.reason = reason
+        self.reason, self.model, self.examples = reason, model, examples
 
 
 def _torch() -> Any:
@@ -329,7 +330,7 @@ class _Importer:
             reason = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
             raise FxCannotTrace(f"torch.fx cannot trace {type(self.model).__name__}: {reason} (a forward with"
                                 " data-dependent control flow; trace a model whose forward fx can follow)",
-                                reason) from None
+                                reason, self.model, self.examples) from None
         graph_module = torch.fx.GraphModule(self.model, graph)
         recorder = _Recorder(graph_module)
         with self.torch.no_grad():
@@ -753,14 +754,8 @@ def import_torch(reference: str, input_shapes: list[list[int]], dtypes: list[str
         dtypes *= len(input_shapes)
     if model is None:
         model = build_model(load_callable(reference), kwargs)
-    examples = _example_inputs(model, input_shapes, dtypes)
-    importer = _Importer(model, examples)
-    try:
-        records = importer.run()
-    except FxCannotTrace as failure:   # data-dependent control flow (Hugging Face's models): torch.export
-        from .export_import import import_exported
-
-        return import_exported(reference, model, input_shapes, dtypes, kwargs, flat, examples, failure.reason)
+    importer = _Importer(model, _example_inputs(model, input_shapes, dtypes))
+    records = importer.run()
     placeholders = [name for name in importer.shapes if ":" not in name][:len(input_shapes)]
     input_spec = _input_spec(input_shapes, dtypes, placeholders)
     name = reference.rpartition(":")[2].rpartition(".")[2].lower() or type(model).__name__.lower()

@@ -69,12 +69,12 @@ def add_torch_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_torch(args: argparse.Namespace) -> int:
     from ..bridges import ImportFailure, MissingDependency
-    from ..bridges.torch_import import import_torch
+    from ..bridges.export_import import import_torch_model
 
     if args.dtypes and len(args.dtypes) not in (1, len(args.input_shapes)):
         return usage_error("import torch", "give one --dtype, or one per --input-shape")
     try:
-        text = import_torch(args.callable, args.input_shapes, args.dtypes, args.kwargs, flat=args.flat)
+        text = import_torch_model(args.callable, args.input_shapes, args.dtypes, args.kwargs, flat=args.flat)
     except MissingDependency as error:
         return usage_error("import torch", str(error))
     except ImportFailure as error:
