@@ -23,6 +23,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     torch = pytest.importorskip("torch")
     transformers = pytest.importorskip("transformers")
+    import torch.nn.functional as F
     from torch import nn
 
 import archcalc
@@ -129,6 +130,36 @@ def test_an_op_without_a_spec_type_is_refused_with_its_aten_name_module_and_line
     assert str(error.value) == ("1 op of Untraceable (read with torch.export) has no archcalc layer type:\n"
                                 f"  aten.cumsum.default at the top level ({__file__}:{line}:"
                                 " return torch.cumsum(x, dim=1))")
+
+
+class Banded(nn.Module):
+    """Attention under a band mask (|i - j| <= 1, not causal), plus a constant with no batch axis."""
+
+    def __init__(self):
+        super().__init__()
+        self.qkv = nn.Linear(16, 48)
+
+    def forward(self, x):
+        if x.shape[-1] > 4:   # fx cannot follow this; torch.export can
+            x = x * 2
+        q, k, v = self.qkv(x).split(16, dim=-1)
+        positions = torch.arange(x.shape[1])
+        mask = (positions[:, None] - positions[None, :]).abs() <= 1
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask) + torch.ones(x.shape[1], 16)
+
+
+def test_a_mask_that_is_not_causal_and_an_unbatched_constant_are_refused():
+    with pytest.raises(ImportFailure) as error:
+        import_torch_model("tests:Banded", [[8, 16]], model=Banded())
+    line = next(number for number, text in enumerate(open(__file__, encoding="utf-8"), 1)
+                if "attn_mask=mask) + torch.ones(" in text)
+    where = f"at the top level ({__file__}:{line}: return F.scaled_dot_product_attention("
+    lines = str(error.value).splitlines()
+    assert lines[0] == "2 ops of Banded (read with torch.export) have no archcalc layer type:"
+    assert lines[1].startswith("  aten.scaled_dot_product_attention.default with a mask that is not causal (the"
+                               f" spec's attention takes none or is_causal) {where}")
+    assert lines[2].startswith("  aten.add.Tensor reading a constant computed in forward, shape [8, 16] (no batch"
+                               f" axis of one: it cannot be an input of the spec) {where}")
 
 
 class ValueBranch(nn.Module):

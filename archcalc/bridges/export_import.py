@@ -275,11 +275,19 @@ class _ExportImporter(_Importer):
                 if argument in self.data or argument in self.parameter_reads or argument in self.constant_inputs \
                         or argument.op == "placeholder" or _tensor_outputs(self.values.get(argument)) is None:
                     continue
-                if self._attention_mask(node, argument):
-                    continue
+                value = self.values[argument]
+                if self._attention_mask(node, argument) or value.dim() == 0 or value.shape[0] != 1:
+                    continue   # a constant without a batch axis of one is no input: its reader is refused
                 same = next((other for other in self.constant_inputs if self._equal(other, argument)), None)
-                self.constant_inputs[argument] = self.constant_inputs[same] if same is not None \
-                    else self._constant_name(node, argument)
+                if same is not None:
+                    self.constant_inputs[argument] = self.constant_inputs[same]
+                    continue
+                taken = set(self.constant_inputs.values()) | {item.name for item in self.user_inputs}
+                base = self._constant_name(node, argument)
+                name, number = base, 1
+                while name in taken:
+                    name, number = f"{base}_{number}", number + 1
+                self.constant_inputs[argument] = name
         for node in graph.nodes:
             if self._op_name(node) == self.attention:
                 self._grouped_query(node)
@@ -359,9 +367,22 @@ class _ExportImporter(_Importer):
             elif key in self.group_outputs and self.group_outputs[key] is None and not self._refused_in(key):
                 self._refuse(node, f"module {self._group_path(key)} gives several tensors")
             return
+        if node in self.repeated:
+            return   # repeat_kv's unsqueeze, expand and reshape: the attention takes the key/value heads as they are
         self.aten[node] = str(node.target)
         name = self._op_name(node)
         tensors = self._tensor_inputs(node)
+        unnamed = [argument for argument in tensors if argument not in self.names
+                   and argument not in self.parameter_reads and argument not in self.pending_attributes]
+        if unnamed and name == self.attention:
+            self._refuse(node, f"{self._describe(node)} with a mask that is not causal (the spec's attention takes"
+                               " none or is_causal)")
+            return
+        if unnamed:
+            shape = list(self.values[unnamed[0]].shape)
+            self._refuse(node, f"{self._describe(node)} reading a constant computed in forward, shape {shape}"
+                               " (no batch axis of one: it cannot be an input of the spec)")
+            return
         # a view to the shape it has (HF's view(-1, L)), a slice of all of it (x[:, :, None]'s x[:, :])
         source = self.values[tensors[0]] if tensors else None
         unchanged = _is_tensor(source) and _is_tensor(value) and tuple(source.shape) == tuple(value.shape)
@@ -370,8 +391,6 @@ class _ExportImporter(_Importer):
                 self._learned_tensor(tensors[0])
             self.names[node] = self.names.get(tensors[0], UNMAPPED)
             return
-        if node in self.repeated:
-            return   # repeat_kv's unsqueeze, expand and reshape: the attention takes the key/value heads as they are
         if name == "slice":
             self._slices(node, value)
             return
