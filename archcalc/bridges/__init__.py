@@ -3,6 +3,8 @@
 * `spec_writer`: a readable spec (blocks, `repeat`, `first:`) from a flat list of layers — shared by the
   importers;
 * `torch_import`: a spec from a PyTorch module, traced with torch.fx (`archcalc import torch`);
+* `export_import`: the same from torch.export's ATen graph where torch.fx cannot trace (Hugging Face's
+  GPT-2 and LLaMA); `import_torch_model` tries torch.fx first;
 * `pytorch_export`: a PyTorch module's source code from a spec (`archcalc export --to pytorch`);
 * `onnx_import`: a spec from an ONNX model (`archcalc import onnx`), each node mapped by the layer family
   whose type stands for it (`ONNX_OPERATORS` in archcalc/layers/<family>.py).

@@ -16,9 +16,11 @@ Each node becomes one layer:
 * size arithmetic (`x.size(0)`, `x.shape[1] // 2`) and no-op views (`.contiguous()`) make no layer.
 
 Anything else is refused with one error listing every op that has no spec type, with its module path and
-the source line torch.fx recorded. The spec is then read back by archcalc and checked against the model:
-each layer's output shape against the traced shape, the total parameters against
-`sum(p.numel() for p in model.parameters())` — a spec that disagrees is an error, never written.
+the source line torch.fx recorded; a model torch.fx cannot trace raises `FxCannotTrace`, and `archcalc
+import torch` reads it with torch.export instead (bridges/export_import.py). The spec is then read back
+by archcalc and checked against the model: each layer's output shape against the traced shape, the
+total parameters against `sum(p.numel() for p in model.parameters())` — a spec that disagrees is an
+error, never written.
 """
 
 from __future__ import annotations
