@@ -185,3 +185,12 @@ def test_archcalc_import_torch_falls_back_in_one_command(capsys, monkeypatch):
                           " torch.fx: TraceError: ")
     assert "; torch.export: GuardOnDataDependentSymNode: " in err
     assert err.count("\n") == 1   # one line: not the graph torch.export stopped in
+
+
+def test_a_model_on_the_meta_device_is_refused_by_the_fallback_with_what_to_do():
+    with torch.device("meta"):
+        model = gpt2().eval()
+    with pytest.raises(ImportFailure) as error:
+        import_torch_model("transformers:GPT2LMHeadModel", [[SEQ_LEN]], ["int64"], model=model)
+    assert str(error.value).startswith("torch.fx cannot trace GPT2LMHeadModel (ValueError: ")
+    assert str(error.value).endswith("build the model on the CPU, not the meta device")

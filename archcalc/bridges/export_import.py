@@ -90,13 +90,14 @@ def _export(model: Any, examples: list[Any], why: str) -> Any:
         torch_log.setLevel(level)
 
 
-def _record_values(exported: Any, examples: list[Any]) -> dict[Any, Any]:
+def _record_values(model: Any, exported: Any, examples: list[Any]) -> dict[Any, Any]:
     """Every node's value on the example batch, the parameters and buffers as the model holds them."""
     torch = _torch()
     graph_module = exported.graph_module
     signature = exported.graph_signature
-    state = {**exported.state_dict, **exported.constants}
-    lifted = [state[spec.target] if spec.target is not None and spec.kind.name != "USER_INPUT" else None
+    # non-persistent buffers (LLaMA's rotary inv_freq) are in neither table: the model holds them
+    state = {**dict(model.named_buffers(remove_duplicate=False)), **exported.state_dict, **exported.constants}
+    lifted = [state.get(spec.target) if spec.target is not None and spec.kind.name != "USER_INPUT" else None
               for spec in signature.input_specs]
     users = iter(examples)
     arguments = []
@@ -190,8 +191,12 @@ class _ExportImporter(_Importer):
         return None
 
     def run(self) -> list[LayerRecord]:
+        if any(example.device.type == "meta" for example in self.examples):
+            raise ImportFailure(f"torch.fx cannot trace {type(self.model).__name__} ({self.why}), and torch.export's"
+                                " graph is read on real tensors (its masks and position constants are evaluated):"
+                                " build the model on the CPU, not the meta device")
         exported = _export(self.model, self.examples, self.why)
-        values = _record_values(exported, self.examples)
+        values = _record_values(self.model, exported, self.examples)
         self.values = values
         graph = exported.graph_module.graph
         self._read_signature(exported)
