@@ -173,8 +173,14 @@ class ValueBranch(nn.Module):
         return self.proj(x) if x.sum() > 0 else x
 
 
-def test_archcalc_import_torch_falls_back_in_one_command(capsys, monkeypatch):
+def test_archcalc_import_torch_falls_back_in_one_command(capsys, monkeypatch, tmp_path):
     monkeypatch.syspath_prepend(str(REPO / "tests"))
+    output = tmp_path / "gpt2.yaml"
+    assert main(["import", "torch", "test_torch_export_import:gpt2", "--input-shape", str(SEQ_LEN), "--dtype", "int64",
+                 "-o", str(output)]) == 0
+    zoo = archcalc.load(REPO / "specs" / "gpt2.yaml", variables=MODELS["gpt2"][1])
+    assert (archcalc.load(output).totals.params, archcalc.load(output).totals.macs) == \
+        (zoo.totals.params, zoo.totals.macs)
     assert main(["import", "torch", "test_torch_export_import:Untraceable", "--input-shape", "8"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("archcalc import torch: error: 1 op of Untraceable (read with torch.export)")
