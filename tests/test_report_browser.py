@@ -210,3 +210,23 @@ def test_hostile_layer_names_stay_text(tmp_path, page):
     page.click("#warning-0 a")
     assert page.evaluate("document.querySelector('tr:target').dataset.name") == "<b>down</b>"
     assert page.errors == [] and page.requests == []
+
+
+def test_the_readme_pictures_are_regenerated_by_the_tool(page, tmp_path):
+    """tools/report_screenshot.py draws the README's three pictures again: each the size of the committed one
+    (the README shows what the tool makes) and not blank. `page` makes this skip where Chromium is missing."""
+    import subprocess
+    import sys
+
+    from browser import distinct_colors, inked_fraction, png_pixels
+
+    done = subprocess.run([sys.executable, str(REPO / "tools" / "report_screenshot.py"), "--output-dir", str(tmp_path)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    readme = (REPO / "README.md").read_text()
+    for name in ("report.png", "report-table.png", "report-charts.png"):
+        assert f"](docs/{name})" in readme, name
+        fresh, committed = png_pixels(tmp_path / name), png_pixels(REPO / "docs" / name)
+        assert fresh[:2] == committed[:2], name
+        inked, sampled = inked_fraction(tmp_path / name)
+        assert distinct_colors(tmp_path / name) > 20 and inked > sampled // 20, name
