@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from ..api import load
 from ..problems import Problem, SpecError
@@ -40,26 +40,47 @@ def add_set_option(parser: argparse.ArgumentParser) -> None:
                         metavar="NAME=VALUE", help="replace the spec's variable NAME (repeatable), e.g. seq_len=4096")
 
 
-def positive_int(text: str) -> int:
-    try:
-        number = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return number
+def argument_type(parse: Callable[[str], Any], refusal: str | None = None,
+                  accept: Callable[[Any], bool] = lambda value: value >= 1,
+                  invalid: str | None = None) -> Callable[[str], Any]:
+    """An argparse `type=`: `parse(text)`, whose ValueError (or ArithmeticError: `1/0`) becomes a usage error
+    with its own message (or `invalid`), and, given a `refusal`, whose value `accept` refuses (by default one
+    below 1) becomes one too; our messages end with the text given (`expected a positive integer, got '0'`)."""
+
+    def convert(text: str) -> Any:
+        try:
+            value = parse(text)
+        except (ValueError, ArithmeticError) as error:
+            message = str(error) if invalid is None else f"{invalid}, got {text!r}"
+            raise argparse.ArgumentTypeError(message) from None
+        if refusal is not None and not accept(value):
+            raise argparse.ArgumentTypeError(f"{refusal}, got {text!r}")
+        return value
+
+    return convert
 
 
-def size_in_bytes(text: str) -> int:
-    from ..spec.budgets import BYTE_SUFFIXES, parse_amount
+def amount(kind: str, what: str) -> Callable[[str], int]:
+    """The parser of an amount with units (archcalc.spec.budgets): `kind` "bytes" (512MiB) or "count" (25.6M)."""
 
-    try:
-        number = parse_amount(text, BYTE_SUFFIXES, "size in bytes")
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive size, got {text!r}")
-    return number
+    def parse(text: str) -> int:
+        from ..spec.budgets import BYTE_SUFFIXES, COUNT_SUFFIXES, parse_amount
+
+        return parse_amount(text, BYTE_SUFFIXES if kind == "bytes" else COUNT_SUFFIXES, what)
+
+    return parse
+
+
+def _budget(text: str) -> int:
+    from ..analysis.memory import parse_budget   # refuses zero and negative budgets with its own words
+
+    return parse_budget(text)
+
+
+positive_int = argument_type(int, "expected a positive integer", invalid="expected a positive integer")
+size_in_bytes = argument_type(amount("bytes", "size in bytes"), "expected a positive size")
+token_count = argument_type(amount("count", "token count"), "expected a positive token count")
+budget = argument_type(_budget)   # --fit, --budget: `24GiB`, `1.5GiB`
 
 
 def add_limit_arguments(parser: argparse.ArgumentParser) -> None:
@@ -100,6 +121,6 @@ def usage_error(command: str, message: str) -> int:
     return EXIT_USAGE
 
 
-__all__ = ["EXIT_INVALID", "EXIT_OK", "EXIT_USAGE", "UsageError", "add_limit_arguments", "add_set_option", "assignment",
-           "limits_from", "load_or_report", "positive_int", "print_problems",
-           "size_in_bytes", "usage_error"]
+__all__ = ["EXIT_INVALID", "EXIT_OK", "EXIT_USAGE", "UsageError", "add_limit_arguments", "add_set_option", "amount",
+           "argument_type", "assignment", "budget", "limits_from", "load_or_report", "positive_int", "print_problems",
+           "size_in_bytes", "token_count", "usage_error"]

@@ -11,19 +11,18 @@ import json
 import sys
 from typing import Any, Callable
 
-from .common import EXIT_INVALID, EXIT_OK, usage_error
+from .common import EXIT_INVALID, EXIT_OK, argument_type, usage_error
 from .import_onnx import add_onnx_arguments, run_onnx
 
 
-def shape(text: str) -> list[int]:
-    """`3,224,224` → [3, 224, 224]: the per-sample shape, batch axis excluded."""
-    try:
-        sizes = [int(size) for size in text.replace(" ", "").strip("[]()").split(",") if size]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected sizes separated by commas, e.g. 3,224,224, got {text!r}") from None
-    if not sizes or any(size < 1 for size in sizes):
-        raise argparse.ArgumentTypeError(f"expected positive sizes separated by commas, got {text!r}")
-    return sizes
+def _sizes(text: str) -> list[int]:
+    return [int(size) for size in text.replace(" ", "").strip("[]()").split(",") if size]
+
+
+# `3,224,224` → [3, 224, 224]: the per-sample shape, batch axis excluded
+shape = argument_type(_sizes, "expected positive sizes separated by commas",
+                      accept=lambda sizes: bool(sizes) and all(size >= 1 for size in sizes),
+                      invalid="expected sizes separated by commas, e.g. 3,224,224")
 
 
 def callable_reference(text: str) -> str:

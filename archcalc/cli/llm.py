@@ -13,34 +13,16 @@ import sys
 from fractions import Fraction
 from typing import Any
 
-from .common import (EXIT_INVALID, EXIT_OK, UsageError, add_limit_arguments, add_set_option, limits_from,
-                     load_or_report, positive_int, print_problems, size_in_bytes, usage_error)
+from .common import (EXIT_INVALID, EXIT_OK, UsageError, add_limit_arguments, add_set_option, argument_type,
+                     limits_from, load_or_report, positive_int, print_problems, size_in_bytes, token_count, usage_error)
 
 FORMATS = ("text", "json", "markdown")
 WEIGHT_DTYPES = ("bfloat16", "float16", "float32", "fp8", "int8", "int4")
 
 
-def token_count(text: str) -> int:
-    """2T, 300B, 1.4T, 1000000 → tokens."""
-    from ..spec.budgets import COUNT_SUFFIXES, parse_amount
-
-    try:
-        number = parse_amount(text, COUNT_SUFFIXES, "token count")
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive token count, got {text!r}")
-    return number
-
-
-def fraction(text: str) -> Fraction:
-    try:
-        value = Fraction(text.strip())
-    except (ValueError, ZeroDivisionError):
-        raise argparse.ArgumentTypeError(f"expected a number such as 0.4, got {text!r}") from None
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"expected a utilization in (0, 1], got {text!r}")
-    return value
+# --mfu: a share of the peak, 0.4 or 2/5
+utilization = argument_type(lambda text: Fraction(text.strip()), "expected a utilization in (0, 1]",
+                            accept=lambda value: 0 < value <= 1, invalid="expected a number such as 0.4")
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -75,7 +57,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     llm.add_argument("--tokens", type=token_count, metavar="D", help="training tokens (2T, 300B): the run's FLOPs")
     llm.add_argument("--gpu", metavar="NAME", help="a GPU of the table (--list-gpus): its memory and peak TFLOPS")
     llm.add_argument("--gpus", type=positive_int, metavar="N", help="GPUs of the run (default tp × pp × dp)")
-    llm.add_argument("--mfu", type=fraction, default=Fraction(2, 5), metavar="U",
+    llm.add_argument("--mfu", type=utilization, default=Fraction(2, 5), metavar="U",
                      help="model FLOPs utilization for GPU-hours (default 0.4)")
     llm.add_argument("--gpu-memory", type=size_in_bytes, metavar="SIZE", help="memory per GPU (80GiB), for --fit")
     llm.add_argument("--fit", metavar="GPU_OR_BUDGET",

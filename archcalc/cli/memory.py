@@ -11,21 +11,12 @@ import argparse
 import sys
 from typing import Any
 
-from .common import (EXIT_INVALID, EXIT_OK, add_limit_arguments, add_set_option, limits_from, load_or_report,
-                     positive_int, print_problems, usage_error)
+from .common import (EXIT_INVALID, EXIT_OK, add_limit_arguments, add_set_option, budget, limits_from,
+                     load_or_report, positive_int, print_problems, usage_error)
 from ..network import DTYPE_BYTES
 from ..layers.autograd import DEVICES, DTYPES, OPTIMIZERS
 
 FORMATS = ("text", "json", "markdown")
-
-
-def budget(text: str) -> int:
-    from ..analysis.memory import parse_budget
-
-    try:
-        return parse_budget(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:

@@ -12,9 +12,8 @@ import sys
 from typing import Any
 
 from ..layers.autograd import DEVICES, DTYPES, OPTIMIZERS
-from .common import (EXIT_INVALID, EXIT_OK, add_limit_arguments, add_set_option, limits_from, load_or_report,
-                     positive_int, print_problems, usage_error)
-from .memory import budget
+from .common import (EXIT_INVALID, EXIT_OK, add_limit_arguments, add_set_option, budget, limits_from,
+                     load_or_report, positive_int, print_problems, usage_error)
 
 
 def add_parser(commands: Any) -> None:

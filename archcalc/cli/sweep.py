@@ -11,9 +11,8 @@ import argparse
 import sys
 from typing import Any
 
-from .common import (EXIT_INVALID, EXIT_OK, add_limit_arguments, limits_from, positive_int, print_problems,
-                     usage_error)
-from .memory import budget
+from .common import (EXIT_INVALID, EXIT_OK, add_limit_arguments, budget, limits_from, positive_int,
+                     print_problems, usage_error)
 from ..layers.autograd import DEVICES, DTYPES, OPTIMIZERS
 
 # archcalc.report.sweep_format.SWEEP_FORMATS's names (a test says so), written out: `archcalc --help` and every
