@@ -14,7 +14,7 @@ import archcalc
 from archcalc.analysis.memory import training_memory
 from archcalc.cli import main
 from archcalc.cli.sweep import FORMATS
-from archcalc.report.scatter import tick_label, ticks
+from archcalc.report.scatter import axis_for
 from archcalc.report.sweep_format import SWEEP_FORMATS
 from archcalc.sweeps.engine import Options, PreparedSpec, Row, choose, pareto_front
 from archcalc.sweeps.grid import MAX_POINTS, GridError, as_grid, parse_values
@@ -384,7 +384,8 @@ def test_html_and_svg_scatter_draw_every_point_the_front_and_the_labels(capsys):
     assert len(circles) == 9
     labels = [text.text for text in root.findall(f"{namespace}text")]
     assert "width=64 resolution=224" in labels and "macs" in labels and "training_memory (bytes)" in labels
-    assert ["0", "1 G", "2 G", "3 G", "4 G", "5 G"] == labels[:6]
+    ticks = [text.text for text in root.findall(f"{namespace}text") if text.get("class") == "chart-tick"]
+    assert ticks == ["0", "100 MiB", "200 MiB", "300 MiB", "400 MiB", "500 MiB", "0", "1 G", "2 G", "3 G", "4 G", "5 G"]
     # the front of (macs, training memory), both minimized: the thinnest network at each resolution beats the rest
     front = [circle.find(f"{namespace}title").text.split(":")[0] for circle in circles if circle.get("r") == "4"]
     assert front == ["width=16 resolution=96"]
@@ -403,23 +404,19 @@ def test_the_front_follows_the_pareto_directions_when_they_name_the_axes(capsys)
     assert "— Pareto front (min macs, max resolution)" in svg
 
 
-@pytest.mark.parametrize("value, label", [
-    (0, "0"), (500, "500"), (1_000, "1 K"), (1_500_000, "1.5 M"), (2_000_000_000, "2 G"), (250_000_000, "250 M"),
-    (1_250_000_000_000, "1.25 T"),
+@pytest.mark.parametrize("name, values, labels", [
+    # the report's axes (tests/test_report.py): round ticks in the unit of the largest, bytes in binary units
+    ("macs", [537_395_200, 5_340_348_416], ["0", "1 G", "2 G", "3 G", "4 G", "5 G", "6 G"]),
+    ("training_memory", [39_000_000, 480_000_000], ["0", "100 MiB", "200 MiB", "300 MiB", "400 MiB", "500 MiB"]),
+    ("fit_batch", [0, 1100], ["0", "200", "400", "600", "800", "1000", "1200"]),     # a batch size: plain
+    ("resolution", [101, 149], ["100", "110", "120", "130", "140", "150"]),
+    ("params", [6_918_120, 6_918_120], ["0", "2 M", "4 M", "6 M", "8 M"]),      # one value: an axis from 0
+    ("width", [0, 0], ["0", "1"]),
 ])
-def test_tick_labels(value, label):
-    assert tick_label(value) == label
-
-
-@pytest.mark.parametrize("low, high, expected", [
-    (0, 10, [0, 2, 4, 6, 8, 10]),
-    (537_395_200, 5_340_348_416, [0, 1_000_000_000, 2_000_000_000, 3_000_000_000, 4_000_000_000, 5_000_000_000,
-                                  6_000_000_000]),
-    (7, 7, [6, 7, 8]),
-    (101, 149, [100, 110, 120, 130, 140, 150]),
-])
-def test_scatter_ticks(low, high, expected):
-    assert ticks(low, high) == expected
+def test_scatter_axes(name, values, labels):
+    axis = axis_for(name, values, 90, 730)
+    assert [axis.label(value) for value in axis.tick_values] == labels
+    assert axis.position(axis.tick_values[0]) == 90 and axis.position(axis.tick_values[-1]) == 730
 
 
 def test_where_numbers_are_exact_fractions():

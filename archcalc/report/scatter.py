@@ -1,66 +1,37 @@
 """An SVG scatter plot of a sweep: one point per valid row at (x, y), the Pareto front of the two axes drawn
 as a line through its points, and points labelled by their variables.
 
-No plotting library: the axes are integers, ticks are 1, 2 or 5 × 10^k apart, and positions are computed
-with fractions and written with one decimal. The front minimizes both axes, unless `--pareto` names exactly
-the two axes (then its directions: `-fit_batch` is maximized).
+Drawn with the report's chart primitives (archcalc.report.charts): the same `Axis`, round ticks in SI units
+(bytes in binary units: KiB, MiB, GiB) and escaped markup. The front minimizes both axes, unless `--pareto`
+names exactly the two axes (then its directions: `-fit_batch` is maximized).
 """
 
 from __future__ import annotations
 
-from fractions import Fraction
 from html import escape
 from typing import Any
 
-from ..numbers import fixed
 from ..problems import printable
 from ..sweeps.engine import Row, SweepResult, pareto_front
+from .charts import BINARY, PLAIN, SI, Axis, horizontal_axis, svg_document, svg_element, text_element, vertical_axis
 
 WIDTH, HEIGHT = 760, 480
 LEFT, RIGHT, TOP, BOTTOM = 90, 30, 30, 60
 MAX_LABELLED = 40        # with more points, only the front's are labelled; a label that would cover another is
                          # left out (every point keeps its tooltip)
-MAX_TICKS = 6
 LABEL_CHAR_WIDTH, LABEL_HEIGHT = 6, 13   # a generous estimate of an 11 px sans-serif label's box (Chromium: 12 px high)
+FRONT, POINT, LABEL = "#c33", "#46a", "#333"
+BYTE_AXES, COUNT_AXES = ("memory", "training_memory"), ("params", "macs", "flops")
 
 
-def ticks(low: int, high: int) -> list[int]:
-    """Round tick values covering [low, high]: a step of 1, 2 or 5 × 10^k giving at most MAX_TICKS + 1 ticks."""
-    if high == low:
-        low, high = low - 1, high + 1
-    scale = 1
-    while True:
-        for factor in (1, 2, 5):
-            step = factor * scale
-            first, last = (low // step) * step, -(-high // step) * step   # floor and ceiling to the step
-            if (last - first) // step <= MAX_TICKS:
-                return list(range(first, last + 1, step))
-        scale *= 10   # ends: once scale > span, a step of 1 × scale spans [low, high] in at most two ticks
-
-
-_UNITS = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
-
-
-def tick_label(value: int) -> str:
-    """A round tick in short form: 500 M, 1 G, 1.5 G (no trailing zeros: ticks are round numbers)."""
-    for scale, unit in _UNITS:
-        if abs(value) >= scale:
-            return f"{fixed(value, scale, 3).rstrip('0').rstrip('.')} {unit}"
-    return str(value)
-
-
-def _axis_title(name: str) -> str:
-    return f"{name} (bytes)" if name in ("memory", "training_memory") else name
-
-
-def _position(value: int, first: int, last: int, start: int, length: int) -> Fraction:
-    return start + Fraction(value - first, last - first) * length
-
-
-def _pixel(value: Fraction) -> str:
-    """One decimal, rounded exactly (half to even, as Fraction rounds)."""
-    tenths = round(value * 10)
-    return f"{'-' if tenths < 0 else ''}{abs(tenths) // 10}.{abs(tenths) % 10}"
+def axis_for(name: str, values: list[int], start: int, end: int) -> Axis:
+    """The axis of `name` over `values` from pixel `start` to `end`: bytes in binary units, counts in SI, the
+    rest (a batch size, a variable) plain; a single value gets an axis from 0 so that its ticks stay round."""
+    low, high = min(values), max(values)
+    if low == high:
+        low, high = min(low, 0), max(high, 0) or 1
+    units = BINARY if name in BYTE_AXES else SI if name in COUNT_AXES else PLAIN
+    return Axis(low, high, start, end, units, f"{name} (bytes)" if name in BYTE_AXES else name)
 
 
 def _front_objectives(result: SweepResult, x: str, y: str) -> list[tuple[str, bool]]:
@@ -77,67 +48,47 @@ def _number(row: Row, name: str) -> int:
 def scatter(result: SweepResult, x: str = "macs", y: str = "params") -> str:
     """The SVG element (standalone: it carries its namespace)."""
     rows = [row for row in result.rows if row.valid]
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH}'
-             f' {HEIGHT}" font-family="sans-serif" font-size="11">',
-             f'<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#999"/>']
+    title = f"archcalc sweep: {y} against {x}"
     if not rows:
-        parts.append(f'<text x="{WIDTH // 2}" y="{HEIGHT // 2}" text-anchor="middle">no valid points to plot</text>')
-        return "\n".join(parts + ["</svg>"])
-    xs, ys = [_number(row, x) for row in rows], [_number(row, y) for row in rows]
-    x_ticks, y_ticks = ticks(min(xs), max(xs)), ticks(min(ys), max(ys))
-
-    def px(value: int) -> Fraction:
-        return _position(value, x_ticks[0], x_ticks[-1], LEFT, plot_w)
-
-    def py(value: int) -> Fraction:
-        return _position(value, y_ticks[0], y_ticks[-1], TOP + plot_h, -plot_h)
-
-    for value in x_ticks:
-        at = _pixel(px(value))
-        parts.append(f'<line x1="{at}" y1="{TOP}" x2="{at}" y2="{TOP + plot_h}" stroke="#eee"/>'
-                     f'<text x="{at}" y="{TOP + plot_h + 16}" text-anchor="middle">{escape(tick_label(value))}</text>')
-    for value in y_ticks:
-        at = _pixel(py(value))
-        parts.append(f'<line x1="{LEFT}" y1="{at}" x2="{LEFT + plot_w}" y2="{at}" stroke="#eee"/>'
-                     f'<text x="{LEFT - 6}" y="{at}" text-anchor="end" dominant-baseline="middle">'
-                     f'{escape(tick_label(value))}</text>')
-    parts.append(f'<text x="{LEFT + plot_w // 2}" y="{HEIGHT - 16}" text-anchor="middle">{escape(_axis_title(x))}</text>')
-    parts.append(f'<text x="18" y="{TOP + plot_h // 2}" text-anchor="middle" transform="rotate(-90 18'
-                 f' {TOP + plot_h // 2})">{escape(_axis_title(y))}</text>')
-    front = pareto_front(rows, _front_objectives(result, x, y))
+        return svg_document(WIDTH, HEIGHT, [text_element(WIDTH // 2, HEIGHT // 2, "no valid points to plot",
+                                                         "middle")], title)
+    right, bottom = WIDTH - RIGHT, HEIGHT - BOTTOM
+    x_axis = axis_for(x, [_number(row, x) for row in rows], LEFT, right)
+    y_axis = axis_for(y, [_number(row, y) for row in rows], bottom, TOP)
+    body = vertical_axis(y_axis, LEFT, grid_right=right) + horizontal_axis(x_axis, bottom)   # as line_chart's
+    objectives = _front_objectives(result, x, y)
+    front = pareto_front(rows, objectives)
     on_front = {id(row) for row in front}
     line = sorted(front, key=lambda row: (_number(row, x), _number(row, y)))
     if len(line) > 1:
-        points = " ".join(f"{_pixel(px(_number(row, x)))},{_pixel(py(_number(row, y)))}" for row in line)
-        parts.append(f'<polyline points="{points}" fill="none" stroke="#c33" stroke-width="1.5"/>')
+        points = " ".join(f"{x_axis.position(_number(row, x))},{y_axis.position(_number(row, y))}" for row in line)
+        body.append(svg_element("polyline", points=points, fill="none", stroke=FRONT, stroke_width="1.5",
+                                class_="chart-line"))
     circles, labels = [], []
     placed: list[tuple[int, int, int, int]] = []
     # the front's labels first, then the others while they fit: a label never covers another
     for row in sorted(rows, key=lambda row: id(row) not in on_front):
-        at_x, at_y = px(_number(row, x)), py(_number(row, y))
-        cx, cy = _pixel(at_x), _pixel(at_y)
+        cx, cy = x_axis.position(_number(row, x)), y_axis.position(_number(row, y))
         front_point = id(row) in on_front
         text = printable(row.label())
-        tip = f"{escape(text)}: {escape(x)} {_number(row, x):,}, {escape(y)} {_number(row, y):,}"
-        circles.append(f'<circle cx="{cx}" cy="{cy}" r="{4 if front_point else 3}"'
-                       f' fill="{"#c33" if front_point else "#46a"}"><title>{tip}</title></circle>')
+        tip = f"{text}: {x} {_number(row, x):,}, {y} {_number(row, y):,}"
+        circles.append(svg_element("circle", svg_element("title", escape(tip)), cx=cx, cy=cy,
+                                   r=4 if front_point else 3, fill=FRONT if front_point else POINT,
+                                   class_="chart-point"))
         if len(rows) > MAX_LABELLED and not front_point:
             continue
         width = LABEL_CHAR_WIDTH * len(text)
-        left_side = at_x + 6 + width > WIDTH   # near the right edge the label goes to the left of its point
-        box = (round(at_x) - 6 - width if left_side else round(at_x) + 6, round(at_y) - 5 - LABEL_HEIGHT,
-               width, LABEL_HEIGHT)
+        left_side = cx + 6 + width > WIDTH   # near the right edge the label goes to the left of its point
+        box = (cx - 6 - width if left_side else cx + 6, cy - 5 - LABEL_HEIGHT, width, LABEL_HEIGHT)
         if any(_overlap(box, other) for other in placed):
             continue
         placed.append(box)
-        anchor = ' text-anchor="end" dx="-6"' if left_side else ' dx="6"'
-        labels.append(f'<text x="{cx}" y="{cy}"{anchor} dy="-5" fill="#333">{escape(text)}</text>')
-    parts += circles + labels
-    directions = ", ".join(("max " if reverse else "min ") + name for name, reverse in _front_objectives(result, x, y))
-    parts.append(f'<text x="{LEFT + plot_w}" y="{TOP - 10}" text-anchor="end" fill="#c33">— Pareto front'
-                 f' ({escape(directions)})</text>')
-    return "\n".join(parts + ["</svg>"])
+        labels.append(text_element(cx - 6 if left_side else cx + 6, cy - 5, text, "end" if left_side else "start",
+                                   11, LABEL, "chart-label"))
+    directions = ", ".join(("max " if reverse else "min ") + name for name, reverse in objectives)
+    body += circles + labels
+    body.append(text_element(right, TOP - 10, f"— Pareto front ({directions})", "end", 11, FRONT, "chart-legend"))
+    return svg_document(WIDTH, HEIGHT, body, title)
 
 
 def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
@@ -153,4 +104,4 @@ def axis_names(result: Any) -> list[str]:
     return [*numeric, *(name for name in METRICS if name != "fit_batch" or result.options.fit is not None)]
 
 
-__all__ = ["axis_names", "scatter", "tick_label", "ticks"]
+__all__ = ["axis_for", "axis_names", "scatter"]
