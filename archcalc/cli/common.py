@@ -121,6 +121,22 @@ def usage_error(command: str, message: str) -> int:
     return EXIT_USAGE
 
 
+def write_output(command: str, path: str | None, text: str) -> int:
+    """`text` into the file `path` (`-o`), or onto standard output for None or `-`: EXIT_OK, or a usage error
+    naming the file that cannot be written (never a traceback)."""
+    import os
+
+    if path is None or path == "-":
+        sys.stdout.write(text)
+        return EXIT_OK
+    try:
+        with open(path, "w", encoding="utf-8") as file:
+            file.write(text)
+    except OSError as error:
+        return usage_error(command, f"cannot write {os.fsdecode(path)}: {error.strerror or error}")
+    return EXIT_OK
+
+
 __all__ = ["EXIT_INVALID", "EXIT_OK", "EXIT_USAGE", "UsageError", "add_limit_arguments", "add_set_option", "amount",
            "argument_type", "assignment", "budget", "limits_from", "load_or_report", "positive_int", "print_problems",
-           "size_in_bytes", "token_count", "usage_error"]
+           "size_in_bytes", "token_count", "usage_error", "write_output"]

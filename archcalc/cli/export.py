@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
-from .common import EXIT_INVALID, EXIT_OK, add_limit_arguments, add_set_option, limits_from, load_or_report
+from .common import EXIT_INVALID, add_limit_arguments, add_set_option, limits_from, load_or_report, write_output
 
 TARGETS = ("pytorch",)
 
@@ -30,13 +29,7 @@ def run(args: argparse.Namespace) -> int:
     network = load_or_report(args.spec, args.variables, limits_from(args))
     if network is None:
         return EXIT_INVALID
-    text = export_pytorch(network, args.spec)
-    if args.output:
-        with open(args.output, "w", encoding="utf-8") as file:
-            file.write(text)
-    else:
-        sys.stdout.write(text)
-    return EXIT_OK
+    return write_output("export", args.output, export_pytorch(network, args.spec))
 
 
 __all__ = ["add_parser"]

@@ -7,8 +7,7 @@ import os
 import sys
 from typing import Any
 
-from .common import (EXIT_INVALID, EXIT_OK, add_limit_arguments, add_set_option, limits_from, load_or_report,
-                     usage_error)
+from .common import EXIT_INVALID, add_limit_arguments, add_set_option, limits_from, load_or_report, write_output
 
 FORMATS = ("dot", "mermaid", "svg", "html")
 # An output file's suffix chooses the format when --format is not given.
@@ -55,15 +54,7 @@ def run(args: argparse.Namespace) -> int:
         problem = mermaid_limits(text)
         if problem:
             print(f"archcalc graph: warning: {problem}", file=sys.stderr)
-    if args.output is None:
-        sys.stdout.write(text)
-        return EXIT_OK
-    try:
-        with open(args.output, "w", encoding="utf-8") as stream:
-            stream.write(text)
-    except OSError as error:
-        return usage_error("graph", f"cannot write {args.output}: {error.strerror or error}")
-    return EXIT_OK
+    return write_output("graph", args.output, text)
 
 
 def render(graph: Any, chosen: str, collapse: bool | None, color: str | None) -> str:

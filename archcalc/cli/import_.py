@@ -11,7 +11,7 @@ import json
 import sys
 from typing import Any, Callable
 
-from .common import EXIT_INVALID, EXIT_OK, argument_type, usage_error
+from .common import EXIT_INVALID, argument_type, usage_error, write_output
 from .import_onnx import add_onnx_arguments, run_onnx
 
 
@@ -43,14 +43,6 @@ def keyword_arguments(text: str) -> dict[str, Any]:
     return value
 
 
-def write_output(text: str, path: str | None) -> None:
-    if path:
-        with open(path, "w", encoding="utf-8") as file:
-            file.write(text)
-    else:
-        sys.stdout.write(text)
-
-
 def add_torch_arguments(parser: argparse.ArgumentParser) -> None:
     from ..bridges.torch_import import DTYPES
 
@@ -79,8 +71,7 @@ def run_torch(args: argparse.Namespace) -> int:
     except ImportFailure as error:
         print(f"archcalc import torch: error: {error}", file=sys.stderr)
         return EXIT_INVALID
-    write_output(text, args.output)
-    return EXIT_OK
+    return write_output("import torch", args.output, text)
 
 
 # source name → (add its arguments, run it)

@@ -9,7 +9,7 @@ import argparse
 import sys
 
 from ..problems import SpecError
-from .common import EXIT_INVALID, EXIT_OK, print_problems, usage_error
+from .common import EXIT_INVALID, EXIT_OK, print_problems, usage_error, write_output
 
 
 def add_onnx_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,17 +33,9 @@ def run_onnx(args: argparse.Namespace) -> int:
     except SpecError as error:
         print_problems(error.problems)
         return EXIT_INVALID
-    if args.output is None:
-        sys.stdout.write(text)
-        return EXIT_OK
-    try:
-        with open(args.output, "w", encoding="utf-8") as handle:
-            handle.write(text)
-    except OSError as error:
-        print(f"archcalc import onnx: error: cannot write {args.output}: {error.strerror}", file=sys.stderr)
-        return EXIT_INVALID
-    print(f"{args.output}: {len(imported.layers)} layers from {args.model}", file=sys.stderr)
-    return EXIT_OK
-
+    code = write_output("import onnx", args.output, text)
+    if code == EXIT_OK and args.output not in (None, "-"):
+        print(f"{args.output}: {len(imported.layers)} layers from {args.model}", file=sys.stderr)
+    return code
 
 __all__ = ["add_onnx_arguments", "run_onnx"]

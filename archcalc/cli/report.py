@@ -7,13 +7,11 @@ an output file that cannot be written).
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 from typing import Any
 
 from ..layers.autograd import DEVICES, DTYPES, OPTIMIZERS
 from .common import (EXIT_INVALID, EXIT_OK, add_limit_arguments, add_set_option, budget, limits_from,
-                     load_or_report, positive_int, print_problems, usage_error)
+                     load_or_report, positive_int, print_problems, write_output)
 
 
 def add_parser(commands: Any) -> None:
@@ -48,13 +46,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     page = render_report(network, ReportOptions(batch_size=args.batch_size, dtype=args.dtype,
                                                 optimizer=args.optimizer, device=args.device, budget=args.budget))
-    if args.output == "-":
-        sys.stdout.write(page)
-    else:
-        try:
-            with open(args.output, "w", encoding="utf-8") as file:
-                file.write(page)
-        except OSError as error:
-            return usage_error("report", f"cannot write {os.fsdecode(args.output)}: {error.strerror or error}")
-    print_problems(network.warnings)
-    return EXIT_OK
+    code = write_output("report", args.output, page)
+    if code == EXIT_OK:
+        print_problems(network.warnings)
+    return code
