@@ -108,3 +108,17 @@ def test_a_function_call_of_a_layer_with_parameters_is_a_located_spec_error(writ
     code, out, err = run(capsys, argv[0], str(spec), *argv[1:])
     assert code == 1
     assert f"{spec}:3:47: error: linear 'fc': call 'function' of a linear is not modelled" in err + out
+
+
+@pytest.mark.parametrize("command", [["export"], ["graph"], ["report"], ["graph", "--format", "svg"]])
+def test_an_output_file_that_cannot_be_written_is_a_one_line_usage_error(command, capsys, tmp_path):
+    missing = tmp_path / "no-such-dir" / "out.txt"
+    code, out, err = run(capsys, command[0], LENET, *command[1:], "-o", str(missing))
+    assert (code, out) == (2, "")
+    assert err == f"archcalc {command[0]}: error: cannot write {missing}: No such file or directory\n"
+
+
+@pytest.mark.parametrize("command", [["export"], ["graph"], ["report"]])
+def test_dash_as_output_is_standard_output(command, capsys, tmp_path):
+    code, to_dash, _ = run(capsys, *command, LENET, "-o", "-")
+    assert code == 0 and to_dash == run(capsys, *command, LENET)[1] and to_dash
