@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "bench"))
 
-from run import archcalc_command, machine, plain_cnn  # noqa: E402 - after the path
+from run import archcalc_command, machine, plain_cnn, print_checks  # noqa: E402 - after the path
 
 
 def run_once(command: list[str]) -> tuple[float, float]:
@@ -117,10 +117,7 @@ def main() -> int:
         used = f"{cpu * 1000:,.0f} ms" if cpu is not None else ""
         written = f"{size / 2**20:.2f} MB" if size is not None else ""
         print(f"| {name} | {seconds * 1000:,.0f} ms | {used} | {written} |")
-    print()
-    for text, ok in checks:
-        print(f"{'PASS' if ok else 'FAIL'}  {text}")
-    return 0 if all(ok for _, ok in checks) else 1
+    return print_checks(checks)
 
 
 if __name__ == "__main__":

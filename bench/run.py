@@ -131,6 +131,14 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} {platform.release()}"
 
 
+def print_checks(checks: list[tuple[str, bool]]) -> int:
+    """The PASS / FAIL lines of the speed targets, after a blank line; the exit code: 0 when all pass."""
+    print()
+    for text, ok in checks:
+        print(f"{'PASS' if ok else 'FAIL'}  {text}")
+    return 0 if all(ok for _, ok in checks) else 1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=7, help="timed runs per command (median reported)")
@@ -223,10 +231,7 @@ def main() -> int:
         checks.append((f"ResNet-50: archcalc {ratio:.0f} × faster than torchinfo ≥ 25", ratio >= 25))
     else:
         print("\n(no Python with torch + torchinfo: give --torch-python for the torchinfo comparison)")
-    print()
-    for text, ok in checks:
-        print(f"{'PASS' if ok else 'FAIL'}  {text}")
-    return 0 if all(ok for _, ok in checks) else 1
+    return print_checks(checks)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..analysis.graph import Graph
-from .graph_text import DARK_LEVELS, GROUP_FILL, FRAME_COLOR, PALETTE, box_lines, shape_text
+from .graph_text import DARK_LEVELS, GROUP_FILL, FRAME_COLOR, PALETTE, box_lines, frame_title, shape_text
 
 VENDORED = Path(__file__).resolve().parent / "vendor" / "dagre-3.1.3.min.js"
 VENDORED_SHA256 = "9ef4be5f2842728d605104bfb723b9217fc5df809d070c2b4c98395c06e9e31e"
@@ -56,7 +56,7 @@ def payload(graph: Graph, collapse: bool | None = None, color: str | None = None
     groups = []
     for group in segmented.groups.values():
         lines = box_lines(segmented, group.id)
-        groups.append([group.id, group.kind, lines[0], lines[1:], _frame_label(group), group.parent, group.children,
+        groups.append([group.id, group.kind, lines[0], lines[1:], frame_title(group), group.parent, group.children,
                        _number(group.params), _number(group.macs), _number(group.memory), group.layers])
     return {
         "name": graph.name or "network",
@@ -87,14 +87,6 @@ def _open_segments(graph: Graph, opened: set[str]) -> list[str]:
         if len(graph.view(trial).items) > 2 * SEGMENT:
             return sorted(opened)
         opened = trial
-
-
-def _frame_label(group: Any) -> str:
-    if group.kind == "repeat":
-        return f"{group.label} ×{group.count} ({group.block})"
-    if group.kind == "instance":
-        return f"{group.label} ({group.block})"
-    return group.label
 
 
 def _script_json(data: Any) -> str:

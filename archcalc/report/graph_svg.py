@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
 from ..analysis.graph import Graph, GraphView, box_figures, shade, share_text
-from .graph_text import DARK_LEVELS, FRAME_COLOR, GROUP_FILL, PALETTE, box_lines, shape_text, _frame_title
+from .graph_text import DARK_LEVELS, FRAME_COLOR, GROUP_FILL, PALETTE, box_lines, frame_title, shape_text
 from .numbers import grouped
 
 FONT = "DejaVu Sans Mono,Menlo,Consolas,monospace"
@@ -196,7 +196,7 @@ def _frames(graph: Graph, view: GraphView, boxes: dict[str, _Box]) -> list[str]:
         out.append(f'<g class="frame"><rect x="{left:.1f}" y="{top:.1f}" width="{right - left:.1f}"'
                    f' height="{bottom - top:.1f}" rx="8" fill="none" stroke="{FRAME_COLOR}" stroke-dasharray="5 3"/>'
                    f'<text x="{left + 8:.1f}" y="{top + 11:.1f}" fill="{FRAME_COLOR}">'
-                   f'{escape(_frame_title(graph, frame))}</text></g>')
+                   f'{escape(frame_title(graph.groups[frame]))}</text></g>')
     return out
 
 

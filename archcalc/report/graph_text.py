@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from ..analysis.graph import Graph, GraphView, box_figures, shade
+from ..analysis.graph import Graph, GraphGroup, GraphView, box_figures, shade
 from .numbers import readable
 from .numbers import shape_text as _shape_text
 
@@ -61,8 +61,8 @@ def _children_tree(graph: Graph, view: GraphView) -> dict[str | None, list[str]]
     return inside
 
 
-def _frame_title(graph: Graph, frame: str) -> str:
-    group = graph.groups[frame]
+def frame_title(group: GraphGroup) -> str:
+    """A frame's caption, in every format: `layer1 ×3 (bottleneck)`, `stem (conv_bn)`."""
     if group.kind == "repeat":
         return f"{group.label} ×{group.count} ({group.block})"
     if group.kind == "instance":
@@ -90,7 +90,7 @@ def render_dot(graph: Graph, view: GraphView, color: str | None = None) -> str:
         for item in inside[container]:
             if item in frames:
                 lines.append(f"{indent}subgraph {_dot_string('cluster_' + item)} {{")
-                lines.append(f'{indent}  label={_dot_string(_frame_title(graph, item))}; style="rounded,dashed";'
+                lines.append(f'{indent}  label={_dot_string(frame_title(graph.groups[item]))}; style="rounded,dashed";'
                              f' color="{FRAME_COLOR}"; fontcolor="{FRAME_COLOR}";')
                 emit(item, indent + "  ")
                 lines.append(f"{indent}}}")
@@ -145,7 +145,7 @@ def render_mermaid(graph: Graph, view: GraphView, color: str | None = None) -> s
     def emit(container: str | None, indent: str) -> None:
         for item in inside[container]:
             if item in frames:
-                lines.append(f'{indent}subgraph {ids[item]}["{mermaid_text(_frame_title(graph, item))}"]')
+                lines.append(f'{indent}subgraph {ids[item]}["{mermaid_text(frame_title(graph.groups[item]))}"]')
                 emit(item, indent + "  ")
                 lines.append(f"{indent}end")
             else:
@@ -189,4 +189,5 @@ def mermaid_limits(text: str) -> str | None:
     return None
 
 
-__all__ = ["DARK_LEVELS", "PALETTE", "box_lines", "mermaid_limits", "mermaid_text", "render_dot", "render_mermaid"]
+__all__ = ["DARK_LEVELS", "PALETTE", "box_lines", "frame_title", "mermaid_limits",
+           "mermaid_text", "render_dot", "render_mermaid"]

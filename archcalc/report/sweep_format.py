@@ -10,6 +10,7 @@ from typing import Any, Callable
 from ..numbers import fixed
 from ..problems import json_printable, printable
 from ..sweeps.engine import METRICS, Row, SweepResult
+from .csv_format import csv_text
 from .numbers import readable, shape_text
 
 # (column, title) of the figures, after one column per variable
@@ -131,26 +132,20 @@ CSV_FIGURES = ("valid", "params", "trainable_params", "macs", "flops", "layers",
                "training_memory", "fit_batch", "problem")
 
 
-def _csv_text(cell: str) -> str:
-    """A text cell a spreadsheet shows as text: one line, and not a formula (a leading = + - @ gets a ')."""
-    cell = printable(cell)
-    return "'" + cell if cell[:1] in ("=", "+", "-", "@") else cell
-
-
 def render_csv(result: SweepResult) -> str:
     """One line per point, plain integers; an invalid point has empty figures and its first problem."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     figures = [name for name in CSV_FIGURES if name != "fit_batch" or result.options.fit is not None]
-    writer.writerow([*map(_csv_text, result.grid), *figures])
+    writer.writerow([*map(csv_text, result.grid), *figures])
     for row in result.rows:
-        line: list[Any] = [_csv_text(str(row.variables[name])) if isinstance(row.variables[name], str)
+        line: list[Any] = [csv_text(str(row.variables[name])) if isinstance(row.variables[name], str)
                            else row.variables[name] for name in result.grid]
         for name in figures:
             if name == "valid":
                 line.append("true" if row.valid else "false")
             elif name == "problem":
-                line.append(_csv_text(str(row.problems[0])) if row.problems else "")
+                line.append(csv_text(str(row.problems[0])) if row.problems else "")
             elif not row.valid:
                 line.append("")
             elif name == "output_shape":
