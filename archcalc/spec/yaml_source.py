@@ -51,6 +51,22 @@ def _position(node_mark: Any) -> Mark:
 class _Loader(_BaseLoader):
     """Safe loader that records positions, refuses duplicate keys and reads the YAML 1.2 core schema."""
 
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self.scalar_tags: dict[tuple[str, Any], str] = {}
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        """A scalar's tag depends on its text and style alone (no path resolvers are registered), and a spec
+        repeats a few texts (`conv2d`, `3`, `true`) thousands of times: each is matched against the core
+        schema's patterns once per document. Bounded by the document's values (`max_values`)."""
+        if kind is not yaml.ScalarNode:
+            return super().resolve(kind, value, implicit)
+        key = (value, implicit)
+        tag = self.scalar_tags.get(key)
+        if tag is None:
+            tag = self.scalar_tags[key] = super().resolve(kind, value, implicit)
+        return tag
+
 
 _STR, _INT = "tag:yaml.org,2002:str", "tag:yaml.org,2002:int"
 _MERGE = "tag:yaml.org,2002:merge"
