@@ -21,6 +21,7 @@ docs/memory.md (`render_memory_doc()` in archcalc.report.memory_reference).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from math import prod
 from typing import Any, NamedTuple
 
@@ -328,7 +329,7 @@ def plan_memory(network: Network, dtype: str = "float32", device: str = "cuda") 
         requires_grad = trainable or True in grads
         in_orders = [order_of[source] if source in order_of else _identity(len(shape) + 1)
                      for source, shape in zip(sources, layer.input_shapes)]
-        contiguous = tuple(order == _identity(len(order)) if order is not None else False for order in in_orders)
+        contiguous = tuple([order is not None and order == _identity(len(order)) for order in in_orders])
         rule = spec.saved(Context(layer.input_shapes, layer.output_shape, grads, trainable, dtype, device, contiguous))
 
         if rule.alias is None:
@@ -421,7 +422,9 @@ def plan_memory(network: Network, dtype: str = "float32", device: str = "cuda") 
         trainable_tensors=trainable_tensors, buffer_bytes=buffer_bytes, warnings=warnings)
 
 
+@lru_cache(maxsize=64)
 def _identity(rank: int) -> tuple[int, ...]:
+    """(0, 1, …, rank − 1): the memory order of a contiguous tensor (asked for every input of every layer)."""
     return tuple(range(rank))
 
 
