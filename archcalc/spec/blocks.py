@@ -50,8 +50,6 @@ BLOCK_KEYS = ["params", "layers", "output", "module", "ignore"]
 
 def _block_keys(tag: Any) -> tuple[str, ...]:
     """The keys of a layer type whose value is a sub-network (a mixture of experts' expert): expanded in place."""
-    from ..layers import layer_class
-
     try:
         return layer_class(tag.lower()).block_keys if isinstance(tag, str) else ()
     except KeyError:
