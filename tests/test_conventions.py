@@ -1117,3 +1117,14 @@ THOP_README_UPSAMPLE = [
 def test_thop_readme_upsample(shape, arguments, expected):
     network = archcalc.analyze({"input": shape, "layers": [{"type": "upsample", **arguments}]}).network
     assert tuple(archcalc.count(network, "thop-readme", n).macs for n in (1, 2)) == expected
+
+
+def test_compare_prints_the_same_every_run():
+    """Mixtral's moe and linear rows differ by equal amounts under some conventions: their order must not follow
+    Python's per-process string hashing (PYTHONHASHSEED)."""
+    import os
+
+    spec = REPO / "specs" / "mixtral_8x7b.yaml"
+    outputs = {subprocess.run([sys.executable, "-m", "archcalc", "compare", str(spec)], capture_output=True, text=True,
+                              env={**os.environ, "PYTHONHASHSEED": seed}, check=True).stdout for seed in ("1", "2", "3")}
+    assert len(outputs) == 1

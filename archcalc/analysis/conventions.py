@@ -510,7 +510,7 @@ def differences(base: Counts, other: Counts) -> list[Difference]:
     found: dict[tuple[str, str, str], list[int]] = {}
     for mine, theirs in zip(base.layers, other.layers):
         if other.convention.rules is not None and base.convention.rules is not None:
-            for key in set(mine.items) | set(theirs.items):
+            for key in dict.fromkeys([*mine.items, *theirs.items]):   # first-seen order: equal amounts print alike every run
                 delta = theirs.items.get(key, 0) - mine.items.get(key, 0)
                 if delta:
                     entry = found.setdefault(("macs", key, mine.type), [0, 0])
