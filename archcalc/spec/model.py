@@ -6,8 +6,6 @@ schema construction is the main start-up cost); `spec_model()` with no argument 
 model, for the JSON Schema.
 """
 
-from __future__ import annotations
-
 from functools import lru_cache
 from typing import Annotated, Any, Iterable, Literal, Union
 
