@@ -14,7 +14,9 @@ same ResNet-50 as a whole process (bench/torchinfo_resnet50.py). Prints a table 
   · 100k peak < 500 MB · check of 1,000 specs < 5 s · memory of 10,000 layers < 1 s
   · ResNet-50 ≥ 25 × faster than torchinfo · a 1,000-point sweep of ResNet-50 < 5 s
 and issue #19's: LeNet-5 ≤ 1.3 × floor · 10,000 layers < 0.3 s · one ResNet-50 analysis through the
-Python API < 3 ms (bench/api_resnet50.py: `archcalc.analyze(dict)`, warm, in-process).
+Python API < 3 ms (bench/api_resnet50.py: `archcalc.analyze(dict)`, warm, in-process). The start-up
+reference bench/startup_reference.py (30 pydantic layer models in a discriminated union validating LeNet-5,
+no archcalc module) is timed beside the floor: what pydantic itself costs a program of archcalc's shape.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ FLOOR = [sys.executable, "-c", "import yaml; from pydantic import BaseModel"]
 ONE_MODEL = [sys.executable, "-c",
              "import yaml\nfrom pydantic import BaseModel\nclass A(BaseModel):\n    x: int\nA(x=1)"]
 
+# issue #19's start-up reference: pydantic's cost for a program of archcalc's shape (bench/startup_reference.py)
+STARTUP_REFERENCE = "reference: 30 pydantic layer models in a discriminated union validate specs/lenet5.yaml"
 
 # issue #19: 25 widths × 40 resolutions of ResNet-50, one process, one core (--jobs 1)
 SWEEP = "sweep specs/resnet50.yaml, 1,000 points (25 widths × 40 resolutions)"
@@ -153,7 +157,9 @@ def main() -> int:
             path.write_text(plain_cnn(layers))
             generated[layers] = path
         small = {"floor: import yaml + pydantic.BaseModel": FLOOR,
-                 "reference: define and validate one pydantic model": ONE_MODEL}
+                 "reference: define and validate one pydantic model": ONE_MODEL,
+                 STARTUP_REFERENCE: [sys.executable, str(REPO / "bench" / "startup_reference.py"),
+                                     str(REPO / "specs" / "lenet5.yaml")]}
         for spec in sorted((REPO / "specs").glob("*.yaml")):
             small[f"summary specs/{spec.name}"] = [*archcalc, "summary", str(spec)]
         # the transformer zoo at full context: 1,091 layers, 6.7 B parameters counted, none allocated

@@ -3,6 +3,9 @@
 import csv
 import io
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -122,3 +125,26 @@ def test_an_output_file_that_cannot_be_written_is_a_one_line_usage_error(command
 def test_dash_as_output_is_standard_output(command, capsys, tmp_path):
     code, to_dash, _ = run(capsys, *command, LENET, "-o", "-")
     assert code == 0 and to_dash == run(capsys, *command, LENET)[1] and to_dash
+
+
+def test_a_summary_imports_no_package_metadata():
+    """pydantic's plugin loader imports importlib.metadata (with email and zipfile) only to find no plugins
+    when they are disabled, as the command line disables them: a summary does without all three."""
+    probe = ("import sys; from archcalc.cli import main; main(sys.argv[1:]); "
+             "print(sorted({'importlib.metadata', 'email', 'zipfile'} & set(sys.modules)), file=sys.stderr)")
+    environment = {key: value for key, value in os.environ.items() if key != "PYDANTIC_DISABLE_PLUGINS"}
+    done = subprocess.run([sys.executable, "-c", probe, "summary", LENET], capture_output=True, text=True,
+                          env=environment)
+    assert (done.returncode, done.stderr.strip()) == (0, "[]")
+
+
+def test_the_plugin_loader_stand_in_gives_way_to_the_real_one():
+    """Whatever else a pydantic release asks of its plugin loader than `get_plugins`, the real loader answers
+    (it replaces the stand-in), so the stand-in can never break validation."""
+    probe = ("import sys; import archcalc.cli; name = 'pydantic.plugin._loader'; stand_in = sys.modules[name]; "
+             "assert stand_in.get_plugins() == () and not hasattr(stand_in, '__file__'); "
+             "getattr(stand_in, 'get_plugins_from_entry_points', None); "
+             "print(hasattr(sys.modules[name], '__file__'))")
+    environment = {key: value for key, value in os.environ.items() if key != "PYDANTIC_DISABLE_PLUGINS"}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=environment)
+    assert (done.returncode, done.stdout.strip()) == (0, "True"), done.stderr

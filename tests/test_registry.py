@@ -70,6 +70,25 @@ def test_a_type_is_named_in_its_family_module_only():
     assert not misplaced, "\n".join(misplaced)
 
 
+
+def test_modules_that_define_pydantic_models_keep_annotations_evaluated():
+    """pydantic evaluates a model's string annotations, and its bases' again for every subclass (a compile()
+    each), when the class is made: a module that defines models (every family, base.py, the spec models)
+    leaves out `from __future__ import annotations`, which made a LeNet-5 run pay several milliseconds."""
+    from importlib import import_module
+
+    from pydantic import BaseModel
+
+    modules = [family_module(family) for family in FAMILIES]
+    modules += [import_module(f"archcalc.{name}") for name in ("layers.base", "spec.model", "spec.budgets")]
+    defining = [module for module in modules if any(
+        isinstance(value, type) and issubclass(value, BaseModel) and value.__module__ == module.__name__
+        for value in vars(module).values())]
+    assert len(defining) == len(modules)
+    postponed = [module.__name__ for module in defining
+                 if re.search(r"^from __future__ import annotations", Path(module.__file__).read_text(), re.MULTILINE)]
+    assert postponed == []
+
 def test_the_readme_lists_every_layer_type():
     from archcalc.report.formula_reference import render_type_table
 

@@ -10,11 +10,38 @@ import gc
 import os
 import sys
 from importlib import import_module
+from types import ModuleType
+from typing import Sequence
 
 # pydantic looks for observability plugins through every installed package's entry points the
 # first time it builds a schema; a command-line run has no use for them and pays for the scan.
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-from typing import Sequence
+
+
+def _skip_plugin_loader() -> None:
+    """With plugins disabled, pydantic's plugin loader finds none, but importing it imports importlib.metadata
+    (with email, zipfile, csv and socket: a fifth of a small spec's start-up) before its `get_plugins` returns
+    nothing: a stand-in module that returns nothing takes its place, unless plugins are wanted after all
+    (PYDANTIC_DISABLE_PLUGINS set otherwise) or the real loader is already imported."""
+    name = "pydantic.plugin._loader"
+    if os.environ["PYDANTIC_DISABLE_PLUGINS"] in ("__all__", "1", "true") and name not in sys.modules:
+        loader = ModuleType(name, "Stands in for pydantic's plugin loader while plugins are disabled.")
+        loader.get_plugins = lambda: ()
+        # anything else a pydantic release asks of its loader is the real loader's: it replaces the stand-in
+        loader.__getattr__ = lambda attribute: _from_real_module(name, attribute)
+        sys.modules[name] = loader
+
+
+def _from_real_module(name: str, attribute: str) -> object:
+    if attribute.startswith("__"):  # a module's dunder probes (`__file__`, `__path__`) are no request of pydantic's
+        raise AttributeError(attribute)
+    import importlib
+
+    sys.modules.pop(name, None)
+    return getattr(importlib.import_module(name), attribute)
+
+
+_skip_plugin_loader()
 
 from ..version import __version__
 from .common import EXIT_OK, EXIT_USAGE, UsageError

@@ -36,13 +36,13 @@ def add_parser(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..api import summarize
-    from ..report import SUMMARY_FORMATS
+    from ..report import render_summary
 
     network = load_or_report(args.spec, args.variables, limits_from(args))
     if network is None:
         return EXIT_INVALID
     summary = summarize(network, batch_size=args.batch_size, dtype=args.dtype, receptive_field=args.receptive_field)
-    output = SUMMARY_FORMATS[args.format](summary)
+    output = render_summary(summary, args.format)
     if args.convention is not None:
         from ..analysis.conventions import count
         from ..report.compare_format import with_convention

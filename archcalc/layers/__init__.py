@@ -23,9 +23,8 @@ from typing import get_args
 
 from .base import ALIASES, Layer, Outcome, Shape, Variant
 
-_TABLE = re.compile(r"^LAYERS = \{\n(.*?)^\}$", re.MULTILINE | re.DOTALL)
 _KEY = re.compile(r"""^\s*"([a-z0-9_]+)":""", re.MULTILINE)
-_ORDER = re.compile(r"^ORDER = (\d+)", re.MULTILINE)
+_DIGITS = re.compile(r"\d+")
 _loaded: dict[str, type[Layer]] = {}
 
 
@@ -35,10 +34,25 @@ def _index() -> dict[str, tuple[str, ...]]:
     found = []
     for path in Path(__file__).parent.glob("*.py"):
         source = path.read_text(encoding="utf-8")
-        table, order = _TABLE.search(source), _ORDER.search(source)
-        if table and order:
-            found.append((int(order.group(1)), path.stem, tuple(_KEY.findall(table.group(1)))))
+        table, order = _table(source), _DIGITS.match(source, _line_end(source, "ORDER = "))
+        if table is not None and order:
+            found.append((int(order.group()), path.stem, tuple(_KEY.findall(table))))
     return {family: tags for _, family, tags in sorted(found)}
+
+
+def _line_end(source: str, line_start: str) -> int:
+    """The position just past `line_start` where a line of `source` begins with it, else the end of `source`.
+    (str.find, not a line-anchored regex: scanning every family's source line by line took longer than reading
+    it.)"""
+    found = source.find("\n" + line_start)
+    return len(source) if found < 0 else found + 1 + len(line_start)
+
+
+def _table(source: str) -> str | None:
+    """The lines between `LAYERS = {` and the first line `}` after it, or None without such a table."""
+    start = _line_end(source, "LAYERS = {\n")
+    end = source.find("\n}\n", start - 1)
+    return None if start == len(source) or end < 0 else source[start:end + 1]
 
 
 def families() -> dict[str, tuple[str, ...]]:

@@ -17,8 +17,6 @@ These equal FlopCounterMode / 2 with autograd on and attention on PyTorch's math
 path of nn.MultiheadAttention, and CPU's fused flash kernel, count nothing there).
 """
 
-from __future__ import annotations
-
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field

@@ -8,8 +8,6 @@ MACs: K₁·…·Kₙ·C_in/groups · C_out · O₁·…·Oₙ, i.e. weight elem
 times output elements; bias additions are not MACs.
 """
 
-from __future__ import annotations
-
 import math
 from functools import lru_cache
 from math import prod

@@ -5,8 +5,6 @@ multiply-accumulate). Only PReLU has parameters: one slope, or one per channel. 
 abs, neg, exp, log, sqrt, pow and clamp are torch functions (torch.exp(x), x.exp()).
 """
 
-from __future__ import annotations
-
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator

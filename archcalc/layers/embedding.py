@@ -11,8 +11,6 @@ broadcast over the batch (in PyTorch an nn.Parameter of shape [1, ...] expanded 
 Parameters: the product of its shape. MACs: 0.
 """
 
-from __future__ import annotations
-
 from typing import Any, Literal
 
 from pydantic import Field

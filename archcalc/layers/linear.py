@@ -4,8 +4,6 @@ Output shape: [..., F_out]. Parameters: (F_in + 1)·F_out (F_in·F_out without b
 MACs: F_in·F_out for each row, times the number of rows (the product of the leading axes).
 """
 
-from __future__ import annotations
-
 from typing import Any, Literal
 
 from pydantic import Field

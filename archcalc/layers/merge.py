@@ -10,8 +10,6 @@ concat: along `dim` (batch axis = 0, default 1 = channels); all other axes must 
 No parameters, no MACs.
 """
 
-from __future__ import annotations
-
 from typing import Any, ClassVar, Literal
 
 from ..formula import Bind

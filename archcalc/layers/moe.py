@@ -16,8 +16,6 @@ the experts together process k·T tokens, however the router spreads them (FlopC
 same figure on any routing; capacity limits and dropped tokens are not modelled).
 """
 
-from __future__ import annotations
-
 import textwrap
 from math import prod
 from typing import Annotated, Any, ClassVar, Literal, NamedTuple

@@ -7,8 +7,6 @@ parameters when affine. Layer norm over the trailing `normalized_shape`: one γ 
 per normalized element; RMS norm: one γ per normalized element. No MACs (element-wise work).
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, PlainValidator, WithJsonSchema

@@ -6,8 +6,6 @@ first. Per padded axis O = I + before + after. Zero and constant padding take an
 reflection padding < I on each side, circular padding ≤ I. No parameters, no MACs.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Any, ClassVar
 
 from pydantic import PlainValidator, WithJsonSchema

@@ -9,8 +9,6 @@ P ≤ K/2. Adaptive pooling gives the requested output size (None keeps the inpu
 Pooling has no parameters and no MACs.
 """
 
-from __future__ import annotations
-
 from math import prod
 from typing import Annotated, Any, ClassVar
 

@@ -10,8 +10,6 @@ MACs per time step, layer and direction: G·H·(H_in,l + H_r) + H·P (projection
 element-wise gate arithmetic is not MACs). FlopCounterMode counts this with oneDNN off on CPU.
 """
 
-from __future__ import annotations
-
 from typing import ClassVar, Literal
 
 from pydantic import Field

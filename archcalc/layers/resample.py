@@ -10,8 +10,6 @@ PixelShuffle with factor r: [C, H, W] → [C/r², H·r, W·r]; PixelUnshuffle th
 contract, no MACs (FlopCounterMode counts none).
 """
 
-from __future__ import annotations
-
 from math import prod
 from typing import Annotated, Any, ClassVar, Literal
 

@@ -4,8 +4,6 @@ Axis numbers count the batch axis as 0, as in PyTorch; the defaults (1, -1) flat
 everything but the batch. Output size of the merged axis: the product of the merged sizes.
 """
 
-from __future__ import annotations
-
 import math
 from typing import Any, Literal
 

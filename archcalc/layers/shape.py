@@ -10,8 +10,6 @@ Axis arguments count the batch axis as 0, which stays where it is:
     mean      over `dim` (an int or a list), the axes kept as 1 with `keepdim`
 """
 
-from __future__ import annotations
-
 import math
 from typing import Annotated, Any, ClassVar, Literal
 

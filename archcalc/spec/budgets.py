@@ -16,8 +16,6 @@
 twice (value and gradient), at that batch size and dtype.
 """
 
-from __future__ import annotations
-
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal

@@ -6,9 +6,6 @@ schema construction is the main start-up cost); `spec_model()` with no argument 
 model, for the JSON Schema.
 """
 
-from __future__ import annotations
-
-import difflib
 from functools import lru_cache
 from typing import Annotated, Any, Iterable, Literal, Union
 
@@ -159,6 +156,8 @@ def validate(data: Any, path: str) -> tuple[SpecBase | None, list[Problem]]:
 def _without_misspelled_missing(details: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Drop "missing 'kernel_size'" when the same mapping has an unknown key close to it ("kernal_size"):
     the typo is the one problem, and its message already suggests the right spelling."""
+    import difflib  # only an invalid spec gets here: a valid one's start-up does not pay its import
+
     unknown: dict[tuple[Any, ...], list[str]] = {}
     for detail in details:
         if detail["type"] == "extra_forbidden":

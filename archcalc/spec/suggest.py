@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import difflib
 from typing import Any, Iterable, Iterator
 
 MAX_CANDIDATES = 300
@@ -46,6 +45,8 @@ def suggestion(word: Any, choices: Iterable[Any], cutoff: float = 0.6) -> str | 
             candidates.append(choice)
             if len(candidates) >= MAX_CANDIDATES:
                 break
+    import difflib  # only a spec with a mistake needs it: a valid one's start-up does not pay its import
+
     close = difflib.get_close_matches(word, candidates[::-1], n=1, cutoff=cutoff)
     return close[0] if close else None
 
