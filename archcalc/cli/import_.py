@@ -74,20 +74,21 @@ def run_torch(args: argparse.Namespace) -> int:
     return write_output("import torch", args.output, text)
 
 
-# source name → (add its arguments, run it)
-SOURCES: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
-    "torch": (add_torch_arguments, run_torch),
-    "onnx": (add_onnx_arguments, run_onnx),
+# source name → (what it reads, add its arguments, run it)
+SOURCES: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
+    "torch": ("a PyTorch nn.Module, traced with torch.fx (torch.export where fx cannot)", add_torch_arguments,
+              run_torch),
+    "onnx": ("an ONNX model file (needs the onnx package)", add_onnx_arguments, run_onnx),
 }
 
 
 def add_parser(commands: Any) -> None:
-    command = commands.add_parser("import", help="a spec from a PyTorch (or other) model",
+    command = commands.add_parser("import", help="a spec from a PyTorch model or an ONNX file",
                                   description="Write the spec of a model built in another framework: layer names are"
                                               " its module names, repeated blocks fold into `repeat`.")
     sources = command.add_subparsers(dest="source", required=True, metavar="SOURCE")
-    for name, (add_arguments, run) in SOURCES.items():
-        parser = sources.add_parser(name, help=f"import a {name} model")
+    for name, (reads, add_arguments, run) in SOURCES.items():
+        parser = sources.add_parser(name, help=reads)
         add_arguments(parser)
         parser.add_argument("-o", "--output", metavar="FILE", help="write the spec here (default: stdout)")
         parser.add_argument("--flat", action="store_true", help="one layer per line: no blocks, no repeat")
