@@ -142,7 +142,10 @@ class Graph:
         if tensor in self.values:
             return self.values[tensor]
         if tensor in self.initializers:
-            value = self.onnx.numpy_helper.to_array(self.initializers[tensor])
+            initializer = self.initializers[tensor]
+            if initializer.data_location == self.onnx.TensorProto.EXTERNAL:   # the import never reads weight files
+                raise Unmapped(f"'{tensor}' is stored outside the model (external data); its value is not read")
+            value = self.onnx.numpy_helper.to_array(initializer)
         elif tensor in self.constant_nodes:
             value = self._fold(self.constant_nodes[tensor], tensor)
         else:
