@@ -59,16 +59,18 @@ RMS_NORM = ("torch.onnx.export (TorchScript, opset <= 20) has no symbolic for at
 NOT_IMPORTED = {
     **{spec: ("UnsupportedOperatorError", RMS_NORM)
        for spec in ("llama2_70b", "llama2_7b", "llama_gqa_small", "mixtral_8x7b", "qwen_moe_a2_7b")},
-    "gpt2": (SpecError, "the causal mask: an Add of a constant [L, L] Where(Trilu) tensor to the [H, L, L] scores, which"
-                        " broadcasts (archcalc's add takes equal shapes)"),
     "transformer_encoder": (SpecError, "nn.TransformerEncoderLayer exports its attention on [L, N, E]: Transpose"
                                        " [1, 0, 2] moves the batch axis, and the heads are Reshape/Transpose/Gather of it"),
     "vit_b_16": (SpecError, "nn.MultiheadAttention exports on [L, N, E]: Transpose [1, 0, 2] moves the batch axis"),
     "lstm_classifier": (SpecError, "nn.LSTM exports on [L, N, E]: Transpose [1, 0, 2] moves the batch axis, and the"
                                    " LSTM node's [D, N, H] states put the batch axis second"),
 }
-# BERT at opset 17, where the exporter writes GELU as Div, Erf, Add, Mul, Mul (from opset 20 it is one Gelu node)
-OPSETS = {"bert_base": 17}
+# GPT-2 with its weights: its LM head's weight is an initializer of its own, the embedding table's transpose, found
+# by value (a tie); without weights the import counts it twice
+WITH_WEIGHTS = {"gpt2"}
+# BERT and GPT-2 at opset 17, where the exporter writes GELU as Div, Erf, Add, Mul, Mul and the tanh GELU as
+# Mul, Mul, Mul, Add, Mul, Tanh, Add, Mul, Mul (from opset 20 each is one Gelu node)
+OPSETS = {"bert_base": 17, "gpt2": 17}
 ZOO = sorted(path.stem for path in (Path(__file__).resolve().parent.parent / "specs").glob("*.yaml"))
 
 
@@ -81,14 +83,15 @@ def zoo_row(spec: str):
     return pytest.param(spec, marks=pytest.mark.xfail(raises=raises, strict=True, reason=reason))
 
 
-def exported_without_weights(module, inputs, opset: int = OPSET):
-    """torch.onnx.export's model of `module`, its weights initializers with shapes and no data (external data)."""
+def exported_without_weights(module, inputs, opset: int = OPSET, weights: bool = False):
+    """torch.onnx.export's model of `module`, its weights initializers with shapes and no data (external data);
+    `weights`: with their values."""
     torch = pytest.importorskip("torch")
     exported = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         # PRESERVE keeps batch norm: in eval mode the exporter folds it into the convolution before it.
-        torch.onnx.export(module, tuple(inputs), exported, dynamo=False, opset_version=opset, export_params=False,
+        torch.onnx.export(module, tuple(inputs), exported, dynamo=False, opset_version=opset, export_params=weights,
                           training=torch.onnx.TrainingMode.PRESERVE)
     built = onnx.load_from_string(exported.getvalue())
     runtime = [value for value in built.graph.input][:len(inputs)]
@@ -110,9 +113,12 @@ def test_every_exported_zoo_spec_imports_to_the_same_numbers(spec):
     from torch_modules import GraphModule, network_inputs
 
     network = archcalc.load(f"specs/{spec}.yaml", variables=SMALL.get(spec))
-    with torch.device("meta"):
+    if spec in WITH_WEIGHTS:
         module = GraphModule(network).eval()
-    model_ = exported_without_weights(module.to_empty(device="cpu"), network_inputs(network, 1), OPSETS.get(spec, OPSET))
+    else:
+        with torch.device("meta"):
+            module = GraphModule(network).eval().to_empty(device="cpu")
+    model_ = exported_without_weights(module, network_inputs(network, 1), OPSETS.get(spec, OPSET), spec in WITH_WEIGHTS)
     records, imported = imported_network(model_, spec)
     assert (imported.totals.params, imported.totals.macs) == (network.totals.params, network.totals.macs)
     assert imported.output_shape == network.output_shape
@@ -123,6 +129,24 @@ def test_every_exported_zoo_spec_imports_to_the_same_numbers(spec):
             assert layer.output_shape == network.layers[int(layer.name[7:])].output_shape, layer.name
             compared += 1
     assert compared > len(network.layers) // 3
+
+
+def test_an_exported_gpt2_reads_as_causal_attention_and_a_tied_head():
+    # the exporter writes F.scaled_dot_product_attention(is_causal=True) as q·√s, kᵀ·√s, MatMul, + a constant
+    # triangular mask, Softmax, MatMul; and the tied head as MatMul with the table's transpose (its own initializer)
+    pytest.importorskip("torch")
+    from torch_modules import GraphModule, network_inputs
+
+    network = archcalc.load("specs/gpt2.yaml", variables={**SMALL["gpt2"], "n_layer": 1})
+    model_ = exported_without_weights(GraphModule(network).eval(), network_inputs(network, 1), weights=True)
+    imported = onnx_model_to_records(model_, "gpt2.onnx", "gpt2")
+    layers = {record.name: (record.type, record.arguments, record.inputs) for record in imported.layers}
+    attention = next(index for index, layer in enumerate(network.layers) if layer.type == "scaled_dot_product_attention")
+    assert layers[f"layers.{attention}"] == ("scaled_dot_product_attention", {"is_causal": True},
+                                             tuple(f"layers.{attention - n}" for n in (5, 3, 1)))
+    assert layers[f"layers.{len(network.layers) - 1}"][:2] == ("linear", {"out_features": 500, "bias": False,
+                                                                          "tie": "layers.0"})
+    assert verify(imported, spec_text(imported)).totals.params == network.totals.params
 
 
 # torchvision's models with their module names (tests/torchvision_models.py), exported and imported, against the
@@ -269,6 +293,13 @@ ROWS = [
       ("add", "Add", ["e", "one"], ["a"], {}), ("mul", "Mul", ["x", "a"], ["m"], {}),
       ("half", "Mul", ["m", "half"], ["y"], {})],
      [5], [weight("sqrt2", [], [2 ** 0.5]), weight("one", [], [1.0]), weight("half", [], [0.5])], "gelu", {}, (5,), 0),
+    ("gelu tanh before opset 20: x · x → · x → · 0.044715 → x + → · √(2/π) → Tanh → 1 + → x · → · 0.5",
+     [("sq", "Mul", ["x", "x"], ["s"], {}), ("cube", "Mul", ["x", "s"], ["c"], {}),
+      ("k", "Mul", ["c", "k"], ["kc"], {}), ("inner", "Add", ["x", "kc"], ["i"], {}),
+      ("r", "Mul", ["r", "i"], ["ri"], {}), ("tanh", "Tanh", ["ri"], ["t"], {}), ("add", "Add", ["one", "t"], ["a"], {}),
+      ("mul", "Mul", ["x", "a"], ["m"], {}), ("half", "Mul", ["half", "m"], ["y"], {})],
+     [5], [weight("k", [], [0.044715]), weight("r", [], [(2 / 3.141592653589793) ** 0.5]), weight("one", [], [1.0]),
+           weight("half", [], [0.5])], "gelu", {"approximate": "tanh"}, (5,), 0),
     ("gelu tanh", [one("Gelu", attributes={"approximate": "tanh"})], [5], [], "gelu", {"approximate": "tanh"},
      (5,), 0),
     ("hardsigmoid", [one("HardSigmoid", attributes={"alpha": 1 / 6})], [5], [], "hardsigmoid", {}, (5,), 0),

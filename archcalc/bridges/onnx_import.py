@@ -131,6 +131,7 @@ class Graph:
     constant_nodes: dict[str, Any]         # output name → the node computing it from constants
     references: dict[str, str] = field(default_factory=dict)   # activation tensor → "layer" or "layer:i"
     consumers: dict[str, list[Any]] = field(default_factory=dict)
+    producers: dict[str, Any] = field(default_factory=dict)    # tensor → the node computing it
     outputs: set[str] = field(default_factory=set)
     values: dict[str, Any] = field(default_factory=dict)
 
@@ -306,6 +307,14 @@ class Context:
         """The only node reading `tensor` (None when several do, or it is a graph output)."""
         consumers = self.graph.consumers.get(tensor, [])
         return consumers[0] if len(consumers) == 1 and tensor not in self.graph.outputs else None
+
+    def producer(self, tensor: str) -> Any:
+        """The node computing `tensor` (None for a graph input or an initializer)."""
+        return self.graph.producers.get(tensor)
+
+    def is_mapped(self, tensor: str) -> bool:
+        """Whether `tensor` is an input or the output of a node mapped already (earlier in the graph)."""
+        return tensor in self.graph.references
 
     def attributes_of(self, node: Any) -> dict[str, Any]:
         return _attributes(self.graph.onnx, node)
@@ -504,6 +513,7 @@ def onnx_model_to_records(model: Any, path: str = "<onnx>", name: str | None = N
     for node in nodes:
         for tensor in node.input:
             graph.consumers.setdefault(tensor, []).append(node)
+        graph.producers.update({tensor: node for tensor in node.output if tensor})
 
     inputs = [value for value in prepared.graph.input if value.name not in initializers]
     spec_inputs = []
@@ -597,7 +607,8 @@ def _named(layers: list[LayerRecord], mapped: list[tuple[str, Any, str | None]],
     def rename(text: str) -> str:
         return pattern.sub(lambda match: final[match.group(0)], text)
 
-    return [replace(record, name=rename(record.name), inputs=tuple(rename(source) for source in record.inputs))
+    return [replace(record, name=rename(record.name), inputs=tuple(rename(source) for source in record.inputs),
+                    arguments={key: rename(value) if key == "tie" else value for key, value in record.arguments.items()})
             for record in layers]
 
 

@@ -923,5 +923,95 @@ def _matmul_from_onnx(context: Any) -> list | None:
 ONNX_OPERATORS = {"MatMul": _matmul_from_onnx, "Gemm": _matmul_from_onnx}
 
 
+def _scalar(context: Any, node: Any, tensor: str) -> float | None:
+    """The constant scalar `node` multiplies `tensor` by (None when it is not a Mul of a scalar)."""
+    if node is None or node.op_type != "Mul" or tensor not in node.input:
+        return None
+    others = [name for name in node.input if name != tensor]
+    if len(others) != 1 or not context.is_constant(others[0]) or context.numel(others[0]) != 1:
+        return None
+    return float(context.value(others[0]).reshape(-1)[0])
+
+
+def _is_causal_mask(context: Any, tensor: str, scores: tuple[int, ...]) -> bool:
+    """A constant [..., L, S] of zeros on and below the diagonal and -inf (or below -1e30) above it: the mask
+    PyTorch's exporter builds for is_causal (Where(Trilu(ones) == 0, -inf, 0)), broadcast over the heads."""
+    if not context.is_constant(tensor):
+        return False
+    shape = context.constant_shape(tensor)
+    if len(shape) < 2 or tuple(shape[-2:]) != tuple(scores[-2:]) or any(size != 1 for size in shape[:-2]):
+        return False
+    mask = context.value(tensor).reshape(shape[-2:])
+    rows, columns = shape[-2:]
+    return all((mask[row, column] == 0) if column <= row else (mask[row, column] < -1e30)
+               for row in range(rows) for column in range(columns))
+
+
+def _sdpa_from_onnx(context: Any) -> list | None:
+    """F.scaled_dot_product_attention as PyTorch's exporter writes it (math attention): q · √s and kᵀ · √s
+    (kᵀ a Transpose of k, or of k's [N, L, H, D] before its heads' transpose), MatMul, + the causal mask for
+    is_causal, Softmax over the last axis, MatMul with v; every step the only reader of the one before. Fires on
+    the chain's first node (the Transpose or q's Mul): the nodes become one scaled_dot_product_attention layer.
+    None for any other Transpose or Mul."""
+    node = context.node
+    if node.op_type == "Transpose":
+        key_scale = context.sole_consumer(node.output[0])
+        scores = context.sole_consumer(key_scale.output[0]) if key_scale is not None else None
+    else:
+        scores = context.sole_consumer(node.output[0])
+    if scores is None or scores.op_type != "MatMul":
+        return None
+    query_scale, key_scale = context.producer(scores.input[0]), context.producer(scores.input[1])
+    transpose = context.producer(key_scale.input[0]) if key_scale is not None and key_scale.input else None
+    if transpose is None or transpose.op_type != "Transpose" or node not in (transpose, query_scale):
+        return None
+    chain = [transpose, key_scale, query_scale, scores]
+    q = next((name for name in query_scale.input if not context.is_constant(name)), None) \
+        if query_scale is not None else None
+    if q is None or any(step is not node and any(context.is_mapped(out) for out in step.output) for step in chain):
+        return None
+    scales = (_scalar(context, query_scale, q), _scalar(context, key_scale, transpose.output[0]))
+    if None in scales or context.sole_consumer(transpose.output[0]) is not key_scale or \
+            context.sole_consumer(query_scale.output[0]) is not scores:
+        return None
+    rank, perm = len(context.shape(transpose.input[0])), list(context.attributes_of(transpose).get("perm", []))
+    if perm == [*range(rank - 2), rank - 1, rank - 2]:
+        k = transpose.input[0]
+    elif rank == 4 and perm == [0, 2, 3, 1]:   # k's [N, L, H, D] transposed to [N, H, D, L] in one step
+        k = next((reader.output[0] for reader in context.graph.consumers.get(transpose.input[0], [])
+                  if reader.op_type == "Transpose" and list(context.attributes_of(reader).get("perm", [])) == [0, 2, 1, 3]
+                  and context.is_mapped(reader.output[0])), None)
+    else:
+        return None
+    step, causal = context.sole_consumer(scores.output[0]), False
+    if step is not None and step.op_type == "Add":
+        mask = next((name for name in step.input if name != scores.output[0]), "")
+        if not _is_causal_mask(context, mask, context.shape(scores.output[0])):
+            return None
+        chain, causal, step = [*chain, step], True, context.sole_consumer(step.output[0])
+    if step is None or step.op_type != "Softmax" or \
+            context.attributes_of(step).get("axis", -1) % rank != rank - 1:
+        return None
+    output = context.sole_consumer(step.output[0])
+    if output is None or output.op_type != "MatMul" or output.input[0] != step.output[0]:
+        return None
+    v = output.input[1]
+    if k is None or not all(context.is_mapped(name) for name in (q, k, v)):
+        return None
+    scale = scales[0] * scales[1]
+    arguments: dict[str, Any] = {"is_causal": True} if causal else {}
+    if abs(scale * context.shape(q)[-1] ** 0.5 - 1) > 1e-5:   # not the default 1 / √E
+        arguments["scale"] = context.number(scale)
+    for later in [*chain, step, output]:
+        if later is not node:
+            context.absorb(later)
+    context.named_after = "attention"
+    return [context.layer("scaled_dot_product_attention", arguments,
+                          [context.ref(q), context.ref(k), context.ref(v)], shape_of=output.output[0])]
+
+
+ONNX_PATTERNS = {"Transpose": _sdpa_from_onnx, "Mul": _sdpa_from_onnx}
+
+
 __all__ = ["LAYERS", "MatMul", "MultiheadAttention", "ScaledDotProductAttention", "TransformerDecoderLayer",
            "TransformerEncoderLayer", "attention_counts"]
