@@ -59,9 +59,6 @@ RMS_NORM = ("torch.onnx.export (TorchScript, opset <= 20) has no symbolic for at
 NOT_IMPORTED = {
     **{spec: ("UnsupportedOperatorError", RMS_NORM)
        for spec in ("llama2_70b", "llama2_7b", "llama_gqa_small", "mixtral_8x7b", "qwen_moe_a2_7b")},
-    "transformer_encoder": (SpecError, "nn.TransformerEncoderLayer exports its attention on [L, N, E]: Transpose"
-                                       " [1, 0, 2] moves the batch axis, and the heads are Reshape/Transpose/Gather of it"),
-    "vit_b_16": (SpecError, "nn.MultiheadAttention exports on [L, N, E]: Transpose [1, 0, 2] moves the batch axis"),
     "lstm_classifier": (SpecError, "nn.LSTM exports on [L, N, E]: Transpose [1, 0, 2] moves the batch axis, and the"
                                    " LSTM node's [D, N, H] states put the batch axis second"),
 }
@@ -122,13 +119,15 @@ def test_every_exported_zoo_spec_imports_to_the_same_numbers(spec):
     records, imported = imported_network(model_, spec)
     assert (imported.totals.params, imported.totals.macs) == (network.totals.params, network.totals.macs)
     assert imported.output_shape == network.output_shape
-    # GraphModule's modules are `layers.N`, which become the imported layers' names: each is layer N's output
-    compared = 0
+    # GraphModule's modules are `layers.N`, which become the imported layers' names (`layers.N.self_attn`, ... for
+    # a module imported as several layers): the last of them is layer N's output
+    last = {}
     for layer in imported.layers:
-        if layer.name.startswith("layers.") and layer.name[7:].isdigit():
-            assert layer.output_shape == network.layers[int(layer.name[7:])].output_shape, layer.name
-            compared += 1
-    assert compared > len(network.layers) // 3
+        if layer.name.startswith("layers.") and layer.name[7:].split(".")[0].isdigit():
+            last[int(layer.name[7:].split(".")[0])] = layer
+    for index, layer in last.items():
+        assert layer.output_shape == network.layers[index].output_shape, layer.name
+    assert len(last) > len(network.layers) // 3
 
 
 def test_an_exported_gpt2_reads_as_causal_attention_and_a_tied_head():
@@ -147,6 +146,24 @@ def test_an_exported_gpt2_reads_as_causal_attention_and_a_tied_head():
     assert layers[f"layers.{len(network.layers) - 1}"][:2] == ("linear", {"out_features": 500, "bias": False,
                                                                           "tie": "layers.0"})
     assert verify(imported, spec_text(imported)).totals.params == network.totals.params
+
+
+def test_an_exported_multihead_attention_is_one_layer():
+    # nn.MultiheadAttention (batch_first) exports on [L, N, E] between two Transposes [1, 0, 2]: its module scope
+    # becomes one multiheadattention layer; nn.TransformerEncoderLayer's parts are the layers of its scope
+    pytest.importorskip("torch")
+    from torch_modules import GraphModule, network_inputs
+
+    network = archcalc.load("specs/transformer_encoder.yaml", variables=SMALL["transformer_encoder"])
+    model_ = exported_without_weights(GraphModule(network).eval(), network_inputs(network, 1), weights=True)
+    imported = onnx_model_to_records(model_, "encoder.onnx", "encoder")
+    first = [(record.name, record.type, record.arguments) for record in imported.layers if
+             record.name.startswith("layers.0.")]
+    assert first == [("layers.0.self_attn", "multiheadattention", {"num_heads": 4, "batch_first": True}),
+                     ("layers.0.add", "add", {}), ("layers.0.norm1", "layernorm", {"normalized_shape": 32}),
+                     ("layers.0.linear1", "linear", {"out_features": 64}), ("layers.0.relu", "relu", {}),
+                     ("layers.0.linear2", "linear", {"out_features": 32}), ("layers.0.add_1", "add", {}),
+                     ("layers.0.norm2", "layernorm", {"normalized_shape": 32})]
 
 
 # torchvision's models with their module names (tests/torchvision_models.py), exported and imported, against the

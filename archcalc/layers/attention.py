@@ -1010,7 +1010,71 @@ def _sdpa_from_onnx(context: Any) -> list | None:
                           [context.ref(q), context.ref(k), context.ref(v)], shape_of=output.output[0])]
 
 
-ONNX_PATTERNS = {"Transpose": _sdpa_from_onnx, "Mul": _sdpa_from_onnx}
+# what nn.MultiheadAttention's export is made of (the projections, the heads' reshapes, the math attention)
+_MHA_OPS = {"Transpose", "MatMul", "Gemm", "Add", "Mul", "Div", "Reshape", "Unsqueeze", "Squeeze", "Gather",
+            "Softmax", "Shape", "Concat", "Slice", "Sqrt", "Cast", "Identity", "Split", "ReduceMean", "Expand"}
+
+
+def _scope_nodes(context: Any, node: Any) -> list | None:
+    """The nodes of `node`'s module scope (`/layers.9/self_attn/` of `/layers.9/self_attn/Transpose`), in graph
+    order, its inner scopes included; None for a node outside a module."""
+    scope = node.name.rsplit("/", 1)[0] + "/" if node.name.count("/") >= 2 else None
+    if scope is None:
+        return None
+    unique = {id(step): step for step in context.graph.producers.values()}
+    return [step for step in unique.values() if step.name.startswith(scope)]
+
+
+def _mha_from_onnx(context: Any) -> list | None:
+    """nn.MultiheadAttention (batch-first self-attention, need_weights) as PyTorch's exporter writes it: its module
+    scope opens with a Transpose [1, 0, 2] to [L, N, E] and closes with one back, the projections and the heads on
+    [L, N·H, D] between them; the scope becomes one multiheadattention layer, batch_first. None for any other
+    Transpose (one whose scope reads other tensors, or has other outputs, is not this module)."""
+    node = context.node
+    if list(context.attribute("perm") or []) != [1, 0, 2]:
+        return None
+    steps = _scope_nodes(context, node)
+    if not steps or steps[0] is not node or any(step.op_type not in _MHA_OPS for step in steps):
+        return None
+    inside = {tensor for step in steps for tensor in step.output if tensor}
+    entry = node.input[0]
+    if any(name and name not in inside and name != entry and not context.is_constant(name)
+           for step in steps for name in step.input):
+        return None   # it reads another tensor: not self-attention on its one input
+    exits = [tensor for tensor in inside if tensor in context.graph.outputs or any(
+        reader.name not in {step.name for step in steps} for reader in context.graph.consumers.get(tensor, []))]
+    softmaxes = [step for step in steps if step.op_type == "Softmax"]
+    if len(exits) != 1 or len(softmaxes) != 1 or any(context.is_mapped(tensor) for tensor in inside):
+        return None
+    last = next(step for step in steps if exits[0] in step.output)
+    if last.op_type != "Transpose" or list(context.attributes_of(last).get("perm", [])) != [1, 0, 2]:
+        return None
+    # the scores are [N·H, L, S] (or [N, H, L, S]) of a batch of N
+    batch, scores = context.shape(entry)[0], context.shape(softmaxes[0].output[0])
+    heads = scores[1] if len(scores) == 4 else scores[0] // batch
+    if len(scores) not in (3, 4) or len(scores) == 3 and scores[0] % batch:
+        return None
+    weights = {name for step in steps if step.op_type in ("MatMul", "Gemm", "Add") for name in step.input
+               if context.is_constant(name) and context.element_type(name) == 1 and context.numel(name) > 1}
+    biases = [name for name in weights if len(context.constant_shape(name)) == 1]
+    arguments: dict[str, Any] = {"num_heads": heads, "batch_first": True}
+    if not biases:
+        arguments["bias"] = False
+    for step in steps[1:]:
+        if step is not last:
+            context.absorb(step)
+    context.absorb(last)
+    context.named_after = "multiheadattention"
+    return [context.layer("multiheadattention", arguments, [context.ref(entry)], shape_of=exits[0],
+                          params=sum(context.numel(name) for name in weights))]
+
+
+def _attention_from_onnx(context: Any) -> list | None:
+    """A Transpose opens either pattern: nn.MultiheadAttention's scope, or the math attention's kᵀ."""
+    return _mha_from_onnx(context) or _sdpa_from_onnx(context)
+
+
+ONNX_PATTERNS = {"Transpose": _attention_from_onnx, "Mul": _sdpa_from_onnx}
 
 
 __all__ = ["LAYERS", "MatMul", "MultiheadAttention", "ScaledDotProductAttention", "TransformerDecoderLayer",
