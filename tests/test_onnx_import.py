@@ -59,8 +59,6 @@ RMS_NORM = ("torch.onnx.export (TorchScript, opset <= 20) has no symbolic for at
 NOT_IMPORTED = {
     **{spec: ("UnsupportedOperatorError", RMS_NORM)
        for spec in ("llama2_70b", "llama2_7b", "llama_gqa_small", "mixtral_8x7b", "qwen_moe_a2_7b")},
-    "lstm_classifier": (SpecError, "nn.LSTM exports on [L, N, E]: Transpose [1, 0, 2] moves the batch axis, and the"
-                                   " LSTM node's [D, N, H] states put the batch axis second"),
 }
 # GPT-2 with its weights: its LM head's weight is an initializer of its own, the embedding table's transpose, found
 # by value (a tie); without weights the import counts it twice
@@ -164,6 +162,30 @@ def test_an_exported_multihead_attention_is_one_layer():
                      ("layers.0.linear1", "linear", {"out_features": 64}), ("layers.0.relu", "relu", {}),
                      ("layers.0.linear2", "linear", {"out_features": 32}), ("layers.0.add_1", "add", {}),
                      ("layers.0.norm2", "layernorm", {"normalized_shape": 32})]
+
+
+@pytest.mark.parametrize("kind, arguments", [("GRU", {"num_layers": 2, "bidirectional": True}),
+                                              ("LSTM", {}), ("RNN", {"nonlinearity": "relu", "bias": False})])
+def test_an_exported_batch_first_recurrent_module_is_one_layer(kind, arguments):
+    # nn.LSTM / GRU / RNN(batch_first=True) exports on [L, N, E] between Transposes [1, 0, 2], one node per layer
+    torch = pytest.importorskip("torch")
+    from torch import nn
+
+    class Tagger(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = getattr(nn, kind)(6, 5, batch_first=True, **arguments)
+            self.head = nn.Linear(5 * (1 + arguments.get("bidirectional", False)), 3)
+
+        def forward(self, x):
+            return self.head(self.rnn(x)[0])
+
+    tagger = Tagger().eval()
+    imported = onnx_model_to_records(exported_without_weights(tagger, [torch.randn(1, 7, 6)], weights=True), "t")
+    assert [(record.name, record.type, record.arguments) for record in imported.layers] == [
+        ("rnn", kind.lower(), {"hidden_size": 5, **arguments, "batch_first": True}), ("head", "linear", {"out_features": 3})]
+    network = verify(imported, spec_text(imported))
+    assert (network.output_shape, network.totals.params) == ((7, 3), sum(p.numel() for p in tagger.parameters()))
 
 
 # torchvision's models with their module names (tests/torchvision_models.py), exported and imported, against the

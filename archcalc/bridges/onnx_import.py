@@ -251,6 +251,7 @@ class Context:
         self.absorbed: list[Any] = []
         self.outputs: list[str] | None = None   # references of the node's outputs (default: the last layer)
         self.named_after: str | None = None      # the op part of the layer name for a fused pattern
+        self.output_indices: dict[str, int] = {}  # a fused node's tensor → the last layer's output it is (NAME:i)
 
     # reading the node
     def attribute(self, name: str, default: Any = None) -> Any:
@@ -318,6 +319,10 @@ class Context:
 
     def attributes_of(self, node: Any) -> dict[str, Any]:
         return _attributes(self.graph.onnx, node)
+
+    def output_as(self, tensor: str, index: int) -> None:
+        """`tensor` (an absorbed node's output) is the last layer's output `index` (`NAME:index`)."""
+        self.output_indices[tensor] = index
 
     def absorb(self, node: Any) -> None:
         """A later node fused into this one (a MatMul's bias Add): its output is this node's last layer."""
@@ -565,6 +570,7 @@ def onnx_model_to_records(model: Any, path: str = "<onnx>", name: str | None = N
         mapped_nodes.append((token, node, context.named_after))
         references = context.outputs or [records[-1].name] * len(outputs)
         graph.references.update({tensor: reference for tensor, reference in zip(outputs, references) if tensor})
+        graph.references.update({tensor: f"{records[-1].name}:{index}" for tensor, index in context.output_indices.items()})
     if problems:
         raise SpecError(problems)
     if not layers:
