@@ -488,6 +488,34 @@ def test_one_slice_is_its_piece_of_a_split():
     assert network.output_shape == (3, 3)
 
 
+def attention_nodes(mask: bool):
+    """F.scaled_dot_product_attention(x, x, x) on [H 2, L 4, D 8] as the exporter writes it: kᵀ, q·√s, kᵀ·√s,
+    MatMul, (+ mask), Softmax, MatMul."""
+    scores = [("add", "Add", ["sc", "mask"], ["m"], {})] if mask else []
+    return [("kt", "Transpose", ["x"], ["kt"], {"perm": [0, 1, 3, 2]}), ("qs", "Mul", ["x", "s"], ["qs"], {}),
+            ("ks", "Mul", ["kt", "s"], ["ks"], {}), ("sc", "MatMul", ["qs", "ks"], ["sc"], {}), *scores,
+            ("sm", "Softmax", ["m" if mask else "sc"], ["p"], {"axis": -1}), ("out", "MatMul", ["p", "x"], ["y"], {})]
+
+
+CAUSAL = numpy.triu(numpy.full((4, 4), -numpy.inf, dtype=numpy.float32), 1)   # what the exporter's Where(Trilu) gives
+
+
+@pytest.mark.parametrize("mask, arguments", [(None, {}), (CAUSAL, {"is_causal": True})])
+def test_the_exporters_math_attention_is_one_layer(mask, arguments):
+    initializers = [weight("s", [], [8 ** -0.25])] + ([numpy_helper.from_array(mask, "mask")] if mask is not None else [])
+    records, network = imported_network(model(attention_nodes(mask is not None), [2, 4, 8], initializers))
+    assert [(record.type, record.arguments, record.inputs) for record in records] == [
+        ("scaled_dot_product_attention", arguments, ("input", "input", "input"))]
+    assert (network.output_shape, network.totals.macs) == ((2, 4, 8), 2 * 2 * 4 * 4 * 8)
+
+
+def test_a_mask_that_is_not_causal_is_named_not_dropped():
+    # the transpose of the causal mask (each position sees the later ones) is no is_causal: the Add is reported
+    mask = numpy_helper.from_array(numpy.ascontiguousarray(CAUSAL.T), "mask")
+    with pytest.raises(SpecError, match=r"node 'add' \(Add\): operands of shapes \[\[1, 2, 4, 4\], \[4, 4\]\] broadcast"):
+        onnx_model_to_records(model(attention_nodes(True), [2, 4, 8], [weight("s", [], [8 ** -0.25]), mask]), "m.onnx")
+
+
 def test_upsample_of_opsets_before_10():
     records, network = imported_network(model([one("Upsample", ["x", "scales"], {"mode": "nearest"})], [2, 4, 4],
                                                [weight("scales", [4], [1, 1, 2, 3])], opset=9))

@@ -272,6 +272,13 @@ class Context:
     def value(self, tensor: str) -> Any:
         return self.graph.value(tensor)
 
+    def value_or_none(self, tensor: str) -> Any:
+        """The value of a constant tensor, or None where the import does not compute it (too large, external)."""
+        try:
+            return self.graph.value(tensor)
+        except Unmapped:
+            return None
+
     def ints(self, tensor: str) -> list[int]:
         return [int(value) for value in self.graph.value(tensor).reshape(-1)]
 

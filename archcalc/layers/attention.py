@@ -941,10 +941,11 @@ def _is_causal_mask(context: Any, tensor: str, scores: tuple[int, ...]) -> bool:
     shape = context.constant_shape(tensor)
     if len(shape) < 2 or tuple(shape[-2:]) != tuple(scores[-2:]) or any(size != 1 for size in shape[:-2]):
         return False
-    mask = context.value(tensor).reshape(shape[-2:])
-    rows, columns = shape[-2:]
-    return all((mask[row, column] == 0) if column <= row else (mask[row, column] < -1e30)
-               for row in range(rows) for column in range(columns))
+    mask = context.value_or_none(tensor)
+    if mask is None:
+        return False
+    mask = mask.reshape(shape[-2:])
+    return all(not mask[row, :row + 1].any() and bool((mask[row, row + 1:] < -1e30).all()) for row in range(shape[-2]))
 
 
 def _sdpa_from_onnx(context: Any) -> list | None:
