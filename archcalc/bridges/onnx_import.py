@@ -131,6 +131,7 @@ class Graph:
     constant_nodes: dict[str, Any]         # output name → the node computing it from constants
     references: dict[str, str] = field(default_factory=dict)   # activation tensor → "layer" or "layer:i"
     consumers: dict[str, list[Any]] = field(default_factory=dict)
+    producers: dict[str, Any] = field(default_factory=dict)    # tensor → the node computing it
     outputs: set[str] = field(default_factory=set)
     values: dict[str, Any] = field(default_factory=dict)
 
@@ -142,7 +143,10 @@ class Graph:
         if tensor in self.values:
             return self.values[tensor]
         if tensor in self.initializers:
-            value = self.onnx.numpy_helper.to_array(self.initializers[tensor])
+            initializer = self.initializers[tensor]
+            if initializer.data_location == self.onnx.TensorProto.EXTERNAL:   # the import never reads weight files
+                raise Unmapped(f"'{tensor}' is stored outside the model (external data); its value is not read")
+            value = self.onnx.numpy_helper.to_array(initializer)
         elif tensor in self.constant_nodes:
             value = self._fold(self.constant_nodes[tensor], tensor)
         else:
@@ -247,6 +251,7 @@ class Context:
         self.absorbed: list[Any] = []
         self.outputs: list[str] | None = None   # references of the node's outputs (default: the last layer)
         self.named_after: str | None = None      # the op part of the layer name for a fused pattern
+        self.output_indices: dict[str, int] = {}  # a fused node's tensor → the last layer's output it is (NAME:i)
 
     # reading the node
     def attribute(self, name: str, default: Any = None) -> Any:
@@ -266,6 +271,13 @@ class Context:
 
     def value(self, tensor: str) -> Any:
         return self.graph.value(tensor)
+
+    def value_or_none(self, tensor: str) -> Any:
+        """The value of a constant tensor, or None where the import does not compute it (too large, external)."""
+        try:
+            return self.graph.value(tensor)
+        except Unmapped:
+            return None
 
     def ints(self, tensor: str) -> list[int]:
         return [int(value) for value in self.graph.value(tensor).reshape(-1)]
@@ -304,8 +316,20 @@ class Context:
         consumers = self.graph.consumers.get(tensor, [])
         return consumers[0] if len(consumers) == 1 and tensor not in self.graph.outputs else None
 
+    def producer(self, tensor: str) -> Any:
+        """The node computing `tensor` (None for a graph input or an initializer)."""
+        return self.graph.producers.get(tensor)
+
+    def is_mapped(self, tensor: str) -> bool:
+        """Whether `tensor` is an input or the output of a node mapped already (earlier in the graph)."""
+        return tensor in self.graph.references
+
     def attributes_of(self, node: Any) -> dict[str, Any]:
         return _attributes(self.graph.onnx, node)
+
+    def output_as(self, tensor: str, index: int) -> None:
+        """`tensor` (an absorbed node's output) is the last layer's output `index` (`NAME:index`)."""
+        self.output_indices[tensor] = index
 
     def absorb(self, node: Any) -> None:
         """A later node fused into this one (a MatMul's bias Add): its output is this node's last layer."""
@@ -501,6 +525,7 @@ def onnx_model_to_records(model: Any, path: str = "<onnx>", name: str | None = N
     for node in nodes:
         for tensor in node.input:
             graph.consumers.setdefault(tensor, []).append(node)
+        graph.producers.update({tensor: node for tensor in node.output if tensor})
 
     inputs = [value for value in prepared.graph.input if value.name not in initializers]
     spec_inputs = []
@@ -552,6 +577,7 @@ def onnx_model_to_records(model: Any, path: str = "<onnx>", name: str | None = N
         mapped_nodes.append((token, node, context.named_after))
         references = context.outputs or [records[-1].name] * len(outputs)
         graph.references.update({tensor: reference for tensor, reference in zip(outputs, references) if tensor})
+        graph.references.update({tensor: f"{records[-1].name}:{index}" for tensor, index in context.output_indices.items()})
     if problems:
         raise SpecError(problems)
     if not layers:
@@ -594,7 +620,8 @@ def _named(layers: list[LayerRecord], mapped: list[tuple[str, Any, str | None]],
     def rename(text: str) -> str:
         return pattern.sub(lambda match: final[match.group(0)], text)
 
-    return [replace(record, name=rename(record.name), inputs=tuple(rename(source) for source in record.inputs))
+    return [replace(record, name=rename(record.name), inputs=tuple(rename(source) for source in record.inputs),
+                    arguments={key: rename(value) if key == "tie" else value for key, value in record.arguments.items()})
             for record in layers]
 
 

@@ -923,5 +923,160 @@ def _matmul_from_onnx(context: Any) -> list | None:
 ONNX_OPERATORS = {"MatMul": _matmul_from_onnx, "Gemm": _matmul_from_onnx}
 
 
+def _scalar(context: Any, node: Any, tensor: str) -> float | None:
+    """The constant scalar `node` multiplies `tensor` by (None when it is not a Mul of a scalar)."""
+    if node is None or node.op_type != "Mul" or tensor not in node.input:
+        return None
+    others = [name for name in node.input if name != tensor]
+    if len(others) != 1 or not context.is_constant(others[0]) or context.numel(others[0]) != 1:
+        return None
+    return float(context.value(others[0]).reshape(-1)[0])
+
+
+def _is_causal_mask(context: Any, tensor: str, scores: tuple[int, ...]) -> bool:
+    """A constant [..., L, S] of zeros on and below the diagonal and -inf (or below -1e30) above it: the mask
+    PyTorch's exporter builds for is_causal (Where(Trilu(ones) == 0, -inf, 0)), broadcast over the heads."""
+    if not context.is_constant(tensor):
+        return False
+    shape = context.constant_shape(tensor)
+    if len(shape) < 2 or tuple(shape[-2:]) != tuple(scores[-2:]) or any(size != 1 for size in shape[:-2]):
+        return False
+    mask = context.value_or_none(tensor)
+    if mask is None:
+        return False
+    mask = mask.reshape(shape[-2:])
+    return all(not mask[row, :row + 1].any() and bool((mask[row, row + 1:] < -1e30).all()) for row in range(shape[-2]))
+
+
+def _sdpa_from_onnx(context: Any) -> list | None:
+    """F.scaled_dot_product_attention as PyTorch's exporter writes it (math attention): q · √s and kᵀ · √s
+    (kᵀ a Transpose of k, or of k's [N, L, H, D] before its heads' transpose), MatMul, + the causal mask for
+    is_causal, Softmax over the last axis, MatMul with v; every step the only reader of the one before. Fires on
+    the chain's first node (the Transpose or q's Mul): the nodes become one scaled_dot_product_attention layer.
+    None for any other Transpose or Mul."""
+    node = context.node
+    if node.op_type == "Transpose":
+        key_scale = context.sole_consumer(node.output[0])
+        scores = context.sole_consumer(key_scale.output[0]) if key_scale is not None else None
+    else:
+        scores = context.sole_consumer(node.output[0])
+    if scores is None or scores.op_type != "MatMul":
+        return None
+    query_scale, key_scale = context.producer(scores.input[0]), context.producer(scores.input[1])
+    transpose = context.producer(key_scale.input[0]) if key_scale is not None and key_scale.input else None
+    if transpose is None or transpose.op_type != "Transpose" or node not in (transpose, query_scale):
+        return None
+    chain = [transpose, key_scale, query_scale, scores]
+    q = next((name for name in query_scale.input if not context.is_constant(name)), None) \
+        if query_scale is not None else None
+    if q is None or any(step is not node and any(context.is_mapped(out) for out in step.output) for step in chain):
+        return None
+    scales = (_scalar(context, query_scale, q), _scalar(context, key_scale, transpose.output[0]))
+    if None in scales or context.sole_consumer(transpose.output[0]) is not key_scale or \
+            context.sole_consumer(query_scale.output[0]) is not scores:
+        return None
+    rank, perm = len(context.shape(transpose.input[0])), list(context.attributes_of(transpose).get("perm", []))
+    if perm == [*range(rank - 2), rank - 1, rank - 2]:
+        k = transpose.input[0]
+    elif rank == 4 and perm == [0, 2, 3, 1]:   # k's [N, L, H, D] transposed to [N, H, D, L] in one step
+        k = next((reader.output[0] for reader in context.graph.consumers.get(transpose.input[0], [])
+                  if reader.op_type == "Transpose" and list(context.attributes_of(reader).get("perm", [])) == [0, 2, 1, 3]
+                  and context.is_mapped(reader.output[0])), None)
+    else:
+        return None
+    step, causal = context.sole_consumer(scores.output[0]), False
+    if step is not None and step.op_type == "Add":
+        mask = next((name for name in step.input if name != scores.output[0]), "")
+        if not _is_causal_mask(context, mask, context.shape(scores.output[0])):
+            return None
+        chain, causal, step = [*chain, step], True, context.sole_consumer(step.output[0])
+    if step is None or step.op_type != "Softmax" or \
+            context.attributes_of(step).get("axis", -1) % rank != rank - 1:
+        return None
+    output = context.sole_consumer(step.output[0])
+    if output is None or output.op_type != "MatMul" or output.input[0] != step.output[0]:
+        return None
+    v = output.input[1]
+    if k is None or not all(context.is_mapped(name) for name in (q, k, v)):
+        return None
+    scale = scales[0] * scales[1]
+    arguments: dict[str, Any] = {"is_causal": True} if causal else {}
+    if abs(scale * context.shape(q)[-1] ** 0.5 - 1) > 1e-5:   # not the default 1 / √E
+        arguments["scale"] = context.number(scale)
+    for later in [*chain, step, output]:
+        if later is not node:
+            context.absorb(later)
+    context.named_after = "attention"
+    return [context.layer("scaled_dot_product_attention", arguments,
+                          [context.ref(q), context.ref(k), context.ref(v)], shape_of=output.output[0])]
+
+
+# what nn.MultiheadAttention's export is made of (the projections, the heads' reshapes, the math attention)
+_MHA_OPS = {"Transpose", "MatMul", "Gemm", "Add", "Mul", "Div", "Reshape", "Unsqueeze", "Squeeze", "Gather",
+            "Softmax", "Shape", "Concat", "Slice", "Sqrt", "Cast", "Identity", "Split", "ReduceMean", "Expand"}
+
+
+def _scope_nodes(context: Any, node: Any) -> list | None:
+    """The nodes of `node`'s module scope (`/layers.9/self_attn/` of `/layers.9/self_attn/Transpose`), in graph
+    order, its inner scopes included; None for a node outside a module."""
+    scope = node.name.rsplit("/", 1)[0] + "/" if node.name.count("/") >= 2 else None
+    if scope is None:
+        return None
+    unique = {id(step): step for step in context.graph.producers.values()}
+    return [step for step in unique.values() if step.name.startswith(scope)]
+
+
+def _mha_from_onnx(context: Any) -> list | None:
+    """nn.MultiheadAttention (batch-first self-attention, need_weights) as PyTorch's exporter writes it: its module
+    scope opens with a Transpose [1, 0, 2] to [L, N, E] and closes with one back, the projections and the heads on
+    [L, N·H, D] between them; the scope becomes one multiheadattention layer, batch_first. None for any other
+    Transpose (one whose scope reads other tensors, or has other outputs, is not this module)."""
+    node = context.node
+    if list(context.attribute("perm") or []) != [1, 0, 2]:
+        return None
+    steps = _scope_nodes(context, node)
+    if not steps or steps[0] is not node or any(step.op_type not in _MHA_OPS for step in steps):
+        return None
+    inside = {tensor for step in steps for tensor in step.output if tensor}
+    entry = node.input[0]
+    if any(name and name not in inside and name != entry and not context.is_constant(name)
+           for step in steps for name in step.input):
+        return None   # it reads another tensor: not self-attention on its one input
+    exits = [tensor for tensor in inside if tensor in context.graph.outputs or any(
+        reader.name not in {step.name for step in steps} for reader in context.graph.consumers.get(tensor, []))]
+    softmaxes = [step for step in steps if step.op_type == "Softmax"]
+    if len(exits) != 1 or len(softmaxes) != 1 or any(context.is_mapped(tensor) for tensor in inside):
+        return None
+    last = next(step for step in steps if exits[0] in step.output)
+    if last.op_type != "Transpose" or list(context.attributes_of(last).get("perm", [])) != [1, 0, 2]:
+        return None
+    # the scores are [N·H, L, S] (or [N, H, L, S]) of a batch of N
+    batch, scores = context.shape(entry)[0], context.shape(softmaxes[0].output[0])
+    heads = scores[1] if len(scores) == 4 else scores[0] // batch
+    if len(scores) not in (3, 4) or len(scores) == 3 and scores[0] % batch:
+        return None
+    weights = {name for step in steps if step.op_type in ("MatMul", "Gemm", "Add") for name in step.input
+               if context.is_constant(name) and context.element_type(name) == 1 and context.numel(name) > 1}
+    biases = [name for name in weights if len(context.constant_shape(name)) == 1]
+    arguments: dict[str, Any] = {"num_heads": heads, "batch_first": True}
+    if not biases:
+        arguments["bias"] = False
+    for step in steps[1:]:
+        if step is not last:
+            context.absorb(step)
+    context.absorb(last)
+    context.named_after = "multiheadattention"
+    return [context.layer("multiheadattention", arguments, [context.ref(entry)], shape_of=exits[0],
+                          params=sum(context.numel(name) for name in weights))]
+
+
+def _attention_from_onnx(context: Any) -> list | None:
+    """A Transpose opens either pattern: nn.MultiheadAttention's scope, or the math attention's kᵀ."""
+    return _mha_from_onnx(context) or _sdpa_from_onnx(context)
+
+
+ONNX_PATTERNS = {"Transpose": _attention_from_onnx, "Mul": _sdpa_from_onnx}
+
+
 __all__ = ["LAYERS", "MatMul", "MultiheadAttention", "ScaledDotProductAttention", "TransformerDecoderLayer",
            "TransformerEncoderLayer", "attention_counts"]

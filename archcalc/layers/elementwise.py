@@ -5,6 +5,7 @@ multiply-accumulate). Only PReLU has parameters: one slope, or one per channel. 
 abs, neg, exp, log, sqrt, pow and clamp are torch functions (torch.exp(x), x.exp()).
 """
 
+import math
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
@@ -557,6 +558,32 @@ def _erf_gelu_from_onnx(context: Any) -> list | None:
     return [context.layer("gelu", {})]
 
 
+def _tanh_gelu_from_onnx(context: Any) -> list | None:
+    """GELU(approximate='tanh') as exporters before opset 20 write it: 0.5 · x · (1 + tanh(√(2/π) · (x + 0.044715 ·
+    x³))), as x · x → · x → · 0.044715 → x + → · √(2/π) → Tanh → 1 + → x · → · 0.5, each step the only reader of
+    the one before; the nine nodes become one gelu layer. None for any other Mul."""
+    node = context.node
+    x = node.input[0]
+    if len(node.input) != 2 or node.input[1] != x or context.is_constant(x):
+        return None
+    steps, tensor = [], node.output[0]
+    for op, operand in (("Mul", x), ("Mul", 0.044715), ("Add", x), ("Mul", (2 / math.pi) ** 0.5), ("Tanh", None),
+                        ("Add", 1.0), ("Mul", x), ("Mul", 0.5)):
+        step = context.sole_consumer(tensor)
+        if step is None or step.op_type != op:
+            return None
+        others = [name for name in step.input if name != tensor]
+        if operand is None and others or isinstance(operand, str) and others != [operand] or \
+                isinstance(operand, float) and not (len(others) == 1 and _constant_near(context, others[0], operand)):
+            return None
+        steps.append(step)
+        tensor = step.output[0]
+    for step in steps:
+        context.absorb(step)
+    context.named_after = "gelu"
+    return [context.layer("gelu", {"approximate": "tanh"})]
+
+
 def _softmax_from_onnx(context: Any) -> list:
     rank = context.rank()
     if context.opset < 13:
@@ -619,7 +646,7 @@ ONNX_OPERATORS = {**{op: _plain_from_onnx for op in (*_ONNX_PLAIN, *_ONNX_ALPHA)
                   "PRelu": _prelu_from_onnx, "Pow": _pow_from_onnx, "Dropout": _dropout_from_onnx,
                   "Cast": _cast_from_onnx}
 # Patterns of several nodes, tried before any family's mapper of the op they start with.
-ONNX_PATTERNS = {"Div": _erf_gelu_from_onnx}
+ONNX_PATTERNS = {"Div": _erf_gelu_from_onnx, "Mul": _tanh_gelu_from_onnx}
 
 
 __all__ = ["LAYERS", "PReLU"]

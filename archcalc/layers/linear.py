@@ -140,6 +140,26 @@ MEMORY_CASES = {
 
 
 # ONNX import (archcalc.bridges.onnx_import): the nodes this type stands for; `context` reads the node.
+def _tied_table(context: Any, weight: str) -> str | None:
+    """The embedding layer whose table is `weight` transposed (an LM head tied to the embedding: PyTorch's exporter
+    writes the head's weight as an initializer of its own, the table's transpose), compared by value; None when no
+    table matches or the weights are not in the model (external data)."""
+    initializer = context.graph.initializers.get(weight)
+    if initializer is None or initializer.data_location == context.graph.onnx.TensorProto.EXTERNAL:
+        return None
+    shape = context.constant_shape(weight)
+    for table, readers in context.graph.consumers.items():
+        table_init = context.graph.initializers.get(table)
+        if table_init is None or table_init.data_location == context.graph.onnx.TensorProto.EXTERNAL or \
+                context.constant_shape(table) != tuple(reversed(shape)):
+            continue
+        lookups = [reader for reader in readers if reader.op_type == "Gather" and reader.input[0] == table
+                   and context.is_mapped(reader.output[0])]
+        if lookups and (context.value(table).T == context.value(weight)).all():
+            return context.ref(lookups[0].output[0])
+    return None
+
+
 def _linear_from_onnx(context: Any) -> list | None:
     """Gemm or MatMul with a constant 2-d right operand (the weight); MatMul followed by an Add of a constant
     of out_features elements is nn.Linear on more than two axes (its bias Add is fused in). None otherwise."""
@@ -162,8 +182,11 @@ def _linear_from_onnx(context: Any) -> list | None:
         if len(other) == 1 and context.is_constant(other[0]) and context.constant_shape(other[0]) == (out_features,):
             bias = other[0]
             context.absorb(add)
-    params = context.numel(node.input[1]) + (context.numel(bias) if bias else 0)
+    tied = None if transposed else _tied_table(context, node.input[1])
+    params = (0 if tied else context.numel(node.input[1])) + (context.numel(bias) if bias else 0)
     arguments: dict[str, Any] = {"out_features": out_features}
+    if tied:
+        arguments["tie"] = tied
     if bias is None:
         arguments["bias"] = False
     return [context.layer("linear", arguments, params=params)]

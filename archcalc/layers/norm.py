@@ -420,4 +420,65 @@ ONNX_OPERATORS = {"BatchNormalization": _norm_from_onnx, "LayerNormalization": _
                   "InstanceNormalization": _norm_from_onnx}
 
 
+def _scalar_operand(context: Any, node: Any, tensor: str) -> float | None:
+    others = [name for name in node.input if name != tensor]
+    if len(others) != 1 or not context.is_constant(others[0]) or context.numel(others[0]) != 1:
+        return None
+    return float(context.value(others[0]).reshape(-1)[0])
+
+
+def _rms_norm_from_onnx(context: Any) -> list | None:
+    """nn.RMSNorm as Hugging Face writes it (LlamaRMSNorm: x · rsqrt(mean(x²) + eps), times γ), exported: Pow 2 →
+    ReduceMean over the trailing axes (keepdims) → Add eps → Sqrt → 1 / (Div or Reciprocal) → x · → γ ·; each
+    step the only reader of the one before; the nodes become one rmsnorm layer. None for any other Pow."""
+    node = context.node
+    x = node.input[0]
+    if context.is_constant(x) or _scalar_operand(context, node, x) != 2.0:
+        return None
+    rank = len(context.shape(x))
+    mean = context.sole_consumer(node.output[0])
+    if mean is None or mean.op_type != "ReduceMean" or not context.attributes_of(mean).get("keepdims", 1):
+        return None
+    axes = context.attributes_of(mean).get("axes")
+    if axes is None and len(mean.input) > 1 and mean.input[1]:
+        axes = context.ints(mean.input[1])
+    axes = sorted(axis % rank for axis in axes or [])
+    if not axes or axes != list(range(rank - len(axes), rank)) or axes[0] == 0:
+        return None
+    steps, tensor = [mean], mean.output[0]
+    add = context.sole_consumer(tensor)
+    eps = _scalar_operand(context, add, tensor) if add is not None and add.op_type == "Add" else None
+    root = context.sole_consumer(add.output[0]) if eps is not None else None
+    if root is None or root.op_type != "Sqrt":
+        return None
+    inverse = context.sole_consumer(root.output[0])
+    if inverse is None or not (inverse.op_type == "Reciprocal" or inverse.op_type == "Div" and
+                               list(inverse.input).index(root.output[0]) == 1 and
+                               _scalar_operand(context, inverse, root.output[0]) == 1.0):
+        return None
+    scaled = context.sole_consumer(inverse.output[0])
+    if scaled is None or scaled.op_type != "Mul" or sorted(scaled.input) != sorted([x, inverse.output[0]]):
+        return None
+    steps += [add, root, inverse, scaled]
+    normalized = list(context.shape(x)[axes[0]:])
+    arguments: dict[str, Any] = {"normalized_shape": normalized[0] if len(normalized) == 1 else normalized,
+                                 "eps": context.number(eps)}
+    gamma = context.sole_consumer(scaled.output[0])
+    weight = next((name for name in gamma.input if name != scaled.output[0]), None) \
+        if gamma is not None and gamma.op_type == "Mul" else None
+    params = 0
+    if weight is not None and context.is_constant(weight) and list(context.constant_shape(weight)) == normalized:
+        steps.append(gamma)
+        params = context.numel(weight)
+    else:
+        arguments["elementwise_affine"] = False
+    for step in steps:
+        context.absorb(step)
+    context.named_after = "rmsnorm"
+    return [context.layer("rmsnorm", arguments, params=params)]
+
+
+ONNX_PATTERNS = {"Pow": _rms_norm_from_onnx}
+
+
 __all__ = ["LAYERS", "LayerNorm"]

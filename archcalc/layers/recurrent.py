@@ -10,7 +10,7 @@ MACs per time step, layer and direction: G·H·(H_in,l + H_r) + H·P (projection
 element-wise gate arithmetic is not MACs). FlopCounterMode counts this with oneDNN off on CPU.
 """
 
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -345,5 +345,109 @@ MEMORY_CASES = {
         ("", {"hidden_size": 256}, [[100, 128]], None),
     ],
 }
+
+# ONNX import (archcalc.bridges.onnx_import): the nodes these types stand for; `context` reads the node.
+_ONNX_RECURRENT = {"LSTM": "lstm", "GRU": "gru", "RNN": "rnn"}
+# what a batch-first nn.LSTM / GRU / RNN's export is made of: the recurrent nodes, the [L, N, E] transposes and the
+# reshapes and concatenations of each layer's output and states
+_SCOPE_OPS = {*_ONNX_RECURRENT, "Transpose", "Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Reshape",
+              "Expand", "Slice", "Cast", "Identity", "ConstantOfShape"}
+
+
+def _perm(context: Any, node: Any) -> list[int]:
+    return list(context.attributes_of(node).get("perm", [])) if node.op_type == "Transpose" else []
+
+
+def _state_index(context: Any, tensor: str, recurrent: set[int]) -> int | None:
+    """Which state a [D·layers, N, H] tensor is (1: h_n, 2: c_n): the output index of the recurrent nodes it
+    comes from, directly or through the Concat of the layers' states."""
+    node = context.producer(tensor)
+    if node is None:
+        return None
+    if id(node) in recurrent:
+        return list(node.output).index(tensor) or None
+    if node.op_type == "Concat":
+        indices = {_state_index(context, name, recurrent) for name in node.input}
+        return indices.pop() if len(indices) == 1 else None
+    return None
+
+
+def _recurrent_from_onnx(context: Any) -> list | None:
+    """A batch-first nn.LSTM / GRU / RNN as PyTorch's exporter writes it: its module scope opens with a Transpose
+    [1, 0, 2] to [L, N, E], runs one LSTM (GRU, RNN) node per layer, and gives the output back batch-first and the
+    states [D·layers, N, H], each read only by a Transpose [1, 0, 2] to the batch-first [N, D·layers, H] that the
+    spec's `NAME:1` (h_n) and `NAME:2` (c_n) are. The scope becomes one layer. None for any other Transpose."""
+    node = context.node
+    if _perm(context, node) != [1, 0, 2] or node.name.count("/") < 2:
+        return None
+    scope = node.name.rsplit("/", 1)[0] + "/"
+    steps = [step for step in {id(step): step for step in context.graph.producers.values()}.values()
+             if step.name.startswith(scope)]
+    cells = [step for step in steps if step.op_type in _ONNX_RECURRENT]
+    if not steps or steps[0] is not node or not cells or len({cell.op_type for cell in cells}) != 1 or \
+            any(step.op_type not in _SCOPE_OPS for step in steps):
+        return None
+    names = {step.name for step in steps}
+    inside = {tensor for step in steps for tensor in step.output if tensor}
+    if any(name and name not in inside and name != node.input[0] and not context.is_constant(name)
+           for step in steps for name in step.input) or any(context.is_mapped(tensor) for tensor in inside):
+        return None
+    recurrent, later, indices = {id(cell) for cell in cells}, [], {}
+    batch = context.shape(node.input[0])[0]
+    for tensor in sorted(inside):
+        readers = [reader for reader in context.graph.consumers.get(tensor, []) if reader.name not in names]
+        if not readers and tensor not in context.graph.outputs:
+            continue
+        producer = context.producer(tensor)
+        if _perm(context, producer) == [1, 0, 2] and tensor not in context.graph.outputs:
+            indices[tensor] = 0   # the output, batch-first again
+            continue
+        state = _state_index(context, tensor, recurrent)
+        if state is None or tensor in context.graph.outputs or len(readers) != 1 or \
+                _perm(context, readers[0]) != [1, 0, 2] or context.shape(tensor)[1] != batch:
+            return None
+        later.append(readers[0])
+        indices[readers[0].output[0]] = state
+    if not indices:
+        return None
+    first = cells[0]
+    attributes = context.attributes_of(first)
+    direction = attributes.get("direction", b"forward")
+    direction = direction.decode() if isinstance(direction, bytes) else direction
+    if direction == "reverse" or any(context.attributes_of(cell).get("hidden_size") != attributes.get("hidden_size")
+                                     for cell in cells):
+        return None
+    kind = _ONNX_RECURRENT[first.op_type]
+    arguments: dict[str, Any] = {"hidden_size": attributes["hidden_size"]}
+    if len(cells) > 1:
+        arguments["num_layers"] = len(cells)
+    if direction == "bidirectional":
+        arguments["bidirectional"] = True
+    weights = [name for cell in cells for name in cell.input[1:4] if name]
+    if all(len(cell.input) < 4 or not cell.input[3] for cell in cells):
+        arguments["bias"] = False
+    if kind == "rnn":
+        nonlinearity = _text(attributes.get("activations", [NONLINEARITIES[0].encode()])[0]).lower()
+        if nonlinearity not in NONLINEARITIES:
+            return None
+        if nonlinearity != NONLINEARITIES[0]:
+            arguments["nonlinearity"] = nonlinearity
+    arguments["batch_first"] = True
+    for step in [*steps[1:], *later]:
+        context.absorb(step)
+    for tensor, index in indices.items():
+        context.output_as(tensor, index)
+    context.named_after = kind
+    output = next((tensor for tensor, index in indices.items() if index == 0), "")   # checked against ONNX's shape
+    return [context.layer(kind, arguments, [context.ref(node.input[0])], shape_of=output,
+                          params=sum(context.numel(name) for name in weights))]
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+ONNX_PATTERNS = {"Transpose": _recurrent_from_onnx}
+
 
 __all__ = ["GRU", "LAYERS", "LSTM", "RNN"]

@@ -448,9 +448,61 @@ def _select_from_onnx(context: Any) -> list | None:
     return [context.layer("select", {"dim": axis, "index": context.ints(node.input[1])[0]})]
 
 
+def _slice_bounds(context: Any, node: Any) -> tuple[int, int, int] | None:
+    """(axis, start, end) of a Slice of one axis with step 1 and constant bounds, clamped to the axis; None else."""
+    names = [node.input[index] if index < len(node.input) and node.input[index] else None for index in range(5)]
+    if any(name is not None and not context.is_constant(name) for name in names[1:]):
+        return None
+    starts, ends = context.ints(names[1]), context.ints(names[2])
+    rank = len(context.shape(node.input[0]))
+    axes = context.ints(names[3]) if names[3] else list(range(len(starts)))
+    steps = context.ints(names[4]) if names[4] else [1] * len(starts)
+    if len(starts) != 1 or steps != [1]:
+        return None
+    axis = axes[0] % rank
+    size = context.shape(node.input[0])[axis]
+    start, end = (max(0, min(size, value + size if value < 0 else value)) for value in (starts[0], ends[0]))
+    return axis, start, end
+
+
+def _slice_from_onnx(context: Any) -> list:
+    """Slices of one tensor along one axis (step 1): the pieces of a `chunk` (equal pieces, as x.chunk writes
+    them) or a `split`, each Slice its piece (`NAME:i`); a piece no Slice reads is an unused output of the split.
+    Fires on the first of the tensor's Slices, which takes in the others."""
+    node = context.node
+    bounds = _slice_bounds(context, node)
+    if bounds is None:
+        raise context.unmapped("a Slice of several axes, with a step, or of run-time bounds has no spec type")
+    axis = bounds[0]
+    if axis == 0:
+        raise context.unmapped("slicing the batch axis has no spec type")
+    slices = [(reader, _slice_bounds(context, reader)) for reader in context.graph.consumers.get(node.input[0], [])
+              if reader.op_type == "Slice" and reader.input[0] == node.input[0] and reader is not node]
+    siblings = [(reader, found) for reader, found in slices if found is not None and found[0] == axis
+                and not any(context.is_mapped(tensor) for tensor in reader.output)]
+    size = context.shape(node.input[0])[axis]
+    pieces = [(node, bounds), *siblings]
+    cuts = sorted({0, size, *(found[1] for _, found in pieces), *(found[2] for _, found in pieces)})
+    sections = [end - start for start, end in zip(cuts, cuts[1:])]
+    if any(found[1] >= found[2] or cuts.index(found[2]) != cuts.index(found[1]) + 1 for _, found in pieces):
+        raise context.unmapped("an empty Slice, or Slices of one tensor that overlap, have no spec type")
+    for reader, found in pieces:
+        context.output_as(reader.output[0], cuts.index(found[1]))
+        if reader is not node:
+            context.absorb(reader)
+    chunked = -(-size // len(sections))
+    if [min(chunked, size - start) for start in range(0, size, chunked)] == sections:
+        arguments: dict[str, Any] = {"chunks": len(sections), "dim": axis}
+        kind = "chunk"
+    else:
+        arguments, kind = {"split_size_or_sections": sections, "dim": axis}, "split"
+    context.named_after = kind
+    return [context.layer(kind, arguments, shape_of="")]
+
+
 ONNX_OPERATORS = {"Reshape": _reshape_from_onnx, "Squeeze": _squeeze_from_onnx, "Unsqueeze": _squeeze_from_onnx,
                   "Transpose": _transpose_from_onnx, "Split": _split_from_onnx, "ReduceMean": _mean_from_onnx,
-                  "Gather": _select_from_onnx}
+                  "Gather": _select_from_onnx, "Slice": _slice_from_onnx}
 
 
 __all__ = ["Chunk", "LAYERS", "Mean", "Permute", "Reshape", "Select", "Split", "Transpose"]
