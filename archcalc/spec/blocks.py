@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from ..layers import layer_class
-from .expressions import ExpressionError, has_expression, substitute
+from .expressions import ExpressionError, has_expression, recording_reads, substitute
 from .limits import DEFAULT_LIMITS, Limits, flag
 from .suggest import suggestion
 from .yaml_source import SourceDict, SourceList
@@ -123,22 +123,68 @@ def expand(data: Any, path: str, overrides: dict[str, Any] | None = None,
            limits: Limits = DEFAULT_LIMITS) -> tuple[Any, list[Problem]]:
     """The document with `blocks`/`variables` resolved into a flat `layers` list, or problems. `overrides`
     replace spec variables of the same name (`--set`); a name the spec does not declare is UnknownVariable."""
+    _check_overrides(data, overrides)
+    if not isinstance(data, dict) or not needs_expansion(data):
+        return data, []
+    return _expanded(data, path, overrides, limits, lambda: _Expander(data, overrides or {}, limits).document())
+
+
+def _check_overrides(data: Any, overrides: dict[str, Any] | None) -> None:
     if overrides:
         declared = data.get("variables") if isinstance(data, dict) else None
         unknown = sorted(set(overrides) - set(declared if isinstance(declared, dict) else ()))
         if unknown:
             known = ", ".join(sorted(declared)) if isinstance(declared, dict) and declared else "none"
             raise UnknownVariable(f"the spec has no variable {unknown[0]!r} (its variables: {known})")
-    if not isinstance(data, dict) or not needs_expansion(data):
-        return data, []
+
+
+def _expanded(data: Any, path: str, overrides: dict[str, Any] | None, limits: Limits,
+              document: Any) -> tuple[Any, list[Problem]]:
+    """`document()`, or the problem its ExpansionError (or a too-deep recursion) is."""
     try:
-        return _Expander(data, overrides or {}, limits).document(), []
+        return document(), []
     except RecursionError:  # only with --max-depth raised far beyond what Python's stack holds
         return None, [Problem(path, *_position(data, "blocks"), f"blocks nest too deeply for this Python"
                               f" ({flag('max_depth')} {limits.max_depth} is too high)", code="too-deep")]
     except ExpansionError as error:
         line, column = _position(error.node, error.key)
         return None, [Problem(path, line, column, error.message, code=error.code)]
+
+
+@dataclass(frozen=True)
+class Reads:
+    """The names an expansion's expressions looked up: `layers` for everything but the network's `input:`
+    (variables, repeat counts, `if:`, block arguments and defaults, layer fields, `name`, `expect`), `input`
+    for `input:` alone. An expansion is a function of the values of the names it read: a sweep point that
+    gives those names the same values expands to the same document."""
+
+    layers: frozenset[str]
+    input: frozenset[str]
+
+
+def expand_recorded(data: Any, path: str, overrides: dict[str, Any] | None = None,
+                    limits: Limits = DEFAULT_LIMITS) -> tuple[Any, list[Problem], Reads | None]:
+    """`expand`, and the names it read (None when the document needs no expansion: it is returned as is)."""
+    _check_overrides(data, overrides)
+    if not isinstance(data, dict) or not needs_expansion(data):
+        return data, [], None
+    reads: list[Reads] = []
+
+    def recorded() -> SourceDict:
+        with recording_reads() as names:
+            expander = _Expander(data, overrides or {}, limits)
+            document = expander.document()
+        reads.append(Reads(frozenset(names), frozenset(expander.input_reads)))
+        return document
+
+    document, problems = _expanded(data, path, overrides, limits, recorded)
+    return document, problems, reads[0] if reads else None
+
+
+def expand_input(data: SourceDict, overrides: dict[str, Any], limits: Limits = DEFAULT_LIMITS) -> Any:
+    """The document's `input:` as `expand` evaluates it with `overrides`, nothing else expanded (its
+    variables are); raises ExpansionError (or RecursionError) where `expand` would report a problem."""
+    return _Expander(data, overrides, limits).network_input()
 
 
 def _position(node: Any, key: Any) -> tuple[int, int]:
@@ -167,6 +213,7 @@ class _Expander:
         self.variables = self._variables(data.get("variables", {}))
         raw_input = data.get("input")
         self.input_names = set(raw_input) if isinstance(raw_input, dict) and "shape" not in raw_input else set()
+        self.input_reads: set[str] = set()
 
     def _static_size(self, entries: Any, seen: tuple[str, ...] = ()) -> int:
         """How many layers `entries` expand to, from literal (or spec-variable) repeat counts, without
@@ -216,15 +263,23 @@ class _Expander:
                 continue
             if key == "layers":
                 value = self.flat
-            elif key == "input" and isinstance(value, SourceDict):   # {shape, dtype}, or several named inputs
-                value = self._evaluated_mapping(value)
-            elif key in ("input", "name"):
+            elif key == "input":
+                with recording_reads() as self.input_reads:   # kept apart from what the layers read
+                    value = self.network_input()
+            elif key == "name":
                 value = self._evaluate(value, self.variables, self.data, key)
             elif key == "expect" and isinstance(value, SourceDict):
                 value = self._evaluated_mapping(value)
             result[key] = value
             result.marks[key] = self.data.marks[key]
         return result
+
+    def network_input(self) -> Any:
+        """The document's `input:` evaluated: a function of the spec variables alone."""
+        value = self.data["input"]
+        if isinstance(value, SourceDict):   # {shape, dtype}, or several named inputs
+            return self._evaluated_mapping(value)
+        return self._evaluate(value, self.variables, self.data, "input")
 
     def _evaluated_mapping(self, raw: SourceDict) -> SourceDict:
         """Every value evaluated, nested mappings too (an input's {shape, dtype} under its name)."""
@@ -565,4 +620,4 @@ def _kind(value: Any) -> str:
     return "a list" if isinstance(value, list) else "a mapping" if isinstance(value, dict) else repr(value)
 
 
-__all__ = ["MAX_LAYERS", "Scope", "expand", "needs_expansion"]
+__all__ = ["MAX_LAYERS", "Reads", "Scope", "expand", "expand_input", "expand_recorded", "needs_expansion"]

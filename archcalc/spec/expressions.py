@@ -20,9 +20,11 @@ import math
 import operator
 import re
 import unicodedata
+from contextlib import contextmanager
+from contextvars import ContextVar
 from fractions import Fraction
 from functools import lru_cache
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from .limits import DEFAULT_LIMITS, Limits, flag
 from .suggest import suggestion
@@ -35,6 +37,23 @@ PART = re.compile(r"\$\{(.*?)\}")
 
 class ExpressionError(Exception):
     pass
+
+
+# The names expressions look up while `recording_reads()` is active: every variable (and block parameter,
+# and `i`) an expression reads goes through `_Evaluator.value`, so this set is all an expansion depended on.
+_reads: ContextVar[set[str] | None] = ContextVar("archcalc_expression_reads", default=None)
+
+
+@contextmanager
+def recording_reads() -> Iterator[set[str]]:
+    """Within this block, the set yielded collects every name an expression looks up (known or not); a
+    nested block collects its own names, which the outer set does not get."""
+    names: set[str] = set()
+    token = _reads.set(names)
+    try:
+        yield names
+    finally:
+        _reads.reset(token)
 
 
 def make_divisible(value: Any, divisor: Any = 8, min_value: Any = None) -> int:
@@ -83,12 +102,15 @@ class _Evaluator:
 
     def __init__(self, scope: Mapping[str, Any], limits: Limits):
         self.scope, self.limits = scope, limits
+        self.reads = _reads.get()
         self.magnitude = 2**limits.max_number_bits
 
     def value(self, node: ast.AST) -> Any:
         if isinstance(node, ast.Constant) and (node.value is None or isinstance(node.value, (int, float, str, bool))):
             return self.number(node.value)
         if isinstance(node, ast.Name):
+            if self.reads is not None:
+                self.reads.add(node.id)
             if node.id in self.scope:
                 return self.number(self.scope[node.id])
             if node.id in ("true", "false", "null"):
@@ -302,4 +324,5 @@ def has_expression(raw: Any) -> bool:
     return False
 
 
-__all__ = ["ExpressionError", "FUNCTIONS", "evaluate", "has_expression", "make_divisible", "result", "substitute"]
+__all__ = ["ExpressionError", "FUNCTIONS", "evaluate", "has_expression", "make_divisible", "recording_reads", "result",
+           "substitute"]

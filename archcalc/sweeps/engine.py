@@ -12,11 +12,15 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
 from ..analysis.memory import DEVICES, DTYPES, OPTIMIZERS, parse_budget, plan_memory
-from ..api import build, parse, parse_dict, read_spec_text
+from ..analysis.propagate import propagate
+from ..api import _within_limits, build, parse, parse_dict, read_spec_text
 from ..network import Network, Summary
 from ..problems import Problem, SpecError
-from ..spec.blocks import UnknownVariable
+from ..spec.blocks import ExpansionError, UnknownVariable, expand_input, expand_recorded
 from ..spec.limits import DEFAULT_LIMITS, Limits
+from ..spec.model import SpecBase, validate
+from ..spec.suggest import suggestions_for_one_spec
+from ..spec.yaml_source import SourceDict
 from .grid import MAX_POINTS, as_grid, points
 from .where import Condition, WhereError, parse_condition
 
@@ -133,6 +137,7 @@ class PreparedSpec:
         else:
             raise TypeError(f"expected a spec file path, YAML text or a dict, got {type(spec).__name__}")
         self.source = spec   # the text (or dict) that was parsed: what a worker process parses in its turn
+        self.layers = LayerCache(self.data, self.path, limits)
 
     @property
     def variables(self) -> list[str]:
@@ -153,13 +158,90 @@ class PreparedSpec:
 
     def row(self, variables: dict[str, Any], options: Options) -> Row:
         try:
-            network = build(self.data, self.path, variables, self.limits)
+            network = self.layers.build(variables)
         except SpecError as error:
             return Row(variables=variables, problems=tuple(error.problems))
         try:
             return measure(network, variables, options)
         except ValueError as error:   # a figure the point cannot have (e.g. training memory of an int network)
             return Row(variables=variables, problems=(Problem(self.path, 1, 1, str(error), code="sweep"),))
+
+
+# Values a cache key may hold: those whose type and repr say all an expression can tell of them.
+_KEYABLE = (bool, int, float, str, type(None))
+
+
+class LayerCache:
+    """`build(data, path, variables)`, with the expanded and validated layers of each distinct expansion kept:
+    points that differ only in variables their layers never read (a resolution read only by `input:`) expand
+    and validate once. An entry is keyed by the values of the grid variables its expansion read (`Reads`:
+    every `${...}` name, `if:`, `repeat`, block argument and default, derived variable); expansion is a
+    function of those values, so a point that gives them the same values has the same layers. Only the
+    input is evaluated and validated again per point. Whatever is unusual (a problem while expanding or
+    validating, a limit reached, a value a key cannot hold) is not kept: such a point is built as `build`
+    builds it, and so is any point whose cached path meets a problem."""
+
+    def __init__(self, data: Any, path: str, limits: Limits):
+        self.data, self.path, self.limits = data, path, limits
+        # read names (with the names a point sets) → that point's values of them → (document, spec)
+        self.entries: dict[tuple[frozenset[str], frozenset[str]], dict[tuple, tuple[SourceDict, SpecBase]]] = {}
+        self.hits = 0
+
+    def build(self, variables: dict[str, Any]) -> Network:
+        names = frozenset(variables)
+        if not all(isinstance(value, _KEYABLE) for value in variables.values()):
+            return build(self.data, self.path, variables, self.limits)
+        for (given, read), kept in self.entries.items():
+            if given == names:
+                cached = kept.get(_key(variables, read))
+                if cached is not None:
+                    network = self._reuse(*cached, variables)
+                    if network is not None:
+                        self.hits += 1
+                        return network
+        return self._build_and_keep(variables)
+
+    def _build_and_keep(self, variables: dict[str, Any]) -> Network:
+        """`build`, step for step, keeping the validated layers when expansion and validation succeed."""
+        with suggestions_for_one_spec():
+            data, problems, reads = expand_recorded(self.data, self.path, variables, self.limits)
+            if problems:
+                raise SpecError(problems)
+            problems = _within_limits(data, self.path, self.limits)
+            if problems:
+                raise SpecError(problems)
+            spec, problems = validate(data, self.path)
+            if problems:
+                raise SpecError(problems)
+            if reads is not None and isinstance(data, SourceDict) and "input" in data \
+                    and isinstance(self.data.get("layers"), list):   # else `input:` is left as written
+                read = reads.layers & frozenset(variables)
+                self.entries.setdefault((frozenset(variables), read), {})[_key(variables, read)] = (data, spec)
+            return propagate(spec, data, self.path)
+
+    def _reuse(self, data: SourceDict, spec: SpecBase, variables: dict[str, Any]) -> Network | None:
+        """The point's network from kept layers and its own input, or None where anything is not as in the
+        full build (the point is then built in full, and reports what `build` reports)."""
+        try:
+            raw_input = expand_input(self.data, variables, self.limits)
+        except (ExpansionError, RecursionError):
+            return None
+        document = SourceDict(data)
+        document.mark, document.marks = data.mark, data.marks
+        document["input"] = raw_input
+        if _within_limits(document, self.path, self.limits):
+            return None
+        try:
+            network_input = SpecBase.model_validate({"input": raw_input}).input
+        except ValueError:   # pydantic's ValidationError: the full build reports it, located
+            return None
+        with suggestions_for_one_spec():
+            return propagate(spec.model_copy(update={"input": network_input}), document, self.path)
+
+
+def _key(variables: dict[str, Any], read: frozenset[str]) -> tuple:
+    # the type too: 1, 1.0 and True are equal as keys, not as values (`${w}` is `1` or `true`)
+    return tuple((name, type(variables[name]), repr(variables[name])) for name in sorted(read))
 
 
 # --- processes ------------------------------------------------------------------------------------
