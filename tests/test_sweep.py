@@ -494,3 +494,118 @@ def test_any_grid_text_is_values_or_a_grid_error_within_the_limit(pieces, raw):
         except GridError:
             continue
         assert 1 <= len(values) <= 1_000
+
+
+# --- the layer cache: a point reuses an expansion only where it reads the same values ---------------
+
+# Every way a variable reaches the layers: `${...}` in a field, a derived variable (half), an `if:` (deep),
+# a branch of `a if c else b` that is evaluated only when the layer is kept (pick, a, b), a repeat count (n),
+# a block parameter's default (kernel); and the input (res), read apart from the layers.
+CACHED_SPEC = """\
+variables:
+  res: 16
+  width: 8
+  deep: false
+  n: 1
+  kernel: 3
+  pick: true
+  a: 4
+  b: 6
+  half: "${width // 2}"
+input: [3, "${res}", "${res}"]
+blocks:
+  unit:
+    params: {c: null, k: "${kernel}"}
+    layers:
+      - {type: conv2d, out_channels: "${c}", kernel_size: "${k}", padding: "${k // 2}"}
+      - {type: relu}
+layers:
+  - {type: conv2d, out_channels: "${width}", kernel_size: 1, stride: 2}
+  - {block: unit, repeat: "${n}", with: {c: "${half}"}}
+  - {type: conv2d, out_channels: "${a if pick else b}", kernel_size: 3, padding: 1, if: "${deep}"}
+  - {type: maxpool2d, kernel_size: 4}
+  - {type: flatten}
+  - {type: linear, out_features: 10}
+"""
+BLOCK_NAMES = {"c", "k"}   # block parameters are read by name too: a spec variable of that name would be keyed
+
+
+@pytest.mark.parametrize("variables, layers, network_input", [
+    ({}, {"width", "half", "n", "kernel", "deep"}, {"res"}),
+    ({"deep": True}, {"width", "half", "n", "kernel", "deep", "pick", "a"}, {"res"}),
+    ({"deep": True, "pick": False}, {"width", "half", "n", "kernel", "deep", "pick", "b"}, {"res"}),
+    ({"half": 3}, {"width", "half", "n", "kernel", "deep"}, {"res"}),   # width is still read: by half's definition
+])
+def test_expansion_records_the_names_it_read(variables, layers, network_input):
+    from archcalc.api import parse
+    from archcalc.spec.blocks import expand_recorded
+
+    data = parse(CACHED_SPEC, "<string>")
+    _, problems, reads = expand_recorded(data, "<string>", variables)
+    assert problems == [] and (reads.layers - BLOCK_NAMES, reads.input) == (layers, network_input)
+
+
+def uncached_rows(text, grid, options=Options()):
+    """The rows as a sweep without the cache makes them: `build` for every point."""
+    from archcalc.api import build
+    from archcalc.sweeps.engine import measure
+    from archcalc.problems import SpecError
+    from archcalc.sweeps.grid import points
+
+    prepared = PreparedSpec(text, path="cached.yaml")
+    rows = []
+    for point in points(as_grid(grid)):
+        try:
+            rows.append(measure(build(prepared.data, prepared.path, point, prepared.limits), point, options))
+        except SpecError as error:
+            rows.append(Row(variables=point, problems=tuple(error.problems)))
+    return rows
+
+
+def cached_rows(text, grid, options=Options()):
+    from archcalc.sweeps.engine import run as run_points
+
+    prepared = PreparedSpec(text, path="cached.yaml")
+    return run_points(prepared, as_grid(grid), options), prepared.layers.hits
+
+
+@pytest.mark.parametrize("grid, hits", [
+    ({"res": [4, 8, 9, 16, 32]}, 4),                          # the input only: one expansion, four reuses
+    ({"width": [4, 8], "res": [8, 16]}, 2),
+    ({"deep": [False, True], "a": [1, 4], "res": [8, 16]}, 5),  # a is read only when deep: 3 expansions of 8
+    ({"deep": [True], "pick": [False], "a": [1, 4, 9]}, 2),   # a is never read when pick is false
+    ({"kernel": [0, 1, 3], "res": [8, 16]}, 2),                # kernel 0 is invalid: never kept, built each time
+    ({"n": [0, 2], "res": [8, 16]}, 1),                        # repeat 0 is an expansion error: never kept
+    ({"half": [1, 3], "width": [2, 6]}, 0),                    # a derived variable set: 4 layer lists
+    ({"deep": [False, 0, True, 1]}, 0),                        # equal as keys (0 == False), not as values
+])
+def test_cached_rows_are_the_rows_of_a_sweep_without_the_cache(grid, hits):
+    rows, reused = cached_rows(CACHED_SPEC, grid)
+    assert rows == uncached_rows(CACHED_SPEC, grid) and reused == hits
+    assert [row.to_dict() for row in rows] == [row.to_dict() for row in uncached_rows(CACHED_SPEC, grid)]
+
+
+def test_reused_layers_keep_each_points_warnings_and_input_problems():
+    rows, reused = cached_rows(CACHED_SPEC, {"res": [16, 9, 4, "x"]})
+    assert reused == 2 and rows == uncached_rows(CACHED_SPEC, {"res": [16, 9, 4, "x"]})
+    assert [[warning.code for warning in row.warnings] for row in rows[:2]] == [
+        ["skipped-input"], ["skipped-input", "stride-tiling"]]
+    assert "pooling window spans 4" in rows[2].problems[0].message and not rows[3].valid   # a text resolution
+
+
+CACHED_DOMAINS = {"res": [4, 8, 9, 16, "x"], "width": [0, 2, 8], "deep": [False, True, 0, 1], "n": [0, 1, 2],
+                  "kernel": [0, 1, 3], "pick": [True, False], "a": [1, 4, 1.0], "b": [2, 6], "half": [1, 3]}
+
+
+@st.composite
+def small_grids(draw):
+    names = draw(st.lists(st.sampled_from(sorted(CACHED_DOMAINS)), min_size=1, max_size=4, unique=True))
+    return {name: draw(st.lists(st.sampled_from(CACHED_DOMAINS[name]), min_size=1, max_size=3, unique_by=repr))
+            for name in names}
+
+
+@settings(max_examples=150, deadline=None)
+@given(small_grids())
+def test_any_small_grid_gives_the_rows_of_a_sweep_without_the_cache(grid):
+    rows, _ = cached_rows(CACHED_SPEC, grid, Options(fit=10**6))
+    assert rows == uncached_rows(CACHED_SPEC, grid, Options(fit=10**6))
