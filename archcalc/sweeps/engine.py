@@ -194,11 +194,11 @@ class LayerCache:
         for (given, read), kept in self.entries.items():
             if given == names:
                 cached = kept.get(_key(variables, read))
-                if cached is not None:
-                    network = self._reuse(*cached, variables)
-                    if network is not None:
-                        self.hits += 1
-                        return network
+                reused = None if cached is None else self._reuse(*cached, variables)
+                if reused is not None:
+                    self.hits += 1
+                    with suggestions_for_one_spec():
+                        return propagate(*reused, self.path)
         return self._build_and_keep(variables)
 
     def _build_and_keep(self, variables: dict[str, Any]) -> Network:
@@ -219,9 +219,10 @@ class LayerCache:
                 self.entries.setdefault((frozenset(variables), read), {})[_key(variables, read)] = (data, spec)
             return propagate(spec, data, self.path)
 
-    def _reuse(self, data: SourceDict, spec: SpecBase, variables: dict[str, Any]) -> Network | None:
-        """The point's network from kept layers and its own input, or None where anything is not as in the
-        full build (the point is then built in full, and reports what `build` reports)."""
+    def _reuse(self, data: SourceDict, spec: SpecBase,
+               variables: dict[str, Any]) -> tuple[SpecBase, SourceDict] | None:
+        """The point's validated spec and document from kept layers and its own input, or None where anything
+        is not as in the full build (the point is then built in full, and reports what `build` reports)."""
         try:
             raw_input = expand_input(self.data, variables, self.limits)
         except (ExpansionError, RecursionError):
@@ -235,8 +236,7 @@ class LayerCache:
             network_input = SpecBase.model_validate({"input": raw_input}).input
         except ValueError:   # pydantic's ValidationError: the full build reports it, located
             return None
-        with suggestions_for_one_spec():
-            return propagate(spec.model_copy(update={"input": network_input}), document, self.path)
+        return spec.model_copy(update={"input": network_input}), document
 
 
 def _key(variables: dict[str, Any], read: frozenset[str]) -> tuple:
