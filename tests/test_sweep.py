@@ -609,3 +609,18 @@ def small_grids(draw):
 def test_any_small_grid_gives_the_rows_of_a_sweep_without_the_cache(grid):
     rows, _ = cached_rows(CACHED_SPEC, grid, Options(fit=10**6))
     assert rows == uncached_rows(CACHED_SPEC, grid, Options(fit=10**6))
+
+
+def test_the_cache_holds_a_bounded_number_of_layers_and_an_evicted_entry_is_built_again(monkeypatch):
+    from archcalc.sweeps import engine
+
+    monkeypatch.setattr(engine, "MAX_CACHED_LAYERS", 12)   # CACHED_SPEC's default point: 6 layers
+    grid = {"width": [2, 4, 8], "res": [8, 16]}
+    rows, reused = cached_rows(CACHED_SPEC, grid)
+    assert rows == uncached_rows(CACHED_SPEC, grid) and reused == 3
+    prepared = PreparedSpec(CACHED_SPEC)
+    for width in (2, 4, 8, 2):   # width 2 is evicted by width 8: built again, and reuse is counted only on hits
+        prepared.row({"width": width}, Options())
+    assert (prepared.layers.hits, prepared.layers.held, len(prepared.layers.used)) == (0, 12, 2)
+    prepared.row({"width": 2}, Options())
+    assert prepared.layers.hits == 1

@@ -8,6 +8,7 @@ the strides) is a row with its problems, never the end of the sweep.
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -169,6 +170,9 @@ class PreparedSpec:
 
 # Values a cache key may hold: those whose type and repr say all an expression can tell of them.
 _KEYABLE = (bool, int, float, str, type(None))
+# The layers the cache holds at most, over all its entries (the least recently used go first): a grid of
+# 10,000 distinct layer lists of a large spec must not keep them all (ResNet-50 has 175 layers).
+MAX_CACHED_LAYERS = 50_000
 
 
 class LayerCache:
@@ -185,6 +189,8 @@ class LayerCache:
         self.data, self.path, self.limits = data, path, limits
         # read names (with the names a point sets) → that point's values of them → (document, spec)
         self.entries: dict[tuple[frozenset[str], frozenset[str]], dict[tuple, tuple[SourceDict, SpecBase]]] = {}
+        self.used: OrderedDict[tuple, int] = OrderedDict()   # (group, key) → its layers, least recently used first
+        self.held = 0   # layers over all entries
         self.hits = 0
 
     def build(self, variables: dict[str, Any]) -> Network:
@@ -197,6 +203,7 @@ class LayerCache:
                 reused = None if cached is None else self._reuse(*cached, variables)
                 if reused is not None:
                     self.hits += 1
+                    self.used.move_to_end(((given, read), _key(variables, read)))
                     with suggestions_for_one_spec():
                         return propagate(*reused, self.path)
         return self._build_and_keep(variables)
@@ -215,9 +222,20 @@ class LayerCache:
                 raise SpecError(problems)
             if reads is not None and isinstance(data, SourceDict) and "input" in data \
                     and isinstance(self.data.get("layers"), list):   # else `input:` is left as written
-                read = reads.layers & frozenset(variables)
-                self.entries.setdefault((frozenset(variables), read), {})[_key(variables, read)] = (data, spec)
+                self._keep((frozenset(variables), reads.layers & frozenset(variables)), variables, data, spec)
             return propagate(spec, data, self.path)
+
+    def _keep(self, group: tuple[frozenset[str], frozenset[str]], variables: dict[str, Any], data: SourceDict,
+              spec: SpecBase) -> None:
+        key = _key(variables, group[1])
+        self.entries.setdefault(group, {})[key] = (data, spec)
+        layers = len(data["layers"]) if isinstance(data.get("layers"), list) else 1
+        self.held += layers - self.used.pop((group, key), 0)
+        self.used[(group, key)] = layers
+        while self.held > MAX_CACHED_LAYERS and len(self.used) > 1:
+            (old_group, old_key), old_layers = self.used.popitem(last=False)
+            del self.entries[old_group][old_key]
+            self.held -= old_layers
 
     def _reuse(self, data: SourceDict, spec: SpecBase,
                variables: dict[str, Any]) -> tuple[SpecBase, SourceDict] | None:
