@@ -498,22 +498,7 @@ class _ExportImporter(_Importer):
             return
         module = self.modules[path]
         tag, arguments = self._layer_module(path)
-        count = self.call_counts.get(path, 0)
-        self.call_counts[path] = count + 1
-        has_parameters = any(True for _ in module.parameters(recurse=True))
-        if count and has_parameters:
-            arguments["share"] = self.calls[path]
-            name = self._unique(path)
-        else:
-            name = self._unique(path if count == 0 else f"{path}_{count}")
-        if count == 0:
-            self.calls[path] = name
-            tied = self._tied(module, path)
-            if tied:
-                arguments["tie"] = tied
-        if has_parameters and not any(parameter.requires_grad for parameter in module.parameters()):
-            arguments["trainable"] = False
-        self._add(node, name, tag, arguments, sources, value)
+        self._add_module_call(node, path, module, tag, arguments, sources, value)
 
     def _describe(self, node: Any) -> str:
         return self.aten.get(node) or super()._describe(node)

@@ -456,9 +456,6 @@ class _Importer:
         if any(source is None for source in sources):
             return   # an input already refused: the first error is the one to fix
         path = node.target
-        has_parameters = any(True for _ in module.parameters(recurse=True))
-        count = self.call_counts.get(path, 0)
-        self.call_counts[path] = count + 1
         arguments = self._generated_arguments(module, tag, node) if generated_type(module) else \
             module_arguments(module, tag)
         for key in ("need_weights", "average_attn_weights"):   # forward arguments of nn.MultiheadAttention
@@ -466,6 +463,16 @@ class _Importer:
                 arguments[key] = node.kwargs[key]
         if pytorch_name(tag) == MULTIHEAD and len(sources) == 3 and len(set(sources)) == 1:
             sources = sources[:1]   # attention(x, x, x): self-attention, one input
+        self._add_module_call(node, path, module, tag, arguments, sources, value)
+
+    def _add_module_call(self, node: Any, path: str, module: Any, tag: str, arguments: dict[str, Any],
+                         sources: list[str], value: Any) -> None:
+        """The layer of one call of the module at `path`: a later call of a module with parameters `share`s the
+        first call's (a reused module), the first call `tie`s a weight another module owns, frozen parameters
+        make it `trainable: false`."""
+        has_parameters = any(True for _ in module.parameters(recurse=True))
+        count = self.call_counts.get(path, 0)
+        self.call_counts[path] = count + 1
         if count and has_parameters:
             arguments["share"] = self.calls[path]
             name = self._unique(path)

@@ -541,21 +541,30 @@ def _erf_gelu_from_onnx(context: Any) -> list | None:
     x = node.input[0]
     if not _constant_near(context, node.input[1] if len(node.input) > 1 else None, 2 ** 0.5):
         return None
-    steps, tensor = [], node.output[0]
-    for op, operand in (("Erf", None), ("Add", 1.0), ("Mul", x), ("Mul", 0.5)):
+    if not _absorb_chain(context, node.output[0], (("Erf", None), ("Add", 1.0), ("Mul", x), ("Mul", 0.5))):
+        return None
+    context.named_after = "gelu"
+    return [context.layer("gelu", {})]
+
+
+def _absorb_chain(context: Any, tensor: str, chain: tuple[tuple[str, str | float | None], ...]) -> bool:
+    """Whether `tensor` is read by exactly the nodes of `chain`, one after another, each the only reader of the one
+    before: (op type, its other operand: None for none, a tensor name, or a constant's value); if so, the nodes are
+    absorbed into the layer being built."""
+    steps = []
+    for op, operand in chain:
         step = context.sole_consumer(tensor)
         if step is None or step.op_type != op:
-            return None
+            return False
         others = [name for name in step.input if name != tensor]
         if operand is None and others or isinstance(operand, str) and others != [operand] or \
                 isinstance(operand, float) and not (len(others) == 1 and _constant_near(context, others[0], operand)):
-            return None
+            return False
         steps.append(step)
         tensor = step.output[0]
     for step in steps:
         context.absorb(step)
-    context.named_after = "gelu"
-    return [context.layer("gelu", {})]
+    return True
 
 
 def _tanh_gelu_from_onnx(context: Any) -> list | None:
@@ -566,20 +575,10 @@ def _tanh_gelu_from_onnx(context: Any) -> list | None:
     x = node.input[0]
     if len(node.input) != 2 or node.input[1] != x or context.is_constant(x):
         return None
-    steps, tensor = [], node.output[0]
-    for op, operand in (("Mul", x), ("Mul", 0.044715), ("Add", x), ("Mul", (2 / math.pi) ** 0.5), ("Tanh", None),
-                        ("Add", 1.0), ("Mul", x), ("Mul", 0.5)):
-        step = context.sole_consumer(tensor)
-        if step is None or step.op_type != op:
-            return None
-        others = [name for name in step.input if name != tensor]
-        if operand is None and others or isinstance(operand, str) and others != [operand] or \
-                isinstance(operand, float) and not (len(others) == 1 and _constant_near(context, others[0], operand)):
-            return None
-        steps.append(step)
-        tensor = step.output[0]
-    for step in steps:
-        context.absorb(step)
+    chain = (("Mul", x), ("Mul", 0.044715), ("Add", x), ("Mul", (2 / math.pi) ** 0.5), ("Tanh", None), ("Add", 1.0),
+             ("Mul", x), ("Mul", 0.5))
+    if not _absorb_chain(context, node.output[0], chain):
+        return None
     context.named_after = "gelu"
     return [context.layer("gelu", {"approximate": "tanh"})]
 
