@@ -333,3 +333,46 @@ def test_archcalc_export_writes_a_runnable_model_py(tmp_path):
     params = archcalc.load(REPO / "specs" / "resnet18.yaml", variables={"width": 32}).totals.params
     assert ran.stdout == f"{params:,} parameters; output shape (1, 1000)\n"
     assert "import torch\nfrom torch import nn\n" in output.read_text()
+
+
+# A spec from a pull request is exported and run: its names and path are data in the file, never code.
+HOSTILE_SPEC = """\
+name: "x\\"\\"\\" + __import__('pathlib').Path('SENTINEL').write_text('ran') + \\"\\"\\" \\\\"
+input: [3, 8, 8]
+layers:
+  - {name: "a; __import__('pathlib').Path('SENTINEL').write_text('ran')", type: conv2d, out_channels: 4,
+     kernel_size: 3}
+  - {name: "b')\\n__import__('pathlib').Path('SENTINEL').write_text('ran')#", type: relu}
+"""
+
+
+def test_hostile_names_export_to_a_file_that_runs_nothing_of_theirs(tmp_path):
+    spec = tmp_path / 'evil """ name.yaml'
+    spec.write_text(HOSTILE_SPEC)
+    model = tmp_path / "model.py"
+    assert main(["export", str(spec), "-o", str(model)]) == 0
+    done = subprocess.run([sys.executable, str(model)], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert not (tmp_path / "SENTINEL").exists()
+    assert "112 parameters" in done.stdout
+    docstring = importlib.import_module("ast").get_docstring(importlib.import_module("ast").parse(model.read_text()))
+    assert docstring.startswith(archcalc.load(spec).name + " as a PyTorch module")
+
+
+@pytest.mark.parametrize("name, line, column", [("forward", 4, 6), ("blocks.training", 4, 6), ("__class__", 4, 6)])
+def test_a_layer_name_pytorch_refuses_is_a_located_error(name, line, column, tmp_path, capsys):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(f"input: [4]\nlayers:\n  - {{type: relu}}\n  - {{name: {name}, type: linear, out_features: 2}}\n")
+    assert main(["export", str(spec)]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith(f"{spec}:{line}:{column}: error: linear '{name}': ")
+    assert "cannot name a PyTorch module" in err and err.count("\n") == 1
+
+
+def test_the_exporter_knows_every_public_attribute_of_nn_module():
+    """A layer named like one of nn.Module's attributes (`forward`, `to`, `training`) is added by name, not assigned:
+    the exporter's list must hold every public attribute of the installed torch's nn.Module."""
+    from archcalc.bridges.pytorch_export import MODULE_ATTRIBUTES
+
+    public = {name for name in dir(nn.Module) if not name.startswith("_")} | set(vars(nn.Module()))
+    assert {name for name in public if not name.startswith("_")} <= MODULE_ATTRIBUTES

@@ -18,26 +18,60 @@ The export needs nothing but archcalc: torch is needed only to run the file.
 
 from __future__ import annotations
 
+import builtins
+import io
 import keyword
 import re
+import tokenize
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..problems import Problem, SpecError
 from .names import pytorch_name
 from .spec_writer import INPUT, LayerRecord, _Definition, _instance_values, _Run, fold, records_of, shortened, yaml_value
 
-# names a forward variable cannot take: the module, torch, the input
-_RESERVED = {"self", "torch", "nn", "F", "x", "batch"} | set(keyword.kwlist)
+# names a forward variable cannot take: the module, torch, the input, Python's keywords and builtins
+_RESERVED = {"self", "torch", "nn", "F", "x", "batch"} | set(keyword.kwlist) | set(dir(builtins))
 _RECURRENT_STATES = {"torch.nn.LSTM": 2, "torch.nn.GRU": 1, "torch.nn.RNN": 1}   # states after the output
 PARAMETER, MULTIHEAD = "torch.nn.Parameter", "torch.nn.MultiheadAttention"
 
 
 def _identifier(name: str) -> str:
     made = re.sub(r"\W", "_", name)
-    if not made or made[0].isdigit():
+    if not made or made[0].isdigit() or made.startswith("__"):   # `__class__` is a compiler cell in a method
         made = f"x{made}" if made else "x_"
     return f"{made}_" if made in _RESERVED else made
+
+
+def _attribute(name: str) -> bool:
+    """Whether a module name may be written `self.name`: a plain identifier that is no keyword and does not start
+    with `_` (nn.Module's own state: `_modules`, `__class__`); any other name goes through add_module /
+    get_submodule as a string, so a spec's names can never become code."""
+    return name.isidentifier() and not keyword.iskeyword(name) and not name.startswith("_") \
+        and name not in MODULE_ATTRIBUTES
+
+
+# nn.Module's public attributes (torch 2.13; a test checks them against the installed torch): a submodule of one of
+# these names would be shadowed by the method, so it is added and reached by its name as a string
+MODULE_ATTRIBUTES = frozenset({
+    "T_destination", "add_module", "apply", "bfloat16", "buffers", "call_super_init", "children", "compile", "cpu",
+    "cuda", "double", "dump_patches", "eval", "extra_repr", "float", "forward", "get_buffer", "get_extra_state",
+    "get_parameter", "get_submodule", "half", "ipu", "load_state_dict", "modules", "mtia", "named_buffers",
+    "named_children", "named_modules", "named_parameters", "parameters", "register_backward_hook", "register_buffer",
+    "register_forward_hook", "register_forward_pre_hook", "register_full_backward_hook",
+    "register_full_backward_pre_hook", "register_load_state_dict_post_hook", "register_load_state_dict_pre_hook",
+    "register_module", "register_parameter", "register_state_dict_post_hook", "register_state_dict_pre_hook",
+    "requires_grad_", "set_extra_state", "set_submodule", "share_memory", "state_dict", "to", "to_empty", "train",
+    "training", "type", "xpu", "zero_grad"})
+
+
+def _docstring_text(text: str) -> str:
+    """`text` safe inside a triple-quoted docstring: backslashes doubled, quotes escaped, unprintable characters as
+    escapes — a spec's name or path can never close the docstring and become code."""
+    text = text.replace("\\", "\\\\")
+    text = "".join(character if character.isprintable() else repr(character)[1:-1] for character in text)
+    return text.replace('"', '\\"')
 
 
 def _camel(name: str) -> str:
@@ -99,23 +133,35 @@ def _constructor_arguments(tag: str, args: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
+def _punctuation(line: str) -> list[tuple[int, str]] | None:
+    """(column, character) of the brackets and commas of a line of code, strings and comments left out (a layer
+    name or a string argument may hold any of them); None for a line that is not whole code."""
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(line).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return None
+    return [(token.start[1], token.string) for token in tokens
+            if token.type == tokenize.OP and token.string in ("(", ")", "[", "]", "{", "}", ",")]
+
+
 def _wrapped(line: str, width: int = 110) -> list[str]:
     """A line longer than `width` whose call opens on it: one argument per line, as a formatter writes it."""
     if len(line) <= width:
         return [line]
-    opening = line.find("(")
-    while opening != -1:
+    marks = _punctuation(line) or []
+    for index, (opening, character) in enumerate(marks):
+        if character != "(":
+            continue
         depth, parts, start, closing = 0, [], opening + 1, -1
-        for position in range(opening, len(line)):
-            character = line[position]
-            if character in "([{":
+        for position, mark in marks[index:]:
+            if mark in "([{":
                 depth += 1
-            elif character in ")]}":
+            elif mark in ")]}":
                 depth -= 1
                 if depth == 0:
                     closing = position
                     break
-            elif character == "," and depth == 1:
+            elif depth == 1:   # a comma between this call's arguments
                 parts.append(line[start:position].strip())
                 start = position + 1
         if closing != -1:
@@ -127,7 +173,6 @@ def _wrapped(line: str, width: int = 110) -> list[str]:
                 for part in parts:
                     made += _wrapped(f"{indent}    {part},", width)
                 return made + [f"{indent}{line[closing:]}"]
-        opening = line.find("(", opening + 1)
     return [line]
 
 
@@ -208,8 +253,7 @@ def _inferred(tag: str) -> str | None:
 
 
 def _assignment(name: str, expression: str) -> str:
-    return f"self.{name} = {expression}" if name.isidentifier() and not keyword.iskeyword(name) \
-        else f"self.add_module({name!r}, {expression})"
+    return f"self.{name} = {expression}" if _attribute(name) else f"self.add_module({name!r}, {expression})"
 
 
 def _expression(node: _Node) -> str:
@@ -228,7 +272,7 @@ def _expression(node: _Node) -> str:
         numbers = {int(key): child for key, child in node.children.items()}
         return _sequential([_expression(numbers[index]) if index in numbers else "nn.Identity()"
                             for index in range(max(numbers) + 1)])
-    items = ", ".join(f"{child.name}={_expression(child)}" if child.name.isidentifier()
+    items = ", ".join(f"{child.name}={_expression(child)}" if _attribute(child.name)
                       else f"**{{{child.name!r}: {_expression(child)}}}" for child in node.children.values())
     return f"Container({items})"
 
@@ -284,7 +328,7 @@ class _Forward:
 def _module_reference(name: str) -> str:
     text = "self"
     for segment in name.split("."):
-        text += f"[{segment}]" if segment.isdigit() else f".{segment}" if segment.isidentifier() \
+        text += f"[{segment}]" if segment.isdigit() else f".{segment}" if _attribute(segment) \
             else f".get_submodule({segment!r})"
     return text
 
@@ -565,8 +609,30 @@ def _conditions(node: _Node) -> set[str | None]:
     return found
 
 
+def unexportable_names(network: Any) -> list[Problem]:
+    """The layers whose names no nn.Module attribute can have (`forward`, `to`, `training`, a `__dunder__`, an
+    empty part between dots): PyTorch's add_module refuses them, so the file would not run; each a problem at the
+    layer's name in the spec."""
+    from ..spec.yaml_source import locate
+
+    problems = []
+    for index, layer in enumerate(network.layers):
+        clashing = [part for part in layer.name.split(".") if part in MODULE_ATTRIBUTES or part.startswith("__")
+                    or not part]
+        if clashing and _is_module(layer.type):
+            problems.append(Problem(network.path, *locate(network.source, ("layers", index, "name")),
+                                    f"{layer.type} '{layer.name}': {clashing[0]!r} cannot name a PyTorch module"
+                                    " (nn.Module has an attribute of that name, or PyTorch refuses it): rename the"
+                                    " layer to export it", layer=layer.name, code="export-name"))
+    return problems
+
+
 def export_pytorch(network: Any, spec_path: str = "SPEC") -> str:
-    """The Python source of a PyTorch module equal to `network` (see the module docstring)."""
+    """The Python source of a PyTorch module equal to `network` (see the module docstring); SpecError for layer
+    names PyTorch refuses (`unexportable_names`)."""
+    problems = unexportable_names(network)
+    if problems:
+        raise SpecError(problems)
     records = records_of(network, inferred=True)
     module_classes = _block_names(network)
     entries, definitions = fold(records, module_classes, keep_inferred=True)
@@ -595,11 +661,12 @@ def _source(network: Any, spec_path: str, class_name: str, records: list[LayerRe
             flat_entries: list[tuple[str, Any]], definitions: list[_Definition], generated: list[list[str]],
             container: bool) -> str:
     code = _Code()
-    code.add(0, f'"""{network.name or "model"} as a PyTorch module, written by `archcalc export {spec_path} --to pytorch`.')
-    code.add()
     # docstring text: never split at its parentheses as a long call would be
+    code.lines.append(f'"""{_docstring_text(network.name or "model")} as a PyTorch module, written by'
+                      f' `archcalc export {_docstring_text(spec_path)} --to pytorch`.')
+    code.add()
     code.lines.append(f"{network.totals.params:,} parameters; module names are the spec's layer names (state_dict keys:")
-    code.lines.append(f"{next((r.name for r in records if _module_of(r)), 'conv1')}.weight, ...).")
+    code.lines.append(f"{_docstring_text(next((r.name for r in records if _module_of(r)), 'conv1'))}.weight, ...).")
     code.add(0, "Run it: python model.py")
     code.add(0, '"""')
     code.add()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import EXIT_INVALID, add_limit_arguments, add_set_option, limits_from, load_or_report, write_output
+from .common import (EXIT_INVALID, add_limit_arguments, add_set_option, limits_from, load_or_report, print_problems,
+                     write_output)
 
 TARGETS = ("pytorch",)
 
@@ -26,10 +27,17 @@ def add_parser(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..bridges.pytorch_export import export_pytorch
 
+    from ..problems import SpecError
+
     network = load_or_report(args.spec, args.variables, limits_from(args))
     if network is None:
         return EXIT_INVALID
-    return write_output("export", args.output, export_pytorch(network, args.spec))
+    try:
+        code = export_pytorch(network, args.spec)
+    except SpecError as error:
+        print_problems(error.problems)
+        return EXIT_INVALID
+    return write_output("export", args.output, code)
 
 
 __all__ = ["add_parser"]
