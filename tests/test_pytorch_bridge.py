@@ -374,5 +374,7 @@ def test_the_exporter_knows_every_public_attribute_of_nn_module():
     the exporter's list must hold every public attribute of the installed torch's nn.Module."""
     from archcalc.bridges.pytorch_export import MODULE_ATTRIBUTES
 
-    public = {name for name in dir(nn.Module) if not name.startswith("_")} | set(vars(nn.Module()))
-    assert {name for name in public if not name.startswith("_")} <= MODULE_ATTRIBUTES
+    # in a fresh process with torch alone, as model.py runs (other packages patch nn.Module: transformers adds one)
+    probe = "import torch; m = torch.nn.Module(); print(' '.join(sorted({*dir(type(m)), *vars(m)})))"
+    names = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    assert {name for name in names if not name.startswith("_")} <= MODULE_ATTRIBUTES
