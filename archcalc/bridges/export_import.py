@@ -203,20 +203,8 @@ class _ExportImporter(_Importer):
         self._find_groups(graph)
         self._find_data(graph)
         self._name_inputs(graph)
-        output = None
-        for node in graph.nodes:
-            if node.op == "placeholder":
-                continue
-            if node.op == "output":
-                output = node
-                continue
-            if node in self.data or node in self.constant_inputs:
-                self._node(node, values.get(node))
-        if self.unmapped:
-            listed = "\n".join(f"  {item}" for item in self.unmapped)
-            raise ImportFailure(f"{len(self.unmapped)} op{'s' * (len(self.unmapped) != 1)} of"
-                                f" {type(self.model).__name__} (read with torch.export)"
-                                f" {'have' if len(self.unmapped) != 1 else 'has'} no archcalc layer type:\n{listed}")
+        output = self._read_nodes(graph, lambda node: node in self.data or node in self.constant_inputs,
+                                  " (read with torch.export)")
         self._finish(output)
         for record in self.records:
             record.args.pop("call", None)   # ATen does not say whether forward wrote x + y or torch.add

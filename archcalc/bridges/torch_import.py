@@ -368,6 +368,12 @@ class _Importer:
             self.used_names.add(name)
             self.shapes[name] = tuple(values[node].shape[1:])
         self.values = values
+        self._finish(self._read_nodes(graph, lambda node: True, ""))
+        return self.records
+
+    def _read_nodes(self, graph: Any, wanted: Callable[[Any], bool], tracer: str) -> Any:
+        """Read every wanted node of the graph in order (the inputs are named already); the output node. An op with
+        no layer type is collected, and all of them are one ImportFailure at the end."""
         output = None
         for node in graph.nodes:
             if node.op == "placeholder":
@@ -375,14 +381,14 @@ class _Importer:
             if node.op == "output":
                 output = node
                 continue
-            self._node(node, values.get(node))
+            if wanted(node):
+                self._node(node, self.values.get(node))
         if self.unmapped:
             listed = "\n".join(f"  {item}" for item in self.unmapped)
             raise ImportFailure(f"{len(self.unmapped)} op{'s' * (len(self.unmapped) != 1)} of"
-                                f" {type(self.model).__name__} {'have' if len(self.unmapped) != 1 else 'has'}"
+                                f" {type(self.model).__name__}{tracer} {'have' if len(self.unmapped) != 1 else 'has'}"
                                 f" no archcalc layer type:\n{listed}")
-        self._finish(output)
-        return self.records
+        return output
 
     def _finish(self, output: Any) -> None:
         """The network's output is the spec's last layer: the model's (first) output tensor must be it."""
