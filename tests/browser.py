@@ -128,8 +128,8 @@ class Chromium:
             raise BrowserError(f"{method}: {message['error'].get('message')}")
         return message.get("result", {})
 
-    def new_page(self) -> Page:
-        target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+    def new_page(self, timeout: float = TIMEOUT) -> Page:
+        target = self.send("Target.createTarget", {"url": "about:blank"}, timeout=timeout)["targetId"]
         session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         return Page(self, session, target)
 

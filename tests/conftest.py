@@ -68,6 +68,8 @@ def chromium():
     if skip_reason():
         pytest.skip(skip_reason())
     browser = Chromium(chromium_path())
+    # a first start on a fresh machine (font and shader caches) can take longer than a page ever should
+    browser.new_page(timeout=180).close()
     yield browser
     browser.close()
 
