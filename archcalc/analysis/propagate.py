@@ -6,7 +6,7 @@ from math import prod
 from typing import Any
 
 from ..formula import plain
-from ..layers import ALIASES, Layer
+from ..layers import ALIASES, Layer, Outcome, Shape
 from ..layers.base import INT64_MAX, KEEP, MERGE, SLIDE
 from ..spec.yaml_source import locate, origin_note
 from ..problems import WARNING_CODES, LayerError, Problem, SpecError
@@ -27,6 +27,31 @@ def split_reference(reference: str) -> tuple[str, int | None]:
     if colon and name and index.isdigit() and len(index) < 10:
         return name, int(index)
     return reference, None
+
+
+# Fields that place a layer in the graph and never change what its rules compute from its inputs.
+_PLACEMENT_ONLY = frozenset(("name", "inputs"))
+
+
+def evaluation_key(layer: Layer, shapes: list[Shape], dtypes: tuple[str, ...]) -> tuple:
+    """What a layer's rules are a function of: its type, its arguments and its inputs' shapes and dtypes.
+    Layers with the same key have the same outcome, so a network evaluates each distinct one once (a
+    ResNet-50 has 56 among its 175 layers; a plain stack of repeated layers a handful). A value is keyed
+    with its class wherever == would join arguments a rule tells apart (True == 1 == 1.0)."""
+    values = []
+    for field, value in vars(layer).items():
+        if field in _PLACEMENT_ONLY:
+            continue
+        kind = value.__class__
+        if kind is int or kind is str or value is None:
+            values.append(value)
+        elif (kind is list or kind is tuple) and all([item.__class__ is int for item in value]):
+            values.append((kind, *value))
+        elif kind is bool or kind is float:
+            values.append((kind, value))
+        else:
+            values.append((kind, repr(value)))
+    return layer.__class__, tuple(values), tuple(shapes), dtypes
 
 
 def propagate(spec: SpecBase, data: Any, path: str) -> Network:
@@ -89,26 +114,27 @@ def propagate(spec: SpecBase, data: Any, path: str) -> Network:
             return f"{source!r} has {len(found)} output{'s' * (len(found) != 1)}, so there is no {reference!r}"
         return found[index]
 
+    evaluated: dict[tuple, tuple[Outcome, list[Shape], str]] = {}   # evaluation_key → what the rules gave
     for index, layer in enumerate(spec.layers):
         name = layer.name or default_name(layer, index)
-        label = f"{layer.type} {name!r}"
         if name in outputs or name in failed:
+            label = f"{layer.type} {name!r}"
             first = "the network input's reserved name" if name in outputs and name not in by_name else \
                 "an earlier layer's name"
             report(index, "name", f"{label}: name {name!r} is already {first}", "duplicate-name", name)
             failed.add(name)
             continue
         if layer.inputs is not None and not layer.inputs and layer.arity != 0:
-            report(index, "inputs", f"{label}: inputs: [] names no input; leave 'inputs' out to take the previous"
-                                    " layer's output", "arity", name)
+            report(index, "inputs", f"{layer.type} {name!r}: inputs: [] names no input; leave 'inputs' out to take"
+                                    " the previous layer's output", "arity", name)
             failed.add(name)
             previous = name
             continue
         sources = tuple(layer.inputs) if layer.inputs else (() if layer.arity == 0 else (previous,))
         default_input = not layer.inputs
         previous = name
-        unresolved = [source for source in sources if split_reference(source)[0] not in outputs
-                      and source not in outputs]
+        unresolved = [source for source in sources if source not in outputs
+                      and split_reference(source)[0] not in outputs]
         for source in unresolved:
             bare = split_reference(source)[0]
             if bare in failed or source in failed:
@@ -121,16 +147,18 @@ def propagate(spec: SpecBase, data: Any, path: str) -> Network:
                 message = f"input {source!r} is the layer itself"
             else:
                 message = f"unknown input {source!r}{_suggest(bare, outputs)}"
-            report(index, "inputs", f"{label}: {message}", "bad-reference", name)
+            report(index, "inputs", f"{layer.type} {name!r}: {message}", "bad-reference", name)
         if unresolved:
             failed.add(name)
             continue
         tensors = []
         for source in sources:
-            found = resolve(source)
+            found = outputs.get(source)
+            # the common case, a layer with one output named bare; else what `resolve` says of the reference
+            found = found[0] if found is not None and len(found) == 1 else resolve(source)
             if isinstance(found, str):
                 why = found if not default_input else found.replace(f"{source!r} has", f"the previous layer {source!r} has")
-                report(index, "inputs", f"{label}: {why}", "bad-reference", name)
+                report(index, "inputs", f"{layer.type} {name!r}: {why}", "bad-reference", name)
                 break
             tensors.append(found)
         if len(tensors) != len(sources):
@@ -140,54 +168,58 @@ def propagate(spec: SpecBase, data: Any, path: str) -> Network:
                 (layer.arity is not None and len(sources) != layer.arity):
             wanted = f"at least {layer.min_inputs} inputs" if layer.arity is None else \
                 f"{layer.arity} input{'s' * (layer.arity != 1)}"
-            report(index, "inputs", f"{label}: takes {wanted}, got {len(sources)}", "arity", name)
+            report(index, "inputs", f"{layer.type} {name!r}: takes {wanted}, got {len(sources)}", "arity", name)
             failed.add(name)
             continue
         if layer.module_only and layer.call not in (None, "module"):
-            report(index, "call", f"{label}: call {layer.call!r} of a {layer.type} is not modelled: a type that holds"
-                   " parameters is called as an nn.Module (call: module, the default)", "call", name)
+            report(index, "call", f"{layer.type} {name!r}: call {layer.call!r} of a {layer.type} is not modelled: a type"
+                   " that holds parameters is called as an nn.Module (call: module, the default)", "call", name)
             failed.add(name)
             continue
         shapes = [shape for shape, _ in tensors]
         input_dtypes = tuple([dtype for _, dtype in tensors])
+        memo = evaluation_key(layer, shapes, input_dtypes)
         try:
-            layer.check_inputs(shapes, list(input_dtypes))
-            outcome = layer.evaluate(shapes, plain)
-            produced = [tuple(outcome.shape), *map(tuple, outcome.more_outputs)]
-            for shape in produced:
-                _check_output(shape)
-            shared = _shared_module(layer, by_name, shapes)
+            known = evaluated.get(memo)
+            if known is None:
+                layer.check_inputs(shapes, list(input_dtypes))
+                outcome = layer.evaluate(shapes, plain)
+                produced = [tuple(outcome.shape), *map(tuple, outcome.more_outputs)]
+                for shape in produced:
+                    _check_output(shape)
+                known = outcome, produced, layer.output_dtype(list(input_dtypes))
+                evaluated[memo] = known
+            outcome, produced, output_dtype = known
+            shared = _shared_module(layer, by_name, shapes) if layer.share is not None else None
             _check_tie(layer, by_name, shapes)
         except LayerError as error:
-            report(index, error.key, f"{label}: {error.message}", error.code, name)
+            report(index, error.key, f"{layer.type} {name!r}: {error.message}", error.code, name)
             failed.add(name)
             continue
         params = 0 if shared else outcome.params
-        output_dtype = layer.output_dtype(list(input_dtypes))
-        result = LayerResult(
-            index=index, name=name, type=layer.type, sources=sources, input_shapes=tuple(shapes),
-            output_shape=produced[0], params=params, trainable_params=params if layer.trainable else 0,
-            macs=outcome.macs, buffers=0 if shared else outcome.buffers, spec=layer, layout=outcome.layout,
-            windows=tuple(outcome.windows), input_dtypes=input_dtypes, output_dtype=output_dtype,
-            output_shapes=tuple(produced), shared_with=shared,
-            inactive_params=0 if shared else outcome.inactive_params,
-        )
+        result = LayerResult(index, name, layer.type, sources, tuple(shapes), produced[0], params,
+                             params if layer.trainable else 0, outcome.macs, 0 if shared else outcome.buffers, layer,
+                             outcome.layout, tuple(outcome.windows), input_dtypes, output_dtype, tuple(produced),
+                             shared, 0 if shared else outcome.inactive_params)
         results.append(result)
         by_name[name] = result
-        spatial_input = any(spatial.get(split_reference(source)[0], False) for source in sources)
+        spatial_input = any([spatial.get(source if ":" not in source else split_reference(source)[0], False)
+                             for source in sources])
         spatial[name] = spatial_input and outcome.layout in (KEEP, SLIDE, MERGE)
         codes = list(inherited[index]) if index < len(inherited) else []
         if layer.ignore:
             codes += [(code, locate(data, ("layers", index, "ignore", k))) for k, code in enumerate(layer.ignore)]
-        quiet = everywhere | silenced(codes, name, f"{label}: ") if codes else everywhere
-        for message, key, code in outcome.warnings:
-            if code in quiet:
-                continue
-            if code in layer.spatial_warnings and not spatial_input:
-                continue
-            location = ("layers", index) + ((key,) if key else ())
-            warnings.append(Problem(path, *locate(data, location, ALIASES), f"{label}: {message}"
-                                    + origin_note(data, index), layer=name, code=code, severity="warning"))
+        if codes or outcome.warnings:
+            label = f"{layer.type} {name!r}"
+            quiet = everywhere | silenced(codes, name, f"{label}: ") if codes else everywhere
+            for message, key, code in outcome.warnings:
+                if code in quiet:
+                    continue
+                if code in layer.spatial_warnings and not spatial_input:
+                    continue
+                location = ("layers", index) + ((key,) if key else ())
+                warnings.append(Problem(path, *locate(data, location, ALIASES), f"{label}: {message}"
+                                        + origin_note(data, index), layer=name, code=code, severity="warning"))
         outputs[name] = [(shape, output_dtype) for shape in produced]
         kinds[name] = type(layer)
     if problems:

@@ -1,6 +1,7 @@
 """`${...}` expressions in specs: exact arithmetic on variables, nothing else.
 
-An expression is parsed with Python's `ast` and evaluated by walking the tree, allowing only
+An expression is parsed with Python's `ast`, its tree compiled once into nested closures (the checks of
+each node chosen when it is compiled, not at every evaluation) and evaluated by calling them, allowing only
 numbers, strings, booleans, variable names, arithmetic (+ − * / // % **), comparisons,
 `and`/`or`/`not`, `a if cond else b` and a few functions. No attribute access, indexing,
 calls of anything else, or evaluation of code: a spec cannot run anything.
@@ -40,7 +41,7 @@ class ExpressionError(Exception):
 
 
 # The names expressions look up while `recording_reads()` is active: every variable (and block parameter,
-# and `i`) an expression reads goes through `_Evaluator.value`, so this set is all an expansion depended on.
+# and `i`) an expression reads goes through its compiled name lookup, so this set is all an expansion depended on.
 _reads: ContextVar[set[str] | None] = ContextVar("archcalc_expression_reads", default=None)
 
 
@@ -100,48 +101,12 @@ _SYMBOL = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv
 class _Evaluator:
     """One expression's evaluation, with the limits it must stay within."""
 
+    __slots__ = ("scope", "limits", "reads", "magnitude")
+
     def __init__(self, scope: Mapping[str, Any], limits: Limits):
         self.scope, self.limits = scope, limits
         self.reads = _reads.get()
-        self.magnitude = 2**limits.max_number_bits
-
-    def value(self, node: ast.AST) -> Any:
-        if isinstance(node, ast.Constant) and (node.value is None or isinstance(node.value, (int, float, str, bool))):
-            return self.number(node.value)
-        if isinstance(node, ast.Name):
-            if self.reads is not None:
-                self.reads.add(node.id)
-            if node.id in self.scope:
-                return self.number(self.scope[node.id])
-            if node.id in ("true", "false", "null"):
-                return {"true": True, "false": False, "null": None}[node.id]
-            raise ExpressionError(f"unknown variable '{node.id}'" + _known(node.id, self.scope))
-        if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-            return self.binary(node.op, self.value(node.left), self.value(node.right))
-        if isinstance(node, ast.UnaryOp):
-            operand = self.value(node.operand)
-            if isinstance(node.op, ast.Not):
-                return not operand
-            if isinstance(node.op, (ast.USub, ast.UAdd)) and _is_number(operand):
-                return -operand if isinstance(node.op, ast.USub) else +operand
-        if isinstance(node, ast.BoolOp):
-            values = [self.value(item) for item in node.values]
-            return all(values) if isinstance(node.op, ast.And) else any(values)
-        if isinstance(node, ast.Compare) and all(type(op) in _COMPARE for op in node.ops):
-            return self.compare(node)
-        if isinstance(node, ast.IfExp):
-            return self.value(node.body) if self.value(node.test) else self.value(node.orelse)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS \
-                and not node.keywords:
-            arguments = [self.value(argument) for argument in node.args]
-            try:
-                return self.checked(FUNCTIONS[node.func.id](*arguments))
-            except (TypeError, ValueError, OverflowError, ZeroDivisionError) as error:
-                raise ExpressionError(f"{node.func.id}(): {error}") from None
-        if isinstance(node, ast.Call):
-            raise ExpressionError(f"only these functions can be called: {', '.join(sorted(FUNCTIONS))}")
-        raise ExpressionError(f"'{_shown(node)}' is not allowed: expressions take numbers, variables,"
-                              " arithmetic, comparisons, 'and'/'or'/'not' and 'a if c else b'")
+        self.magnitude = 1 << limits.max_number_bits
 
     def number(self, value: Any) -> Any:
         """A value as the evaluator computes with it: floats become the exact fraction they were written as."""
@@ -207,23 +172,130 @@ class _Evaluator:
             raise ExpressionError("number too large") from None
 
 
+Compiled = Callable[[_Evaluator], Any]
+_NAMED_CONSTANTS = {"true": True, "false": False, "null": None}
+
+
+def _compile(node: ast.AST) -> Compiled:
+    """The node as a function of an evaluator (its scope, limits and read set). Which rule applies to a node
+    is decided here, once; what a rule checks of its values is checked when it runs. A node no rule allows
+    compiles to a function that raises, so an expression fails only when the node is evaluated (never for
+    the branch `a if c else b` does not take)."""
+    if isinstance(node, ast.Constant) and (node.value is None or isinstance(node.value, (int, float, str, bool))):
+        constant = node.value
+        return lambda evaluator: evaluator.number(constant)
+    if isinstance(node, ast.Name):
+        return _compile_name(node.id)
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+        op, left, right = node.op, _compile(node.left), _compile(node.right)
+        return lambda evaluator: evaluator.binary(op, left(evaluator), right(evaluator))
+    if isinstance(node, ast.UnaryOp):
+        return _compile_unary(node)
+    if isinstance(node, ast.BoolOp):
+        values, combine = [_compile(item) for item in node.values], all if isinstance(node.op, ast.And) else any
+        return lambda evaluator: combine([value(evaluator) for value in values])
+    if isinstance(node, ast.Compare) and all(type(op) in _COMPARE for op in node.ops):
+        return _compile_compare(node)
+    if isinstance(node, ast.IfExp):
+        test, body, orelse = _compile(node.test), _compile(node.body), _compile(node.orelse)
+        return lambda evaluator: body(evaluator) if test(evaluator) else orelse(evaluator)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS \
+            and not node.keywords:
+        return _compile_call(node.func.id, [_compile(argument) for argument in node.args])
+    if isinstance(node, ast.Call):
+        return _raising(f"only these functions can be called: {', '.join(sorted(FUNCTIONS))}")
+    return _raising(_not_allowed(node))
+
+
+def _compile_name(name: str) -> Compiled:
+    def read(evaluator: _Evaluator) -> Any:
+        if evaluator.reads is not None:
+            evaluator.reads.add(name)
+        if name in evaluator.scope:
+            return evaluator.number(evaluator.scope[name])
+        if name in _NAMED_CONSTANTS:
+            return _NAMED_CONSTANTS[name]
+        raise ExpressionError(f"unknown variable '{name}'" + _known(name, evaluator.scope))
+    return read
+
+
+def _compile_unary(node: ast.UnaryOp) -> Compiled:
+    operand, op, refusal = _compile(node.operand), node.op, _not_allowed(node)
+
+    def unary(evaluator: _Evaluator) -> Any:
+        value = operand(evaluator)
+        if isinstance(op, ast.Not):
+            return not value
+        if isinstance(op, (ast.USub, ast.UAdd)) and _is_number(value):
+            return -value if isinstance(op, ast.USub) else +value
+        raise ExpressionError(refusal)
+    return unary
+
+
+def _compile_compare(node: ast.Compare) -> Compiled:
+    first = _compile(node.left)
+    steps = [(_COMPARE[type(op)], _compile(comparator)) for op, comparator in zip(node.ops, node.comparators)]
+
+    def compare(evaluator: _Evaluator) -> bool:
+        left = first(evaluator)
+        for test, comparator in steps:
+            right = comparator(evaluator)
+            try:
+                if not test(left, right):
+                    return False
+            except TypeError:
+                raise ExpressionError(f"cannot compare {_short(left)} with {_short(right)}") from None
+            left = right
+        return True
+    return compare
+
+
+def _compile_call(name: str, arguments: list[Compiled]) -> Compiled:
+    def call(evaluator: _Evaluator) -> Any:
+        values = [argument(evaluator) for argument in arguments]
+        try:
+            return evaluator.checked(FUNCTIONS[name](*values))
+        except (TypeError, ValueError, OverflowError, ZeroDivisionError) as error:
+            raise ExpressionError(f"{name}(): {error}") from None
+    return call
+
+
+def _raising(message: str) -> Compiled:
+    def refuse(evaluator: _Evaluator) -> Any:
+        raise ExpressionError(message)
+    return refuse
+
+
+def _not_allowed(node: ast.AST) -> str:
+    return (f"'{_shown(node)}' is not allowed: expressions take numbers, variables, arithmetic, comparisons,"
+            " 'and'/'or'/'not' and 'a if c else b'")
+
+
 def evaluate(text: str, scope: Mapping[str, Any], limits: Limits = DEFAULT_LIMITS) -> Any:
     """The value of one expression (the text inside `${...}`): an int, a Fraction, a bool, a string or None."""
     if len(text) > limits.max_expression_length:
         raise ExpressionError(f"expression is longer than the {limits.max_expression_length:,}-character limit"
                               f" ({flag('max_expression_length')})")
-    body = _parsed(text, limits.max_depth)
+    compiled = _compiled(text, limits.max_depth)
     try:
-        return _Evaluator(scope, limits).value(body)
+        return compiled(_Evaluator(scope, limits))
     except RecursionError:
         raise ExpressionError(f"expression nests more than {limits.max_depth} levels ({flag('max_depth')})") from None
 
 
 @lru_cache(maxsize=256)
-def _parsed(text: str, max_depth: int) -> ast.expr:
-    """An expression's checked syntax tree. It depends on the text alone, never on the variables, so a spec
-    that repeats an expression (every block instance, every point of a sweep) parses it once; only
+def _compiled(text: str, max_depth: int) -> Compiled:
+    """An expression's checked syntax tree, compiled. It depends on the text alone, never on the variables, so
+    a spec that repeats an expression (every block instance, every point of a sweep) compiles it once; only
     successes are kept, and at most 256 of them (each at most `max_expression_length` characters)."""
+    try:
+        return _compile(_parsed(text, max_depth))
+    except RecursionError:
+        raise ExpressionError(f"expression nests more than {max_depth} levels ({flag('max_depth')})") from None
+
+
+def _parsed(text: str, max_depth: int) -> ast.expr:
+    """An expression's checked syntax tree."""
     _check_normalised(text)
     try:
         tree = ast.parse(text.strip(), mode="eval")
@@ -289,9 +361,9 @@ def substitute(raw: Any, scope: Mapping[str, Any], limits: Limits = DEFAULT_LIMI
     """A YAML value with its expressions evaluated: a whole `${...}` string becomes the value
     (number, boolean, string); `${...}` inside a longer string is replaced by its text."""
     if isinstance(raw, str) and "${" in raw:
-        whole = WHOLE.match(raw)
-        if whole and "${" not in whole.group(1):
-            return result(evaluate(whole.group(1), scope, limits))
+        whole = _whole_expression(raw)
+        if whole is not None:
+            return result(evaluate(whole, scope, limits))
         pieces, size = [], 0
         for position, piece in enumerate(PART.split(raw)):
             text = _text(evaluate(piece, scope, limits)) if position % 2 else piece
@@ -304,6 +376,20 @@ def substitute(raw: Any, scope: Mapping[str, Any], limits: Limits = DEFAULT_LIMI
     if isinstance(raw, list):
         return [substitute(item, scope, limits) for item in raw]
     return raw
+
+
+def _whole_expression(raw: str) -> str | None:
+    """The expression of a value that is one `${...}` and nothing else, else None."""
+    return _short_whole_expression(raw) if len(raw) <= 200 else _match_whole_expression(raw)
+
+
+def _match_whole_expression(raw: str) -> str | None:
+    whole = WHOLE.match(raw)
+    return whole.group(1) if whole and "${" not in whole.group(1) else None
+
+
+# asked again for every block instance and sweep point; short values only, so what is kept stays small
+_short_whole_expression = lru_cache(maxsize=1024)(_match_whole_expression)
 
 
 def _text(value: Any) -> str:
