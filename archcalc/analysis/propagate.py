@@ -6,7 +6,7 @@ from math import prod
 from typing import Any
 
 from ..formula import plain
-from ..layers import ALIASES, Layer, Outcome, Shape
+from ..layers import ALIASES, Layer, Shape
 from ..layers.base import INT64_MAX, KEEP, MERGE, SLIDE
 from ..spec.yaml_source import locate, origin_note
 from ..problems import WARNING_CODES, LayerError, Problem, SpecError
@@ -33,7 +33,7 @@ def split_reference(reference: str) -> tuple[str, int | None]:
 _PLACEMENT_ONLY = frozenset(("name", "inputs"))
 
 
-def evaluation_key(layer: Layer, shapes: list[Shape], dtypes: tuple[str, ...]) -> tuple:
+def evaluation_key(layer: Layer, shapes: tuple[Shape, ...], dtypes: tuple[str, ...]) -> tuple:
     """What a layer's rules are a function of: its type, its arguments and its inputs' shapes and dtypes.
     Layers with the same key have the same outcome, so a network evaluates each distinct one once (a
     ResNet-50 has 56 among its 175 layers; a plain stack of repeated layers a handful). A value is keyed
@@ -51,7 +51,7 @@ def evaluation_key(layer: Layer, shapes: list[Shape], dtypes: tuple[str, ...]) -
             values.append((kind, value))
         else:
             values.append((kind, repr(value)))
-    return layer.__class__, tuple(values), tuple(shapes), dtypes
+    return layer.__class__, tuple(values), shapes, dtypes
 
 
 def propagate(spec: SpecBase, data: Any, path: str) -> Network:
@@ -114,7 +114,7 @@ def propagate(spec: SpecBase, data: Any, path: str) -> Network:
             return f"{source!r} has {len(found)} output{'s' * (len(found) != 1)}, so there is no {reference!r}"
         return found[index]
 
-    evaluated: dict[tuple, tuple[Outcome, list[Shape], str]] = {}   # evaluation_key → what the rules gave
+    evaluated: dict[tuple, tuple] = {}   # evaluation_key → what `_evaluated` gave
     for index, layer in enumerate(spec.layers):
         name = layer.name or default_name(layer, index)
         if name in outputs or name in failed:
@@ -177,19 +177,13 @@ def propagate(spec: SpecBase, data: Any, path: str) -> Network:
             failed.add(name)
             continue
         shapes = [shape for shape, _ in tensors]
-        input_dtypes = tuple([dtype for _, dtype in tensors])
-        memo = evaluation_key(layer, shapes, input_dtypes)
+        input_shapes, input_dtypes = tuple(shapes), tuple([dtype for _, dtype in tensors])
+        memo = evaluation_key(layer, input_shapes, input_dtypes)
         try:
             known = evaluated.get(memo)
             if known is None:
-                layer.check_inputs(shapes, list(input_dtypes))
-                outcome = layer.evaluate(shapes, plain)
-                produced = [tuple(outcome.shape), *map(tuple, outcome.more_outputs)]
-                for shape in produced:
-                    _check_output(shape)
-                known = outcome, produced, layer.output_dtype(list(input_dtypes))
-                evaluated[memo] = known
-            outcome, produced, output_dtype = known
+                known = evaluated[memo] = _evaluated(layer, shapes, input_dtypes)
+            outcome, produced, output_dtype, made, windows = known
             shared = _shared_module(layer, by_name, shapes) if layer.share is not None else None
             _check_tie(layer, by_name, shapes)
         except LayerError as error:
@@ -197,16 +191,16 @@ def propagate(spec: SpecBase, data: Any, path: str) -> Network:
             failed.add(name)
             continue
         params = 0 if shared else outcome.params
-        result = LayerResult(index, name, layer.type, sources, tuple(shapes), produced[0], params,
+        result = LayerResult(index, name, layer.type, sources, input_shapes, produced[0], params,
                              params if layer.trainable else 0, outcome.macs, 0 if shared else outcome.buffers, layer,
-                             outcome.layout, tuple(outcome.windows), input_dtypes, output_dtype, tuple(produced),
+                             outcome.layout, windows, input_dtypes, output_dtype, produced,
                              shared, 0 if shared else outcome.inactive_params)
         results.append(result)
         by_name[name] = result
         spatial_input = any([spatial.get(source if ":" not in source else split_reference(source)[0], False)
                              for source in sources])
         spatial[name] = spatial_input and outcome.layout in (KEEP, SLIDE, MERGE)
-        codes = list(inherited[index]) if index < len(inherited) else []
+        codes = list(inherited[index]) if index < len(inherited) and inherited[index] else []
         if layer.ignore:
             codes += [(code, locate(data, ("layers", index, "ignore", k))) for k, code in enumerate(layer.ignore)]
         if codes or outcome.warnings:
@@ -220,7 +214,7 @@ def propagate(spec: SpecBase, data: Any, path: str) -> Network:
                 location = ("layers", index) + ((key,) if key else ())
                 warnings.append(Problem(path, *locate(data, location, ALIASES), f"{label}: {message}"
                                         + origin_note(data, index), layer=name, code=code, severity="warning"))
-        outputs[name] = [(shape, output_dtype) for shape in produced]
+        outputs[name] = made
         kinds[name] = type(layer)
     if problems:
         raise SpecError(problems)
@@ -230,6 +224,18 @@ def propagate(spec: SpecBase, data: Any, path: str) -> Network:
                    warnings=tuple(warnings), expect=spec.expect, source=data)
 
 
+
+
+def _evaluated(layer: Layer, shapes: list[Shape], dtypes: tuple[str, ...]) -> tuple:
+    """A layer's rules applied to its inputs, checked: (outcome, its output shapes, output dtype, the outputs as
+    later layers find them, receptive-field windows); raises LayerError."""
+    layer.check_inputs(shapes, list(dtypes))
+    outcome = layer.evaluate(shapes, plain)
+    produced = (tuple(outcome.shape), *map(tuple, outcome.more_outputs))
+    for shape in produced:
+        _check_output(shape)
+    output_dtype = layer.output_dtype(list(dtypes))
+    return outcome, produced, output_dtype, [(shape, output_dtype) for shape in produced], tuple(outcome.windows)
 
 
 def _shared_module(layer: Layer, by_name: dict[str, LayerResult], shapes: list) -> str | None:

@@ -33,6 +33,7 @@ from __future__ import annotations
 import unicodedata
 from collections import ChainMap
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Mapping
 
 from ..layers import layer_class
@@ -50,18 +51,22 @@ BLOCK_KEYS = ["params", "layers", "output", "module", "ignore"]
 
 def _block_keys(tag: Any) -> tuple[str, ...]:
     """The keys of a layer type whose value is a sub-network (a mixture of experts' expert): expanded in place."""
-    try:
-        return layer_class(tag.lower()).block_keys if isinstance(tag, str) else ()
-    except KeyError:
-        return ()
+    return _traits(tag)[0] if isinstance(tag, str) else ()
 
 
 def _takes_no_input(tag: Any) -> bool:
     """Whether a layer type takes no input (a learned tensor): it gets no default input from the layer before."""
+    return isinstance(tag, str) and _traits(tag)[1]
+
+
+@lru_cache(maxsize=256)   # asked for every layer made; a spec names a few types
+def _traits(tag: str) -> tuple[tuple[str, ...], bool]:
+    """(sub-network keys, takes no input) of a type name as written; an unknown name has neither."""
     try:
-        return isinstance(tag, str) and layer_class(tag.lower()).arity == 0
+        kind = layer_class(tag.lower())
     except KeyError:
-        return False
+        return (), False
+    return kind.block_keys, kind.arity == 0
 
 
 class FlatLayers(SourceList):
