@@ -40,6 +40,8 @@ def test_every_type_builds_and_answers_every_pass(tag):
     assert layer.convention_row, "its row in docs/conventions.md"
     assert set(layer.counting) <= RULE_NAMES, f"rules under unknown conventions: {set(layer.counting) - RULE_NAMES}"
     assert layer.default_call in ("module", "function", "operator")
+    # propagation keys a layer's outcome on the fields after these three (archcalc.analysis.propagate)
+    assert list(layer.model_fields)[:3] == ["type", "name", "inputs"]
 
 
 def test_synonyms_point_at_known_types():

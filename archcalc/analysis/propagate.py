@@ -29,29 +29,32 @@ def split_reference(reference: str) -> tuple[str, int | None]:
     return reference, None
 
 
-# Fields that place a layer in the graph and never change what its rules compute from its inputs.
-_PLACEMENT_ONLY = frozenset(("name", "inputs"))
+# A layer's fields begin type, name, inputs (Layer declares them first; tests/test_registry.py checks every
+# type): the type is the class's, and a name and inputs place a layer without changing what its rules compute.
+_ARGUMENTS = slice(3, None)
+_SCALARS = frozenset((int, str, bool, float, type(None)))
 
 
 def evaluation_key(layer: Layer, shapes: tuple[Shape, ...], dtypes: tuple[str, ...]) -> tuple:
     """What a layer's rules are a function of: its type, its arguments and its inputs' shapes and dtypes.
     Layers with the same key have the same outcome, so a network evaluates each distinct one once (a
-    ResNet-50 has 56 among its 175 layers; a plain stack of repeated layers a handful). A value is keyed
-    with its class wherever == would join arguments a rule tells apart (True == 1 == 1.0)."""
-    values = []
-    for field, value in vars(layer).items():
-        if field in _PLACEMENT_ONLY:
-            continue
-        kind = value.__class__
-        if kind is int or kind is str or value is None:
-            values.append(value)
-        elif (kind is list or kind is tuple) and all([item.__class__ is int for item in value]):
-            values.append((kind, *value))
-        elif kind is bool or kind is float:
-            values.append((kind, value))
-        else:
-            values.append((kind, repr(value)))
-    return layer.__class__, tuple(values), shapes, dtypes
+    ResNet-50 has 56 among its 175 layers; a plain stack of repeated layers a handful). Values are keyed
+    with their classes, so that == does not join arguments a rule tells apart (True == 1 == 1.0)."""
+    values = tuple(vars(layer).values())[_ARGUMENTS]
+    kinds = tuple(map(type, values))
+    if not _SCALARS.issuperset(kinds):
+        values = tuple([_nested_key(value) for value in values])
+    return layer.__class__, values, kinds, shapes, dtypes
+
+
+def _nested_key(value: Any) -> Any:
+    """A list, tuple or other value as a key: per-axis integers as they are, anything else by its repr."""
+    kind = value.__class__
+    if kind in _SCALARS:
+        return value
+    if (kind is list or kind is tuple) and all([item.__class__ is int for item in value]):
+        return tuple(value)
+    return repr(value)
 
 
 def propagate(spec: SpecBase, data: Any, path: str) -> Network:
