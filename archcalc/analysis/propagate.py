@@ -118,6 +118,8 @@ def propagate(spec: SpecBase, data: Any, path: str) -> Network:
         return found[index]
 
     evaluated: dict[tuple, tuple] = {}   # evaluation_key → what `_evaluated` gave
+    # name → (shape, dtype) of each layer with one output: what most references name, found in one lookup
+    single = {reference: found[0] for reference, found in outputs.items() if len(found) == 1}
     for index, layer in enumerate(spec.layers):
         name = layer.name or default_name(layer, index)
         if name in outputs or name in failed:
@@ -136,37 +138,39 @@ def propagate(spec: SpecBase, data: Any, path: str) -> Network:
         sources = tuple(layer.inputs) if layer.inputs else (() if layer.arity == 0 else (previous,))
         default_input = not layer.inputs
         previous = name
-        unresolved = [source for source in sources if source not in outputs
-                      and split_reference(source)[0] not in outputs]
-        for source in unresolved:
-            bare = split_reference(source)[0]
-            if bare in failed or source in failed:
+        tensors = [single.get(source) for source in sources]
+        if None in tensors:   # a reference to a missing layer, or to one of several outputs: resolved with care
+            unresolved = [source for source in sources if source not in outputs
+                          and split_reference(source)[0] not in outputs]
+            for source in unresolved:
+                bare = split_reference(source)[0]
+                if bare in failed or source in failed:
+                    continue
+                if not declared:
+                    declared.update({(later.name or default_name(later, i)): i for i, later in enumerate(spec.layers)})
+                if bare in declared and declared[bare] > index:
+                    message = f"input {source!r} is a later layer (a layer can only take earlier outputs)"
+                elif bare == name:
+                    message = f"input {source!r} is the layer itself"
+                else:
+                    message = f"unknown input {source!r}{_suggest(bare, outputs)}"
+                report(index, "inputs", f"{layer.type} {name!r}: {message}", "bad-reference", name)
+            if unresolved:
+                failed.add(name)
                 continue
-            if not declared:
-                declared.update({(later.name or default_name(later, i)): i for i, later in enumerate(spec.layers)})
-            if bare in declared and declared[bare] > index:
-                message = f"input {source!r} is a later layer (a layer can only take earlier outputs)"
-            elif bare == name:
-                message = f"input {source!r} is the layer itself"
-            else:
-                message = f"unknown input {source!r}{_suggest(bare, outputs)}"
-            report(index, "inputs", f"{layer.type} {name!r}: {message}", "bad-reference", name)
-        if unresolved:
-            failed.add(name)
-            continue
-        tensors = []
-        for source in sources:
-            found = outputs.get(source)
-            # the common case, a layer with one output named bare; else what `resolve` says of the reference
-            found = found[0] if found is not None and len(found) == 1 else resolve(source)
-            if isinstance(found, str):
-                why = found if not default_input else found.replace(f"{source!r} has", f"the previous layer {source!r} has")
-                report(index, "inputs", f"{layer.type} {name!r}: {why}", "bad-reference", name)
-                break
-            tensors.append(found)
-        if len(tensors) != len(sources):
-            failed.add(name)
-            continue
+            tensors = []
+            for source in sources:
+                found = outputs.get(source)
+                # a bare name of a layer with one output; else what `resolve` says of the reference
+                found = found[0] if found is not None and len(found) == 1 else resolve(source)
+                if isinstance(found, str):
+                    why = found if not default_input else found.replace(f"{source!r} has", f"the previous layer {source!r} has")
+                    report(index, "inputs", f"{layer.type} {name!r}: {why}", "bad-reference", name)
+                    break
+                tensors.append(found)
+            if len(tensors) != len(sources):
+                failed.add(name)
+                continue
         if (layer.arity is None and len(sources) < layer.min_inputs) or \
                 (layer.arity is not None and len(sources) != layer.arity):
             wanted = f"at least {layer.min_inputs} inputs" if layer.arity is None else \
@@ -188,7 +192,9 @@ def propagate(spec: SpecBase, data: Any, path: str) -> Network:
                 known = evaluated[memo] = _evaluated(layer, shapes, input_dtypes)
             outcome, produced, output_dtype, made, windows = known
             shared = _shared_module(layer, by_name, shapes) if layer.share is not None else None
-            _check_tie(layer, by_name, shapes)
+            tie = vars(layer).get("tie")   # the field, for the types that have one (getattr's miss costs 5 µs in pydantic)
+            if tie is not None:
+                _check_tie(layer, tie, by_name, shapes)
         except LayerError as error:
             report(index, error.key, f"{layer.type} {name!r}: {error.message}", error.code, name)
             failed.add(name)
@@ -218,6 +224,8 @@ def propagate(spec: SpecBase, data: Any, path: str) -> Network:
                 warnings.append(Problem(path, *locate(data, location, ALIASES), f"{label}: {message}"
                                         + origin_note(data, index), layer=name, code=code, severity="warning"))
         outputs[name] = made
+        if len(made) == 1:
+            single[name] = made[0]
         kinds[name] = type(layer)
     if problems:
         raise SpecError(problems)
@@ -267,11 +275,8 @@ def _shared_module(layer: Layer, by_name: dict[str, LayerResult], shapes: list) 
     return owner.name
 
 
-def _check_tie(layer: Layer, by_name: dict[str, LayerResult], shapes: list) -> None:
+def _check_tie(layer: Layer, target: str, by_name: dict[str, LayerResult], shapes: list) -> None:
     """`tie: NAME`: the layer's weight is NAME's weight tensor, so their shapes must agree."""
-    target = vars(layer).get("tie")  # the field, for the types that have one (getattr's miss costs 5 µs in pydantic)
-    if target is None:
-        return
     owner = by_name.get(target)
     if owner is None:
         raise LayerError(f"tie {target!r} is not an earlier layer", key="tie", code="bad-reference")

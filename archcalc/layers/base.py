@@ -121,9 +121,9 @@ def kernel_field() -> Any:
                  description="Kernel size, an int or one per axis (`kernel` is an alias).")
 
 
-@dataclass(frozen=True)
-class Window:
-    """One spatial axis of a sliding window, for receptive-field arithmetic."""
+class Window(NamedTuple):
+    """One spatial axis of a sliding window, for receptive-field arithmetic. (A named tuple: every conv and
+    pooling layer makes one per axis, and a tuple is built in one step.)"""
 
     kernel: int
     stride: int

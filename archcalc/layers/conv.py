@@ -11,7 +11,7 @@ times output elements; bias additions are not MACs.
 import math
 from functools import lru_cache
 from math import prod
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, NamedTuple
 
 from pydantic import Field, PlainValidator, WithJsonSchema
 
@@ -58,6 +58,21 @@ _AXIS_LETTERS = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 
 def axis_letters(axes: int) -> tuple[str, ...]:
     return _AXIS_LETTERS[axes]
+
+
+class _AxisSymbols(NamedTuple):
+    """The names a convolution's formulas give one spatial axis's quantities (written once, not per call)."""
+
+    size: str
+    kernel: str
+    stride: str
+    padding: str
+    dilation: str
+    out: str
+
+
+_SYMBOLS = {letter: _AxisSymbols(f"{letter}_in", f"K_{letter.lower()}", f"S_{letter.lower()}", f"P_{letter.lower()}",
+                                 f"D_{letter.lower()}", f"{letter}_out") for letter in "LDHW"}
 
 
 _UNITS = {"L": ("position", "positions"), "D": ("slice", "slices"), "H": ("row", "rows"),
@@ -220,7 +235,7 @@ class _ConvNd(Layer):
         c_in, c_out, groups = bind("C_in", channels), bind("C_out", self.out_channels), bind("groups", self.groups)
         out_sizes, kernels, windows, warnings = [], [], [], []
         for letter, size, k, s, p, d in zip(axis_letters(self.axes), shape[1:], kernel, stride, padding, dilation):
-            sub = letter.lower()
+            names = _SYMBOLS[letter]
             span = d * (k - 1) + 1
             left, right = (d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2) if self.padding == "same" else (p, p)
             windows.append(Window(k, s, left, d))
@@ -232,19 +247,19 @@ class _ConvNd(Layer):
                                  f" {max(left, right)} for size {size}", key="padding", code="argument")
             if self.padding == "same":
                 check_window_fits(self, letter, size, size + d * (k - 1), span)
-                out = sliding_output_lr(bind(f"{letter}_in", size), bind(f"K_{sub}", k), bind(f"S_{sub}", s),
+                out = sliding_output_lr(bind(names.size, size), bind(names.kernel, k), bind(names.stride, s),
                                         bind("P_before", left), bind("P_after", d * (k - 1) - left),
-                                        bind(f"D_{sub}", d))
+                                        bind(names.dilation, d))
             else:
                 check_window_fits(self, letter, size, size + 2 * p, span)
-                out = sliding_output(bind(f"{letter}_in", size), bind(f"K_{sub}", k), bind(f"S_{sub}", s),
-                                     bind(f"P_{sub}", p), bind(f"D_{sub}", d))
+                out = sliding_output(bind(names.size, size), bind(names.kernel, k), bind(names.stride, s),
+                                     bind(names.padding, p), bind(names.dilation, d))
             warnings += window_warnings(letter, size, k, s, left, right, d, value(out))
             out_sizes.append(out)
-            kernels.append(bind(f"K_{sub}", k))
+            kernels.append(bind(names.kernel, k))
         weights_per_output = product(kernels) * exact_div(c_in, groups)
         params = (weights_per_output + 1) * c_out if self.bias else weights_per_output * c_out
-        output_elements = product(bind(f"{letter}_out", value(o)) for letter, o in zip(axis_letters(self.axes), out_sizes))
+        output_elements = product(bind(_SYMBOLS[letter].out, value(o)) for letter, o in zip(axis_letters(self.axes), out_sizes))
         return Outcome(
             shape=[c_out, *out_sizes],
             params=params,

@@ -69,6 +69,10 @@ def _traits(tag: str) -> tuple[tuple[str, ...], bool]:
     return kind.block_keys, kind.arity == 0
 
 
+# How `_layer` expands a key of a layer entry
+_PLAIN, _EXPRESSION, _REFERENCE, _SUB_NETWORK = object(), object(), object(), object()
+
+
 class FlatLayers(SourceList):
     """The expanded layer list; `modules` holds (instance, output layer) for each instance of a block that
     is one nn.Module (`module: true`), in the order the instances are made; `ignores` holds, per layer, the
@@ -114,6 +118,7 @@ class _Frame:
     own: frozenset[str] = frozenset()  # names the list declares literally, so they shadow outer names
     ignores: tuple[tuple[str, tuple[int, int]], ...] = ()  # warning codes the enclosing blocks silence
     scopes: tuple[Scope, ...] = ()  # the enclosing block instances, outermost first
+    values: dict[str, Any] = field(default_factory=dict)  # expression text → its value in `scope`
 
 
 def needs_expansion(data: dict) -> bool:
@@ -219,6 +224,8 @@ class _Expander:
         raw_input = data.get("input")
         self.input_names = set(raw_input) if isinstance(raw_input, dict) and "shape" not in raw_input else set()
         self.input_reads: set[str] = set()
+        self.templates: dict[int, list[tuple[str, Any, object]]] = {}   # id(layer entry) → `_template(entry)`
+        self.held: list[SourceDict] = []
 
     def _static_size(self, entries: Any, seen: tuple[str, ...] = ()) -> int:
         """How many layers `entries` expand to, from literal (or spec-variable) repeat counts, without
@@ -360,6 +367,18 @@ class _Expander:
             value.mark, value.marks = raw.mark, raw.marks
         return value
 
+    def _in_frame(self, raw: Any, frame: _Frame, node: Any, key: Any) -> Any:
+        """`_evaluate` in the frame's scope, a text's value computed once per frame: a block's layers repeat
+        their parameters (`${inner}`, `${stride}`), and the same text in the same scope has the same value."""
+        if raw.__class__ is not str:
+            return self._evaluate(raw, frame.scope, node, key) if isinstance(raw, list) else raw
+        if "${" not in raw:
+            return raw
+        values = frame.values
+        if raw not in values:
+            values[raw] = self._evaluate(raw, frame.scope, node, key)
+        return values[raw]
+
     def _where(self) -> str:
         return f" (in block {self.stack[-1]!r})" if self.stack else ""
 
@@ -375,7 +394,7 @@ class _Expander:
                            frame.ignores, frame.scopes)
                 continue
             if "if" in entry:
-                keep = self._evaluate(entry["if"], frame.scope, entry, "if")
+                keep = self._in_frame(entry["if"], frame, entry, "if")
                 if not isinstance(keep, bool):
                     raise ExpansionError(f"if: expected true or false, got {keep!r}", entry, "if")
                 if not keep:
@@ -389,7 +408,7 @@ class _Expander:
 
     def _local_name(self, entry: SourceDict, position: int, frame: _Frame, default_base: Any) -> str:
         if "name" in entry:
-            name = self._evaluate(entry["name"], frame.scope, entry, "name")
+            name = self._in_frame(entry["name"], frame, entry, "name")
             if not isinstance(name, str) or not name.strip():
                 raise ExpansionError(f"name: expected a non-empty name, got {name!r}", entry, "name",
                                      code="invalid-value")
@@ -425,7 +444,7 @@ class _Expander:
     def _sources(self, entry: SourceDict, frame: _Frame, previous: str) -> list[Any]:
         if "inputs" not in entry:
             return [previous]
-        inputs = self._evaluate(entry["inputs"], frame.scope, entry, "inputs")
+        inputs = self._in_frame(entry["inputs"], frame, entry, "inputs")
         if not isinstance(inputs, list):
             return inputs  # validation reports it
         return [self._resolve(reference, frame, entry) for reference in inputs]
@@ -443,19 +462,16 @@ class _Expander:
 
     def _layer(self, entry: SourceDict, position: int, frame: _Frame, previous: str) -> str:
         layer = SourceDict()
-        layer.mark, layer.marks = entry.mark, {}
-        sub_networks = _block_keys(entry.get("type"))
-        for key, raw in entry.items():
-            if key in ("if", "name", "inputs"):
-                continue
-            if key in sub_networks:
+        layer.mark, layer.marks = entry.mark, dict(entry.marks)
+        for key, raw, how in self._template(entry):
+            if how is _PLAIN:
+                layer[key] = raw
+            elif how is _EXPRESSION:
+                layer[key] = self._in_frame(raw, frame, entry, key)
+            elif how is _REFERENCE:                # module and weight references are looked up as inputs are
+                layer[key] = self._resolve(self._in_frame(raw, frame, entry, key), frame, entry)
+            else:
                 layer[key] = self._sub_network(raw, frame, entry, key)
-                layer.marks[key] = entry.marks[key]
-                continue
-            layer[key] = self._evaluate(raw, frame.scope, entry, key)
-            if key in ("share", "tie"):          # module and weight references are looked up as inputs are
-                layer[key] = self._resolve(layer[key], frame, entry)
-            layer.marks[key] = entry.marks[key]
         local = self._local_name(entry, position, frame, layer.get("type"))
         full = frame.prefix + local
         layer["name"] = full
@@ -463,9 +479,23 @@ class _Expander:
         if "inputs" in entry or not _takes_no_input(layer.get("type")):
             layer["inputs"] = self._sources(entry, frame, previous)
             layer.marks["inputs"] = entry.marks.get("inputs", entry.mark)
+        layer.marks.pop("if", None)
         self._emit(layer, entry.mark, frame.origin, frame.ignores, frame.scopes)
         frame.local[local] = full
         return full
+
+    def _template(self, entry: SourceDict) -> list[tuple[str, Any, object]]:
+        """How each key of a layer entry is expanded, in the entry's order: (key, value, how). A block's
+        entries are expanded once per instance, so this is worked out once per entry."""
+        template = self.templates.get(id(entry))
+        if template is None:
+            sub_networks = _block_keys(entry.get("type"))
+            template = [(key, raw, _SUB_NETWORK if key in sub_networks else _REFERENCE if key in ("share", "tie")
+                         else _EXPRESSION if has_expression(raw) else _PLAIN)
+                        for key, raw in entry.items() if key not in ("if", "name", "inputs")]
+            self.templates[id(entry)] = template
+            self.held.append(entry)   # ids stay unique while the entries they key are alive
+        return template
 
     def _sub_network(self, raw: Any, frame: _Frame, entry: SourceDict, key: str) -> Any:
         """A layer's sub-network (a mixture of experts' expert): a block name, {block, with}, or a list of
@@ -546,7 +576,7 @@ class _Expander:
         # a name with an expression is a template, evaluated for each instance (with `i`): `denselayer${i + 1}`
         templated = "name" in entry and has_expression(entry["name"])
         group = None if templated else self._local_name(entry, position, frame, block)
-        count = self._evaluate(entry.get("repeat", 1), frame.scope, entry, "repeat")
+        count = self._in_frame(entry.get("repeat", 1), frame, entry, "repeat")
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise ExpansionError(f"repeat: expected a positive integer, got {count!r}", entry, "repeat")
         if count > self.limits.max_layers:
