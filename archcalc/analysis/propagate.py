@@ -183,8 +183,12 @@ def propagate(spec: SpecBase, data: Any, path: str) -> Network:
                    " that holds parameters is called as an nn.Module (call: module, the default)", "call", name)
             failed.add(name)
             continue
-        shapes = [shape for shape, _ in tensors]
-        input_shapes, input_dtypes = tuple(shapes), tuple([dtype for _, dtype in tensors])
+        if len(tensors) == 1:   # most layers: one input, without the comprehensions
+            (shape, dtype), = tensors
+            shapes, input_shapes, input_dtypes = [shape], (shape,), (dtype,)
+        else:
+            shapes = [shape for shape, _ in tensors]
+            input_shapes, input_dtypes = tuple(shapes), tuple([dtype for _, dtype in tensors])
         memo = evaluation_key(layer, input_shapes, input_dtypes)
         try:
             known = evaluated.get(memo)
@@ -206,8 +210,8 @@ def propagate(spec: SpecBase, data: Any, path: str) -> Network:
                              shared, 0 if shared else outcome.inactive_params)
         results.append(result)
         by_name[name] = result
-        spatial_input = any([spatial.get(source if ":" not in source else split_reference(source)[0], False)
-                             for source in sources])
+        spatial_input = spatial.get(sources[0], False) if len(sources) == 1 and ":" not in sources[0] else \
+            any([spatial.get(source if ":" not in source else split_reference(source)[0], False) for source in sources])
         spatial[name] = spatial_input and outcome.layout in (KEEP, SLIDE, MERGE)
         codes = list(inherited[index]) if index < len(inherited) and inherited[index] else []
         if layer.ignore:

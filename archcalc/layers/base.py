@@ -40,6 +40,8 @@ def describe(raw: Any) -> str:
 
 def _integer_checker(minimum: int) -> Any:
     def check(raw: Any) -> int:
+        if raw.__class__ is int and minimum <= raw <= INT64_MAX:   # a valid value, as most are: one test
+            return raw
         if isinstance(raw, bool) or not isinstance(raw, int):
             raise ValueError(f"expected an integer, got {describe(raw)}")
         if raw < minimum:
@@ -54,6 +56,8 @@ def _per_axis_checker(minimum: int) -> Any:
     check_one = _integer_checker(minimum)
 
     def check(raw: Any) -> int | tuple[int, ...]:
+        if raw.__class__ is int:
+            return check_one(raw)
         if isinstance(raw, (list, tuple)):
             if not raw:
                 raise ValueError("expected an integer or a non-empty list of integers, got an empty list")
