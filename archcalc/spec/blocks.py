@@ -225,7 +225,8 @@ class _Expander:
         self.input_names = set(raw_input) if isinstance(raw_input, dict) and "shape" not in raw_input else set()
         self.input_reads: set[str] = set()
         self.templates: dict[int, list[tuple[str, Any, object]]] = {}   # id(layer entry) → `_template(entry)`
-        self.held: list[SourceDict] = []
+        self.literal_names: dict[int, frozenset[str]] = {}   # id(list of layer entries) → `_literal_names`
+        self.held: list[Any] = []   # what those ids name, kept alive so that they stay unique
 
     def _static_size(self, entries: Any, seen: tuple[str, ...] = ()) -> int:
         """How many layers `entries` expand to, from literal (or spec-variable) repeat counts, without
@@ -384,8 +385,7 @@ class _Expander:
 
     def _entries(self, entries: list, frame: _Frame) -> str:
         """Expand a list of layer entries; returns the full name of the last output."""
-        frame.own = frozenset(entry["name"] for entry in entries if isinstance(entry, dict)
-                              and isinstance(entry.get("name"), str) and not has_expression(entry["name"]))
+        frame.own = self._literal_names(entries)
         previous = frame.input_name
         for position, entry in enumerate(entries):
             self._count(entry)
@@ -484,6 +484,16 @@ class _Expander:
         frame.local[local] = full
         return full
 
+    def _literal_names(self, entries: list) -> frozenset[str]:
+        """The names a list of layer entries declares literally (once per list: a block's for all its instances)."""
+        names = self.literal_names.get(id(entries))
+        if names is None:
+            names = frozenset(entry["name"] for entry in entries if isinstance(entry, dict)
+                              and isinstance(entry.get("name"), str) and not has_expression(entry["name"]))
+            self.literal_names[id(entries)] = names
+            self.held.append(entries)
+        return names
+
     def _template(self, entry: SourceDict) -> list[tuple[str, Any, object]]:
         """How each key of a layer entry is expanded, in the entry's order: (key, value, how). A block's
         entries are expanded once per instance, so this is worked out once per entry."""
@@ -494,7 +504,7 @@ class _Expander:
                          else _EXPRESSION if has_expression(raw) else _PLAIN)
                         for key, raw in entry.items() if key not in ("if", "name", "inputs")]
             self.templates[id(entry)] = template
-            self.held.append(entry)   # ids stay unique while the entries they key are alive
+            self.held.append(entry)
         return template
 
     def _sub_network(self, raw: Any, frame: _Frame, entry: SourceDict, key: str) -> Any:
