@@ -164,6 +164,8 @@ class _Evaluator:
                 raise ExpressionError(f"exponent too large (beyond ±{self.limits.max_number_bits},"
                                       f" {flag('max_number_bits')})")
             left = Fraction(left) if right < 0 else left
+        if isinstance(op, ast.Div):
+            left = Fraction(left)   # exact: 1 / 3 is one third, not the float nearest it
         try:
             return self.checked(_BINARY[type(op)](left, right))
         except ZeroDivisionError:
