@@ -1,6 +1,7 @@
 """The registry: families are discovered from their modules, every type builds and answers every pass,
 and a layer type is named in its family module only."""
 
+import inspect
 import re
 from pathlib import Path
 
@@ -40,8 +41,12 @@ def test_every_type_builds_and_answers_every_pass(tag):
     assert layer.convention_row, "its row in docs/conventions.md"
     assert set(layer.counting) <= RULE_NAMES, f"rules under unknown conventions: {set(layer.counting) - RULE_NAMES}"
     assert layer.default_call in ("module", "function", "operator")
-    # propagation keys a layer's outcome on the fields after these three (archcalc.analysis.propagate)
+    # propagation keys a layer's outcome on the fields after these three (archcalc.analysis.propagate), so
+    # the rules it keeps read neither a layer's name nor its input names
     assert list(layer.model_fields)[:3] == ["type", "name", "inputs"]
+    for rule in ("evaluate", "check_inputs", "output_dtype"):
+        source = inspect.getsource(getattr(layer, rule))
+        assert "self.name" not in source and "self.inputs" not in source, f"{tag}.{rule} reads a name"
 
 
 def test_synonyms_point_at_known_types():
