@@ -100,10 +100,13 @@ class Totals:
 
     @classmethod
     def of(cls, layers: list[LayerResult]) -> Totals:
-        params = sum(layer.params for layer in layers)
-        trainable = sum(layer.trainable_params for layer in layers)
-        macs = sum(layer.macs for layer in layers)
-        return cls(params, trainable, params - trainable, macs, 2 * macs, sum(layer.buffers for layer in layers))
+        params = trainable = macs = buffers = 0
+        for layer in layers:   # one pass, not four
+            params += layer.params
+            trainable += layer.trainable_params
+            macs += layer.macs
+            buffers += layer.buffers
+        return cls(params, trainable, params - trainable, macs, 2 * macs, buffers)
 
 
 @dataclass(frozen=True, slots=True)

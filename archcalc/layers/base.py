@@ -327,7 +327,8 @@ _AXIS_NAMES = {1: ("F",), 2: ("C", "L"), 3: ("C", "H", "W"), 4: ("C", "D", "H", 
 
 def axis_names(rank: int) -> tuple[str, ...]:
     """Names for the axes of a per-sample shape in explanations: [F], [C, L], [C, H, W], [C, D, H, W]."""
-    return _AXIS_NAMES.get(rank, tuple(f"A{i + 1}" for i in range(rank)))
+    names = _AXIS_NAMES.get(rank)   # (a default argument to .get would be built at every call)
+    return names if names is not None else tuple(f"A{i + 1}" for i in range(rank))
 
 
 def per_axis(layer: Layer, key: str, raw: int | tuple[int, ...], axes: int) -> tuple[int, ...]:

@@ -372,7 +372,8 @@ class _Expander:
         """`_evaluate` in the frame's scope, a text's value computed once per frame: a block's layers repeat
         their parameters (`${inner}`, `${stride}`), and the same text in the same scope has the same value."""
         if raw.__class__ is not str:
-            return self._evaluate(raw, frame.scope, node, key) if isinstance(raw, list) else raw
+            return self._evaluate(raw, frame.scope, node, key) if isinstance(raw, list) and has_expression(raw) \
+                else raw
         if "${" not in raw:
             return raw
         values = frame.values

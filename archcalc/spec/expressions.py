@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from fractions import Fraction
 from functools import lru_cache
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping, NamedTuple
 
 from .limits import DEFAULT_LIMITS, Limits, flag
 from .suggest import suggestion
@@ -273,27 +273,76 @@ def _not_allowed(node: ast.AST) -> str:
             " 'and'/'or'/'not' and 'a if c else b'")
 
 
+class _Expression(NamedTuple):
+    """A compiled expression, the variables it may read, and whether its results are worth keeping."""
+
+    run: Compiled
+    names: tuple[str, ...]
+    kept: bool   # more than a lone name or constant: looking its result up is cheaper than computing it
+
+
+# (text, limits, the values and classes of the names it may read) → (its value, the names it read). A block's
+# derived parameters (`${int(planes * (width_per_group / 64)) * groups}`) are computed again for every
+# instance with the same values; a result is a function of those values alone. Failures are never kept.
+_results: dict[tuple, tuple[Any, frozenset[str]]] = {}
+MAX_RESULTS = 4096
+MAX_KEPT_STRING = 200   # longer strings are not kept, so the results stay small (at most ~4 MB of texts)
+_ABSENT = object()
+
+
 def evaluate(text: str, scope: Mapping[str, Any], limits: Limits = DEFAULT_LIMITS) -> Any:
     """The value of one expression (the text inside `${...}`): an int, a Fraction, a bool, a string or None."""
     if len(text) > limits.max_expression_length:
         raise ExpressionError(f"expression is longer than the {limits.max_expression_length:,}-character limit"
                               f" ({flag('max_expression_length')})")
-    compiled = _compiled(text, limits.max_depth)
+    expression = _compiled(text, limits.max_depth)
+    key = _result_key(text, expression, scope, limits) if expression.kept else None
+    if key is not None and key in _results:
+        value, read = _results[key]
+        if _reads.get() is not None:
+            _reads.get().update(read)
+        return value
+    evaluator = _Evaluator(scope, limits)
+    outer, evaluator.reads = evaluator.reads, (set() if key is not None else evaluator.reads)
     try:
-        return compiled(_Evaluator(scope, limits))
+        value = expression.run(evaluator)
     except RecursionError:
         raise ExpressionError(f"expression nests more than {limits.max_depth} levels ({flag('max_depth')})") from None
+    finally:
+        if key is not None and outer is not None:
+            outer.update(evaluator.reads)
+    if key is not None and not (isinstance(value, str) and len(value) > MAX_KEPT_STRING):
+        if len(_results) >= MAX_RESULTS:
+            _results.clear()
+        _results[key] = value, frozenset(evaluator.reads)
+    return value
+
+
+def _result_key(text: str, expression: _Expression, scope: Mapping[str, Any], limits: Limits) -> tuple | None:
+    values = tuple([scope[name] if name in scope else _ABSENT for name in expression.names])
+    if any([isinstance(value, str) and len(value) > MAX_KEPT_STRING for value in values]):
+        return None
+    key = (text, limits.max_number_bits, limits.max_string_length, values, tuple(map(type, values)))
+    try:
+        hash(key)
+    except TypeError:   # a list or mapping variable
+        return None
+    return key
 
 
 @lru_cache(maxsize=256)
-def _compiled(text: str, max_depth: int) -> Compiled:
+def _compiled(text: str, max_depth: int) -> _Expression:
     """An expression's checked syntax tree, compiled. It depends on the text alone, never on the variables, so
     a spec that repeats an expression (every block instance, every point of a sweep) compiles it once; only
     successes are kept, and at most 256 of them (each at most `max_expression_length` characters)."""
+    tree = _parsed(text, max_depth)
     try:
-        return _compile(_parsed(text, max_depth))
+        run = _compile(tree)
     except RecursionError:
         raise ExpressionError(f"expression nests more than {max_depth} levels ({flag('max_depth')})") from None
+    called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+    names = sorted({node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and id(node) not in called})
+    return _Expression(run, tuple(names), not isinstance(tree, (ast.Name, ast.Constant)))
 
 
 def _parsed(text: str, max_depth: int) -> ast.expr:
