@@ -119,7 +119,8 @@ def propagate(spec: SpecBase, data: Any, path: str) -> Network:
 
     evaluated: dict[tuple, tuple] = {}   # evaluation_key → what `_evaluated` gave
     # name → (shape, dtype) of each layer with one output: what most references name, found in one lookup
-    single = {reference: found[0] for reference, found in outputs.items() if len(found) == 1}
+    # (a name with a colon is left to `resolve`, which reads `a:0` as output 0 of `a`)
+    single = {reference: found[0] for reference, found in outputs.items() if len(found) == 1 and ":" not in reference}
     for index, layer in enumerate(spec.layers):
         name = layer.name or default_name(layer, index)
         if name in outputs or name in failed:
@@ -228,7 +229,7 @@ def propagate(spec: SpecBase, data: Any, path: str) -> Network:
                 warnings.append(Problem(path, *locate(data, location, ALIASES), f"{label}: {message}"
                                         + origin_note(data, index), layer=name, code=code, severity="warning"))
         outputs[name] = made
-        if len(made) == 1:
+        if len(made) == 1 and ":" not in name:
             single[name] = made[0]
         kinds[name] = type(layer)
     if problems:
