@@ -213,8 +213,10 @@ class Summary:
     @cached_property
     def memory(self) -> MemoryEstimate:
         size = DTYPE_BYTES[self.dtype]
-        output_bytes = sum(sum(prod(shape) for shape in layer.output_shapes or (layer.output_shape,))
-                           * element_bytes(layer.output_dtype, self.dtype) for layer in self.layers)
+        output_bytes = 0
+        for layer in self.layers:
+            elements = sum(map(prod, layer.output_shapes)) if layer.output_shapes else prod(layer.output_shape)
+            output_bytes += elements * element_bytes(layer.output_dtype, self.dtype)
         inputs = self.network.inputs or (NetworkInput("input", self.input_shape, self.network.input_dtype),)
         input_bytes = sum(prod(item.shape) * element_bytes(item.dtype, self.dtype) for item in inputs)
         return MemoryEstimate(

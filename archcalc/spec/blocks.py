@@ -562,13 +562,14 @@ class _Expander:
 
     def _emit(self, layer: Any, mark: tuple[int, int], origin: tuple[str, ...],
               ignores: tuple[tuple[str, tuple[int, int]], ...] = (), scopes: tuple[Scope, ...] = ()) -> None:
-        self.flat.append(layer)
+        flat = self.flat
+        flat.append(layer)
         if isinstance(layer, dict) and isinstance(layer.get("name"), str):
             self.emitted.add(layer["name"])
-        self.flat.marks.append(mark)
-        self.flat.origins.append(origin)
-        self.flat.ignores.append(ignores)
-        self.flat.scopes.append(scopes)
+        flat.marks.append(mark)
+        flat.origins.append(origin)
+        flat.ignores.append(ignores)
+        flat.scopes.append(scopes)
 
     def _instances(self, entry: SourceDict, position: int, frame: _Frame, previous: str) -> str:
         for key in entry:
