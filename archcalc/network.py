@@ -80,8 +80,9 @@ class LayerResult(NamedTuple):
         return prod(self.output_shape)
 
 
-@dataclass(frozen=True, slots=True)
-class NetworkInput:
+# The small immutable values are named tuples: every run imports this module, and a frozen dataclass
+# costs seven times a named tuple to define (valgrind: 3.7 M instructions against 0.5 M).
+class NetworkInput(NamedTuple):
     """One input of the network: its name (`input` when there is one), per-sample shape and dtype."""
 
     name: str
@@ -89,8 +90,7 @@ class NetworkInput:
     dtype: str = FLOAT
 
 
-@dataclass(frozen=True, slots=True)
-class Totals:
+class Totals(NamedTuple):
     params: int
     trainable_params: int
     non_trainable_params: int
@@ -109,8 +109,7 @@ class Totals:
         return cls(params, trainable, params - trainable, macs, 2 * macs, buffers)
 
 
-@dataclass(frozen=True, slots=True)
-class MemoryEstimate:
+class MemoryEstimate(NamedTuple):
     """torchsummary's estimate: input, every layer output twice (forward + gradient), parameters.
 
     Bytes are exact integers; `*_mb` give torchsummary's MB (2**20 bytes).

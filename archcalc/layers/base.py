@@ -7,7 +7,7 @@ numbers `bind` hands it (see `archcalc.formula`).
 
 # No `from __future__ import annotations` here: pydantic evaluates the string annotations of a model and
 # of all its bases again for every subclass (a compile() each), and every layer type subclasses `Layer`.
-from dataclasses import dataclass, field
+
 from typing import Annotated, Any, ClassVar, Literal, NamedTuple, Sequence
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
@@ -143,24 +143,24 @@ MERGE = "merge"    # several inputs joined position for position (add, mul, conc
 END = "end"        # the spatial layout ends (flatten, linear on the last axis)
 
 
-@dataclass
-class Outcome:
+class Outcome(NamedTuple):
     """What a layer's rules give for its inputs: output shape, parameters, MACs, buffers.
 
     Numbers are ints, or formula expressions when the layer is being explained.
     `axes` names the output axes for explanations (C, H, W, L, F, ...); `layout` and `windows`
     describe the spatial mapping for receptive fields; `warnings` are (message, key, code) for
-    things that are legal but often a mistake.
+    things that are legal but often a mistake. (A named tuple: immutable, so propagation shares one among
+    layers of the same evaluation key, and cheaper to define at start-up than a dataclass.)
     """
 
     shape: Sequence[Number]
     params: Number = 0
     macs: Number = 0
     buffers: Number = 0
-    axes: Sequence[str] = field(default_factory=tuple)
+    axes: Sequence[str] = ()
     layout: str = KEEP
     windows: Sequence[Window] = ()
-    warnings: list[tuple[str, str | None, str]] = field(default_factory=list)
+    warnings: Sequence[tuple[str, str | None, str]] = ()
     more_outputs: Sequence[Sequence[Number]] = ()   # outputs 1, 2, ... (`NAME:INDEX`): h_n, c_n, split pieces
     inactive_params: int = 0   # parameters a token does not use (a mixture of experts' unrouted experts)
 

@@ -19,15 +19,13 @@ function or operator) and on the convention's options (`v.functional`, `v.traini
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from math import prod
-from typing import Any
+from typing import Any, NamedTuple
 
 Count = Callable[["View"], dict[str, int]]
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     """One layer type under one convention: the rule as text (docs) and as a function (an itemized count).
     `text` may depend on the convention's options (e.g. ptflops' count_functional)."""
 

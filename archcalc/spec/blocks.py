@@ -32,9 +32,8 @@ from __future__ import annotations
 
 import unicodedata
 from collections import ChainMap
-from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 from ..layers import layer_class
 from .expressions import ExpressionError, has_expression, recording_reads, substitute
@@ -82,8 +81,7 @@ class FlatLayers(SourceList):
     __slots__ = ("modules", "ignores", "scopes")
 
 
-@dataclass(frozen=True, slots=True)
-class Scope:
+class Scope(NamedTuple):
     """One block instance a flat layer comes from: `instance` is its full name (`layer2.0`); `repeat` the
     full name of the `repeat` group it is one of (`layer2`; for a templated name, the block use's place),
     `None` for a single use; `index` its place in the group of `count`."""
@@ -105,20 +103,23 @@ class ExpansionError(Exception):
         self.message, self.node, self.key, self.code = message, node, key, code
 
 
-@dataclass
 class _Frame:
-    """One list of layers being expanded: the top level, or one block instance."""
+    """One list of layers being expanded: the top level, or one block instance. (A plain class: one is made
+    per block instance, and this module is imported by every run, where a dataclass costs ten times a plain
+    class to define.)"""
 
-    scope: Mapping[str, Any]
-    prefix: str
-    input_name: str
-    origin: tuple[str, ...]
-    local: dict[str, str] = field(default_factory=dict)
-    parent: _Frame | None = None
-    own: frozenset[str] = frozenset()  # names the list declares literally, so they shadow outer names
-    ignores: tuple[tuple[str, tuple[int, int]], ...] = ()  # warning codes the enclosing blocks silence
-    scopes: tuple[Scope, ...] = ()  # the enclosing block instances, outermost first
-    values: dict[str, Any] = field(default_factory=dict)  # expression text → its value in `scope`
+    __slots__ = ("scope", "prefix", "input_name", "origin", "local", "parent", "own", "ignores", "scopes", "values")
+
+    def __init__(self, scope: Mapping[str, Any], prefix: str, input_name: str, origin: tuple[str, ...],
+                 parent: _Frame | None = None, ignores: tuple[tuple[str, tuple[int, int]], ...] = (),
+                 scopes: tuple[Scope, ...] = ()):
+        self.scope, self.prefix, self.input_name, self.origin = scope, prefix, input_name, origin
+        self.parent = parent
+        self.ignores = ignores  # warning codes the enclosing blocks silence
+        self.scopes = scopes    # the enclosing block instances, outermost first
+        self.local: dict[str, str] = {}
+        self.own: frozenset[str] = frozenset()  # names the list declares literally, so they shadow outer names
+        self.values: dict[str, Any] = {}  # expression text → its value in `scope`
 
 
 def needs_expansion(data: dict) -> bool:
@@ -161,8 +162,7 @@ def _expanded(data: Any, path: str, overrides: dict[str, Any] | None, limits: Li
         return None, [Problem(path, line, column, error.message, code=error.code)]
 
 
-@dataclass(frozen=True)
-class Reads:
+class Reads(NamedTuple):
     """The names an expansion's expressions looked up: `layers` for everything but the network's `input:`
     (variables, repeat counts, `if:`, block arguments and defaults, layer fields, `name`, `expect`), `input`
     for `input:` alone. An expansion is a function of the values of the names it read: a sweep point that
