@@ -214,9 +214,9 @@ def propagate(spec: SpecBase, data: Any, path: str) -> Network:
         spatial_input = spatial.get(sources[0], False) if len(sources) == 1 and ":" not in sources[0] else \
             any([spatial.get(source if ":" not in source else split_reference(source)[0], False) for source in sources])
         spatial[name] = spatial_input and outcome.layout in (KEEP, SLIDE, MERGE)
-        codes = list(inherited[index]) if index < len(inherited) and inherited[index] else []
+        codes = inherited[index] if index < len(inherited) else ()
         if layer.ignore:
-            codes += [(code, locate(data, ("layers", index, "ignore", k))) for k, code in enumerate(layer.ignore)]
+            codes = [*codes, *[(code, locate(data, ("layers", index, "ignore", k))) for k, code in enumerate(layer.ignore)]]
         if codes or outcome.warnings:
             label = f"{layer.type} {name!r}"
             quiet = everywhere | silenced(codes, name, f"{label}: ") if codes else everywhere

@@ -463,7 +463,8 @@ class _Expander:
 
     def _layer(self, entry: SourceDict, position: int, frame: _Frame, previous: str) -> str:
         layer = SourceDict()
-        layer.mark, layer.marks = entry.mark, dict(entry.marks)
+        marks = dict(entry.marks)
+        layer.mark, layer.marks = entry.mark, marks
         for key, raw, how in self._template(entry):
             if how is _PLAIN:
                 layer[key] = raw
@@ -476,11 +477,12 @@ class _Expander:
         local = self._local_name(entry, position, frame, layer.get("type"))
         full = frame.prefix + local
         layer["name"] = full
-        layer.marks["name"] = entry.marks.get("name", entry.mark)
+        marks.setdefault("name", entry.mark)   # the entry's own marks are there already; a made one points at it
         if "inputs" in entry or not _takes_no_input(layer.get("type")):
             layer["inputs"] = self._sources(entry, frame, previous)
-            layer.marks["inputs"] = entry.marks.get("inputs", entry.mark)
-        layer.marks.pop("if", None)
+            marks.setdefault("inputs", entry.mark)
+        if "if" in marks:
+            del marks["if"]
         self._emit(layer, entry.mark, frame.origin, frame.ignores, frame.scopes)
         frame.local[local] = full
         return full

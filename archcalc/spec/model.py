@@ -101,13 +101,17 @@ def used_types(data: Any) -> frozenset[str]:
     layers = data.get("layers") if isinstance(data, dict) else None
     if not isinstance(layers, list):
         return frozenset()
-    return frozenset(tag for tag in map(layer_tag, layers) if tag)
+    # the distinct names as written first (a spec repeats a few), then lowercased
+    written = {kind for raw in layers
+               if isinstance(kind := raw.get("type") if isinstance(raw, dict) else getattr(raw, "type", None), str)}
+    return frozenset(kind.lower() for kind in written if kind)
 
 
 def _lowercase_types(data: dict) -> dict:
     """The document as pydantic should see it: layer `type` names lowercased (a shallow copy)."""
     layers = data.get("layers")
-    if not isinstance(layers, list):
+    if not isinstance(layers, list) or all(
+            [not isinstance(raw, dict) or not isinstance(raw.get("type"), str) or raw["type"].islower() for raw in layers]):
         return data
     def lowered(raw: Any) -> Any:
         kind = raw.get("type") if isinstance(raw, dict) else None

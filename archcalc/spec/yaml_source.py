@@ -341,7 +341,7 @@ def as_source(data: Any, limits: Limits = DEFAULT_LIMITS) -> Any:
         if isinstance(value, dict):
             mapping = SourceDict((key, convert(item, inner)) for key, item in value.items())
             mapping.mark = getattr(value, "mark", (1, 1))
-            mapping.marks = getattr(value, "marks", None) or {key: (1, 1) for key in value}
+            mapping.marks = getattr(value, "marks", None) or dict.fromkeys(value, (1, 1))
             return mapping
         items = SourceList(convert(item, inner) for item in value)
         items.mark = getattr(value, "mark", (1, 1))
