@@ -27,6 +27,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..layers.base import python_literal
 from ..problems import Problem, SpecError
 from .names import pytorch_name
 from .spec_writer import INPUT, LayerRecord, _Definition, _instance_values, _Run, fold, records_of, shortened, yaml_value
@@ -78,14 +79,6 @@ def _camel(name: str) -> str:
     parts = re.split(r"[^0-9A-Za-z]+", name)
     made = "".join(part[:1].upper() + part[1:] for part in parts if part)
     return made if made and not made[0].isdigit() else f"Model{made}"
-
-
-def _literal(value: Any) -> str:
-    """A Python literal: a list of sizes as a tuple, as PyTorch's signatures write them."""
-    if isinstance(value, list):
-        items = [_literal(item) for item in value]
-        return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
-    return repr(value)
 
 
 def _torch_class(tag: str) -> str | None:
@@ -229,9 +222,9 @@ def _leaf_expression(record: LayerRecord) -> str:
     if _generated(record.type):
         return f"{_GENERATED_CLASSES.get()[_signature(record.args)]}()"
     if pytorch_name(record.type) == PARAMETER:
-        return f"nn.Parameter(torch.zeros({_literal([1, *record.args['shape']])[1:-1].rstrip(',')}))"
+        return f"nn.Parameter(torch.zeros({python_literal([1, *record.args['shape']])[1:-1].rstrip(',')}))"
     kwargs = _constructor_arguments(record.type, _without_defaults(record))
-    text = ", ".join(f"{key}={_literal(value)}" for key, value in kwargs.items())
+    text = ", ".join(f"{key}={python_literal(value)}" for key, value in kwargs.items())
     return f"{_torch_class(record.type)}({text})"
 
 
@@ -264,8 +257,8 @@ def _expression(node: _Node) -> str:
         definition, instance = node.instance
         values = _instance_values(definition, instance)
         given = {param: value for param, value in values.items()
-                 if definition.params.get(param) is None or _literal(value) != _literal(definition.params[param])}
-        text = ", ".join(f"{param}={_literal(value)}" for param, value in given.items())
+                 if definition.params.get(param) is None or python_literal(value) != python_literal(definition.params[param])}
+        text = ", ".join(f"{param}={python_literal(value)}" for param, value in given.items())
         return f"{_class_name(definition)}({text})"
     if node.children and all(key.isdigit() for key in node.children):
         # numbered children are an nn.Sequential; a function's place in it (ConvNeXt's permute) an nn.Identity
@@ -341,6 +334,8 @@ def _own_fields(tag: str) -> list[str]:
 
 def _call_line(record: LayerRecord, module: str, inputs: list[str], forward: _Forward, batch: str) -> str:
     """`variable = ...` computing one layer."""
+    from ..layers import layer_class
+
     tag, args = record.type, record.args
     kind = pytorch_name(tag)
     target = forward.variable(record.name)
@@ -355,37 +350,9 @@ def _call_line(record: LayerRecord, module: str, inputs: list[str], forward: _Fo
             extra = "".join(f", {key_}={value_!r}" for key_, value_ in options.items())
             return f"{target} = {module}({query}, {key}, {value}{extra})"
         return f"{target} = {module}({xs})"
-    symbol = {"torch.add": "+", "torch.sub": "-", "torch.mul": "*", "torch.div": "/"}
-    if kind in symbol:
-        if "scalar" in args and args["scalar"] is not None:
-            return f"{target} = {first} {symbol[kind]} {args['scalar']!r}"
-        return f"{target} = {f' {symbol[kind]} '.join(inputs)}"
-    if kind == "torch.cat":
-        return f"{target} = torch.cat([{xs}], dim={args.get('dim', 1)})"
-    if kind == "torch.reshape":
-        return f"{target} = {first}.reshape({batch}, {', '.join(str(size) for size in args['shape'])})"
-    if kind == "torch.permute":
-        return f"{target} = {first}.permute({', '.join(str(axis) for axis in args['dims'])})"
-    if kind == "torch.transpose":
-        return f"{target} = {first}.transpose({args['dim0']}, {args['dim1']})"
-    if kind == "torch.split":
-        return f"{target} = torch.split({first}, {_literal(args['split_size_or_sections'])}, dim={args.get('dim', 0)})"
-    if kind == "torch.chunk":
-        return f"{target} = torch.chunk({first}, {args['chunks']}, dim={args.get('dim', 0)})"
-    if kind == "torch.select":
-        return f"{target} = {first}.select({args['dim']}, {args['index']})"
-    if kind == "torch.mean":
-        return f"{target} = {first}.mean(dim={_literal(args['dim'])}, keepdim={args.get('keepdim', False)!r})"
-    if kind == "torch.matmul":
-        return f"{target} = {inputs[0]} @ {inputs[1]}"
-    if kind == "torch.nn.functional.scaled_dot_product_attention":
-        options = "".join(f", {key}={args[key]!r}" for key in ("is_causal", "scale", "enable_gqa", "dropout_p")
-                          if key in args and args[key] not in (None, False, 0.0))
-        return f"{target} = nn.functional.scaled_dot_product_attention({xs}{options})"
-    if kind == "torch.pow":
-        return f"{target} = torch.pow({first}, {args['exponent']!r})"
-    if kind == "torch.clamp":
-        return f"{target} = torch.clamp({first}, min={args.get('min')!r}, max={args.get('max')!r})"
+    call = layer_class(tag).pytorch_call   # the family module's expression for a function or operator
+    if call is not None:
+        return f"{target} = {call(args, inputs, batch)}"
     # any other torch function (torch.exp, torch.abs, ...): its arguments by name, after the input
     options = "".join(f", {key}={value!r}" for key, value in args.items() if key in _own_fields(tag))
     return f"{target} = {kind}({first}{options})"
@@ -509,7 +476,7 @@ def _block_class(definition: _Definition, code: _Code) -> None:
     union = definition.union
     required = [param for param, default in definition.params.items() if default is None]
     optional = [(param, default) for param, default in definition.params.items() if default is not None]
-    signature = ", ".join(["self", *required, *(f"{param}={_literal(default)}" for param, default in optional)])
+    signature = ", ".join(["self", *required, *(f"{param}={python_literal(default)}" for param, default in optional)])
     records = {}
     for name in union.order:   # one record per layer, arguments as parameters where they vary
         args: dict[str, Any] = {}

@@ -775,6 +775,11 @@ MultiheadAttention.counting = {
 }
 ScaledDotProductAttention.pytorch = "torch.nn.functional.scaled_dot_product_attention"
 ScaledDotProductAttention.convention_row = "scaled_dot_product_attention"
+_SDPA_OPTIONS = ("is_causal", "scale", "enable_gqa", "dropout_p")   # written when not their defaults
+ScaledDotProductAttention.pytorch_call = staticmethod(
+    lambda args, inputs, batch: f"nn.functional.scaled_dot_product_attention({', '.join(inputs)}"
+    + "".join(f", {key}={args[key]!r}" for key in _SDPA_OPTIONS if key in args and args[key] not in (None, False, 0.0))
+    + ")")
 ScaledDotProductAttention.counting = {
     "pytorch": Rule("N·M on the math path; CPU's flash kernel (the default there) counts 0", batch_macs("attention")),
     "calflops": Rule("0 (F.scaled_dot_product_attention is not patched), measured", lambda v: {}),
@@ -803,6 +808,7 @@ for _layer in (TransformerEncoderLayer, TransformerDecoderLayer):
 TransformerEncoderLayer.pytorch = "torch.nn.TransformerEncoderLayer"
 TransformerDecoderLayer.pytorch = "torch.nn.TransformerDecoderLayer"
 MatMul.pytorch = "torch.matmul"
+MatMul.pytorch_call = staticmethod(lambda args, inputs, batch: f"{inputs[0]} @ {inputs[1]}")
 MatMul.convention_row = "matmul"
 MatMul.counting = {
     "pytorch": Rule("N·M", batch_macs("matmul")),

@@ -215,6 +215,11 @@ class Layer(BaseModel):
     pytorch_class: ClassVar[str] = ""
     pytorch_source: ClassVar[Any] = None
     pytorch_arguments: ClassVar[Any] = None
+    # A type called as a torch function or operator (torch.cat, x.reshape, x + y): `pytorch_call(args, inputs,
+    # batch)` gives the expression the exported forward computes it with (`args`: its arguments, defaults filled
+    # in; `inputs`: its input variables; `batch`: the batch-size expression). Unset, the export writes
+    # `torch.function(input, argument=value, ...)`.
+    pytorch_call: ClassVar[Any] = None
     # Counting conventions (archcalc.layers.counting): the row of docs/conventions.md the type shares with
     # similar types, its rule under each tool, how a model calls it by default, and whether it can only be
     # called as a module (it has parameters: a functional call would need them passed in).
@@ -331,6 +336,14 @@ def axis_names(rank: int) -> tuple[str, ...]:
     return names if names is not None else tuple(f"A{i + 1}" for i in range(rank))
 
 
+def python_literal(value: Any) -> str:
+    """A Python literal: a list of sizes as a tuple, as PyTorch's signatures write them."""
+    if isinstance(value, list):
+        items = [python_literal(item) for item in value]
+        return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+    return repr(value)
+
+
 def per_axis(layer: Layer, key: str, raw: int | tuple[int, ...], axes: int) -> tuple[int, ...]:
     """Expand an int-or-list argument to one value per spatial axis, as PyTorch does."""
     if isinstance(raw, int):
@@ -355,5 +368,6 @@ def declared_matches(key: str, declared: int | None, actual: Number, what: str) 
 __all__ = ["AttentionHeads", 
     "ALIASES", "Axis", "Count", "END", "Flag", "INT64_MAX", "KEEP", "Layer", "MERGE", "Name", "Outcome", "PerAxisCount",
     "PerAxisSize", "SLIDE", "Window",
-    "Real", "Shape", "Size", "Variant", "axis_names", "declared_matches", "describe", "kernel_field", "per_axis", "require_rank",
+    "Real", "Shape", "Size", "Variant", "axis_names", "declared_matches", "describe", "kernel_field", "per_axis", "python_literal",
+    "require_rank",
 ]

@@ -287,8 +287,11 @@ LAYERS = {
     "exp": Variant(_TensorFunction, "exp", pytorch="torch.exp", convention_row=_MATH),
     "log": Variant(_TensorFunction, "log", pytorch="torch.log", convention_row=_MATH),
     "sqrt": Variant(_TensorFunction, "sqrt", pytorch="torch.sqrt", convention_row=_MATH),
-    "pow": Variant(_TensorFunction, "pow", {"exponent": (Real, ...)}, pytorch="torch.pow", convention_row=_MATH),
-    "clamp": Variant(_Clamp, "clamp", pytorch="torch.clamp", convention_row=_MATH),
+    "pow": Variant(_TensorFunction, "pow", {"exponent": (Real, ...)}, pytorch="torch.pow", convention_row=_MATH,
+                   pytorch_call=staticmethod(lambda args, inputs, batch: f"torch.pow({inputs[0]}, {args['exponent']!r})")),
+    "clamp": Variant(_Clamp, "clamp", pytorch="torch.clamp", convention_row=_MATH,
+                     pytorch_call=staticmethod(lambda args, inputs, batch:
+                                               f"torch.clamp({inputs[0]}, min={args.get('min')!r}, max={args.get('max')!r})")),
 }
 
 # Training memory: what each type keeps when its input needs a gradient, (out of place, in place).

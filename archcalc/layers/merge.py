@@ -216,6 +216,20 @@ _ADD_MUL = {
 for _merge, _function in ((Add, "torch.add"), (Mul, "torch.mul"), (Sub, "torch.sub"), (Div, "torch.div"),
                           (Concat, "torch.cat")):
     _merge.pytorch, _merge.default_call = _function, "operator"
+
+
+def _operator_call(symbol: str) -> Any:
+    """The exported forward's `x + y` (or `x + 2.0` with a scalar)."""
+    def call(args: dict[str, Any], inputs: list[str], batch: str) -> str:
+        if args.get("scalar") is not None:
+            return f"{inputs[0]} {symbol} {args['scalar']!r}"
+        return f" {symbol} ".join(inputs)
+    return staticmethod(call)
+
+
+for _merge, _symbol in ((Add, "+"), (Mul, "*"), (Sub, "-"), (Div, "/")):
+    _merge.pytorch_call = _operator_call(_symbol)
+Concat.pytorch_call = staticmethod(lambda args, inputs, batch: f"torch.cat([{', '.join(inputs)}], dim={args.get('dim', 1)})")
 Add.convention_row = Mul.convention_row = "add, mul"   # x + 2 as torch.add(x, 2) counts the same
 Sub.convention_row = Div.convention_row = "sub, div"   # no tool counts them (measured, scalar forms too)
 Sub.counting = Div.counting = {}

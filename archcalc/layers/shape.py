@@ -18,7 +18,7 @@ from pydantic import PlainValidator, WithJsonSchema
 from ..formula import Bind, ceil_div, exact_div, product, value
 from ..problems import LayerError
 from .autograd import ALIAS, NOTHING, Backward, Context
-from .base import END, INT64_MAX, Axis, Count, Flag, Layer, Outcome, Shape, axis_names, describe
+from .base import END, INT64_MAX, Axis, Count, Flag, Layer, Outcome, Shape, axis_names, describe, python_literal
 from .reshape import batch_axis
 
 
@@ -310,6 +310,19 @@ for _class, _function in ((Reshape, "torch.reshape"), (Permute, "torch.permute")
                           (Mean, "torch.mean")):
     _class.pytorch = _function
     _class.convention_row = "reshape, permute, transpose, split, chunk, select"
+# the exported forward's expressions (`Layer.pytorch_call`)
+Reshape.pytorch_call = staticmethod(lambda args, inputs, batch:
+                                    f"{inputs[0]}.reshape({batch}, {', '.join(str(size) for size in args['shape'])})")
+Permute.pytorch_call = staticmethod(lambda args, inputs, batch:
+                                    f"{inputs[0]}.permute({', '.join(str(axis) for axis in args['dims'])})")
+Transpose.pytorch_call = staticmethod(lambda args, inputs, batch: f"{inputs[0]}.transpose({args['dim0']}, {args['dim1']})")
+Split.pytorch_call = staticmethod(lambda args, inputs, batch: f"torch.split({inputs[0]},"
+                                  f" {python_literal(args['split_size_or_sections'])}, dim={args.get('dim', 0)})")
+Chunk.pytorch_call = staticmethod(lambda args, inputs, batch:
+                                  f"torch.chunk({inputs[0]}, {args['chunks']}, dim={args.get('dim', 0)})")
+Select.pytorch_call = staticmethod(lambda args, inputs, batch: f"{inputs[0]}.select({args['dim']}, {args['index']})")
+Mean.pytorch_call = staticmethod(lambda args, inputs, batch: f"{inputs[0]}.mean(dim={python_literal(args['dim'])},"
+                                 f" keepdim={args.get('keepdim', False)!r})")
 Mean.convention_row = "mean"
 Mean.counting = {}
 
